@@ -1,0 +1,274 @@
+"""Read what a unit runs: ExecStart argv, the ASGI/WSGI app target and the bind addresses.
+
+Pure functions over text, standard library only; the parse layer reuses them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+
+SERVERS = ("uvicorn", "gunicorn", "hypercorn", "daphne", "granian", "waitress-serve")
+DEFAULT_BIND = "127.0.0.1:8000"
+
+_ARGV_RE = re.compile(r"argv\[\]=(.*?) ; (?:ignore_errors|flags)=")
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    """The `module:attr` a server imports, and where it imports it from."""
+
+    server: str
+    module: str
+    attr: str
+    app_dir: str | None
+    chdir: str | None
+    pythonpath: tuple[str, ...]
+
+
+def parse_show(text: str) -> list[dict[str, str]]:
+    """Split `systemctl show` output into one property dict per unit (blank line separated)."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key] = value
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def exec_argvs(value: str) -> list[list[str]]:
+    """Return the argv lists of an `ExecStart=` property as `systemctl show` prints it.
+
+    The form is `{ path=/x ; argv[]=/x -m uvicorn main:app ; ignore_errors=no ; ... }`.
+    A bare command line (as in a unit file) is accepted too.
+    """
+    found = _ARGV_RE.findall(value)
+    if not found and value.strip() and "argv[]=" not in value:
+        found = [value.strip().lstrip("-@:+!")]
+    argvs: list[list[str]] = []
+    for cmd in found:
+        try:
+            argvs.append(shlex.split(cmd))
+        except ValueError:
+            argvs.append(cmd.split())
+    return argvs
+
+
+def server_of(argv: list[str]) -> str | None:
+    """Name the Python web server an argv starts (uvicorn, gunicorn, ...), or None."""
+    if not argv:
+        return None
+    base = os.path.basename(argv[0])
+    if base in SERVERS:
+        return base
+    if base.startswith("python"):
+        rest = argv[1:]
+        while rest and rest[0].startswith("-") and rest[0] != "-m":
+            rest = rest[1:]
+        if len(rest) >= 2 and rest[0] == "-m":
+            mod = rest[1].split(".")[0]
+            return mod if mod in SERVERS else "python"
+        return "python"
+    return None
+
+
+def server_args(argv: list[str]) -> list[str]:
+    """Return the arguments given to the server itself (after `python -m uvicorn`)."""
+    base = os.path.basename(argv[0]) if argv else ""
+    if base.startswith("python") and "-m" in argv:
+        return argv[argv.index("-m") + 2 :]
+    return argv[1:]
+
+
+# Options whose next argument is a value, so it is not taken for the app target.
+_VALUE_OPTS = {
+    "uvicorn": {"--host", "--port", "--uds", "--fd", "--loop", "--http", "--ws", "--lifespan",
+                "--env-file", "--log-config", "--log-level", "--workers", "--root-path",
+                "--limit-concurrency", "--backlog", "--limit-max-requests", "--timeout-keep-alive",
+                "--ssl-keyfile", "--ssl-certfile", "--ssl-keyfile-password", "--ssl-version",
+                "--ssl-cert-reqs", "--ssl-ca-certs", "--ssl-ciphers", "--header", "--app-dir",
+                "--forwarded-allow-ips", "--reload-dir", "--reload-include", "--reload-exclude",
+                "--reload-delay", "--interface", "--h11-max-incomplete-event-size",
+                "--timeout-graceful-shutdown", "--ws-max-size", "--ws-max-queue",
+                "--ws-ping-interval", "--ws-ping-timeout", "--proxy-headers-trusted-hosts"},
+    "gunicorn": {"-b", "--bind", "-w", "--workers", "-k", "--worker-class", "-c", "--config",
+                 "--chdir", "--pythonpath", "-t", "--timeout", "--threads", "--log-level",
+                 "--access-logfile", "--error-logfile", "--log-file", "-u", "--user", "-g",
+                 "--group", "-m", "--umask", "-p", "--pid", "-n", "--name", "-e", "--env",
+                 "--max-requests", "--max-requests-jitter", "--graceful-timeout", "--keep-alive",
+                 "--backlog", "--worker-connections", "--access-logformat", "--forwarded-allow-ips",
+                 "--capture-output", "--worker-tmp-dir", "--certfile", "--keyfile", "--log-config",
+                 "--statsd-host", "--limit-request-line", "--limit-request-fields"},
+    "hypercorn": {"-b", "--bind", "-w", "--workers", "-k", "--worker-class", "-c", "--config",
+                  "--root-path", "--log-level", "--access-logfile", "--error-logfile",
+                  "--certfile", "--keyfile", "-u", "--user", "-g", "--group", "--pid"},
+    "daphne": {"-b", "--bind", "-p", "--port", "-u", "--unix-socket", "--fd", "-e",
+               "--endpoint", "--access-log", "--root-path", "-t", "--http-timeout", "-v",
+               "--verbosity", "--proxy-headers-host-header", "--proxy-headers-port-header"},
+}
+
+
+def _options(args: list[str], server: str) -> tuple[dict[str, list[str]], list[str]]:
+    """Split server arguments into options (name -> values) and positionals."""
+    takes_value = _VALUE_OPTS.get(server, set())
+    opts: dict[str, list[str]] = {}
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-") and "=" in arg and arg.startswith("--"):
+            name, _, value = arg.partition("=")
+            opts.setdefault(name, []).append(value)
+        elif arg in takes_value and i + 1 < len(args):
+            opts.setdefault(arg, []).append(args[i + 1])
+            i += 1
+        elif arg.startswith("-"):
+            opts.setdefault(arg, []).append("")
+        else:
+            positional.append(arg)
+        i += 1
+    return opts, positional
+
+
+def app_target(argv: list[str]) -> AppTarget | None:
+    """Return the `module:attr` target uvicorn/gunicorn/hypercorn/daphne would import."""
+    server = server_of(argv)
+    if server is None or server == "python":
+        return None
+    opts, positional = _options(server_args(argv), server)
+    for cand in positional:
+        if ":" in cand and not cand.startswith(("unix:", "fd:")):
+            module, _, attr = cand.partition(":")
+            if module and re.fullmatch(r"[\w.]+", module):
+                return AppTarget(
+                    server=server,
+                    module=module,
+                    attr=attr or "app",
+                    app_dir=(opts.get("--app-dir") or [None])[-1],
+                    chdir=(opts.get("--chdir") or [None])[-1],
+                    pythonpath=tuple(
+                        p for v in opts.get("--pythonpath", []) for p in v.split(",") if p
+                    ),
+                )
+    for cand in positional:
+        # gunicorn and uvicorn default the attribute to `application` / `app`.
+        if re.fullmatch(r"[\w.]+", cand):
+            attr = "application" if server == "gunicorn" else "app"
+            return AppTarget(server, cand, attr, (opts.get("--app-dir") or [None])[-1],
+                             (opts.get("--chdir") or [None])[-1], ())
+    return None
+
+
+def binds(argv: list[str]) -> list[str]:
+    """Return where the server listens: `host:port` or `unix:/path`, defaults included."""
+    server = server_of(argv)
+    if server is None or server == "python":
+        return []
+    opts, _ = _options(server_args(argv), server)
+    if server == "uvicorn":
+        if opts.get("--uds"):
+            return ["unix:" + opts["--uds"][-1]]
+        if opts.get("--fd"):
+            return []
+        host = (opts.get("--host") or ["127.0.0.1"])[-1]
+        port = (opts.get("--port") or ["8000"])[-1]
+        return [join_hostport(host, port)]
+    if server == "daphne":
+        if opts.get("-u") or opts.get("--unix-socket"):
+            return ["unix:" + (opts.get("-u") or opts["--unix-socket"])[-1]]
+        host = (opts.get("-b") or opts.get("--bind") or ["127.0.0.1"])[-1]
+        port = (opts.get("-p") or opts.get("--port") or ["8000"])[-1]
+        return [join_hostport(host, port)]
+    values = opts.get("-b", []) + opts.get("--bind", [])
+    if not values:
+        return [DEFAULT_BIND]
+    out = []
+    for v in values:
+        if v.startswith("unix:"):
+            out.append(v)
+        elif v.startswith("fd://"):
+            continue
+        elif ":" in v:
+            out.append(v)
+        else:
+            out.append(join_hostport(v, "8000"))
+    return out
+
+
+def join_hostport(host: str, port: str | int) -> str:
+    """Join host and port, bracketing IPv6 addresses."""
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def split_hostport(text: str, default_port: int = 80) -> tuple[str, int]:
+    """Split `host:port`, `[v6]:port` or `host` into host and port."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    return host, int(port) if port.isdigit() else default_port
+
+
+def parse_env_file(text: str) -> list[tuple[str, str]]:
+    """Parse an EnvironmentFile/.env into (key, value) pairs, as systemd reads it."""
+    pairs: list[tuple[str, str]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        pairs.append((key, value))
+    return pairs
+
+
+def parse_environment(value: str) -> list[tuple[str, str]]:
+    """Parse the `Environment=` property (`A=1 "B=two words"`) into pairs."""
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        words = value.split()
+    pairs = []
+    for w in words:
+        key, sep, val = w.partition("=")
+        if sep:
+            pairs.append((key, val))
+    return pairs
+
+
+def environment_files(value: str) -> list[tuple[str, bool]]:
+    """Parse `EnvironmentFiles=/p (ignore_errors=no)` into (path, optional) pairs."""
+    out = []
+    for m in re.finditer(r"(\S+) \(ignore_errors=(yes|no)\)", value):
+        out.append((m.group(1), m.group(2) == "yes"))
+    if not out and value.strip():
+        for word in value.split():
+            out.append((word.lstrip("-"), word.startswith("-")))
+    return out
+
+
+def clean_path(value: str) -> str:
+    """Strip systemd's `-`/`!` prefixes from a path property."""
+    return value.lstrip("-!+@")

@@ -1,0 +1,248 @@
+"""Gather raw evidence on this host, concurrently, without changing anything.
+
+Source keys read `<area>.<what>[:<subject>]`, e.g. `nginx.dump`,
+`systemd.show:api.service`, `journal.unit:api.service`,
+`probe.http:upstream:127.0.0.1:8000/health`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from . import execspec, nginxscan, probes, procfs, pyapp
+from .runner import Item, new_item, read_file, read_tail, run, which
+
+SCHEMA = "gatewaydoctor.evidence/1"
+TOOL_VERSION = "0.1.0"
+JOURNAL_LINES = 400
+JOURNAL_SINCE = "-24h"
+MAX_PROBE_SERVERS = 6
+MAX_UPSTREAMS = 8
+WORKERS = 24
+
+
+class _Collector:
+    """Holds the pool and the items gathered so far; one instance per gather() call."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+        self.items: dict[str, Item] = {}
+        self.pending: list[Future[Item | None]] = []
+
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Item | None]:
+        fut: Future[Item | None] = self.pool.submit(fn, *args, **kwargs)
+        self.pending.append(fut)
+        return fut
+
+    def take(self, fut: Future[Item | None]) -> Item | None:
+        item = fut.result()
+        if item is not None:
+            self.items[item["source"]] = item
+        return item
+
+    def drain(self) -> None:
+        while self.pending:
+            self.take(self.pending.pop(0))
+
+
+def systemd_booted() -> bool:
+    """Tell whether systemd is the init system (sd_booted's test)."""
+    return os.path.isdir("/run/systemd/system")
+
+
+def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
+    """Collect the evidence bundle for this host as a JSON-serialisable dict."""
+    started = time.time()
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        c = _Collector(pool)
+        nginx = which("nginx") or "nginx"
+        f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
+        c.submit(run, "nginx.test", [nginx, "-t"])
+        c.submit(run, "nginx.version", [nginx, "-v"])
+        for table in ("tcp", "tcp6", "unix"):
+            c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
+        f_procs = c.submit(procfs.processes)
+        booted = systemd_booted()
+        f_units = f_files = None
+        if booted:
+            f_units = c.submit(run, "systemd.units", ["systemctl", "list-units", "--type=service",
+                               "--all", "--plain", "--no-legend", "--no-pager"])
+            f_files = c.submit(run, "systemd.unit_files", ["systemctl", "list-unit-files",
+                               "--type=service", "--no-legend", "--no-pager"])
+            c.submit(run, "journal.kernel", ["journalctl", "-k", "-o", "json", "--no-pager",
+                     "-n", "200", "--since", JOURNAL_SINCE])
+        else:
+            for key in ("systemd.units", "journal.kernel"):
+                c.items[key] = new_item(
+                    key, "command",
+                    error="systemd is not the init system here (no /run/systemd/system)",
+                    error_kind="unavailable")
+
+        if url:
+            _probe_url(c, url)
+        dump = c.take(f_dump)
+        scan = nginxscan.scan(dump["stdout"] or "") if dump and dump["rc"] == 0 else None
+        if scan is None and dump and dump["stdout"]:
+            scan = nginxscan.scan(dump["stdout"])
+        if scan is not None:
+            _nginx_logs(c, scan)
+            _nginx_probes(c, scan)
+
+        procs_item = c.take(f_procs)
+        if booted and f_units and f_files:
+            names = _unit_names(c.take(f_units), c.take(f_files))
+            _units(c, names, procs_item, no_exec)
+        c.drain()
+    failures = [
+        {"source": k, "reason": v["error"], "kind": v["error_kind"]}
+        for k, v in sorted(c.items.items()) if v["error"] and v["error_kind"] != "probe"
+    ]
+    return {
+        "schema": SCHEMA,
+        "host": socket.gethostname(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "tool_version": TOOL_VERSION,
+        "target_url": url,
+        "options": {"no_exec": no_exec, "euid": os.geteuid(), "systemd": booted},
+        "duration": round(time.monotonic() - t0, 3),
+        "items": dict(sorted(c.items.items())),
+        "failures": failures,
+    }
+
+
+def _probe_url(c: _Collector, url: str) -> None:
+    try:
+        endpoint, path, tls, host = probes.url_endpoint(url)
+    except ValueError as exc:
+        c.items[f"probe.http:url:{url}"] = new_item(
+            f"probe.http:url:{url}", "probe", error=str(exc), error_kind="failed")
+        return
+    c.submit(probes.http_probe, f"probe.http:url:{url}", endpoint=endpoint, path=path,
+             host_header=host, tls=tls, via="url")
+
+
+def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
+    errors = [p for p in scan["error_logs"] if p.startswith("/")] or ["/var/log/nginx/error.log"]
+    access = [p for p in scan["access_logs"] if p.startswith("/")] or ["/var/log/nginx/access.log"]
+    for path in errors[:4]:
+        c.submit(read_tail, f"nginx.error_log:{path}", path)
+    for path in access[:4]:
+        c.submit(read_tail, f"nginx.access_log:{path}", path, max_bytes=128 * 1024, max_lines=500)
+
+
+def _listen_endpoint(listen: str) -> tuple[str, bool] | None:
+    words = listen.split()
+    if not words:
+        return None
+    addr, tls = words[0], "ssl" in words[1:]
+    if addr.startswith("unix:"):
+        return addr, tls
+    if addr.isdigit():
+        return f"127.0.0.1:{addr}", tls
+    host, port = execspec.split_hostport(addr)
+    if host in ("*", "0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return execspec.join_hostport(host, port), tls
+
+
+def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
+    seen: set[tuple[str, str | None]] = set()
+    for server in scan["servers"][:MAX_PROBE_SERVERS]:
+        names = [n for n in server["server_name"] if n not in ("_", '""', "") and "*" not in n
+                 and not n.startswith("~")]
+        host = names[0] if names else None
+        listens = server["listen"] or ["80"]
+        for listen in listens:
+            ep = _listen_endpoint(listen)
+            if ep is None or (ep[0], host) in seen:
+                continue
+            seen.add((ep[0], host))
+            for path in probes.HEALTH_PATHS:
+                label = f"{host}@{ep[0]}" if host else ep[0]
+                c.submit(probes.http_probe, f"probe.http:nginx:{label}{path}", endpoint=ep[0],
+                         path=path, host_header=host, tls=ep[1], via="nginx")
+            break  # one listen per server block is enough to reach it
+    endpoints: list[str] = []
+    for server in scan["servers"]:
+        for loc in server["locations"]:
+            if loc["proxy_pass"]:
+                endpoints += nginxscan.proxy_endpoints(loc["proxy_pass"], scan["upstreams"])
+    for ep in list(dict.fromkeys(endpoints))[:MAX_UPSTREAMS]:
+        c.submit(probes.tcp_probe, f"probe.connect:{ep}", ep)
+        for path in probes.HEALTH_PATHS:
+            c.submit(probes.http_probe, f"probe.http:upstream:{ep}{path}", endpoint=ep,
+                     path=path, via="upstream")
+
+
+def _unit_names(units: Item | None, files: Item | None) -> list[str]:
+    names: list[str] = []
+    for item in (units, files):
+        for line in ((item or {}).get("stdout") or "").splitlines():
+            words = line.split()
+            if words and words[0].endswith(".service") and "@." not in words[0]:
+                names.append(words[0].lstrip("●*"))
+    return list(dict.fromkeys(names))
+
+
+def _units(c: _Collector, names: list[str], procs_item: Item | None, no_exec: bool) -> None:
+    """Screen every service's ExecStart, then look closely at Python web units and nginx."""
+    candidates: list[str] = []
+    if names:
+        screen = run("systemd.screen", ["systemctl", "show", "--no-pager", "-p", "Id",
+                     "-p", "ExecStart", *names], timeout=10.0)
+        c.items["systemd.screen"] = screen
+        for props in execspec.parse_show(screen["stdout"] or ""):
+            unit = props.get("Id", "")
+            argvs = execspec.exec_argvs(props.get("ExecStart", ""))
+            web = any(execspec.server_of(a) not in (None, "python") for a in argvs)
+            if web or unit.startswith("nginx"):
+                candidates.append(unit)
+    for proc in ((procs_item or {}).get("data") or {}).get("processes", []):
+        cg = proc.get("cgroup") or ""
+        unit = cg.rsplit("/", 1)[-1]
+        if unit.endswith(".service") and execspec.server_of(proc["cmdline"]) not in (None, "python"):
+            candidates.append(unit)
+    shows = {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
+             for u in dict.fromkeys(candidates)}
+    for unit, fut in shows.items():
+        show = c.take(fut)
+        c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
+        c.submit(run, f"journal.unit:{unit}", ["journalctl", "-u", unit, "-o", "json",
+                 "--no-pager", "-n", str(JOURNAL_LINES), "--since", JOURNAL_SINCE])
+        blocks = execspec.parse_show((show or {}).get("stdout") or "")
+        if blocks:
+            _python_unit(c, unit, blocks[0], no_exec)
+
+
+def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool) -> None:
+    argvs = execspec.exec_argvs(props.get("ExecStart", ""))
+    argv = next((a for a in argvs if execspec.server_of(a)), None)
+    if argv is None:
+        return
+    for path, _optional in execspec.environment_files(props.get("EnvironmentFiles", "")):
+        c.submit(pyapp.env_keys, f"env.keys:{path}", path)
+    workdir = execspec.clean_path(props.get("WorkingDirectory", ""))
+    if workdir.startswith("/"):
+        c.submit(pyapp.workdir_listing, f"fs.listing:{workdir}", workdir)
+        dotenv = os.path.join(workdir, ".env")
+        if f"env.keys:{dotenv}" not in c.items:
+            c.submit(pyapp.env_keys, f"env.keys:{dotenv}", dotenv)
+    python = pyapp.interpreter(argv)
+    if python is None:
+        c.items[f"python.version:{unit}"] = new_item(
+            f"python.version:{unit}", "command",
+            error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
+        return
+    c.submit(pyapp.python_version, f"python.version:{unit}", python)
+    if no_exec:
+        c.items[f"python.import:{unit}"] = new_item(
+            f"python.import:{unit}", "command", error="skipped: --no-exec", error_kind="skipped")
+    else:
+        c.submit(pyapp.import_probe, f"python.import:{unit}", props, argv)

@@ -1,0 +1,189 @@
+"""The service's own Python: interpreter, version, EnvironmentFile keys and the import probe.
+
+The import probe runs the unit's interpreter, in the unit's WorkingDirectory, with
+the unit's environment and as the unit's User=, and imports the app target the
+way the server would. It reproduces an ImportError even after the journal rotated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+from typing import Any
+
+from . import execspec
+from .runner import Item, new_item, read_file, run
+
+IMPORT_TIMEOUT = 10.0
+SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+RESULT_MARK = "@@gatewaydoctor-import-result@@"
+_SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|DSN|URL|URI", re.I)
+
+# Runs inside the unit's interpreter, which may be any Python 3: keep it plain.
+PROBE_SCRIPT = r"""
+import importlib, json, sys, traceback
+paths, module, attr, mark = json.loads(sys.argv[1])
+for p in reversed(paths):
+    sys.path.insert(0, p)
+result = {"stage": "import", "ok": False}
+try:
+    mod = importlib.import_module(module)
+    result["module_file"] = getattr(mod, "__file__", None)
+    result["stage"] = "attribute"
+    obj = mod
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    result["ok"] = True
+except BaseException as exc:
+    traceback.print_exc()
+    result["exc_type"] = type(exc).__name__
+    result["exc_message"] = str(exc)
+    result["exc_name"] = getattr(exc, "name", None)
+sys.stdout.write("\n" + mark + json.dumps(result) + "\n")
+sys.exit(0 if result["ok"] else 1)
+"""
+
+
+def interpreter(argv: list[str]) -> str | None:
+    """Return the Python interpreter an ExecStart argv runs (following a console script's shebang)."""
+    if not argv:
+        return None
+    exe = argv[0]
+    if os.path.basename(exe).startswith("python"):
+        return exe
+    try:
+        with open(exe, "rb") as fh:
+            first = fh.readline(512).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+    if first.startswith("#!"):
+        words = first[2:].split()
+        if words and os.path.basename(words[0]) == "env" and len(words) > 1:
+            return words[1]
+        if words:
+            return words[0]
+    return None
+
+
+def env_keys(source: str, path: str) -> Item:
+    """Record which variables an EnvironmentFile/.env sets: keys only, never values."""
+    item = read_file(source, path, max_bytes=256 * 1024)
+    text = item.pop("stdout", None) or ""
+    item["stdout"] = None
+    if item["error"] is None:
+        item["data"] = {"keys": [k for k, _ in execspec.parse_env_file(text)]}
+    return item
+
+
+def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str, str], list[str]]:
+    """Build the environment systemd would give the service, and the values to scrub from output."""
+    env = {"PATH": SYSTEMD_PATH, "LANG": os.environ.get("LANG", "C.UTF-8")}
+    if user:
+        try:
+            pw = pwd.getpwnam(user)
+            env.update(HOME=pw.pw_dir, USER=pw.pw_name, LOGNAME=pw.pw_name, SHELL=pw.pw_shell)
+        except KeyError:
+            pass
+    secrets: list[str] = []
+    for path, _optional in execspec.environment_files(props.get("EnvironmentFiles", "")):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                pairs = execspec.parse_env_file(fh.read(256 * 1024))
+        except OSError:
+            continue
+        for key, value in pairs:
+            env[key] = value
+            if _SECRET_KEY.search(key) and len(value) >= 4:
+                secrets.append(value)
+    for key, value in execspec.parse_environment(props.get("Environment", "")):
+        env[key] = value
+        if _SECRET_KEY.search(key) and len(value) >= 4:
+            secrets.append(value)
+    return env, secrets
+
+
+def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | None:
+    """Import the unit's app target with the unit's interpreter, directory, environment and user."""
+    target = execspec.app_target(argv)
+    python = interpreter(argv)
+    if target is None or python is None:
+        return None
+    workdir = execspec.clean_path(props.get("WorkingDirectory", "")) or "/"
+    if workdir == "~":
+        workdir = "/"
+    cwd = os.path.join(workdir, target.chdir) if target.chdir else workdir
+    paths = [os.path.join(cwd, target.app_dir) if target.app_dir else cwd]
+    paths += [os.path.join(cwd, p) for p in target.pythonpath]
+    user = props.get("User") or None
+    group = props.get("Group") or None
+    env, secrets = unit_environment(props, user)
+    ran_as = user or "root"
+    note = None
+    if os.geteuid() != 0 and user and user != pwd.getpwuid(os.geteuid()).pw_name:
+        # Only root may switch users; say that the probe ran as someone else.
+        note = f"ran as {pwd.getpwuid(os.geteuid()).pw_name}, not {user}: not root"
+        ran_as, user, group = pwd.getpwuid(os.geteuid()).pw_name, None, None
+    payload = json.dumps([paths, target.module, target.attr, RESULT_MARK])
+    item = run(
+        source, [python, "-c", PROBE_SCRIPT, payload],
+        timeout=IMPORT_TIMEOUT, env=env, cwd=cwd, user=user, group=group,
+    )
+    result: dict[str, Any] | None = None
+    out = item["stdout"] or ""
+    if RESULT_MARK in out:
+        before, _, tail = out.rpartition(RESULT_MARK)
+        item["stdout"] = before.rstrip("\n")
+        try:
+            result = json.loads(tail.strip().splitlines()[0])
+        except (ValueError, IndexError):
+            result = None
+    for secret in secrets:
+        for key in ("stdout", "stderr"):
+            if item[key]:
+                item[key] = item[key].replace(secret, "***")
+    if result is not None:
+        for key in ("exc_message",):
+            for secret in secrets:
+                if isinstance(result.get(key), str):
+                    result[key] = result[key].replace(secret, "***")
+    item["argv"] = [python, "-c", "<gatewaydoctor import probe>", payload]
+    item["data"] = {
+        "interpreter": python, "cwd": cwd, "sys_path": paths, "module": target.module,
+        "attr": target.attr, "server": target.server, "user": ran_as, "note": note,
+        "env_keys": sorted(env), "result": result,
+    }
+    return item
+
+
+def python_version(source: str, python: str) -> Item:
+    """Run `<python> --version`."""
+    return run(source, [python, "--version"], timeout=5.0)
+
+
+def workdir_listing(source: str, path: str, limit: int = 300) -> Item:
+    """List a directory's entries with type, mode and owner (names only, no contents)."""
+    item = new_item(source, "listing", path=path)
+    entries = []
+    try:
+        with os.scandir(path) as it:
+            for n, entry in enumerate(it):
+                if n >= limit:
+                    item["truncated"] = True
+                    break
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                    mode, uid, gid = st.st_mode, st.st_uid, st.st_gid
+                except OSError:
+                    mode = uid = gid = None
+                entries.append({"name": entry.name, "dir": entry.is_dir(), "mode": mode,
+                                "uid": uid, "gid": gid})
+        st = os.stat(path)
+    except OSError as exc:
+        kind = "permission" if isinstance(exc, PermissionError) else "missing"
+        item.update(error=f"cannot list {path}: {exc.strerror}", error_kind=kind)
+        return item
+    item["data"] = {"entries": sorted(entries, key=lambda e: e["name"]),
+                    "mode": st.st_mode, "uid": st.st_uid, "gid": st.st_gid}
+    return item
