@@ -1,0 +1,53 @@
+"""Build the backend's virtualenv once and reuse it across labs.
+
+The venv is created *at the path the lab uses* (/srv/app/backend/venv) inside a
+throw-away mount namespace where that path is bound to the cache directory, so the
+interpreter paths baked into its scripts are right inside every lab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+LAB_VENV_PATH = "/srv/app/backend/venv"
+BASE_PYTHON = "/usr/bin/python3"  # Debian's, readable by the lab's non-root users
+REQUIREMENTS = Path(__file__).parent / "backend" / "requirements.txt"
+
+
+def cache_root() -> Path:
+    """Where lab artefacts are cached (GDLAB_CACHE, else .lab-cache in the checkout)."""
+    env = os.environ.get("GDLAB_CACHE")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / ".lab-cache"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def venv_dir() -> Path:
+    """Return the cached venv for the current requirements, building it if needed."""
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + BASE_PYTHON.encode()).hexdigest()[:12]
+    target = cache_root() / f"venv-{digest}"
+    if (target / ".complete").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    script = f"""
+set -eu
+mount --make-rprivate /
+mount -t tmpfs tmpfs /srv
+mkdir -p {LAB_VENV_PATH}
+mount --bind {target} {LAB_VENV_PATH}
+{BASE_PYTHON} -m venv --clear {LAB_VENV_PATH}
+{LAB_VENV_PATH}/bin/python -m pip install --quiet --disable-pip-version-check \
+    -r {REQUIREMENTS}
+"""
+    proc = subprocess.run(
+        ["unshare", "--mount", "/bin/sh", "-c", script],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"building the lab venv failed: {proc.stderr[-2000:]}")
+    os.chmod(target, 0o755)
+    (target / ".complete").write_text("ok\n")
+    return target
