@@ -14,6 +14,7 @@ Two hazards were met for real while building this:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -307,7 +308,5 @@ class Lab:
 
 
 def _rmdir_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.rmdir()
-    except OSError:
-        pass

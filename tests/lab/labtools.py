@@ -34,7 +34,9 @@ def diagnose_json(stack: Stack, *args: str) -> tuple[int, dict[str, Any]]:
     try:
         report = json.loads(out)
     except json.JSONDecodeError as exc:
-        raise AssertionError(f"--json printed no JSON (exit {code}): {out[:500]!r} {err[-2000:]}") from exc
+        raise AssertionError(
+            f"--json printed no JSON (exit {code}): {out[:500]!r} {err[-2000:]}"
+        ) from exc
     return code, report
 
 

@@ -6,8 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from labtools import boot, host_listeners
 from gdlab import stop_stack
+from labtools import boot, host_listeners
 
 
 def _cgroup_state() -> tuple[list[str], str]:

@@ -1,11 +1,11 @@
-"""Every lab scenario: inject the fault for real, run the real CLI inside the lab, check the cause."""
+"""Every lab scenario: inject the fault for real, run the real CLI in the lab, check the cause."""
 
 from __future__ import annotations
 
 import pytest
-from labtools import boot, diagnose_json, run_doctor
 from gdlab import stop_stack
 from gdlab.scenarios import SCENARIOS
+from labtools import boot, diagnose_json, run_doctor
 
 ORDER_OF_SEVERITY = ("info", "warning", "error", "critical")
 

@@ -1,10 +1,9 @@
 """The lab's backend: a FastAPI app like the ones the field runs behind nginx."""
 
 import psycopg2
+from config import settings
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-
-from config import settings
 
 app = FastAPI(title="FastAPI Backend")
 
