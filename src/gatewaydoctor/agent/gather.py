@@ -63,7 +63,7 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
         nginx = which("nginx") or "nginx"
         f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
         c.submit(run, "nginx.test", [nginx, "-t"])
-        c.submit(run, "nginx.version", [nginx, "-v"])
+        f_version = c.submit(run, "nginx.version", [nginx, "-V"])
         for table in ("tcp", "tcp6", "unix"):
             c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
         f_procs = c.submit(procfs.processes)
@@ -86,10 +86,18 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
         if url:
             _probe_url(c, url)
         dump = c.take(f_dump)
-        scan = nginxscan.scan(dump["stdout"] or "") if dump and dump["rc"] == 0 else None
-        if scan is None and dump and dump["stdout"]:
-            scan = nginxscan.scan(dump["stdout"])
-        if scan is not None:
+        text = dump["stdout"] if dump and dump["rc"] == 0 else None
+        version = c.take(f_version)
+        if text is None and version and version["rc"] == 0:
+            # -T dumps nothing when the test fails; read the files so the proxy_pass
+            # targets are still known.
+            main = nginxscan.conf_path(version["stderr"] or "")
+            files = new_item("nginx.files", "file", path=main,
+                             stdout=nginxscan.read_config_files(main))
+            c.items["nginx.files"] = files
+            text = files["stdout"]
+        if text:
+            scan = nginxscan.scan(text)
             _nginx_logs(c, scan)
             _nginx_probes(c, scan)
 

@@ -133,3 +133,38 @@ def proxy_endpoints(target: str, upstreams: dict[str, list[str]]) -> list[str]:
     if ":" in hostpart.lstrip("[").split("]")[-1] or hostpart.rsplit(":", 1)[-1].isdigit():
         return [hostpart]
     return [hostpart + (":443" if scheme == "https" else ":80")]
+
+
+def read_config_files(main: str, *, max_files: int = 200, max_bytes: int = 1 << 20) -> str:
+    """Read main and the files it includes into `nginx -T` format (used when -T fails)."""
+    import glob
+    import os
+
+    out: list[str] = []
+    seen: set[str] = set()
+    queue = [main]
+    while queue and len(seen) < max_files:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                content = fh.read(max_bytes)
+        except OSError:
+            continue
+        out.append(f"{FILE_MARK}{path}:\n{content}\n")
+        for _ctx, stmt in _statements(content):
+            words = stmt.split()
+            if words[:1] == ["include"] and len(words) > 1:
+                pattern = words[1]
+                if not pattern.startswith("/"):
+                    pattern = os.path.join(os.path.dirname(main), pattern)
+                queue.extend(sorted(glob.glob(pattern)))
+    return "".join(out)
+
+
+def conf_path(version_text: str) -> str:
+    """Return the --conf-path from `nginx -V` output, or the usual default."""
+    m = re.search(r"--conf-path=(\S+)", version_text)
+    return m.group(1) if m else "/etc/nginx/nginx.conf"

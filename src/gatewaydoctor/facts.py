@@ -1,0 +1,439 @@
+"""Typed facts parsed from raw evidence. Rules read only these."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .agent.execspec import AppTarget
+
+_LOOPBACK_NAMES = {"localhost": ("127.0.0.1", "::1"), "ip6-localhost": ("::1",)}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where something listens or connects: a TCP host:port or a unix socket path."""
+
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`127.0.0.1:8000`, `[::1]:8000` or `unix:/run/app.sock`."""
+        if self.path is not None:
+            return f"unix:{self.path}"
+        host = self.host or "*"
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str, default_port: int = 80) -> Endpoint:
+        """Parse `host:port`, `[v6]:port`, `host` or `unix:/path`."""
+        if text.startswith("unix:"):
+            return cls(path=text[5:].rstrip(":") or text[5:])
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+        elif text.count(":") == 1:
+            host, _, port = text.partition(":")
+        elif text.isdigit():
+            host, port = "*", text
+        else:
+            host, port = text, ""
+        return cls(host=host, port=int(port) if port.isdigit() else default_port)
+
+    def addresses(self) -> tuple[str, ...]:
+        """The IP addresses this endpoint's host stands for (names resolved for loopback only)."""
+        if self.host is None:
+            return ()
+        return _LOOPBACK_NAMES.get(self.host, (self.host,))
+
+    def accepts(self, target: Endpoint) -> bool:
+        """Tell whether a listener bound at self receives connections made to target."""
+        if self.path is not None or target.path is not None:
+            return self.path == target.path
+        if self.port != target.port:
+            return False
+        for want in target.addresses():
+            for have in self.addresses():
+                if have == want or have in ("*", "::"):
+                    return True
+                if have == "0.0.0.0" and _is_v4(want):
+                    return True
+        return False
+
+
+def _is_v4(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr).version == 4
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Listen:
+    """One `listen` directive of a server block."""
+
+    endpoint: Endpoint
+    ssl: bool
+    default_server: bool
+    raw: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """A location block and where it proxies to."""
+
+    path: str
+    modifier: str
+    proxy_pass: str | None
+    endpoints: tuple[Endpoint, ...]
+    upstream_group: str | None
+    file: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the location block."""
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ServerBlock:
+    """A `server {}` block in the http context."""
+
+    file: str
+    line: int
+    listens: tuple[Listen, ...]
+    names: tuple[str, ...]
+    locations: tuple[Location, ...]
+
+    @property
+    def label(self) -> str:
+        """A short human label: first server name and first listen."""
+        name = next((n for n in self.names if n not in ("_", "")), "_")
+        listen = self.listens[0].raw if self.listens else "80"
+        return f"server {name} (listen {listen}) {self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class UpstreamGroup:
+    """An `upstream name {}` block."""
+
+    name: str
+    servers: tuple[Endpoint, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class NginxConfig:
+    """The nginx configuration as dumped by `nginx -T`."""
+
+    parser: str
+    note: str | None
+    files: tuple[str, ...]
+    servers: tuple[ServerBlock, ...]
+    upstreams: tuple[UpstreamGroup, ...]
+    error_logs: tuple[str, ...]
+    access_logs: tuple[str, ...]
+    errors: tuple[str, ...] = ()
+
+    def proxied_locations(self) -> list[tuple[ServerBlock, Location]]:
+        """Every (server, location) pair that has a proxy_pass."""
+        return [(s, loc) for s in self.servers for loc in s.locations if loc.proxy_pass]
+
+
+@dataclass(frozen=True)
+class NginxMessage:
+    """One `nginx: [level] text in file:line` line from `nginx -t`."""
+
+    level: str
+    text: str
+    file: str | None
+    line: int | None
+    raw: str
+
+
+@dataclass(frozen=True)
+class NginxTest:
+    """The outcome of `nginx -t`."""
+
+    ok: bool
+    rc: int | None
+    messages: tuple[NginxMessage, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class ErrorLogEntry:
+    """One nginx error.log line (signatures.md §0)."""
+
+    time: str
+    level: str
+    pid: int
+    cid: int | None
+    message: str
+    action: str | None
+    client: str | None
+    server: str | None
+    request: str | None
+    upstream: str | None
+    host: str | None
+    where: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class AccessLogEntry:
+    """One access.log line in the `combined` format."""
+
+    remote: str
+    time: str
+    request: str
+    status: int
+    body_bytes: int
+    referer: str
+    agent: str
+    where: str
+    raw: str
+
+    @property
+    def path(self) -> str:
+        """The request path (`/api/health`)."""
+        parts = self.request.split()
+        return parts[1] if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A systemd service unit, from `systemctl show`."""
+
+    name: str
+    load_state: str
+    active_state: str
+    sub_state: str
+    result: str
+    n_restarts: int
+    exec_main_code: int | None
+    exec_main_status: int | None
+    exec_start: tuple[tuple[str, ...], ...]
+    server: str | None
+    app: AppTarget | None
+    binds: tuple[Endpoint, ...]
+    working_directory: str | None
+    user: str | None
+    environment_files: tuple[tuple[str, bool], ...]
+    fragment_path: str | None
+    unit_file_state: str
+    main_pid: int | None
+    need_daemon_reload: bool
+    description: str
+    source: str
+
+    @property
+    def is_web_app(self) -> bool:
+        """True when the unit runs a Python web server (uvicorn, gunicorn, ...)."""
+        return self.server is not None and self.server != "python"
+
+    @property
+    def state(self) -> str:
+        """`active/running`, `activating/auto-restart`, ..."""
+        return f"{self.active_state}/{self.sub_state}"
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journal record (from `journalctl -o json`)."""
+
+    unit: str | None
+    time: float | None
+    message: str
+    pid: int | None
+    identifier: str | None
+    priority: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Traceback:
+    """A Python traceback found in the journal or in the import probe's stderr."""
+
+    unit: str | None
+    origin: str
+    exc_type: str
+    exc_message: str
+    last_line: str
+    text: str
+    time: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A listening socket from /proc/net/{tcp,tcp6,unix}, with the processes holding it."""
+
+    proto: str
+    endpoint: Endpoint
+    inode: int
+    pids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process from /proc."""
+
+    pid: int
+    comm: str
+    cmdline: tuple[str, ...]
+    uid: int | None
+    cwd: str | None
+    exe: str | None
+    unit: str | None
+    start_time: float | None
+    socket_inodes: frozenset[int]
+    server: str | None
+
+    @property
+    def command(self) -> str:
+        """The command line as one string."""
+        return " ".join(self.cmdline) or f"[{self.comm}]"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An HTTP or TCP probe made from the host."""
+
+    source: str
+    kind: str
+    via: str
+    endpoint: str
+    path: str | None
+    host_header: str | None
+    status: int | None
+    server: str | None
+    body_head: str | None
+    elapsed: float | None
+    error: str | None
+    errno: int | None
+
+    @property
+    def failed(self) -> bool:
+        """No answer, or a 5xx answer."""
+        return self.error is not None or (self.status is not None and self.status >= 500)
+
+    @property
+    def outcome(self) -> str:
+        """`200 OK`-style summary: status (and Server header) or the error text."""
+        if self.error:
+            return self.error
+        if self.kind == "connect":
+            return "connected"
+        server = f" (Server: {self.server})" if self.server else ""
+        return f"HTTP {self.status}{server}"
+
+    @property
+    def label(self) -> str:
+        """What was probed, as a human reads it."""
+        if self.kind == "connect":
+            return f"connect {self.endpoint}"
+        host = f" Host: {self.host_header}" if self.host_header else ""
+        return f"GET {self.endpoint}{self.path or ''}{host}"
+
+
+@dataclass(frozen=True)
+class ImportProbe:
+    """The unit's interpreter importing the app target like the server would."""
+
+    unit: str
+    interpreter: str
+    cwd: str
+    module: str
+    attr: str
+    user: str
+    ok: bool
+    rc: int | None
+    stage: str | None
+    exc_type: str | None
+    exc_message: str | None
+    exc_name: str | None
+    stderr: str
+    note: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    """The interpreter a unit runs and its version."""
+
+    unit: str
+    interpreter: str | None
+    version: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    """An EnvironmentFile/.env: which keys it sets (never the values)."""
+
+    path: str
+    exists: bool
+    keys: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DirListing:
+    """The entry names of a directory (a unit's WorkingDirectory)."""
+
+    path: str
+    names: frozenset[str]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules may read. A field is None when it could not be gathered."""
+
+    host: str
+    target_url: str | None
+    nginx_config: NginxConfig | None
+    nginx_test: NginxTest | None
+    nginx_errors: tuple[ErrorLogEntry, ...] | None
+    access_log: tuple[AccessLogEntry, ...] | None
+    units: tuple[Unit, ...] | None
+    journal: tuple[JournalEntry, ...] | None
+    tracebacks: tuple[Traceback, ...] | None
+    listeners: tuple[Listener, ...] | None
+    processes: tuple[Process, ...] | None
+    probes: tuple[Probe, ...] | None
+    import_probes: tuple[ImportProbe, ...] | None
+    pythons: tuple[PythonInfo, ...] | None
+    env_files: tuple[EnvFile, ...] | None
+    listings: tuple[DirListing, ...] | None
+    missing: Mapping[str, str] = field(default_factory=dict)
+
+    def unit(self, name: str) -> Unit | None:
+        """Return the unit called name, if known."""
+        return next((u for u in self.units or () if u.name == name), None)
+
+    def web_units(self) -> list[Unit]:
+        """Units that run a Python web server."""
+        return [u for u in self.units or () if u.is_web_app]
+
+    def listeners_at(self, target: Endpoint) -> list[Listener]:
+        """Listeners that would accept a connection to target."""
+        return [li for li in self.listeners or () if li.endpoint.accepts(target)]
+
+    def process(self, pid: int) -> Process | None:
+        """Return the process with this pid, if seen."""
+        return next((p for p in self.processes or () if p.pid == pid), None)
+
+    def journal_of(self, unit: str) -> list[JournalEntry]:
+        """Journal entries of one unit, oldest first."""
+        return [e for e in self.journal or () if e.unit == unit]
+
+    def tracebacks_of(self, unit: str) -> list[Traceback]:
+        """Tracebacks attributed to one unit, oldest first (import probe last)."""
+        return [t for t in self.tracebacks or () if t.unit == unit]

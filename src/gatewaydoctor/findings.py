@@ -1,0 +1,72 @@
+"""What a rule reports: a finding with located evidence, an explanation, a fix and links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a finding is."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+# The request path, outside in. A finding deeper in the path explains the ones before it.
+LAYERS = ("url", "nginx", "upstream", "listener", "process", "unit", "app", "system")
+LINK_KINDS = ("url", "server", "location", "upstream", "listener", "process", "unit", "log")
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """One line of evidence and where it came from (`journalctl -u api.service`, `file:line`)."""
+
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """What to do: one sentence and the commands."""
+
+    summary: str
+    commands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a finding is about, so findings on the same request path can be chained."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule function yields; the engine adds the rule's identity to make a Finding."""
+
+    title: str
+    evidence: tuple[Excerpt, ...]
+    explanation: str
+    fix: Fix
+    links: tuple[Link, ...] = ()
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's hit, stamped with the rule's id, symbol, category, severity, role and layer."""
+
+    rule: str
+    symbol: str
+    category: str
+    severity: Severity
+    role: str
+    layer: str
+    title: str
+    evidence: tuple[Excerpt, ...]
+    explanation: str
+    fix: Fix
+    links: tuple[Link, ...]

@@ -1,0 +1,112 @@
+"""Raw evidence → typed facts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from ..evidence import Evidence, Item
+from ..facts import Facts, Listener, Traceback
+from . import net, nginx_config, nginx_logs, probes, python, systemd
+
+T = TypeVar("T")
+
+
+def _reason(items: Iterable[Item | None], what: str) -> str:
+    reasons = [f"{i.label()}: {i.error}" for i in items if i is not None and i.error]
+    return "; ".join(reasons) or f"{what} was not gathered"
+
+
+def build_facts(ev: Evidence) -> Facts:
+    """Turn an evidence bundle into facts; a fact that cannot be built is None, with a reason."""
+    missing: dict[str, str] = {}
+
+    def collect(prefix: str, make: Callable[[Item], Iterable[T] | T | None], what: str,
+                keep_failed: bool = False) -> tuple[T, ...] | None:
+        items = list(ev.prefixed(prefix))
+        good = items if keep_failed and items else [i for i in items if i.ok]
+        if not good:
+            missing[what] = _reason(items, what) if items else f"no {prefix}* evidence"
+            return None
+        out: list[T] = []
+        for i in good:
+            made = make(i)
+            if made is None:
+                continue
+            if isinstance(made, list):
+                out.extend(made)
+            else:
+                out.append(made)  # type: ignore[arg-type]
+        return tuple(out)
+
+    dump, files, test = ev.get("nginx.dump"), ev.get("nginx.files"), ev.get("nginx.test")
+    nginx_conf = nginx_config.config_from(dump, files)
+    if nginx_conf is None:
+        missing["nginx_config"] = _reason([dump, files], "nginx -T")
+    nginx_test = None
+    if test is not None and test.ok and test.rc is not None:
+        nginx_test = nginx_config.test_result(test)
+    else:
+        missing["nginx_test"] = _reason([test], "nginx -t")
+
+    units = collect("systemd.show:", systemd.unit_from, "units")
+    if units is None and "systemd.units" in ev.items and ev.items["systemd.units"].error:
+        missing["units"] = _reason([ev.items["systemd.units"]], "systemctl")
+    journal = collect("journal.unit:", lambda i: systemd.journal_entries(i, i.subject), "journal")
+    kernel = ev.get("journal.kernel")
+    if kernel is not None and kernel.ok:
+        journal = (journal or ()) + tuple(systemd.journal_entries(kernel, None))
+
+    procs_item = ev.get("proc.processes")
+    procs = net.processes(procs_item) if procs_item is not None and procs_item.ok else None
+    if procs is None:
+        missing["processes"] = _reason([procs_item], "/proc listing")
+    raw_listeners = []
+    net_items = [ev.get("proc.net.tcp"), ev.get("proc.net.tcp6"), ev.get("proc.net.unix")]
+    for item, proto in zip(net_items, ("tcp", "tcp6", "unix")):
+        if item is None or not item.ok:
+            continue
+        raw_listeners += (net.unix_listeners(item) if proto == "unix"
+                          else net.tcp_listeners(item, proto))
+    listeners: tuple[Listener, ...] | None = None
+    if any(i is not None and i.ok for i in net_items):
+        listeners = tuple(net.listeners(raw_listeners, procs or []))
+    else:
+        missing["listeners"] = _reason(net_items, "/proc/net tables")
+
+    import_probes = collect("python.import:", python.import_probe, "import_probes")
+    tracebacks: tuple[Traceback, ...] | None = None
+    if journal is not None or import_probes is not None:
+        tbs = python.journal_tracebacks(journal or ())
+        for p in import_probes or ():
+            tbs += python.probe_tracebacks(p)
+        tracebacks = tuple(tbs)
+    else:
+        missing["tracebacks"] = "neither the journal nor the import probe could be read"
+
+    error_items = list(ev.prefixed("nginx.error_log:"))
+    nginx_errors = collect("nginx.error_log:", nginx_logs.error_entries, "nginx_errors")
+    access = collect("nginx.access_log:", nginx_logs.access_entries, "access_log")
+    if not error_items:
+        missing["nginx_errors"] = "no nginx error log was located"
+
+    return Facts(
+        host=ev.host,
+        target_url=ev.target_url,
+        nginx_config=nginx_conf,
+        nginx_test=nginx_test,
+        nginx_errors=nginx_errors,
+        access_log=access,
+        units=units,
+        journal=journal,
+        tracebacks=tracebacks,
+        listeners=listeners,
+        processes=tuple(procs) if procs is not None else None,
+        probes=collect("probe.", probes.probe, "probes"),
+        import_probes=import_probes,
+        pythons=collect("python.version:", python.python_info, "pythons"),
+        env_files=collect("env.keys:", python.env_file, "env_files", keep_failed=True),
+        listings=collect("fs.listing:", python.listing, "listings"),
+        missing=missing,
+    )
+

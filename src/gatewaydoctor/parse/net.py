@@ -1,0 +1,79 @@
+"""Listening sockets from /proc/net/{tcp,tcp6,unix} and processes from the /proc listing."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from ..agent import execspec
+from ..evidence import Item
+from ..facts import Endpoint, Listener, Process
+
+TCP_LISTEN = "0A"
+SO_ACCEPTCON = 0x10000
+
+
+def _hex_addr(text: str) -> str:
+    """Decode the kernel's hex address: 32-bit words in host (little-endian) order."""
+    raw = bytes.fromhex(text)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ipaddress.ip_address(words))
+
+
+def tcp_listeners(item: Item, proto: str) -> list[tuple[str, Endpoint, int]]:
+    """Parse /proc/net/tcp or tcp6 into (proto, endpoint, inode) for LISTEN sockets."""
+    out = []
+    for line in (item.stdout or "").splitlines()[1:]:
+        f = line.split()
+        if len(f) < 10 or f[3] != TCP_LISTEN:
+            continue
+        addr, _, port = f[1].partition(":")
+        out.append((proto, Endpoint(host=_hex_addr(addr), port=int(port, 16)), int(f[9])))
+    return out
+
+
+def unix_listeners(item: Item) -> list[tuple[str, Endpoint, int]]:
+    """Parse /proc/net/unix into listening sockets that have a path."""
+    out = []
+    for line in (item.stdout or "").splitlines()[1:]:
+        f = line.split()
+        if len(f) < 8:
+            continue
+        if not int(f[3], 16) & SO_ACCEPTCON:
+            continue
+        out.append(("unix", Endpoint(path=f[7]), int(f[6])))
+    return out
+
+
+def _unit_of(cgroup: str | None) -> str | None:
+    for part in reversed((cgroup or "").split("/")):
+        if part.endswith(".service"):
+            return part
+    return None
+
+
+def processes(item: Item) -> list[Process]:
+    """Build processes from the agent's /proc listing."""
+    data: Mapping[str, Any] = item.data or {}
+    out = []
+    for p in data.get("processes", []):
+        cmd = tuple(p.get("cmdline") or ())
+        out.append(Process(
+            pid=int(p["pid"]), comm=str(p.get("comm", "")), cmdline=cmd, uid=p.get("uid"),
+            cwd=p.get("cwd"), exe=p.get("exe"), unit=_unit_of(p.get("cgroup")),
+            start_time=p.get("start_time"),
+            socket_inodes=frozenset(int(i) for i in p.get("socket_inodes") or ()),
+            server=execspec.server_of(list(cmd)),
+        ))
+    return out
+
+
+def listeners(raw: list[tuple[str, Endpoint, int]], procs: list[Process]) -> list[Listener]:
+    """Attach the pids holding each listening socket's inode."""
+    owners: dict[int, list[int]] = {}
+    for p in procs:
+        for inode in p.socket_inodes:
+            owners.setdefault(inode, []).append(p.pid)
+    return [Listener(proto, ep, inode, tuple(sorted(owners.get(inode, ()))))
+            for proto, ep, inode in raw]

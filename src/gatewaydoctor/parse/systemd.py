@@ -1,0 +1,84 @@
+"""systemd units (`systemctl show`) and journal records (`journalctl -o json`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..agent import execspec
+from ..evidence import Item
+from ..facts import Endpoint, JournalEntry, Unit
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "", "[not set]") else None
+    except ValueError:
+        return None
+
+
+def unit_from(item: Item) -> Unit | None:
+    """Build a Unit from one `systemctl show <unit>` item."""
+    blocks = execspec.parse_show(item.stdout or "")
+    if not blocks:
+        return None
+    p = blocks[0]
+    argvs = execspec.exec_argvs(p.get("ExecStart", ""))
+    web = next((a for a in argvs if execspec.server_of(a)), None)
+    return Unit(
+        name=p.get("Id") or item.subject,
+        load_state=p.get("LoadState", ""),
+        active_state=p.get("ActiveState", ""),
+        sub_state=p.get("SubState", ""),
+        result=p.get("Result", ""),
+        n_restarts=_int(p.get("NRestarts")) or 0,
+        exec_main_code=_int(p.get("ExecMainCode")),
+        exec_main_status=_int(p.get("ExecMainStatus")),
+        exec_start=tuple(tuple(a) for a in argvs),
+        server=execspec.server_of(web) if web else None,
+        app=execspec.app_target(web) if web else None,
+        binds=tuple(Endpoint.parse(b) for b in execspec.binds(web)) if web else (),
+        working_directory=execspec.clean_path(p.get("WorkingDirectory", "")) or None,
+        user=p.get("User") or None,
+        environment_files=tuple(execspec.environment_files(p.get("EnvironmentFiles", ""))),
+        fragment_path=p.get("FragmentPath") or None,
+        unit_file_state=p.get("UnitFileState", ""),
+        main_pid=_int(p.get("MainPID")) or None,
+        need_daemon_reload=p.get("NeedDaemonReload") == "yes",
+        description=p.get("Description", ""),
+        source=f"systemctl show {item.subject}",
+    )
+
+
+def _message(value: Any) -> str:
+    # journalctl prints MESSAGE as an array of bytes when it is not valid UTF-8
+    # or holds control characters.
+    if isinstance(value, list):
+        return bytes(int(b) & 0xFF for b in value).decode("utf-8", errors="replace")
+    if value is None:
+        return ""
+    return str(value)
+
+
+def journal_entries(item: Item, unit: str | None) -> list[JournalEntry]:
+    """Parse `journalctl -o json` output (one JSON object per line)."""
+    label = f"journalctl -u {unit}" if unit else "journalctl -k"
+    out = []
+    for line in (item.stdout or "").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(rec, dict):
+            continue
+        usec = _int(rec.get("__REALTIME_TIMESTAMP"))
+        out.append(JournalEntry(
+            unit=unit,
+            time=usec / 1e6 if usec is not None else None,
+            message=_message(rec.get("MESSAGE")),
+            pid=_int(rec.get("_PID")),
+            identifier=rec.get("SYSLOG_IDENTIFIER"),
+            priority=_int(rec.get("PRIORITY")),
+            source=label,
+        ))
+    return out

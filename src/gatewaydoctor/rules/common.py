@@ -1,0 +1,75 @@
+"""Helpers shared by rules: journal searches, the unit behind an endpoint, excerpts."""
+
+from __future__ import annotations
+
+import re
+
+from ..facts import Endpoint, Facts, JournalEntry, Traceback, Unit
+from ..findings import Excerpt, Link
+
+RESTART_RE = re.compile(r"Scheduled restart job, restart counter is at (\d+)")
+EXITED_RE = re.compile(r"Main process exited, code=(\w+), status=(\S+)")
+FAILED_RE = re.compile(r"Failed with result '([\w-]+)'")
+
+
+def last_matching(entries: list[JournalEntry], pattern: re.Pattern[str]) -> JournalEntry | None:
+    """The newest journal entry whose message matches pattern."""
+    for e in reversed(entries):
+        if pattern.search(e.message):
+            return e
+    return None
+
+
+def journal_excerpt(e: JournalEntry) -> Excerpt:
+    """An evidence line from a journal entry."""
+    return Excerpt(e.source, e.message)
+
+
+def latest_traceback(facts: Facts, unit: str, exc_types: tuple[str, ...]) -> Traceback | None:
+    """The newest journal traceback of unit ending in one of exc_types, else the probe's."""
+    tbs = [t for t in facts.tracebacks_of(unit) if t.exc_type.split(".")[-1] in exc_types]
+    journal = [t for t in tbs if t.origin == "journal"]
+    if journal:
+        return journal[-1]
+    return tbs[-1] if tbs else None
+
+
+def tracebacks_by_unit(facts: Facts) -> dict[str, list[Traceback]]:
+    """Tracebacks grouped by unit (unit-less ones are dropped)."""
+    out: dict[str, list[Traceback]] = {}
+    for t in facts.tracebacks or ():
+        if t.unit:
+            out.setdefault(t.unit, []).append(t)
+    return out
+
+
+def frame_excerpt(tb: Traceback) -> Excerpt | None:
+    """The innermost `File "...", line N` frame and its code line, as one evidence line."""
+    lines = tb.text.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        m = re.match(r'\s*File "([^"]+)", line (\d+)', lines[i])
+        if m and not m.group(1).startswith("<frozen"):
+            code = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return Excerpt(f"{m.group(1)}:{m.group(2)}", code or lines[i].strip())
+    return None
+
+
+def units_serving(facts: Facts, target: Endpoint) -> list[Unit]:
+    """Units whose server is configured to bind where target points."""
+    return [u for u in facts.web_units() if any(b.accepts(target) for b in u.binds)]
+
+
+def unit_links(units: list[Unit]) -> tuple[Link, ...]:
+    """Links to units."""
+    return tuple(Link("unit", u.name) for u in units)
+
+
+def python_of(facts: Facts, unit: Unit) -> str:
+    """The interpreter the unit runs, for fix commands."""
+    for p in facts.pythons or ():
+        if p.unit == unit.name and p.interpreter:
+            return p.interpreter
+    for p in facts.import_probes or ():
+        if p.unit == unit.name:
+            return p.interpreter
+    return unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"

@@ -1,0 +1,54 @@
+"""The fallback rule: a probe failed. Ranked last; it is the top cause only when alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..facts import Facts, Probe
+from ..findings import Excerpt, Fix, Hit, Link, Severity
+from .registry import rule
+
+
+def _failed(p: Probe) -> bool:
+    if p.kind != "http":
+        return False
+    if p.via == "upstream":
+        # Straight to the app, a refused connection is upstream-not-listening's business.
+        return p.status is not None and p.status >= 500
+    return p.failed
+
+
+def _curl(p: Probe) -> str:
+    host = f" -H 'Host: {p.host_header}'" if p.host_header else ""
+    if p.endpoint.startswith("unix:"):
+        return f"curl -sv --unix-socket {p.endpoint[5:]}{host} http://localhost{p.path or '/'}"
+    return f"curl -sv{host} http://{p.endpoint}{p.path or '/'}"
+
+
+@rule(id="GD-GEN-001", symbol="probe-failed", category="probe.failed",
+      severity=Severity.ERROR, needs=("probes",), layer="url", role="symptom",
+      title="A request made from the host failed")
+def probe_failed(facts: Facts) -> Iterator[Hit]:
+    """An HTTP probe (the URL, through nginx, or straight to the app) got 5xx or no answer."""
+    groups: dict[tuple[str, str, str | None], list[Probe]] = {}
+    for p in facts.probes or ():
+        if _failed(p):
+            groups.setdefault((p.via, p.endpoint, p.host_header), []).append(p)
+    for (via, endpoint, host), probes in groups.items():
+        first = probes[0]
+        paths = ", ".join(p.path or "/" for p in probes)
+        where = {"url": "the URL", "nginx": "nginx", "upstream": "the app directly"}.get(via, via)
+        yield Hit(
+            title=f"{where} at {endpoint}{' (' + host + ')' if host else ''}: "
+                  f"{first.outcome} for {paths}",
+            evidence=tuple(Excerpt(f"probe {p.label}", p.outcome + (
+                f" body: {p.body_head[:160]}" if p.body_head else "")) for p in probes),
+            explanation=(
+                f"A request from this host to {where} failed ({first.outcome}). The chain "
+                "below shows what each layer looked like."
+            ),
+            fix=Fix(summary="Follow the chain to the first layer that is not healthy.",
+                    commands=tuple(_curl(p) for p in probes[:2])),
+            links=(Link("url", f"{endpoint}{first.path or '/'}"),) +
+                  ((Link("upstream", endpoint),) if via == "upstream" else ()),
+        )
