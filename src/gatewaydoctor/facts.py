@@ -140,6 +140,34 @@ class NginxConfig:
     access_logs: tuple[str, ...]
     errors: tuple[str, ...] = ()
 
+    def server_for(self, host: str | None) -> ServerBlock | None:
+        """The server block a request with this Host header reaches (name, else default)."""
+        name = (host or "").rsplit(":", 1)[0] if host and not host.startswith("[") else host
+        for s in self.servers:
+            if name and name in s.names:
+                return s
+        for s in self.servers:
+            if any(li.default_server for li in s.listens):
+                return s
+        return self.servers[0] if self.servers else None
+
+    def location_for(self, path: str, host: str | None = None) -> Location | None:
+        """The prefix location nginx picks for path (longest prefix; regexes not evaluated)."""
+        server = self.server_for(host)
+        if server is None:
+            return None
+        best: Location | None = None
+        for loc in server.locations:
+            if loc.modifier in ("~", "~*"):
+                continue
+            exact = loc.modifier == "="
+            if (exact and path == loc.path) or (not exact and path.startswith(loc.path)):
+                if exact:
+                    return loc
+                if best is None or len(loc.path) > len(best.path):
+                    best = loc
+        return best
+
     def proxied_locations(self) -> list[tuple[ServerBlock, Location]]:
         """Every (server, location) pair that has a proxy_pass."""
         return [(s, loc) for s in self.servers for loc in s.locations if loc.proxy_pass]

@@ -140,6 +140,11 @@ def _options(args: list[str], server: str) -> tuple[dict[str, list[str]], list[s
     return opts, positional
 
 
+def _last(opts: dict[str, list[str]], name: str) -> str | None:
+    values = opts.get(name)
+    return values[-1] if values else None
+
+
 def app_target(argv: list[str]) -> AppTarget | None:
     """Return the `module:attr` target uvicorn/gunicorn/hypercorn/daphne would import."""
     server = server_of(argv)
@@ -154,8 +159,8 @@ def app_target(argv: list[str]) -> AppTarget | None:
                     server=server,
                     module=module,
                     attr=attr or "app",
-                    app_dir=(opts.get("--app-dir") or [None])[-1],
-                    chdir=(opts.get("--chdir") or [None])[-1],
+                    app_dir=_last(opts, "--app-dir"),
+                    chdir=_last(opts, "--chdir"),
                     pythonpath=tuple(
                         p for v in opts.get("--pythonpath", []) for p in v.split(",") if p
                     ),
@@ -164,8 +169,8 @@ def app_target(argv: list[str]) -> AppTarget | None:
         # gunicorn and uvicorn default the attribute to `application` / `app`.
         if re.fullmatch(r"[\w.]+", cand):
             attr = "application" if server == "gunicorn" else "app"
-            return AppTarget(server, cand, attr, (opts.get("--app-dir") or [None])[-1],
-                             (opts.get("--chdir") or [None])[-1], ())
+            return AppTarget(server, cand, attr, _last(opts, "--app-dir"), _last(opts, "--chdir"),
+                             ())
     return None
 
 

@@ -168,14 +168,15 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
         host = names[0] if names else None
         listens = server["listen"] or ["80"]
         for listen in listens:
-            ep = _listen_endpoint(listen)
-            if ep is None or (ep[0], host) in seen:
+            found = _listen_endpoint(listen)
+            if found is None or (found[0], host) in seen:
                 continue
-            seen.add((ep[0], host))
+            endpoint, tls = found
+            seen.add((endpoint, host))
+            label = f"{host}@{endpoint}" if host else endpoint
             for path in probes.HEALTH_PATHS:
-                label = f"{host}@{ep[0]}" if host else ep[0]
-                c.submit(probes.http_probe, f"probe.http:nginx:{label}{path}", endpoint=ep[0],
-                         path=path, host_header=host, tls=ep[1], via="nginx")
+                c.submit(probes.http_probe, f"probe.http:nginx:{label}{path}", endpoint=endpoint,
+                         path=path, host_header=host, tls=tls, via="nginx")
             break  # one listen per server block is enough to reach it
     endpoints: list[str] = []
     for server in scan["servers"]:
@@ -215,7 +216,8 @@ def _units(c: _Collector, names: list[str], procs_item: Item | None, no_exec: bo
     for proc in ((procs_item or {}).get("data") or {}).get("processes", []):
         cg = proc.get("cgroup") or ""
         unit = cg.rsplit("/", 1)[-1]
-        if unit.endswith(".service") and execspec.server_of(proc["cmdline"]) not in (None, "python"):
+        server = execspec.server_of(proc["cmdline"])
+        if unit.endswith(".service") and server not in (None, "python"):
             candidates.append(unit)
     shows = {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
              for u in dict.fromkeys(candidates)}

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_TOKEN_RE = re.compile(r"""\s*(?:(#[^\n]*)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([{};])|([^\s{};"'#]+))""")
+_TOKEN_RE = re.compile(
+    r"""\s*(?:(#[^\n]*)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([{};])|([^\s{};"'#]+))"""
+)
 FILE_MARK = "# configuration file "
 
 
@@ -119,7 +121,7 @@ def _dedupe(items: list[str]) -> list[str]:
 
 
 def proxy_endpoints(target: str, upstreams: dict[str, list[str]]) -> list[str]:
-    """Resolve a proxy_pass URL to `host:port` / `unix:/path` endpoints (upstream groups expanded)."""
+    """Resolve a proxy_pass URL to `host:port` / `unix:/path` endpoints, expanding upstreams."""
     m = re.match(r"(https?)://(unix:[^:]+|\[[^\]]+\](?::\d+)?|[^/:$]+(?::\d+)?)", target)
     if not m:
         return []

@@ -50,7 +50,7 @@ def http_probe(
     via: str = "direct",
     timeout: float = PROBE_TIMEOUT,
 ) -> Item:
-    """GET path from endpoint (`host:port` or `unix:/p`) and record status, headers and body head."""
+    """GET path from endpoint (`host:port` or `unix:/p`); record status, headers, body head."""
     data: dict[str, Any] = {
         "probe": "http", "via": via, "endpoint": endpoint, "path": path,
         "host_header": host_header, "tls": tls, "status": None, "reason": None,
@@ -122,7 +122,7 @@ def tcp_probe(source: str, endpoint: str, *, timeout: float = PROBE_TIMEOUT) -> 
 
 
 def url_endpoint(url: str) -> tuple[str, str, bool, str]:
-    """Split a URL into (endpoint, path, tls, host header); raise ValueError if it is not http(s)."""
+    """Split a URL into (endpoint, path, tls, host header); ValueError if it is not http(s)."""
     parts = urlsplit(url if "://" in url else "http://" + url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url}")

@@ -50,9 +50,9 @@ def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None
         if line.startswith(b"Uid:"):
             uid = int(line.split()[1])
     cgroup = None
-    for line in (_read(base + "/cgroup") or b"").decode("utf-8", "replace").splitlines():
-        cgroup = line.split(":", 2)[-1]
-        if line.startswith("0::"):
+    for cg_line in (_read(base + "/cgroup") or b"").decode("utf-8", "replace").splitlines():
+        cgroup = cg_line.split(":", 2)[-1]
+        if cg_line.startswith("0::"):
             break
     inodes: list[int] = []
     fd_error = None

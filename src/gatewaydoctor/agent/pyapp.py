@@ -47,7 +47,7 @@ sys.exit(0 if result["ok"] else 1)
 
 
 def interpreter(argv: list[str]) -> str | None:
-    """Return the Python interpreter an ExecStart argv runs (following a console script's shebang)."""
+    """Return the Python an ExecStart argv runs (following a console script's shebang)."""
     if not argv:
         return None
     exe = argv[0]
@@ -172,11 +172,14 @@ def workdir_listing(source: str, path: str, limit: int = 300) -> Item:
                 if n >= limit:
                     item["truncated"] = True
                     break
+                mode: int | None = None
+                uid: int | None = None
+                gid: int | None = None
                 try:
                     st = entry.stat(follow_symlinks=False)
                     mode, uid, gid = st.st_mode, st.st_uid, st.st_gid
                 except OSError:
-                    mode = uid = gid = None
+                    pass
                 entries.append({"name": entry.name, "dir": entry.is_dir(), "mode": mode,
                                 "uid": uid, "gid": gid})
         st = os.stat(path)

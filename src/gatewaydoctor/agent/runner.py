@@ -169,7 +169,9 @@ def read_tail(
     return item
 
 
-def which(name: str, extra: tuple[str, ...] = ("/usr/sbin", "/sbin", "/usr/local/sbin")) -> str | None:
+def which(
+    name: str, extra: tuple[str, ...] = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+) -> str | None:
     """Find an executable on PATH or in the sbin directories a non-login PATH lacks."""
     dirs = os.environ.get("PATH", "").split(os.pathsep) + list(extra)
     for d in dirs:

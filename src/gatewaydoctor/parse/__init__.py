@@ -10,6 +10,12 @@ from ..facts import Facts, Listener, Traceback
 from . import net, nginx_config, nginx_logs, probes, python, systemd
 
 T = TypeVar("T")
+U = TypeVar("U")
+
+
+def one(make: Callable[[Item], U | None]) -> Callable[[Item], list[U]]:
+    """Adapt a one-fact parser to collect(): None becomes no fact."""
+    return lambda item: [x for x in (make(item),) if x is not None]
 
 
 def _reason(items: Iterable[Item | None], what: str) -> str:
@@ -21,23 +27,14 @@ def build_facts(ev: Evidence) -> Facts:
     """Turn an evidence bundle into facts; a fact that cannot be built is None, with a reason."""
     missing: dict[str, str] = {}
 
-    def collect(prefix: str, make: Callable[[Item], Iterable[T] | T | None], what: str,
+    def collect(prefix: str, make: Callable[[Item], Iterable[T]], what: str,
                 keep_failed: bool = False) -> tuple[T, ...] | None:
         items = list(ev.prefixed(prefix))
         good = items if keep_failed and items else [i for i in items if i.ok]
         if not good:
             missing[what] = _reason(items, what) if items else f"no {prefix}* evidence"
             return None
-        out: list[T] = []
-        for i in good:
-            made = make(i)
-            if made is None:
-                continue
-            if isinstance(made, list):
-                out.extend(made)
-            else:
-                out.append(made)  # type: ignore[arg-type]
-        return tuple(out)
+        return tuple(x for i in good for x in make(i))
 
     dump, files, test = ev.get("nginx.dump"), ev.get("nginx.files"), ev.get("nginx.test")
     nginx_conf = nginx_config.config_from(dump, files)
@@ -49,7 +46,7 @@ def build_facts(ev: Evidence) -> Facts:
     else:
         missing["nginx_test"] = _reason([test], "nginx -t")
 
-    units = collect("systemd.show:", systemd.unit_from, "units")
+    units = collect("systemd.show:", one(systemd.unit_from), "units")
     if units is None and "systemd.units" in ev.items and ev.items["systemd.units"].error:
         missing["units"] = _reason([ev.items["systemd.units"]], "systemctl")
     journal = collect("journal.unit:", lambda i: systemd.journal_entries(i, i.subject), "journal")
@@ -63,7 +60,7 @@ def build_facts(ev: Evidence) -> Facts:
         missing["processes"] = _reason([procs_item], "/proc listing")
     raw_listeners = []
     net_items = [ev.get("proc.net.tcp"), ev.get("proc.net.tcp6"), ev.get("proc.net.unix")]
-    for item, proto in zip(net_items, ("tcp", "tcp6", "unix")):
+    for item, proto in zip(net_items, ("tcp", "tcp6", "unix"), strict=True):
         if item is None or not item.ok:
             continue
         raw_listeners += (net.unix_listeners(item) if proto == "unix"
@@ -74,7 +71,7 @@ def build_facts(ev: Evidence) -> Facts:
     else:
         missing["listeners"] = _reason(net_items, "/proc/net tables")
 
-    import_probes = collect("python.import:", python.import_probe, "import_probes")
+    import_probes = collect("python.import:", one(python.import_probe), "import_probes")
     tracebacks: tuple[Traceback, ...] | None = None
     if journal is not None or import_probes is not None:
         tbs = python.journal_tracebacks(journal or ())
@@ -102,11 +99,11 @@ def build_facts(ev: Evidence) -> Facts:
         tracebacks=tracebacks,
         listeners=listeners,
         processes=tuple(procs) if procs is not None else None,
-        probes=collect("probe.", probes.probe, "probes"),
+        probes=collect("probe.", one(probes.probe), "probes"),
         import_probes=import_probes,
-        pythons=collect("python.version:", python.python_info, "pythons"),
-        env_files=collect("env.keys:", python.env_file, "env_files", keep_failed=True),
-        listings=collect("fs.listing:", python.listing, "listings"),
+        pythons=collect("python.version:", one(python.python_info), "pythons"),
+        env_files=collect("env.keys:", one(python.env_file), "env_files", keep_failed=True),
+        listings=collect("fs.listing:", one(python.listing), "listings"),
         missing=missing,
     )
 

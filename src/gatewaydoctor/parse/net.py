@@ -56,8 +56,11 @@ def _unit_of(cgroup: str | None) -> str | None:
 def processes(item: Item) -> list[Process]:
     """Build processes from the agent's /proc listing."""
     data: Mapping[str, Any] = item.data or {}
+    me = data.get("self_pid")
     out = []
     for p in data.get("processes", []):
+        if me is not None and me in (p.get("pid"), p.get("ppid")):
+            continue  # the gatherer itself and the commands it was running
         cmd = tuple(p.get("cmdline") or ())
         out.append(Process(
             pid=int(p["pid"]), comm=str(p.get("comm", "")), cmdline=cmd, uid=p.get("uid"),

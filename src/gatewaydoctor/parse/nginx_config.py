@@ -189,7 +189,8 @@ def read_config(text: str, how: str) -> NginxConfig:
                 Endpoint.parse(e) for e in proxy_endpoints(direct, groups)), None, f,
                 int(d["line"])))
         blocks.append(ServerBlock(f, int(d["line"]), listens, names, tuple(locs)))
-    error_logs, access_logs = [], []
+    error_logs: list[str] = []
+    access_logs: list[str] = []
     for f in trees:
         for d in _all(trees[f]):
             if d["directive"] in ("error_log", "access_log") and d["args"]:
@@ -197,7 +198,9 @@ def read_config(text: str, how: str) -> NginxConfig:
                 if target.startswith("/"):
                     (error_logs if d["directive"] == "error_log" else access_logs).append(target)
     parser = "crossplane" if not tolerant else "crossplane+tolerant"
-    note = how if not tolerant else f"{how}; crossplane rejected {', '.join(tolerant)}, read tolerantly"
+    note = how
+    if tolerant:
+        note += f"; crossplane rejected {', '.join(tolerant)}, read tolerantly"
     return NginxConfig(parser=parser, note=note, files=tuple(trees), servers=tuple(blocks),
                        upstreams=tuple(upstreams),
                        error_logs=tuple(dict.fromkeys(error_logs)),

@@ -66,10 +66,10 @@ def unit_links(units: list[Unit]) -> tuple[Link, ...]:
 
 def python_of(facts: Facts, unit: Unit) -> str:
     """The interpreter the unit runs, for fix commands."""
-    for p in facts.pythons or ():
-        if p.unit == unit.name and p.interpreter:
-            return p.interpreter
-    for p in facts.import_probes or ():
-        if p.unit == unit.name:
-            return p.interpreter
+    for info in facts.pythons or ():
+        if info.unit == unit.name and info.interpreter:
+            return info.interpreter
+    for probe in facts.import_probes or ():
+        if probe.unit == unit.name:
+            return probe.interpreter
     return unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"

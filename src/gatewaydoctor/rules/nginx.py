@@ -161,3 +161,32 @@ def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
             ),
             links=_links(ep, uses) + (Link("listener", li.endpoint.label),),
         )
+
+
+@rule(id="GD-NGX-004", symbol="nginx-not-running", category="service.not_running",
+      severity=Severity.ERROR, needs=("nginx_config", "processes"), layer="nginx",
+      title="nginx is configured but not running")
+def nginx_not_running(facts: Facts) -> Iterator[Hit]:
+    """A configuration exists, but no nginx master process does."""
+    config = facts.nginx_config
+    if config is None or any(p.command.startswith("nginx: master process")
+                             for p in facts.processes or ()):
+        return
+    unit = facts.unit("nginx.service")
+    evidence = [Excerpt("/proc", "no nginx process is running")]
+    if unit is not None:
+        evidence.append(Excerpt(unit.source, f"ActiveState={unit.active_state} "
+                                f"SubState={unit.sub_state} Result={unit.result}"))
+    listens = sorted({li.endpoint.label for s in config.servers for li in s.listens})
+    yield Hit(
+        title="nginx is not running",
+        evidence=tuple(evidence),
+        explanation=(
+            f"The configuration has {len(config.servers)} server block(s) listening at "
+            f"{', '.join(listens) or 'port 80'}, but no nginx process runs, so nothing answers."
+        ),
+        fix=Fix(summary="Test the configuration and start nginx.",
+                commands=("nginx -t", "systemctl start nginx" if facts.units is not None
+                          else "nginx")),
+        links=(Link("unit", "nginx.service"),) if unit is not None else (),
+    )

@@ -25,6 +25,18 @@ def _curl(p: Probe) -> str:
     return f"curl -sv{host} http://{p.endpoint}{p.path or '/'}"
 
 
+def _links(facts: Facts, p: Probe) -> tuple[Link, ...]:
+    links = [Link("url", f"{p.endpoint}{p.path or '/'}")]
+    if p.via == "upstream":
+        links.append(Link("upstream", p.endpoint))
+    elif facts.nginx_config is not None and p.path:
+        loc = facts.nginx_config.location_for(p.path, p.host_header)
+        if loc is not None:
+            links.append(Link("location", f"{loc.path} {loc.where}"))
+            links += [Link("upstream", ep.label) for ep in loc.endpoints]
+    return tuple(links)
+
+
 @rule(id="GD-GEN-001", symbol="probe-failed", category="probe.failed",
       severity=Severity.ERROR, needs=("probes",), layer="url", role="symptom",
       title="A request made from the host failed")
@@ -49,6 +61,5 @@ def probe_failed(facts: Facts) -> Iterator[Hit]:
             ),
             fix=Fix(summary="Follow the chain to the first layer that is not healthy.",
                     commands=tuple(_curl(p) for p in probes[:2])),
-            links=(Link("url", f"{endpoint}{first.path or '/'}"),) +
-                  ((Link("upstream", endpoint),) if via == "upstream" else ()),
+            links=_links(facts, first),
         )

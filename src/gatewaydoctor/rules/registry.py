@@ -130,9 +130,9 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
         try:
             hits = list(r.func(facts))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not sink the report
-            where = traceback.extract_tb(exc.__traceback__)[-1]
+            at = traceback.extract_tb(exc.__traceback__)[-1]
             errors.append(Skipped(r.id, r.symbol, f"internal error in rule {r.id} ({r.symbol}): "
-                                  f"{type(exc).__name__}: {exc} at {where.filename}:{where.lineno}"))
+                                  f"{type(exc).__name__}: {exc} at {at.filename}:{at.lineno}"))
             continue
         for h in hits:
             findings.append(Finding(

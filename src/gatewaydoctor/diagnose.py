@@ -1,0 +1,258 @@
+"""Link findings along the request path and rank root causes above symptoms.
+
+The path is URL → server block → location → upstream → listener → process →
+unit → log line. A cause deeper in the path explains the symptoms before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .evidence import Evidence
+from .facts import Endpoint, Facts, Location, ServerBlock, Unit
+from .findings import LAYERS, Excerpt, Finding, Link, Severity
+from .rules.registry import RuleRun, Skipped
+
+# Symptoms read from what nginx reports inwards to the service; the bare
+# "a probe failed" is the least specific, so it comes last.
+SYMPTOM_ORDER = ("upstream", "listener", "process", "nginx", "unit", "app", "system", "url")
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One layer of a request path, with its state and the findings about it."""
+
+    layer: str
+    name: str
+    status: str
+    detail: str
+    evidence: tuple[Excerpt, ...]
+    findings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One request path through the layers."""
+
+    request: str
+    hops: tuple[Hop, ...]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What could or could not be looked at, and why."""
+
+    area: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The ranked outcome of one run."""
+
+    host: str
+    target_url: str | None
+    verdict: str
+    conclusive: bool
+    summary: str
+    causes: tuple[Finding, ...]
+    findings: tuple[Finding, ...]
+    chains: tuple[Chain, ...]
+    coverage: tuple[Coverage, ...]
+    not_evaluated: tuple[Skipped, ...]
+    errors: tuple[Skipped, ...]
+
+
+def rank_key(f: Finding) -> tuple[int, int, int]:
+    """Sort key: causes first (deepest layer first), then symptoms in SYMPTOM_ORDER."""
+    sev = SEVERITY_ORDER.index(f.severity)
+    if f.role == "cause":
+        return (0, sev, -LAYERS.index(f.layer))
+    return (1, sev, SYMPTOM_ORDER.index(f.layer))
+
+
+def _linked(findings: Sequence[Finding], kind: str, value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f.rule for f in findings if Link(kind, value) in f.links))
+
+
+def _unit_hops(facts: Facts, units: list[Unit], findings: Sequence[Finding]) -> list[Hop]:
+    hops = []
+    for u in units:
+        ok = u.active_state == "active" and u.sub_state == "running"
+        hops.append(Hop("unit", u.name, "ok" if ok else "failed", u.state,
+                        (Excerpt(u.source, f"ActiveState={u.active_state} SubState={u.sub_state}"
+                                 f" Result={u.result} NRestarts={u.n_restarts}"),),
+                        _linked(findings, "unit", u.name)))
+        tbs = facts.tracebacks_of(u.name)
+        journal = facts.journal_of(u.name)
+        if tbs:
+            hops.append(Hop("log", tbs[-1].last_line, "failed", tbs[-1].origin,
+                            (Excerpt(tbs[-1].source, tbs[-1].last_line),),
+                            _linked(findings, "log", tbs[-1].last_line)))
+        elif journal:
+            hops.append(Hop("log", journal[-1].message, "unknown", "last journal line",
+                            (Excerpt(journal[-1].source, journal[-1].message),), ()))
+    return hops
+
+
+def _endpoint_hops(facts: Facts, ep: Endpoint, findings: Sequence[Finding]) -> list[Hop]:
+    hops: list[Hop] = []
+    listeners = facts.listeners_at(ep) if facts.listeners is not None else []
+    logs = [e for e in facts.nginx_errors or () if e.upstream and ep.label in e.upstream]
+    ev = tuple(Excerpt(e.where, e.raw) for e in logs[-1:])
+    if facts.listeners is None:
+        status, detail = "unknown", "listening sockets could not be read"
+    elif listeners:
+        status, detail = "ok", f"listening ({listeners[0].proto})"
+    else:
+        status, detail = "failed", "nothing listens here"
+    hops.append(Hop("upstream", ep.label, status, detail, ev,
+                    _linked(findings, "upstream", ep.label)))
+    units: list[Unit] = []
+    for li in listeners[:1]:
+        hops.append(Hop("listener", li.endpoint.label, "ok", f"inode {li.inode}", (),
+                        _linked(findings, "listener", li.endpoint.label)))
+        for pid in li.pids[:1]:
+            p = facts.process(pid)
+            if p is None:
+                continue
+            hops.append(Hop("process", str(p.pid), "ok", p.command, (), ()))
+            u = facts.unit(p.unit) if p.unit else None
+            if u is not None:
+                units.append(u)
+    if not units:
+        units = [u for u in facts.web_units() if any(b.accepts(ep) for b in u.binds)]
+    return hops + _unit_hops(facts, units[:1], findings)
+
+
+def _probe_hop(facts: Facts, via: str, path: str | None, findings: Sequence[Finding]) -> Hop | None:
+    for p in facts.probes or ():
+        if p.via == via and (path is None or p.path == path):
+            return Hop("url", p.label, "failed" if p.failed else "ok", p.outcome,
+                       (Excerpt(f"probe {p.label}", p.outcome),),
+                       _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
+    return None
+
+
+def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
+    """The request paths worth showing: the URL's, else each proxied location's."""
+    chains: list[Chain] = []
+    config = facts.nginx_config
+    picks: list[tuple[ServerBlock, Location]] = []
+    if config is not None:
+        wanted = _url_path(facts.target_url)
+        if wanted is not None:
+            loc = config.location_for(wanted[1], wanted[0])
+            server = config.server_for(wanted[0])
+            if loc is not None and server is not None:
+                picks = [(server, loc)]
+        if not picks:
+            picks = config.proxied_locations()[:4]
+    for server, loc in picks:
+        hops: list[Hop] = []
+        via = "url" if facts.target_url else "nginx"
+        wanted = _url_path(facts.target_url)
+        probe_path = wanted[1] if wanted else None
+        if probe_path is None:
+            probe_path = next((p.path for p in facts.probes or () if p.via == "nginx" and
+                               p.path and config is not None and
+                               config.location_for(p.path, p.host_header) == loc), None)
+        hop = _probe_hop(facts, via, probe_path, findings)
+        if hop:
+            hops.append(hop)
+        hops.append(Hop("server", server.label, "ok", "", (), _linked(findings, "server", "")))
+        loc_name = f"{loc.path} {loc.where}"
+        hops.append(Hop("location", loc_name, "ok", f"proxy_pass {loc.proxy_pass}",
+                        (Excerpt(loc.where, f"proxy_pass {loc.proxy_pass};"),),
+                        _linked(findings, "location", loc_name)))
+        for ep in loc.endpoints[:2]:
+            hops += _endpoint_hops(facts, ep, findings)
+        chains.append(Chain(f"location {loc.path or '/'} of {server.label}", tuple(hops)))
+    if not chains:
+        for u in facts.web_units()[:3]:
+            hops = []
+            for ep in u.binds[:1]:
+                hops += _endpoint_hops(facts, ep, findings)
+            chains.append(Chain(f"{u.name} ({u.server})", tuple(hops or
+                                                                _unit_hops(facts, [u], findings))))
+    return chains
+
+
+def _url_path(url: str | None) -> tuple[str | None, str] | None:
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    return parts.netloc or None, parts.path or "/"
+
+
+def coverage(ev: Evidence, facts: Facts) -> list[Coverage]:
+    """What could and could not be looked at."""
+    out = []
+
+    def add(area: str, fact: object, ok_detail: str, name: str) -> None:
+        if fact is None:
+            out.append(Coverage(area, "missing", facts.missing.get(name, "not gathered")))
+        else:
+            out.append(Coverage(area, "ok", ok_detail))
+
+    cfg = facts.nginx_config
+    add("nginx configuration", cfg,
+        f"{cfg.note} ({cfg.parser}): {len(cfg.files)} files, {len(cfg.servers)} server blocks"
+        if cfg else "", "nginx_config")
+    add("nginx -t", facts.nginx_test, "ran", "nginx_test")
+    add("nginx error log", facts.nginx_errors,
+        f"{len(facts.nginx_errors or ())} entries read", "nginx_errors")
+    add("systemd units", facts.units, ", ".join(u.name for u in facts.units or ()) or
+        "no Python web service or nginx unit found", "units")
+    add("journal", facts.journal, f"{len(facts.journal or ())} entries", "journal")
+    add("listening sockets", facts.listeners, f"{len(facts.listeners or ())} listening",
+        "listeners")
+    add("processes", facts.processes, f"{len(facts.processes or ())} seen", "processes")
+    add("probes", facts.probes, f"{len(facts.probes or ())} made "
+        f"({sum(1 for p in facts.probes or () if p.failed)} failed)", "probes")
+    add("import probe", facts.import_probes,
+        ", ".join(f"{p.unit}: {'ok' if p.ok else p.exc_type or 'failed'}"
+                  for p in facts.import_probes or ()), "import_probes")
+    for item in ev.items.values():
+        if item.error_kind == "skipped":
+            out.append(Coverage(item.source, "skipped", item.error or ""))
+    return out
+
+
+def _conclusive(facts: Facts) -> bool:
+    has_nginx = facts.nginx_config is not None and bool(facts.nginx_config.servers)
+    has_app = bool(facts.web_units()) or any(
+        p.server not in (None, "python") for p in facts.processes or ())
+    answered = any(p.via == "url" and not p.failed for p in facts.probes or ())
+    return has_nginx or has_app or answered
+
+
+def diagnose(ev: Evidence, facts: Facts, run: RuleRun) -> Diagnosis:
+    """Rank findings, build the request chains and decide the verdict."""
+    ranked = sorted(run.findings, key=rank_key)
+    causes = tuple(f for f in ranked if f.severity != Severity.INFO)
+    conclusive = _conclusive(facts)
+    if any(f.severity == Severity.ERROR for f in ranked):
+        verdict = "broken"
+    elif causes or not conclusive:
+        verdict = "degraded"
+    else:
+        verdict = "healthy"
+    if not conclusive:
+        summary = ("Nothing to diagnose: no nginx server block and no Python web service were "
+                   "found on this host (see coverage).")
+    elif causes:
+        summary = f"{causes[0].title} [{causes[0].symbol}]"
+    else:
+        summary = "No problem found in what could be looked at."
+    return Diagnosis(
+        host=facts.host, target_url=facts.target_url, verdict=verdict, conclusive=conclusive,
+        summary=summary, causes=causes, findings=tuple(ranked),
+        chains=tuple(build_chains(facts, ranked)), coverage=tuple(coverage(ev, facts)),
+        not_evaluated=run.not_evaluated, errors=run.errors,
+    )

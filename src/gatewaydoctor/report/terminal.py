@@ -1,0 +1,67 @@
+"""The terminal report, with rich: verdict, ranked causes with evidence and fix, the chain."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+from rich.tree import Tree
+
+from ..diagnose import Diagnosis
+from ..redact import redact
+
+VERDICT_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "broken": "bold red"}
+STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "unknown": "[yellow]?[/]"}
+
+
+def _e(text: str) -> str:
+    return escape(redact(text))
+
+
+def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
+    """Write the report for a human."""
+    console = Console(file=out, force_terminal=color, no_color=color is False, width=110,
+                      highlight=False, soft_wrap=False)
+    style = VERDICT_STYLE.get(d.verdict, "bold")
+    console.print(Text.assemble(("gatewaydoctor ", "bold"), (f"{d.host}: ", ""),
+                                (d.verdict.upper(), style)))
+    console.print(_e(d.summary))
+    roots = [f for f in d.causes if f.role == "cause"]
+    for n, f in enumerate(d.causes, 1):
+        kind = "root cause" if f.role == "cause" else "symptom"
+        body: list[Text | str] = [f"[dim]{f.rule} {f.symbol} · {f.category} · {kind}[/]",
+                                  _e(f.explanation), ""]
+        for e in f.evidence:
+            body.append(f"  [cyan]{_e(e.source)}[/]")
+            body.append(f"    {_e(e.text)}")
+        body.append("")
+        body.append(f"[bold]Fix:[/] {_e(f.fix.summary)}")
+        for cmd in f.fix.commands:
+            body.append(f"  [green]{_e(cmd)}[/]")
+        border = "red" if f.role == "cause" or not roots else "yellow"
+        console.print(Panel(Group(*body), title=f"{n}. {_e(f.title)}", title_align="left",
+                            border_style=border))
+    for chain in d.chains:
+        tree = Tree(f"[bold]{_e(chain.request)}[/]")
+        node = tree
+        for hop in chain.hops:
+            mark = STATUS_MARK.get(hop.status, "")
+            label = f"{mark} [bold]{hop.layer}[/] {_e(hop.name)}"
+            if hop.detail:
+                label += f" [dim]{_e(hop.detail)}[/]"
+            if hop.findings:
+                label += f" [magenta]{' '.join(hop.findings)}[/]"
+            node = node.add(label)
+            for e in hop.evidence:
+                node.add(f"[dim]{_e(e.source)}: {_e(e.text)}[/]")
+        console.print(tree)
+    missing = [c for c in d.coverage if c.status != "ok"]
+    if missing:
+        console.print("[bold]Not looked at:[/]")
+        for c in missing:
+            console.print(f"  {_e(c.area)}: {_e(c.detail)}")
+    for s in d.errors:
+        console.print(f"[red]{_e(s.reason)}[/]")
