@@ -88,10 +88,12 @@ def _unit_hops(facts: Facts, units: list[Unit], findings: Sequence[Finding]) -> 
                         _linked(findings, "unit", u.name)))
         tbs = facts.tracebacks_of(u.name)
         journal = facts.journal_of(u.name)
-        if tbs:
-            hops.append(Hop("log", tbs[-1].last_line, "failed", tbs[-1].origin,
-                            (Excerpt(tbs[-1].source, tbs[-1].last_line),),
-                            _linked(findings, "log", tbs[-1].last_line)))
+        # The journal's own line is the better evidence; the probe's only when it rotated.
+        tb = next((t for t in reversed(tbs) if t.origin == "journal"), tbs[-1] if tbs else None)
+        if tb is not None:
+            hops.append(Hop("log", tb.last_line, "failed", tb.origin,
+                            (Excerpt(tb.source, tb.last_line),),
+                            _linked(findings, "log", tb.last_line)))
         elif journal:
             hops.append(Hop("log", journal[-1].message, "unknown", "last journal line",
                             (Excerpt(journal[-1].source, journal[-1].message),), ()))

@@ -10,8 +10,10 @@ from ..facts import AccessLogEntry, ErrorLogEntry
 ERROR_RE = re.compile(
     r'^(\S+ \S+) \[(\w+)\] (\d+)#(\d+): (?:\*(\d+) )?(.*?)(?: while ([^,]+))?'
     r'(?:, client: ([^,]+))?(?:, server: ([^,]*))?(?:, request: "([^"]*)")?'
-    r'(?:, upstream: "([^"]*)")?(?:, host: "([^"]*)")?'
+    r'(?:, upstream: "([^"]*)")?(?:, host: "([^"]*)")?(?:, referrer: "[^"]*")?$'
 )
+# When a line has trailing fields the full pattern does not know, keep the envelope.
+ENVELOPE_RE = re.compile(r"^(\S+ \S+) \[(\w+)\] (\d+)#(\d+): (?:\*(\d+) )?(.*)$")
 ACCESS_RE = re.compile(
     r'^(\S+) \S+ (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-) '
     r'"((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"'
@@ -32,10 +34,15 @@ def error_entries(item: Item) -> list[ErrorLogEntry]:
     out = []
     for i, line in enumerate(lines):
         m = ERROR_RE.match(line)
-        if not m:
-            continue
-        (ts, level, pid, _tid, cid, msg, action, client, server, request, upstream,
-         host) = m.groups()
+        if m:
+            (ts, level, pid, _tid, cid, msg, action, client, server, request, upstream,
+             host) = m.groups()
+        else:
+            env = ENVELOPE_RE.match(line)
+            if not env:
+                continue
+            ts, level, pid, _tid, cid, msg = env.groups()
+            action = client = server = request = upstream = host = None
         out.append(ErrorLogEntry(
             time=ts, level=level, pid=int(pid), cid=int(cid) if cid else None, message=msg,
             action=action, client=client, server=server, request=request, upstream=upstream,

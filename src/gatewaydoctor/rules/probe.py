@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..facts import Facts, Probe
@@ -16,6 +17,14 @@ def _failed(p: Probe) -> bool:
         # Straight to the app, a refused connection is upstream-not-listening's business.
         return p.status is not None and p.status >= 500
     return p.failed
+
+
+def _body(p: Probe) -> str:
+    if not p.body_head:
+        return ""
+    text = " ".join(p.body_head.split())
+    title = re.search(r"<title>(.*?)</title>", text, re.I)
+    return f" body: {title.group(1) if title else text[:120]}"
 
 
 def _curl(p: Probe) -> str:
@@ -42,19 +51,18 @@ def _links(facts: Facts, p: Probe) -> tuple[Link, ...]:
       title="A request made from the host failed")
 def probe_failed(facts: Facts) -> Iterator[Hit]:
     """An HTTP probe (the URL, through nginx, or straight to the app) got 5xx or no answer."""
-    groups: dict[tuple[str, str, str | None], list[Probe]] = {}
+    # The URL and the nginx probes reach the same listener: one finding per endpoint.
+    groups: dict[tuple[bool, str], list[Probe]] = {}
     for p in facts.probes or ():
         if _failed(p):
-            groups.setdefault((p.via, p.endpoint, p.host_header), []).append(p)
-    for (via, endpoint, host), probes in groups.items():
+            groups.setdefault((p.via == "upstream", p.endpoint), []).append(p)
+    for (direct, endpoint), probes in groups.items():
         first = probes[0]
-        paths = ", ".join(p.path or "/" for p in probes)
-        where = {"url": "the URL", "nginx": "nginx", "upstream": "the app directly"}.get(via, via)
+        paths = ", ".join(dict.fromkeys(p.path or "/" for p in probes))
+        where = "the app directly" if direct else "nginx" if first.via == "nginx" else "the URL"
         yield Hit(
-            title=f"{where} at {endpoint}{' (' + host + ')' if host else ''}: "
-                  f"{first.outcome} for {paths}",
-            evidence=tuple(Excerpt(f"probe {p.label}", p.outcome + (
-                f" body: {p.body_head[:160]}" if p.body_head else "")) for p in probes),
+            title=f"{where} at {endpoint}: {first.outcome} for {paths}",
+            evidence=tuple(Excerpt(f"probe {p.label}", p.outcome + _body(p)) for p in probes),
             explanation=(
                 f"A request from this host to {where} failed ({first.outcome}). The chain "
                 "below shows what each layer looked like."

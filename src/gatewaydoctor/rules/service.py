@@ -35,7 +35,7 @@ def crash_looping(facts: Facts, u: Unit) -> bool:
     """Restarting again and again: auto-restart now, or restarts still being scheduled."""
     if u.sub_state == "auto-restart":
         return True
-    if u.n_restarts < 2:
+    if u.active_state in ("inactive", "failed") or u.n_restarts < 2:
         return False
     entries = facts.journal_of(u.name)
     systemd_lines = [e for e in entries if EXITED_RE.search(e.message) or
@@ -95,12 +95,16 @@ def crash_loop(facts: Facts) -> Iterator[Hit]:
             continue
         entries = facts.journal_of(u.name)
         evidence = [_state_line(u)]
+        restarts = u.n_restarts
         for pattern in (EXITED_RE, RESTART_RE):
             e = last_matching(entries, pattern)
             if e:
                 evidence.append(journal_excerpt(e))
+                m = RESTART_RE.search(e.message)
+                restarts = max(restarts, int(m.group(1)) if m else 0)
+        count = f"{restarts} restarts" if restarts else "waiting to restart"
         yield Hit(
-            title=f"{u.name} is in a restart loop ({u.n_restarts} restarts)",
+            title=f"{u.name} is in a restart loop ({count})",
             evidence=tuple(evidence),
             explanation=(
                 f"{u.name} exits soon after each start and Restart= starts it again, so it "
