@@ -42,7 +42,7 @@ def build_facts(ev: Evidence) -> Facts:
         missing["nginx_config"] = _reason([dump, files], "nginx -T")
     nginx_test = None
     if test is not None and test.ok and test.rc is not None:
-        nginx_test = nginx_config.test_result(test)
+        nginx_test = nginx_config.read_test(test)
     else:
         missing["nginx_test"] = _reason([test], "nginx -t")
 

@@ -59,8 +59,8 @@ def processes(item: Item) -> list[Process]:
     me = data.get("self_pid")
     out = []
     for p in data.get("processes", []):
-        if me is not None and me in (p.get("pid"), p.get("ppid")):
-            continue  # the gatherer itself and the commands it was running
+        if p.get("pid") == me:
+            continue  # the gatherer itself
         cmd = tuple(p.get("cmdline") or ())
         out.append(Process(
             pid=int(p["pid"]), comm=str(p.get("comm", "")), cmdline=cmd, uid=p.get("uid"),

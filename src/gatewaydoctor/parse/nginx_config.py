@@ -232,7 +232,7 @@ _TEST_RE = re.compile(
 )
 
 
-def test_result(item: Item) -> NginxTest:
+def read_test(item: Item) -> NginxTest:
     """Read `nginx -t` output (stderr) into messages with file:line."""
     messages = []
     for raw in (item.stderr or "").splitlines():

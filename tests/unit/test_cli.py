@@ -1,0 +1,78 @@
+"""The CLI: exit codes, JSON contract, one-sentence errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import RULE_FIXTURES
+
+from gatewaydoctor.categories import CATEGORIES
+from gatewaydoctor.cli import main
+
+BROKEN = str(RULE_FIXTURES / "relative-import" / "fires_journal.json")
+HEALTHY = str(RULE_FIXTURES / "relative-import" / "healthy_uvicorn.json")
+
+
+def test_json_contract_on_broken(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagnose", "--evidence", BROKEN, "--json"]) == 1
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["schema"] == "gatewaydoctor.report/1" and report["verdict"] == "broken"
+    top = report["causes"][0]
+    assert set(top) >= {"category", "rule", "severity", "title", "evidence", "fix"}
+    assert top["category"] == "app.relative_import" and top["rule"] == "GD-APP-001"
+    assert all(set(e) == {"source", "text"} for e in top["evidence"])
+    assert set(top["fix"]) == {"summary", "commands"}
+    assert "from config import settings" in top["fix"]["summary"]
+    assert "backend.main:app" in top["fix"]["summary"] and "__init__.py" in top["fix"]["summary"]
+    assert all(f["category"] in CATEGORIES for f in report["findings"])
+    assert {"chain", "coverage", "not_evaluated"} <= set(report)
+    assert err == ""
+
+
+def test_no_secret_leaks(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["diagnose", "--evidence", BROKEN, "--json"])
+    assert "S3cretLabPassw0rd" not in capsys.readouterr().out
+
+
+def test_healthy_exits_0_and_terminal_renders(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagnose", "--evidence", HEALTHY]) == 0
+    assert "HEALTHY" in capsys.readouterr().out
+
+
+def test_terminal_shows_cause_and_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagnose", "--evidence", BROKEN]) == 1
+    out = capsys.readouterr().out
+    assert "relative-import" in out and "journalctl -u fastapi-backend.service" in out
+
+
+def test_skip_and_only(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["diagnose", "--evidence", BROKEN, "--json", "--skip", "relative-import", "GD-GEN-001"])
+    rules = {c["rule"] for c in json.loads(capsys.readouterr().out)["causes"]}
+    assert rules and not rules & {"GD-APP-001", "GD-GEN-001"}
+    main(["diagnose", "--evidence", BROKEN, "--json", "--only", "crash-loop"])
+    assert {c["rule"] for c in json.loads(capsys.readouterr().out)["causes"]} == {"GD-SVC-002"}
+
+
+@pytest.mark.parametrize("argv", [
+    ["diagnose", "ftp://example.com/"],
+    ["diagnose", "--skip", "no-such-rule"],
+    ["diagnose", "--evidence", "/nonexistent.json"],
+    ["diagnose", "--bogus"],
+])
+def test_bad_input_is_one_sentence_exit_2(argv: list[str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err and err.strip()
+
+
+def test_live_run_on_this_host_reports_coverage(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["diagnose", "--json", "--no-exec"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1) and code == (0 if report["verdict"] == "healthy" else 1)
+    areas = {c["area"]: c for c in report["coverage"]}
+    assert {"nginx configuration", "systemd units", "listening sockets"} <= set(areas)
+    if not report["conclusive"]:
+        assert report["verdict"] != "healthy"

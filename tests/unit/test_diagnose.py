@@ -1,0 +1,41 @@
+"""Ranking and chaining on lab-recorded evidence."""
+
+from __future__ import annotations
+
+from conftest import RULE_FIXTURES
+
+from gatewaydoctor.diagnose import diagnose
+from gatewaydoctor.evidence import load
+from gatewaydoctor.parse import build_facts
+from gatewaydoctor.rules import all_rules, run_rules
+
+
+def _diagnose(rel: str):  # type: ignore[no-untyped-def]
+    ev = load(RULE_FIXTURES / rel)
+    facts = build_facts(ev)
+    return diagnose(ev, facts, run_rules(facts, all_rules()))
+
+
+def test_root_cause_ranked_above_symptoms() -> None:
+    d = _diagnose("relative-import/fires_journal.json")
+    assert d.verdict == "broken"
+    order = [f.symbol for f in d.causes]
+    assert order[0] == "relative-import"
+    assert order.index("upstream-not-listening") < order.index("crash-loop")
+    assert order[-1] == "probe-failed"
+
+
+def test_chain_runs_from_url_to_the_log_line() -> None:
+    d = _diagnose("relative-import/fires_journal.json")
+    layers = [h.layer for h in d.chains[0].hops]
+    assert layers == ["url", "server", "location", "upstream", "unit", "log"]
+    assert d.chains[0].hops[-1].name.startswith("ImportError: attempted relative import")
+    assert "GD-APP-001" in d.chains[0].hops[-1].findings
+
+
+def test_healthy() -> None:
+    d = _diagnose("crash-loop/healthy_uvicorn.json")
+    assert (d.verdict, d.causes, d.conclusive) == ("healthy", (), True)
+    hops = d.chains[0].hops
+    assert [h.layer for h in hops][:5] == ["url", "server", "location", "upstream", "listener"]
+    assert all(h.status == "ok" for h in hops if h.layer != "log")

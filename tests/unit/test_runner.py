@@ -1,0 +1,43 @@
+"""The agent's command runner and log tail reader, on real processes and files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gatewaydoctor.agent.runner import read_file, read_tail, run
+
+
+def test_run_records_rc_and_output() -> None:
+    item = run("t", [sys.executable, "-c", "import sys; print('out'); sys.exit(3)"])
+    assert (item["rc"], item["stdout"], item["error"]) == (3, "out\n", None)
+    assert item["kind"] == "command" and item["duration"] > 0
+
+
+def test_run_missing_command() -> None:
+    item = run("t", ["/nonexistent/nginx", "-T"])
+    assert item["error_kind"] == "missing" and "/nonexistent/nginx" in item["error"]
+
+
+def test_run_timeout_kills() -> None:
+    item = run("t", [sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert item["error_kind"] == "timeout" and item["duration"] < 5
+
+
+def test_run_bounds_output() -> None:
+    item = run("t", [sys.executable, "-c", "print('x' * 5000)"], max_bytes=100)
+    assert item["truncated"] and len(item["stdout"]) == 100
+
+
+def test_read_tail_reads_only_the_end(tmp_path: Path) -> None:
+    log = tmp_path / "error.log"
+    log.write_text("".join(f"line {i}\n" for i in range(100_000)))
+    item = read_tail("t", str(log), max_bytes=1000, max_lines=10)
+    lines = item["stdout"].splitlines()
+    assert lines[-1] == "line 99999" and len(lines) == 10
+    assert item["offset"] == log.stat().st_size - len(item["stdout"].encode())
+    assert item["truncated"]
+
+
+def test_read_file_permission_and_missing(tmp_path: Path) -> None:
+    assert read_file("t", str(tmp_path / "nope"))["error_kind"] == "missing"
