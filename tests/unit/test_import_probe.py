@@ -1,0 +1,53 @@
+"""The import probe runs the unit's interpreter the way uvicorn would, for real."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gatewaydoctor.agent.pyapp import env_keys, import_probe
+from gatewaydoctor.evidence import Item
+from gatewaydoctor.parse.python import import_probe as read_probe
+from gatewaydoctor.parse.python import probe_tracebacks
+
+
+def _props(workdir: Path, envfile: Path) -> dict[str, str]:
+    return {"WorkingDirectory": str(workdir),
+            "EnvironmentFiles": f"{envfile} (ignore_errors=no)"}
+
+
+def test_relative_import_reproduced(tmp_path: Path) -> None:
+    (tmp_path / "config.py").write_text("settings = 1\n")
+    (tmp_path / "main.py").write_text("from .config import settings\napp = object()\n")
+    env = tmp_path / ".env"
+    env.write_text("DB_PASSWORD=hunter2hunter2\n")
+    argv = [sys.executable, "-m", "uvicorn", "main:app", "--port", "8000"]
+    item = import_probe("python.import:api.service", _props(tmp_path, env), argv)
+    assert item is not None and item["rc"] == 1
+    probe = read_probe(Item.from_dict(item))
+    assert probe is not None and not probe.ok and probe.cwd == str(tmp_path)
+    assert probe.exc_type == "ImportError"
+    [tb] = probe_tracebacks(probe)
+    assert tb.last_line == "ImportError: attempted relative import with no known parent package"
+
+
+def test_ok_and_secrets_scrubbed(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "import os, sys\nsys.stderr.write(os.environ['DB_PASSWORD'])\napp = object()\n")
+    env = tmp_path / ".env"
+    env.write_text("DB_PASSWORD=hunter2hunter2\n")
+    item = import_probe("python.import:api.service", _props(tmp_path, env),
+                        [sys.executable, "-m", "uvicorn", "main:app"])
+    assert item is not None and item["rc"] == 0 and item["data"]["result"]["ok"]
+    assert "hunter2hunter2" not in item["stderr"]
+    keys = env_keys("env.keys:x", str(env))
+    assert keys["data"] == {"keys": ["DB_PASSWORD"]} and keys["stdout"] is None
+
+
+def test_missing_attribute(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("application = object()\n")
+    item = import_probe("python.import:api.service", _props(tmp_path, tmp_path / "none"),
+                        [sys.executable, "-m", "uvicorn", "main:app"])
+    assert item is not None
+    probe = read_probe(Item.from_dict(item))
+    assert probe is not None and (probe.stage, probe.exc_type) == ("attribute", "AttributeError")
