@@ -66,12 +66,25 @@ class Diagnosis:
     errors: tuple[Skipped, ...]
 
 
-def rank_key(f: Finding) -> tuple[int, int, int]:
-    """Sort key: causes first (deepest layer first), then symptoms in SYMPTOM_ORDER."""
+def rank_key(f: Finding, explained: frozenset[str] = frozenset()) -> tuple[int, int, int]:
+    """Sort key: causes first (deepest layer first), then explained causes, then symptoms.
+
+    A cause whose category another finding `explains` is ranked as that finding's symptom.
+    """
     sev = SEVERITY_ORDER.index(f.severity)
-    if f.role == "cause":
+    if f.role == "cause" and f.category not in explained:
         return (0, sev, -LAYERS.index(f.layer))
-    return (1, sev, SYMPTOM_ORDER.index(f.layer))
+    if f.role == "cause":
+        return (1, sev, -LAYERS.index(f.layer))
+    return (2, sev, SYMPTOM_ORDER.index(f.layer))
+
+
+def rank(findings: Sequence[Finding]) -> list[Finding]:
+    """Order findings root cause first, honouring what each finding explains."""
+    explained = frozenset(
+        c for f in findings for c in f.explains if c != f.category
+    )
+    return sorted(findings, key=lambda f: rank_key(f, explained))
 
 
 def _linked(findings: Sequence[Finding], kind: str, value: str) -> tuple[str, ...]:
@@ -236,7 +249,7 @@ def _conclusive(facts: Facts) -> bool:
 
 def diagnose(ev: Evidence, facts: Facts, run: RuleRun) -> Diagnosis:
     """Rank findings, build the request chains and decide the verdict."""
-    ranked = sorted(run.findings, key=rank_key)
+    ranked = rank(run.findings)
     causes = tuple(f for f in ranked if f.severity != Severity.INFO)
     conclusive = _conclusive(facts)
     if any(f.severity == Severity.ERROR for f in ranked):

@@ -70,3 +70,4 @@ class Finding:
     explanation: str
     fix: Fix
     links: tuple[Link, ...]
+    explains: tuple[str, ...] = ()

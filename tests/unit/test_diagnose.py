@@ -39,3 +39,22 @@ def test_healthy() -> None:
     hops = d.chains[0].hops
     assert [h.layer for h in hops][:5] == ["url", "server", "location", "upstream", "listener"]
     assert all(h.status == "ok" for h in hops if h.layer != "log")
+
+
+def test_a_finding_that_explains_a_category_outranks_it() -> None:
+    from gatewaydoctor.diagnose import rank
+    from gatewaydoctor.findings import Finding, Fix, Severity
+
+    def finding(category: str, layer: str, explains: tuple[str, ...] = ()) -> Finding:
+        return Finding(rule="GD-TST-001", symbol="t", category=category,
+                       severity=Severity.ERROR, role="cause", layer=layer, title=category,
+                       evidence=(), explanation="", fix=Fix("x"), links=(), explains=explains)
+
+    startup = finding("app.startup_failed", "app")
+    database = finding("database.unreachable", "unit", explains=("app.startup_failed",))
+    # By layer alone the app-layer cause would come first...
+    assert [f.category for f in rank([startup, finding("database.unreachable", "unit")])] == [
+        "app.startup_failed", "database.unreachable"]
+    # ...but the database failure explains the startup failure.
+    assert [f.category for f in rank([startup, database])] == [
+        "database.unreachable", "app.startup_failed"]

@@ -36,6 +36,8 @@ class Rule:
     role: str
     layer: str
     func: RuleFunc
+    # Categories this rule's finding explains: present together, those rank below it.
+    explains: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -56,6 +58,9 @@ def check(r: Rule, existing: Iterable[Rule]) -> None:
     unknown = set(r.needs) - FACT_NAMES
     if unknown:
         raise RegistryError(f"rule {r.id}: needs unknown facts {sorted(unknown)}")
+    unknown_explained = set(r.explains) - set(CATEGORIES)
+    if unknown_explained:
+        raise RegistryError(f"rule {r.id}: explains unknown categories {sorted(unknown_explained)}")
     if not r.title.strip():
         raise RegistryError(f"rule {r.id}: empty title")
     for other in existing:
@@ -67,12 +72,18 @@ def check(r: Rule, existing: Iterable[Rule]) -> None:
 
 def rule(
     *, id: str, symbol: str, category: str, severity: Severity, needs: Sequence[str],
-    title: str, layer: str, role: str = "cause",
+    title: str, layer: str, role: str = "cause", explains: Sequence[str] = (),
 ) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a rule function under a stable ID and symbol."""
+    """Register a rule function under a stable ID and symbol.
+
+    `explains` names the categories this rule's finding is a deeper cause of (a
+    database refusing logins explains `app.startup_failed` and `service.crash_loop`);
+    when both are found, the explained ones rank below it.
+    """
 
     def register(func: RuleFunc) -> RuleFunc:
-        r = Rule(id, symbol, category, severity, tuple(needs), title, role, layer, func)
+        r = Rule(id, symbol, category, severity, tuple(needs), title, role, layer, func,
+                 tuple(explains))
         check(r, REGISTRY.values())
         REGISTRY[id] = r
         return func
@@ -138,6 +149,6 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
             findings.append(Finding(
                 rule=r.id, symbol=r.symbol, category=r.category, severity=r.severity,
                 role=h.role or r.role, layer=r.layer, title=h.title, evidence=h.evidence,
-                explanation=h.explanation, fix=h.fix, links=h.links,
+                explanation=h.explanation, fix=h.fix, links=h.links, explains=r.explains,
             ))
     return RuleRun(tuple(findings), tuple(skipped), tuple(errors))
