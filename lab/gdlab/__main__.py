@@ -15,6 +15,9 @@ from .scenarios import SCENARIOS
 from .stack import boot_stack, stop_stack
 
 RECORD_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "lab"
+EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "src" / "gatewaydoctor" / "examples"
+EXAMPLES = ("healthy", "relative-import", "db-down-health", "upstream-mismatch",
+            "rate-limit-docs")
 AGENT_CALL = (
     "import json, sys\n"
     "from gatewaydoctor.agent import gather\n"
@@ -31,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     rec = sub.add_parser("record", help="record the agent's evidence for scenarios")
     rec.add_argument("scenarios", nargs="*", help="default: all")
     rec.add_argument("-o", "--output", type=Path, default=RECORD_DIR)
+    ex = sub.add_parser("examples", help="copy recordings into the package's examples")
+    ex.add_argument("names", nargs="*", default=list(EXAMPLES))
     args = parser.parse_args(argv)
 
+    if args.command == "examples":
+        return _examples(args.names)
     if args.command == "list":
         for name in sorted(SCENARIOS):
             s = SCENARIOS[name]
@@ -59,6 +66,21 @@ def _up(name: str) -> int:
                        check=False)
     finally:
         stop_stack(stack)
+    return 0
+
+
+def _examples(names: list[str]) -> int:
+    """Ship recordings as examples, through the product's own redactor."""
+    from gatewaydoctor.redact import redact_obj
+
+    index = {}
+    for name in names:
+        evidence = json.loads((RECORD_DIR / f"{name}.json").read_text())
+        evidence.pop("lab", None)
+        (EXAMPLE_DIR / f"{name}.json").write_text(
+            json.dumps(redact_obj(evidence), indent=None, sort_keys=True) + "\n")
+        index[name] = SCENARIOS[name].description
+    (EXAMPLE_DIR / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     return 0
 
 

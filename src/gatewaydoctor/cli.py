@@ -7,12 +7,13 @@ looked at), 2 usage or internal error. Data goes to stdout, diagnostics to stder
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, examples
 from .agent import gather
 from .diagnose import Diagnosis, diagnose
 from .evidence import Evidence, EvidenceError, load
@@ -44,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run only these rule IDs or symbols")
     d.add_argument("--evidence", metavar="FILE",
                    help="diagnose a saved evidence JSON file instead of this host")
+    d.add_argument("--example", metavar="NAME",
+                   help="diagnose an example recorded in the lab (`--example list` names them)")
     g = sub.add_parser("gather", help="print this host's raw evidence as JSON (redacted)")
     g.add_argument("url", nargs="?")
     g.add_argument("--no-exec", action="store_true")
@@ -68,13 +71,17 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
         rules = select(all_rules(), only=args.only, skip=args.skip)
     except RegistryError as exc:
         raise UsageError(str(exc)) from None
-    if args.evidence:
-        ev = load(args.evidence)
+    offline = None
+    if args.example:
+        path = examples.path_of(args.example)
+        ev, offline = load(str(path)), f"the example {args.example!r} (recorded in the lab)"
+    elif args.evidence:
+        ev, offline = load(args.evidence), args.evidence
     else:
         _check_url(args.url)
         ev = Evidence.from_dict(gather(args.url, no_exec=args.no_exec))
     facts = build_facts(ev)
-    return diagnose(ev, facts, run_rules(facts, rules))
+    return dataclasses.replace(diagnose(ev, facts, run_rules(facts, rules)), offline=offline)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,8 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_url(args.url)
             print(json.dumps(redact_obj(gather(args.url, no_exec=args.no_exec)), indent=1))
             return EXIT_HEALTHY
+        if getattr(args, "example", None) == "list":
+            for name, description in examples.available().items():
+                print(f"{name:<24} {description}")
+            return EXIT_HEALTHY
         diagnosis = run_diagnosis(args)
-    except (UsageError, EvidenceError) as exc:
+    except (UsageError, EvidenceError, examples.UnknownExample) as exc:
         print(f"gatewaydoctor: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - one sentence, never a traceback

@@ -64,6 +64,8 @@ class Diagnosis:
     coverage: tuple[Coverage, ...]
     not_evaluated: tuple[Skipped, ...]
     errors: tuple[Skipped, ...]
+    taken_at: str = ""  # when the evidence was gathered
+    offline: str | None = None  # where replayed evidence came from; None when live
 
 
 def rank_key(f: Finding, explained: frozenset[str] = frozenset()) -> tuple[int, int, int]:
@@ -269,5 +271,5 @@ def diagnose(ev: Evidence, facts: Facts, run: RuleRun) -> Diagnosis:
         host=facts.host, target_url=facts.target_url, verdict=verdict, conclusive=conclusive,
         summary=summary, causes=causes, findings=tuple(ranked),
         chains=tuple(build_chains(facts, ranked)), coverage=tuple(coverage(ev, facts)),
-        not_evaluated=run.not_evaluated, errors=run.errors,
+        not_evaluated=run.not_evaluated, errors=run.errors, taken_at=ev.time,
     )

@@ -37,6 +37,8 @@ def to_dict(d: Diagnosis) -> dict[str, Any]:
         "tool_version": __version__,
         "host": d.host,
         "target_url": d.target_url,
+        "taken_at": d.taken_at,
+        "offline": d.offline,
         "verdict": d.verdict,
         "conclusive": d.conclusive,
         "summary": d.summary,

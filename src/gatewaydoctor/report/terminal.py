@@ -28,6 +28,9 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
     style = VERDICT_STYLE.get(d.verdict, "bold")
     console.print(Text.assemble(("gatewaydoctor ", "bold"), (f"{d.host}: ", ""),
                                 (d.verdict.upper(), style)))
+    if d.offline:
+        console.print(f"[dim]Offline diagnosis of {_e(d.offline)}, evidence taken {_e(d.taken_at)} "
+                      f"on {_e(d.host)}.[/]")
     console.print(_e(d.summary))
     roots = [f for f in d.causes if f.role == "cause"]
     for n, f in enumerate(d.causes, 1):

@@ -1,0 +1,29 @@
+"""Evidence recorded from lab scenarios, shipped so anyone can see a full diagnosis offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+class UnknownExample(Exception):
+    """The example named does not exist."""
+
+
+def available() -> dict[str, str]:
+    """Example names with a one-line description of the fault they hold."""
+    index = json.loads((HERE / "index.json").read_text(encoding="utf-8"))
+    return {name: str(description) for name, description in sorted(index.items())}
+
+
+def path_of(name: str) -> Path:
+    """The evidence file of an example; UnknownExample names the choices."""
+    names = available()
+    if name not in names:
+        raise UnknownExample(
+            f"no example called {name!r}; choose one of: {', '.join(names)} "
+            "(or `--example list`)"
+        )
+    return HERE / f"{name}.json"
