@@ -1,0 +1,69 @@
+"""Accuracy and speed of `gatewaydoctor diagnose` over every lab scenario.
+
+Run as root from the checkout:  python3 bench/scenarios.py [NAME ...]
+Prints, for each scenario: lab boot and provisioning time, fault injection time,
+expected vs found category (causes[0]), and the diagnosis wall time; then accuracy.
+A figure, not a pass/fail test: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+
+from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
+from gdlab.scenarios import SCENARIOS  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"cannot run the lab here: {reason}", file=sys.stderr)
+        return 2
+    names = argv or sorted(SCENARIOS)
+    rows = []
+    print(f"{'scenario':28} {'expected':30} {'found':30} {'ok':3} {'boot':>6} {'inject':>7} "
+          f"{'diagnose':>9}")
+    for name in names:
+        scenario = SCENARIOS[name]
+        stack = boot_stack(scenario.variant)
+        try:
+            t0 = time.monotonic()
+            scenario.inject(stack)
+            t1 = time.monotonic()
+            proc = stack.lab.run(
+                [sys.executable, "-m", "gatewaydoctor", "diagnose", stack.url(scenario.path),
+                 "--json"], timeout=120)
+            t2 = time.monotonic()
+        finally:
+            stop_stack(stack)
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            report = {"verdict": "error", "causes": []}
+        expected = scenario.category or "healthy"
+        if scenario.category is None:
+            found = "healthy" if report["verdict"] == "healthy" else report["verdict"]
+        else:
+            found = report["causes"][0]["category"] if report["causes"] else report["verdict"]
+        ok = found == expected
+        rows.append((name, ok, stack.timings, t1 - t0, t2 - t1))
+        print(f"{name:28} {expected:30} {found:30} {'yes' if ok else 'NO':3} "
+              f"{stack.timings['total']:6.2f} {t1 - t0:7.2f} {t2 - t1:9.2f}", flush=True)
+    right = sum(1 for r in rows if r[1])
+    diag = [r[4] for r in rows]
+    boots = [r[2]["total"] for r in rows]
+    print(f"\naccuracy: {right}/{len(rows)} = {right / len(rows):.0%}")
+    print(f"diagnosis wall time: median {statistics.median(diag):.2f} s, max {max(diag):.2f} s")
+    print(f"lab boot + provision: median {statistics.median(boots):.2f} s, "
+          f"max {max(boots):.2f} s (first run also builds the backend venv once)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
