@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from . import execspec, nginxscan, probes, procfs, pyapp
+from . import files as fsinfo
 from .runner import Item, new_item, read_file, read_tail, run, which
 
 SCHEMA = "gatewaydoctor.evidence/1"
@@ -67,6 +68,7 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
         for table in ("tcp", "tcp6", "unix"):
             c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
         f_procs = c.submit(procfs.processes)
+        c.submit(fsinfo.accounts, "sys.accounts")
         booted = systemd_booted()
         f_units = f_files = None
         if booted:
@@ -105,6 +107,10 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
         if booted and f_units and f_files:
             names = _unit_names(c.take(f_units), c.take(f_files))
             _units(c, names, procs_item, no_exec)
+        c.drain()
+        # The owners of files a service was denied (named in its journal or import probe).
+        for path in fsinfo.denied_paths(list(c.items.values())):
+            c.submit(fsinfo.path_stat, f"fs.stat:{path}", path)
         c.drain()
     failures = [
         {"source": k, "reason": v["error"], "kind": v["error_kind"]}
