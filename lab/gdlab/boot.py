@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -272,6 +273,8 @@ class Lab:
                 for g in gen_dir.iterdir()
             }
         )
+        covered = [point for point, _ in PRIVATE_TMPFS]
+        kept = _paths_to_keep(self.stage, covered)
         lines = [
             "set -eu",
             "mount --make-rprivate /",
@@ -287,9 +290,19 @@ class Lab:
                 continue
             lines.append(f"mkdir -p /sys/fs/cgroup/{controllers}")
             lines.append(f"mount -t cgroup -o {controllers} cgroup /sys/fs/cgroup/{controllers}")
+        # A checkout (or Python) under /tmp would vanish under the private /tmp: hold it
+        # aside and put it back at the same path.
+        if kept:
+            lines.append("mount -t tmpfs -o mode=700 tmpfs /mnt")
+        for n, path in enumerate(kept):
+            lines.append(f"mkdir /mnt/keep{n} && mount --rbind {path} /mnt/keep{n}")
         for point, mode in PRIVATE_TMPFS:
             lines.append(f"mkdir -p {point}")
             lines.append(f"mount -t tmpfs -o mode={mode} tmpfs {point}")
+        for n, path in enumerate(kept):
+            lines.append(f"mkdir -p {path} && mount --move /mnt/keep{n} {path}")
+        if kept:
+            lines.append("umount /mnt")
         for host_path, lab_path in binds:
             lines.append(f"[ -e {lab_path} ] || mkdir -p {lab_path}")
             lines.append(f"mount --bind {host_path} {lab_path}")
@@ -305,6 +318,16 @@ class Lab:
             f"exec {SYSTEMD} --system --unit=gdlab.target",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _paths_to_keep(stage: Path, covered: Sequence[str]) -> list[Path]:
+    """Paths the lab must still see that lie under a mount point it covers with tmpfs."""
+    wanted = {stage.resolve(), Path(__file__).resolve().parents[2],
+              Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              Path(sys.executable).resolve().parent}
+    under = [p for p in wanted if any(p.is_relative_to(c) for c in covered)]
+    # Keep the outermost ones only: an inner path travels with its parent.
+    return sorted(p for p in under if not any(p != q and p.is_relative_to(q) for q in under))
 
 
 def _rmdir_quietly(path: Path) -> None:
