@@ -296,6 +296,8 @@ class Traceback:
     text: str
     time: float | None
     source: str
+    # Lines the exception printed after its `Type: message` line (pydantic's field list).
+    detail: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -421,6 +423,59 @@ class DirListing:
 
 
 @dataclass(frozen=True)
+class UnitFileText:
+    """`systemctl cat UNIT`: the unit file and drop-ins as they are on disk now."""
+
+    unit: str
+    text: str
+    exec_start: tuple[str, ...]
+    warnings: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class PathOwner:
+    """Owner, group and mode of one path (None when it does not exist or cannot be seen)."""
+
+    path: str
+    exists: bool
+    uid: int | None
+    gid: int | None
+    mode: int | None
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A path a service was denied, with each parent directory, nearest first."""
+
+    path: str
+    chain: tuple[PathOwner, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """User and group names of the host (no secrets: names, ids, group members)."""
+
+    users: Mapping[str, tuple[int, int]]
+    groups: Mapping[int, tuple[str, tuple[str, ...]]]
+
+    def user_name(self, uid: int | None) -> str:
+        """`app` for 1500, else the number."""
+        return next((n for n, (u, _g) in self.users.items() if u == uid), str(uid))
+
+    def group_name(self, gid: int | None) -> str:
+        """`app` for 1500, else the number."""
+        return self.groups[gid][0] if gid is not None and gid in self.groups else str(gid)
+
+    def gids_of(self, user: str) -> frozenset[int]:
+        """The primary and supplementary group ids of a user name."""
+        primary = {self.users[user][1]} if user in self.users else set()
+        return frozenset(primary | {g for g, (_n, members) in self.groups.items()
+                                    if user in members})
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
 
@@ -441,6 +496,9 @@ class Facts:
     env_files: tuple[EnvFile, ...] | None
     listings: tuple[DirListing, ...] | None
     missing: Mapping[str, str] = field(default_factory=dict)
+    unit_files: tuple[UnitFileText, ...] | None = None
+    file_stats: tuple[FileStat, ...] | None = None
+    accounts: Accounts | None = None
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""

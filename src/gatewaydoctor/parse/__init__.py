@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from ..evidence import Evidence, Item
-from ..facts import Facts, Listener, Traceback
+from ..facts import Accounts, Facts, Listener, Traceback
 from . import net, nginx_config, nginx_logs, probes, python, systemd
 
 T = TypeVar("T")
@@ -105,5 +105,13 @@ def build_facts(ev: Evidence) -> Facts:
         env_files=collect("env.keys:", one(python.env_file), "env_files", keep_failed=True),
         listings=collect("fs.listing:", one(python.listing), "listings"),
         missing=missing,
+        unit_files=collect("systemd.cat:", one(systemd.unit_file_text), "unit_files"),
+        file_stats=collect("fs.stat:", one(python.file_stat), "file_stats"),
+        accounts=_accounts(ev),
     )
+
+
+def _accounts(ev: Evidence) -> Accounts | None:
+    item = ev.get("sys.accounts")
+    return python.accounts(item) if item is not None and item.ok else None
 

@@ -6,7 +6,17 @@ import re
 from collections.abc import Iterable
 
 from ..evidence import Item
-from ..facts import DirListing, EnvFile, ImportProbe, JournalEntry, PythonInfo, Traceback
+from ..facts import (
+    Accounts,
+    DirListing,
+    EnvFile,
+    FileStat,
+    ImportProbe,
+    JournalEntry,
+    PathOwner,
+    PythonInfo,
+    Traceback,
+)
 
 TB_START = "Traceback (most recent call last):"
 _CHAIN = ("The above exception was the direct cause", "During handling of the above exception")
@@ -54,6 +64,23 @@ def find_tracebacks(lines: list[str]) -> list[tuple[int, int, str, str]]:
     return found
 
 
+_DETAIL_MAX = 30
+# A log line of the server (uvicorn `INFO:`, gunicorn `[date] [pid] [LEVEL]`) ends the detail.
+_LOG_LINE = re.compile(r"^(?:[A-Z]+:\s|\[\d{4}-)")
+
+
+def exception_detail(lines: list[str], end: int) -> tuple[str, ...]:
+    """The lines an exception printed after its `Type: message` line (pydantic lists fields)."""
+    out: list[str] = []
+    for line in lines[end + 1:end + 1 + _DETAIL_MAX]:
+        if TB_START in line or _LOG_LINE.match(line) or line.startswith(_CHAIN):
+            break
+        out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    return tuple(out)
+
+
 def journal_tracebacks(entries: Iterable[JournalEntry]) -> list[Traceback]:
     """Tracebacks in a unit's journal, read per process so interleaved lines stay apart."""
     by_pid: dict[tuple[str | None, int | None], list[JournalEntry]] = {}
@@ -67,6 +94,7 @@ def journal_tracebacks(entries: Iterable[JournalEntry]) -> list[Traceback]:
                 unit=unit, origin="journal", exc_type=exc_type, exc_message=msg,
                 last_line=lines[end], text="\n".join(lines[start:end + 1]),
                 time=group[end].time, source=group[end].source,
+                detail=exception_detail(lines, end),
             ))
     out.sort(key=lambda t: t.time or 0.0)
     return out
@@ -96,7 +124,7 @@ def probe_tracebacks(probe: ImportProbe) -> list[Traceback]:
     return [
         Traceback(unit=probe.unit, origin="import-probe", exc_type=t, exc_message=m,
                   last_line=lines[end], text="\n".join(lines[start:end + 1]), time=None,
-                  source=probe.source)
+                  source=probe.source, detail=exception_detail(lines, end))
         for start, end, t, m in find_tracebacks(lines)
     ]
 
@@ -121,3 +149,26 @@ def listing(item: Item) -> DirListing:
     entries = (item.data or {}).get("entries", [])
     return DirListing(path=item.path or item.subject,
                       names=frozenset(str(e["name"]) for e in entries), error=item.error)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def file_stat(item: Item) -> FileStat:
+    """Owner and mode of a denied path and its parents."""
+    chain = tuple(
+        PathOwner(path=str(e.get("path", "")), exists=bool(e.get("exists")), uid=_int(e.get("uid")),
+                  gid=_int(e.get("gid")), mode=_int(e.get("mode")))
+        for e in (item.data or {}).get("chain", []) if isinstance(e, dict)
+    )
+    return FileStat(path=item.path or item.subject, chain=chain, source=f"stat {item.path}")
+
+
+def accounts(item: Item) -> Accounts:
+    """Account names and ids (from pwd/grp)."""
+    data = item.data or {}
+    users = {str(u["name"]): (int(u["uid"]), int(u["gid"])) for u in data.get("users", [])}
+    groups = {int(g["gid"]): (str(g["name"]), tuple(str(m) for m in g.get("members", ())))
+              for g in data.get("groups", [])}
+    return Accounts(users=users, groups=groups)

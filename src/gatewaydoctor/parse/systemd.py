@@ -7,7 +7,7 @@ from typing import Any
 
 from ..agent import execspec
 from ..evidence import Item
-from ..facts import Endpoint, JournalEntry, Unit
+from ..facts import Endpoint, JournalEntry, Unit, UnitFileText
 
 
 def _int(value: str | None) -> int | None:
@@ -82,3 +82,16 @@ def journal_entries(item: Item, unit: str | None) -> list[JournalEntry]:
             source=label,
         ))
     return out
+
+
+def unit_file_text(item: Item) -> UnitFileText | None:
+    """`systemctl cat UNIT`: the files on disk, and systemd's warning when they changed."""
+    text = item.stdout or ""
+    if not text.strip():
+        return None
+    execs = tuple(line.split("=", 1)[1].strip() for line in text.splitlines()
+                  if line.strip().startswith("ExecStart=") and line.split("=", 1)[1].strip())
+    warnings = tuple(line.lstrip("# ").rstrip() for line in (item.stderr or "").splitlines()
+                     if line.strip())
+    return UnitFileText(unit=item.subject, text=text, exec_start=execs, warnings=warnings,
+                        source=f"systemctl cat {item.subject}")
