@@ -42,7 +42,13 @@ def test_lab_run_leaves_host_tmp_ports_and_cgroups_unchanged() -> None:
         assert host_listeners() == listeners_before
         assert _cgroup_state() == cgroups_before
         assert Path("/proc/sys/kernel/hostname").read_text() == hostname_before
-        leftovers = [p for p in Path("/sys/fs/cgroup").rglob("gdlab-*")]
+        # Only this lab's cgroups: other labs may be running beside this one.
+        ours = f"gdlab-{stack.lab.id}"
+        leftovers = [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                     if ours in line]
+        # os.walk, not glob: other labs' cgroups may vanish while we walk.
+        for top, dirs, _ in os.walk("/sys/fs/cgroup", onerror=lambda _: None):
+            leftovers += [os.path.join(top, d) for d in dirs if d == ours]
         assert leftovers == []
     finally:
         marker.unlink(missing_ok=True)
