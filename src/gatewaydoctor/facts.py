@@ -476,6 +476,146 @@ class Accounts:
 
 
 @dataclass(frozen=True)
+class DatabaseCheck:
+    """A database the app is configured to use (from its environment) and what reaching it gave.
+
+    Only host, port, database name and user are kept: never the password or the DSN.
+    """
+
+    unit: str
+    setting: str
+    origin: str
+    scheme: str
+    host: str | None
+    port: int | None
+    dbname: str | None
+    user: str | None
+    connected: bool | None
+    connect_error: str | None
+    login_driver: str | None
+    login_ok: bool | None
+    login_error: str | None
+    login_note: str | None
+    source: str
+
+    @property
+    def target(self) -> str:
+        """`127.0.0.1:5432/appdb` (as user app)."""
+        host = self.host or "localhost"
+        return f"{host}:{self.port or 5432}/{self.dbname or ''}"
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """Space on the filesystem holding a path the app or nginx writes."""
+
+    path: str
+    mount_point: str | None
+    fstype: str | None
+    total: int
+    avail: int
+    files: int
+    favail: int
+
+    @property
+    def used_pct(self) -> float:
+        """Percent of the blocks in use (as `df` counts, against what users may use)."""
+        return 100.0 if self.total <= 0 else round(100.0 * (self.total - self.avail) /
+                                                   self.total, 1)
+
+
+@dataclass(frozen=True)
+class OpenFileLimit:
+    """A process's `Max open files` and how many descriptors it holds."""
+
+    pid: int
+    comm: str
+    soft: int | None
+    hard: int | None
+    open_fds: int | None
+
+
+@dataclass(frozen=True)
+class SystemState:
+    """Memory, load, disk space and open-file limits of the host."""
+
+    mem_total_kb: int | None
+    mem_available_kb: int | None
+    swap_total_kb: int | None
+    swap_free_kb: int | None
+    load: tuple[float, float, float] | None
+    cpus: int | None
+    disks: tuple[DiskUsage, ...]
+    file_nr: tuple[int, int, int] | None
+    limits: tuple[OpenFileLimit, ...]
+
+
+@dataclass(frozen=True)
+class FirewallRule:
+    """One packet-filter rule (nft, iptables-save or ufw), reduced to what matters for ports."""
+
+    tool: str
+    table: str
+    chain: str
+    hook: str | None
+    verdict: str
+    proto: str | None
+    ports: tuple[int, ...] | None
+    iif: str | None
+    iif_negated: bool
+    saddr: str | None
+    text: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ChainPolicy:
+    """A base chain's default policy (`policy drop`, `:INPUT DROP`, ufw `Default: deny`)."""
+
+    tool: str
+    table: str
+    chain: str
+    hook: str | None
+    policy: str
+    where: str
+
+
+@dataclass(frozen=True)
+class FirewallState:
+    """The packet filter as the read-only listing commands print it."""
+
+    tools: tuple[str, ...]
+    rules: tuple[FirewallRule, ...]
+    policies: tuple[ChainPolicy, ...]
+
+
+@dataclass(frozen=True)
+class AvcDenial:
+    """One SELinux `avc:  denied` record."""
+
+    permissions: tuple[str, ...]
+    comm: str | None
+    scontext: str | None
+    tcontext: str | None
+    tclass: str | None
+    dest: int | None
+    path: str | None
+    permissive: bool
+    raw: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SelinuxState:
+    """Whether SELinux is on, and the denials logged recently."""
+
+    present: bool
+    mode: str | None
+    denials: tuple[AvcDenial, ...]
+    source: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
 
@@ -499,6 +639,10 @@ class Facts:
     unit_files: tuple[UnitFileText, ...] | None = None
     file_stats: tuple[FileStat, ...] | None = None
     accounts: Accounts | None = None
+    databases: tuple[DatabaseCheck, ...] | None = None
+    system: SystemState | None = None
+    firewall: FirewallState | None = None
+    selinux: SelinuxState | None = None
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""
