@@ -1,24 +1,52 @@
-"""Rules about the systemd service: stopped, failed, restarting in a loop."""
+"""Rules about the systemd service: stopped, failed, restarting, given up, unable to start."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from ..facts import Facts, Unit
+from ..facts import Facts, JournalEntry, Unit, UnitFileText
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from .common import EXITED_RE, FAILED_RE, RESTART_RE, journal_excerpt, last_matching
 from .registry import rule
+
+# What a cause that stops the service from staying up explains (used by every cause rule).
+LOOP_SYMPTOMS = ("service.crash_loop", "service.start_limit_hit", "service.not_running")
+START_LIMIT_RE = re.compile(r"Start request repeated too quickly")
+# systemd's own exit codes (200..243) say the process never ran the app: exec(), chdir(), ...
+SYSTEMD_EXIT_RE = re.compile(r"status=2(?:[0-3]\d|4[0-3])/[A-Z_]+")
+# A line of the app's own output that says something went wrong.
+APP_ERROR_RE = re.compile(r"error|exception|failed|denied|fatal|critical|killed|refused",
+                          re.IGNORECASE)
+# systemd lines that name a reason (not the bare `Failed with result`/`Failed to start`).
+SYSTEMD_REASON_RE = re.compile(r"Failed to (?!start )|Failed at step|status=\d+/KILL|"
+                               r"Main process exited, code=(?:killed|dumped)")
 
 
 def _relevant(facts: Facts) -> list[Unit]:
     return [u for u in facts.units or () if u.is_web_app or u.name.startswith("nginx")]
 
 
-def _state_line(u: Unit) -> Excerpt:
+def state_line(u: Unit) -> Excerpt:
+    """The unit's state as `systemctl show` reports it."""
     text = (f"ActiveState={u.active_state} SubState={u.sub_state} Result={u.result} "
             f"NRestarts={u.n_restarts} ExecMainStatus={u.exec_main_status} "
             f"UnitFileState={u.unit_file_state}")
     return Excerpt(u.source, text)
+
+
+def since_last_start(facts: Facts, unit: str) -> list[JournalEntry]:
+    """The unit's journal from its last `Started`/`Starting` line on (else its last 30 lines).
+
+    In a restart loop that is the last attempt, up to its exit.
+    """
+    entries = facts.journal_of(unit)
+    for i in range(len(entries) - 1, -1, -1):
+        msg = entries[i].message
+        if entries[i].identifier == "systemd" and (msg.startswith("Started ") or
+                                                   msg.startswith("Starting ")):
+            return entries[i:]
+    return entries[-30:]
 
 
 def _underlying(facts: Facts, u: Unit) -> str:
@@ -29,6 +57,22 @@ def _underlying(facts: Facts, u: Unit) -> str:
     if exited:
         return f" systemd: {exited.message}"
     return ""
+
+
+def reason_known(facts: Facts, u: Unit) -> bool:
+    """Tell whether the unit's logs or the import probe say why it exits."""
+    if facts.tracebacks_of(u.name):
+        return True
+    if u.exec_main_code in (2, 3) or (u.exec_main_status is not None and
+                                      200 <= u.exec_main_status <= 243):
+        return True
+    for e in since_last_start(facts, u.name):
+        if e.identifier == "systemd":
+            if SYSTEMD_REASON_RE.search(e.message) or SYSTEMD_EXIT_RE.search(e.message):
+                return True
+        elif APP_ERROR_RE.search(e.message):
+            return True
+    return any(p.unit == u.name and p.exc_type for p in facts.import_probes or ())
 
 
 def crash_looping(facts: Facts, u: Unit) -> bool:
@@ -45,6 +89,19 @@ def crash_looping(facts: Facts, u: Unit) -> bool:
     return bool(systemd_lines) and not systemd_lines[-1].message.lstrip().startswith("Started")
 
 
+def gave_up(facts: Facts, u: Unit) -> JournalEntry | None:
+    """systemd's `Start request repeated too quickly`, if it is the unit's latest word."""
+    if u.active_state != "failed" and u.result != "start-limit-hit":
+        return None
+    entries = facts.journal_of(u.name)
+    hit = last_matching(entries, START_LIMIT_RE)
+    if hit is None:
+        return None
+    later_start = any(e.identifier == "systemd" and e.message.startswith("Started ")
+                      and (e.time or 0) > (hit.time or 0) for e in entries)
+    return None if later_start else hit
+
+
 @rule(id="GD-SVC-001", symbol="service-not-running", category="service.not_running",
       severity=Severity.ERROR, needs=("units",), layer="unit",
       title="The service is stopped or failed")
@@ -56,28 +113,36 @@ def not_running(facts: Facts) -> Iterator[Hit]:
         if u.active_state not in ("inactive", "failed") or u.sub_state == "auto-restart":
             continue
         failed = u.active_state == "failed" or u.result not in ("success", "")
-        evidence = [_state_line(u)]
+        disabled = u.unit_file_state == "disabled"
+        evidence = [state_line(u)]
         last = last_matching(facts.journal_of(u.name), FAILED_RE)
-        if last:
+        stopped = last_matching(facts.journal_of(u.name), re.compile(r"^Stopped |Deactivated"))
+        if last and failed:
             evidence.append(journal_excerpt(last))
-        commands = [f"systemctl start {u.name}"]
-        if u.unit_file_state == "disabled":
-            commands.insert(0, f"systemctl enable {u.name}")
+        elif stopped:
+            evidence.append(journal_excerpt(stopped))
         if failed:
             commands = [f"journalctl -u {u.name} -n 50 --no-pager", f"systemctl restart {u.name}"]
+        elif disabled:
+            commands = [f"systemctl enable --now {u.name}"]
+        else:
+            commands = [f"systemctl start {u.name}"]
         yield Hit(
-            title=f"{u.name} is {u.active_state} ({u.sub_state}, result {u.result})",
+            title=f"{u.name} is {u.active_state} ({u.sub_state}, result {u.result})"
+            + (", disabled at boot" if disabled else ""),
             evidence=tuple(evidence),
             explanation=(
                 f"{u.name} failed and systemd is not restarting it." + _underlying(facts, u)
                 if failed else
                 f"{u.name} is stopped (it exited cleanly or was never started)"
-                + (" and is not enabled at boot." if u.unit_file_state == "disabled" else ".")
+                + (" and is not enabled (UnitFileState=disabled), so it does not start at "
+                   "boot." if disabled else ".")
+                + " Nothing listens for nginx, which answers 502."
             ),
             fix=Fix(
                 summary=("Fix the error it failed with, then restart it." if failed
-                         else f"Start {u.name}" + (" and enable it." if
-                                                   u.unit_file_state == "disabled" else ".")),
+                         else f"Enable {u.name} and start it now." if disabled
+                         else f"Start {u.name}."),
                 commands=tuple(commands),
             ),
             links=(Link("unit", u.name),),
@@ -85,16 +150,34 @@ def not_running(facts: Facts) -> Iterator[Hit]:
         )
 
 
+def _app_output(facts: Facts, u: Unit, limit: int = 3) -> list[Excerpt]:
+    lines = [e for e in since_last_start(facts, u.name) if e.identifier != "systemd"]
+    return [journal_excerpt(e) for e in lines[-limit:]]
+
+
+def _silent_probe(facts: Facts, u: Unit) -> Excerpt | None:
+    for p in facts.import_probes or ():
+        if p.unit == u.name and not p.ok and p.exc_type is None and p.rc not in (None, 0):
+            said = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "printed nothing"
+            return Excerpt(p.source, f"importing {p.module}:{p.attr} exited with status {p.rc}; "
+                           f"it {said if said == 'printed nothing' else 'printed: ' + said}")
+    return None
+
+
 @rule(id="GD-SVC-002", symbol="crash-loop", category="service.crash_loop",
       severity=Severity.ERROR, needs=("units",), layer="unit", role="symptom",
       title="The service restarts again and again")
 def crash_loop(facts: Facts) -> Iterator[Hit]:
-    """Restart= keeps restarting a unit whose main process exits."""
+    """Restart= keeps restarting a unit whose main process exits.
+
+    A symptom when the logs name the reason (another rule names it); the root cause
+    as far as can be told when the process exits without saying why.
+    """
     for u in _relevant(facts):
         if not crash_looping(facts, u):
             continue
         entries = facts.journal_of(u.name)
-        evidence = [_state_line(u)]
+        evidence = [state_line(u)]
         restarts = u.n_restarts
         for pattern in (EXITED_RE, RESTART_RE):
             e = last_matching(entries, pattern)
@@ -103,18 +186,223 @@ def crash_loop(facts: Facts) -> Iterator[Hit]:
                 m = RESTART_RE.search(e.message)
                 restarts = max(restarts, int(m.group(1)) if m else 0)
         count = f"{restarts} restarts" if restarts else "waiting to restart"
+        known = reason_known(facts, u)
+        exited = last_matching(entries, EXITED_RE)
+        status = EXITED_RE.search(exited.message) if exited else None
+        if not known:
+            output = _app_output(facts, u)
+            evidence += output or [Excerpt(f"journalctl -u {u.name}",
+                                           "(the process printed nothing before it exited)")]
+            probe = _silent_probe(facts, u)
+            if probe:
+                evidence.append(probe)
+        why = (
+            _underlying(facts, u) if known else
+            f" The process exits with status {status.group(2) if status else '?'} and its logs "
+            "do not say why: no traceback, no error line."
+        )
         yield Hit(
-            title=f"{u.name} is in a restart loop ({count})",
+            title=f"{u.name} is in a restart loop ({count})"
+            + ("" if known else ", exiting without a reason in its logs"),
             evidence=tuple(evidence),
             explanation=(
                 f"{u.name} exits soon after each start and Restart= starts it again, so it "
-                "never listens for long and nginx gets `connection refused`."
+                "never listens for long and nginx gets `connection refused`." + why
+            ),
+            fix=Fix(
+                summary=("Fix the error the process exits with (see the cause above); "
+                         "the loop stops by itself once the app starts.") if known else (
+                    "Run the service's command by hand, as its user, in its WorkingDirectory, "
+                    "to see why it exits (look for sys.exit()/os._exit() or a wrapper script "
+                    "that exits non-zero), then restart it."),
+                commands=(f"journalctl -u {u.name} -n 80 --no-pager",) if known else (
+                    f"journalctl -u {u.name} -n 80 --no-pager -o cat",
+                    f"systemctl cat {u.name}",
+                    f"cd {u.working_directory or '/'} && sudo -u {u.user or 'root'} "
+                    + " ".join(u.exec_start[0] if u.exec_start else ("<ExecStart>",))
+                    + "; echo exit=$?",
+                ),
+            ),
+            links=(Link("unit", u.name),),
+            role="symptom" if known else "cause",
+        )
+
+
+@rule(id="GD-SVC-003", symbol="start-limit-hit", category="service.start_limit_hit",
+      severity=Severity.ERROR, needs=("units", "journal"), layer="unit",
+      explains=("service.crash_loop", "service.not_running"),
+      title="systemd gave up restarting the service (start request repeated too quickly)")
+def start_limit_hit(facts: Facts) -> Iterator[Hit]:
+    """The unit failed too often within StartLimitIntervalSec, so systemd stopped trying."""
+    for u in _relevant(facts):
+        hit = gave_up(facts, u)
+        if hit is None:
+            continue
+        entries = facts.journal_of(u.name)
+        evidence = [journal_excerpt(hit), state_line(u)]
+        exited = last_matching(entries, EXITED_RE)
+        if exited:
+            evidence.append(journal_excerpt(exited))
+        restarts = last_matching(entries, RESTART_RE)
+        if restarts:
+            evidence.append(journal_excerpt(restarts))
+        yield Hit(
+            title=f"{u.name}: Start request repeated too quickly; systemd gave up",
+            evidence=tuple(evidence),
+            explanation=(
+                f"{u.name} exited {u.n_restarts or 'several'} times in a row within the start "
+                "limit (StartLimitIntervalSec/StartLimitBurst), so systemd stopped restarting "
+                "it and left it failed. Nothing listens, nginx answers 502. The start limit is "
+                "the consequence: the reason is why each start exited."
                 + _underlying(facts, u)
             ),
             fix=Fix(
-                summary="Fix the error the process exits with (see the cause above); "
-                "the loop stops by itself once the app starts.",
-                commands=(f"journalctl -u {u.name} -n 80 --no-pager",),
+                summary=(f"Find and fix why {u.name} exits (its journal before the give-up), "
+                         "then clear the failed state and start it again."),
+                commands=(f"journalctl -u {u.name} -n 100 --no-pager",
+                          f"systemctl reset-failed {u.name}",
+                          f"systemctl start {u.name}"),
             ),
+            links=(Link("unit", u.name), Link("log", hit.message)),
+        )
+
+
+EXEC_FAIL_RE = re.compile(r"Failed (?:to locate executable|at step EXEC spawning) (\S+?):? ")
+
+
+def _exit_code_line(facts: Facts, u: Unit, code: str) -> JournalEntry | None:
+    return last_matching(facts.journal_of(u.name), re.compile(rf"status={code}\b"))
+
+
+@rule(id="GD-SVC-004", symbol="exec-missing", category="service.exec_missing",
+      severity=Severity.ERROR, needs=("units",), layer="unit",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed",),
+      title="ExecStart names a program that does not exist (status=203/EXEC)")
+def exec_missing(facts: Facts) -> Iterator[Hit]:
+    """systemd cannot exec the unit's command: a venv moved, a path mistyped, not executable."""
+    for u in _relevant(facts):
+        line = _exit_code_line(facts, u, "203/EXEC")
+        if line is None and u.exec_main_status != 203:
+            continue
+        entries = facts.journal_of(u.name)
+        detail = last_matching(entries, EXEC_FAIL_RE)
+        evidence = [journal_excerpt(line)] if line else [state_line(u)]
+        program = u.exec_start[0][0] if u.exec_start and u.exec_start[0] else "?"
+        if detail:
+            evidence.append(journal_excerpt(detail))
+            m = EXEC_FAIL_RE.search(detail.message)
+            program = m.group(1) if m else program
+        evidence.append(Excerpt(u.source, f"ExecStart={' '.join(u.exec_start[0])}"
+                                if u.exec_start else "ExecStart=?"))
+        for p in facts.pythons or ():
+            if p.unit == u.name and p.error:
+                evidence.append(Excerpt(f"python.version:{u.name}", p.error))
+        venv = program.rsplit("/bin/", 1)[0] if "/bin/" in program else None
+        yield Hit(
+            title=f"{u.name}: cannot execute {program} (status=203/EXEC)",
+            evidence=tuple(evidence),
+            explanation=(
+                f"systemd could not start {program} for {u.name}: the file does not exist or "
+                "is not executable (203/EXEC is systemd's own exit code, the app never ran). "
+                "Typically the virtualenv was moved, deleted or recreated elsewhere."
+            ),
+            fix=Fix(
+                summary=(f"Point ExecStart= at the interpreter that exists, or recreate the "
+                         f"virtualenv at {venv or program}; then daemon-reload and restart."),
+                commands=(
+                    f"ls -l {program}",
+                    *((f"python3 -m venv {venv} && {venv}/bin/pip install -r "
+                       f"{u.working_directory or '.'}/requirements.txt",) if venv else ()),
+                    f"systemctl edit --full {u.name}   # or fix ExecStart=",
+                    f"systemctl daemon-reload && systemctl restart {u.name}",
+                ),
+            ),
+            links=(Link("unit", u.name), Link("log", line.message if line else program)),
+        )
+
+
+@rule(id="GD-SVC-005", symbol="workdir-missing", category="service.workdir_missing",
+      severity=Severity.ERROR, needs=("units",), layer="unit",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed",),
+      title="WorkingDirectory does not exist (status=200/CHDIR)")
+def workdir_missing(facts: Facts) -> Iterator[Hit]:
+    """systemd cannot chdir into WorkingDirectory= before starting the unit."""
+    for u in _relevant(facts):
+        line = _exit_code_line(facts, u, "200/CHDIR")
+        if line is None and u.exec_main_status != 200:
+            continue
+        detail = last_matching(facts.journal_of(u.name),
+                               re.compile(r"Changing to the requested working directory failed"))
+        evidence = [journal_excerpt(line)] if line else [state_line(u)]
+        if detail:
+            evidence.append(journal_excerpt(detail))
+        wd = u.working_directory or "?"
+        evidence.append(Excerpt(u.source, f"WorkingDirectory={wd}"))
+        listing = next((d for d in facts.listings or () if d.path == wd), None)
+        if listing is not None and listing.error:
+            evidence.append(Excerpt(f"fs.listing:{wd}", listing.error))
+        yield Hit(
+            title=f"{u.name}: WorkingDirectory={wd} does not exist (status=200/CHDIR)",
+            evidence=tuple(evidence),
+            explanation=(
+                f"systemd could not change into {wd} to start {u.name} (200/CHDIR is systemd's "
+                "own exit code, the app never ran). The folder was renamed, moved or not "
+                "deployed, or the unit's user cannot enter it."
+            ),
+            fix=Fix(
+                summary=f"Set WorkingDirectory= to the folder that holds the app, or deploy it "
+                f"to {wd}; then daemon-reload and restart.",
+                commands=(f"ls -ld {wd} {wd.rsplit('/', 1)[0] or '/'}/*",
+                          f"systemctl edit --full {u.name}   # WorkingDirectory=",
+                          f"systemctl daemon-reload && systemctl restart {u.name}"),
+            ),
+            links=(Link("unit", u.name), Link("log", line.message if line else wd)),
+        )
+
+
+def _unit_file(facts: Facts, u: Unit) -> UnitFileText | None:
+    return next((f for f in facts.unit_files or () if f.unit == u.name), None)
+
+
+@rule(id="GD-SVC-006", symbol="unit-changed", category="service.unit_changed",
+      severity=Severity.ERROR, needs=("units",), layer="unit",
+      explains=LOOP_SYMPTOMS + ("service.exec_missing", "service.workdir_missing",
+                                "config.env_missing", "app.wrong_target"),
+      title="The unit file changed on disk but systemd still runs the old one (no daemon-reload)")
+def unit_changed(facts: Facts) -> Iterator[Hit]:
+    """NeedDaemonReload=yes on a unit that is not running properly."""
+    for u in _relevant(facts):
+        if not u.need_daemon_reload:
+            continue
+        healthy = u.active_state == "active" and u.sub_state == "running" \
+            and not crash_looping(facts, u)
+        if healthy:
+            continue
+        evidence = [Excerpt(u.source, "NeedDaemonReload=yes")]
+        on_disk = _unit_file(facts, u)
+        if on_disk is not None:
+            evidence += [Excerpt(on_disk.source, w) for w in on_disk.warnings
+                         if "daemon-reload" in w or "changed on disk" in w]
+        loaded = [" ".join(a) for a in u.exec_start]
+        if on_disk is not None and on_disk.exec_start and loaded and \
+                on_disk.exec_start[-1].lstrip("-@:+!") != loaded[-1]:
+            evidence.append(Excerpt(u.source, f"ExecStart={loaded[-1]}   (loaded, in use)"))
+            evidence.append(Excerpt(on_disk.source,
+                                    f"ExecStart={on_disk.exec_start[-1]}   (on disk)"))
+        if not any("daemon-reload" in e.text for e in evidence):
+            evidence.append(Excerpt(u.source, "the unit file changed on disk since the last "
+                                    "`systemctl daemon-reload`"))
+        yield Hit(
+            title=f"{u.name} changed on disk, but systemd has not reloaded it",
+            evidence=tuple(evidence),
+            explanation=(
+                f"The unit file (or a drop-in) of {u.name} was edited after systemd loaded it. "
+                "`systemctl restart` keeps using the loaded, old definition until "
+                "`systemctl daemon-reload`, so the fix on disk is not in effect and the unit "
+                f"keeps failing ({u.state}, result {u.result})."
+            ),
+            fix=Fix(summary="Reload systemd's unit definitions, then restart the service.",
+                    commands=("systemctl daemon-reload", f"systemctl restart {u.name}",
+                              f"systemctl status {u.name} --no-pager")),
             links=(Link("unit", u.name),),
         )
