@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from . import execspec, nginxscan, probes, procfs, pyapp
+from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo
 from . import files as fsinfo
 from .runner import Item, new_item, read_file, read_tail, run, which
 
@@ -21,6 +21,9 @@ SCHEMA = "gatewaydoctor.evidence/1"
 TOOL_VERSION = "0.1.0"
 JOURNAL_LINES = 400
 JOURNAL_SINCE = "-24h"
+# The kernel log: a recent window at priority warning and above (OOM kills, firewall logs).
+KERNEL_SINCE = "-6h"
+KERNEL_LINES = 100
 MAX_PROBE_SERVERS = 6
 MAX_UPSTREAMS = 8
 WORKERS = 24
@@ -77,7 +80,7 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
             f_files = c.submit(run, "systemd.unit_files", ["systemctl", "list-unit-files",
                                "--type=service", "--no-legend", "--no-pager"])
             c.submit(run, "journal.kernel", ["journalctl", "-k", "-o", "json", "--no-pager",
-                     "-n", "200", "--since", JOURNAL_SINCE])
+                     "-p", "warning", "-n", str(KERNEL_LINES), "--since", KERNEL_SINCE])
         else:
             for key in ("systemd.units", "journal.kernel"):
                 c.items[key] = new_item(
@@ -85,6 +88,7 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
                     error="systemd is not the init system here (no /run/systemd/system)",
                     error_kind="unavailable")
 
+        _system(c, booted)
         if url:
             _probe_url(c, url)
         dump = c.take(f_dump)
@@ -108,6 +112,7 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
             names = _unit_names(c.take(f_units), c.take(f_files))
             _units(c, names, procs_item, no_exec)
         c.drain()
+        _system_after_units(c, procs_item)
         # The owners of files a service was denied (named in its journal or import probe).
         for path in fsinfo.denied_paths(list(c.items.values())):
             c.submit(fsinfo.path_stat, f"fs.stat:{path}", path)
@@ -257,8 +262,59 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
             error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
         return
     c.submit(pyapp.python_version, f"python.version:{unit}", python)
+    _databases(c, unit, props, argv, no_exec)
     if no_exec:
         c.items[f"python.import:{unit}"] = new_item(
             f"python.import:{unit}", "command", error="skipped: --no-exec", error_kind="skipped")
     else:
         c.submit(pyapp.import_probe, f"python.import:{unit}", props, argv)
+
+
+def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
+               no_exec: bool) -> None:
+    """Reach (and log in to) each database the unit's environment names."""
+    checks = dbprobe.plan(unit, props, argv, no_exec)
+    c.items[f"db.settings:{unit}"] = new_item(
+        f"db.settings:{unit}", "listing",
+        data={"settings": [{"setting": kw["setting"], "origin": kw["origin"]}
+                           for _s, kw in checks]})
+    for source, kwargs in checks:
+        c.submit(dbprobe.check, source, **kwargs)
+
+
+def _system(c: _Collector, booted: bool) -> None:
+    """Memory, load, file handles, the packet filter and SELinux: nothing here waits on units."""
+    c.submit(read_file, "sys.memory", "/proc/meminfo", max_bytes=16384)
+    c.submit(sysinfo.load, "sys.load")
+    c.submit(read_file, "sys.file_nr", "/proc/sys/fs/file-nr", max_bytes=256)
+    listings = firewall.plan()
+    for source, argv in listings:
+        c.submit(firewall.listing, source, argv)
+    if not listings:
+        c.items["firewall.nft"] = firewall.none_installed()
+    selinux = firewall.selinux_state("security.selinux")
+    c.items["security.selinux"] = selinux
+    if (selinux["data"] or {}).get("present"):
+        for source, _kind, avc_argv in firewall.avc_sources():
+            if avc_argv is not None and not booted:
+                continue
+            c.submit(firewall.avc_item, source, avc_argv)
+
+
+def _system_after_units(c: _Collector, procs_item: Item | None) -> None:
+    """Disk space where the units work and nginx writes; open-file limits of nginx and the app."""
+    workdirs: list[str] = []
+    for key, item in list(c.items.items()):
+        if key.startswith("systemd.show:"):
+            for props in execspec.parse_show(item.get("stdout") or "")[:1]:
+                wd = execspec.clean_path(props.get("WorkingDirectory", ""))
+                if wd.startswith("/") and wd not in workdirs:
+                    workdirs.append(wd)
+    c.submit(sysinfo.disk_usage, "sys.disk", workdirs)
+    pids: list[tuple[int, str]] = []
+    for proc in ((procs_item or {}).get("data") or {}).get("processes", []):
+        comm = str(proc.get("comm") or "")
+        if comm == "nginx" or execspec.server_of(proc.get("cmdline") or []) not in (None, "python"):
+            pids.append((int(proc["pid"]), comm))
+    c.submit(sysinfo.open_file_limits, "sys.limits", pids)
+    c.drain()
