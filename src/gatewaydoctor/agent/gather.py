@@ -27,6 +27,7 @@ KERNEL_LINES = 100
 MAX_PROBE_SERVERS = 6
 MAX_UPSTREAMS = 8
 WORKERS = 24
+URL_PROBE_TIMEOUT = 8.0
 
 
 class _Collector:
@@ -106,6 +107,7 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
             scan = nginxscan.scan(text)
             _nginx_logs(c, scan)
             _nginx_probes(c, scan)
+            c.submit(nginxscan.runtime, "nginx.runtime", text, scan)
 
         procs_item = c.take(f_procs)
         if booted and f_units and f_files:
@@ -141,8 +143,9 @@ def _probe_url(c: _Collector, url: str) -> None:
         c.items[f"probe.http:url:{url}"] = new_item(
             f"probe.http:url:{url}", "probe", error=str(exc), error_kind="failed")
         return
+    # The URL gets longer than the other probes: a 504 needs proxy_read_timeout to pass.
     c.submit(probes.http_probe, f"probe.http:url:{url}", endpoint=endpoint, path=path,
-             host_header=host, tls=tls, via="url")
+             host_header=host, tls=tls, via="url", timeout=URL_PROBE_TIMEOUT)
 
 
 def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
