@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 from ..facts import Facts, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
-from .common import frame_excerpt, latest_traceback, python_of, tracebacks_by_unit
+from .common import frame_excerpt, journal_excerpt, latest_traceback, python_of, tracebacks_by_unit
 from .registry import rule
+from .service import LOOP_SYMPTOMS, failing, since_last_start
 
 RELATIVE = "attempted relative import with no known parent package"
 
@@ -60,6 +61,7 @@ def _relative_fix(unit: Unit | None, unit_name: str, tb: Traceback) -> Fix:
 
 @rule(id="GD-APP-001", symbol="relative-import", category="app.relative_import",
       severity=Severity.ERROR, needs=("tracebacks",), layer="app",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed",),
       title="The app uses a relative import but is started as a top-level module")
 def relative_import(facts: Facts) -> Iterator[Hit]:
     """`from .config import settings` in a module uvicorn imports as `main:app`."""
@@ -103,6 +105,7 @@ def _local_names(facts: Facts, unit: Unit | None) -> frozenset[str]:
 
 @rule(id="GD-APP-002", symbol="missing-dependency", category="app.missing_dependency",
       severity=Severity.ERROR, needs=("tracebacks",), layer="app",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed",),
       title="A package the app imports is not installed in the unit's Python")
 def missing_dependency(facts: Facts) -> Iterator[Hit]:
     """ModuleNotFoundError for something that is neither the app module nor a local file."""
@@ -164,6 +167,7 @@ def _wrong_target_evidence(facts: Facts, unit: Unit) -> tuple[list[Excerpt], str
 
 @rule(id="GD-APP-003", symbol="wrong-target", category="app.wrong_target",
       severity=Severity.ERROR, needs=("units", "tracebacks"), layer="app",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed",),
       title="The server cannot import the app module or find the app attribute")
 def wrong_target(facts: Facts) -> Iterator[Hit]:
     """`uvicorn main:app` where main is not importable from WorkingDirectory, or has no `app`."""
@@ -190,4 +194,204 @@ def wrong_target(facts: Facts) -> Iterator[Hit]:
                           f"systemctl daemon-reload && systemctl restart {unit.name}"),
             ),
             links=(Link("unit", unit.name), Link("log", line)),
+        )
+
+
+STARTUP_FAILED_RE = re.compile(r"Application startup failed|Worker failed to boot")
+
+
+@rule(id="GD-APP-004", symbol="startup-failed", category="app.startup_failed",
+      severity=Severity.ERROR, needs=("units", "journal"), layer="app",
+      explains=LOOP_SYMPTOMS,
+      title="The app raised during startup (lifespan/startup handler) and exited")
+def startup_failed(facts: Facts) -> Iterator[Hit]:
+    """uvicorn's `Application startup failed. Exiting.` (gunicorn: `Worker failed to boot`)."""
+    for unit in facts.web_units():
+        if not failing(facts, unit):
+            continue
+        window = since_last_start(facts, unit.name)
+        line = next((e for e in reversed(window) if STARTUP_FAILED_RE.search(e.message)), None)
+        if line is None:
+            continue
+        tbs = [t for t in facts.tracebacks_of(unit.name)
+               if t.origin == "journal" and (t.time or 0) <= (line.time or 0)]
+        tb = tbs[-1] if tbs else None
+        evidence = [journal_excerpt(line)]
+        if tb is not None:
+            evidence += _tb_evidence(tb)
+        where = frame_excerpt(tb) if tb else None
+        raised = tb.last_line if tb else "an exception (see the journal)"
+        yield Hit(
+            title=f"{unit.name}: application startup failed: {raised}",
+            evidence=tuple(evidence),
+            explanation=(
+                f"The app in {unit.name} was imported, then a startup/lifespan handler raised "
+                f"({raised}), so {unit.server} exits before listening and systemd restarts it."
+                + (f" It was raised at {where.source}." if where else "")
+            ),
+            fix=Fix(
+                summary=("Fix what the startup handler raised"
+                         + (f" ({where.source}: `{where.text}`)" if where else "")
+                         + ", then restart the service."),
+                commands=(f"journalctl -u {unit.name} -n 80 --no-pager -o cat",
+                          *((f"sed -n '1,{where.source.rsplit(':', 1)[1]}p' "
+                             f"{where.source.rsplit(':', 1)[0]} | tail -20",) if where else ()),
+                          f"systemctl restart {unit.name}"),
+            ),
+            links=(Link("unit", unit.name), Link("log", tb.last_line if tb else line.message)),
+        )
+
+
+# Standard-library names and the Python version that added them.
+ADDED: dict[str, dict[str, tuple[int, int]]] = {
+    "typing": {
+        **dict.fromkeys(("Literal", "Final", "final", "Protocol", "TypedDict", "runtime_checkable",
+                         "SupportsIndex", "get_origin", "get_args"), (3, 8)),
+        "Annotated": (3, 9),
+        **dict.fromkeys(("ParamSpec", "Concatenate", "TypeAlias", "TypeGuard", "is_typeddict",
+                         "ParamSpecArgs", "ParamSpecKwargs"), (3, 10)),
+        **dict.fromkeys(("Self", "LiteralString", "Never", "assert_never", "assert_type",
+                         "reveal_type", "dataclass_transform", "Required", "NotRequired",
+                         "TypeVarTuple", "Unpack", "get_overloads", "clear_overloads"), (3, 11)),
+        **dict.fromkeys(("override", "TypeAliasType"), (3, 12)),
+        **dict.fromkeys(("TypeIs", "ReadOnly", "NoDefault", "get_protocol_members",
+                         "is_protocol"), (3, 13)),
+    },
+    "types": {"GenericAlias": (3, 9), "NoneType": (3, 10), "EllipsisType": (3, 10),
+              "NotImplementedType": (3, 10), "UnionType": (3, 10),
+              "get_original_bases": (3, 12)},
+    "datetime": {"UTC": (3, 11)},
+    "enum": dict.fromkeys(("StrEnum", "ReprEnum", "EnumCheck", "FlagBoundary", "verify",
+                           "member", "nonmember", "global_enum"), (3, 11)),
+    "itertools": {"pairwise": (3, 10), "batched": (3, 12)},
+    "functools": {"cache": (3, 9)},
+    "contextlib": {"aclosing": (3, 10), "chdir": (3, 11)},
+    "asyncio": {"to_thread": (3, 9), "TaskGroup": (3, 11), "timeout": (3, 11),
+                "timeout_at": (3, 11), "Runner": (3, 11), "Barrier": (3, 11),
+                "eager_task_factory": (3, 12), "QueueShutDown": (3, 13)},
+    "collections.abc": {"Buffer": (3, 12)},
+    "warnings": {"deprecated": (3, 13)},
+    "math": {"lcm": (3, 9), "cbrt": (3, 11), "exp2": (3, 11), "sumprod": (3, 12),
+             "fma": (3, 13)},
+    "hashlib": {"file_digest": (3, 11)},
+    "operator": {"call": (3, 11)},
+    "inspect": {"get_annotations": (3, 10), "markcoroutinefunction": (3, 12)},
+}
+ADDED_MODULES = {"zoneinfo": (3, 9), "graphlib": (3, 9), "tomllib": (3, 11)}
+REMOVED_MODULES = {
+    **dict.fromkeys(("distutils", "imp", "asynchat", "asyncore", "smtpd"), (3, 12)),
+    **dict.fromkeys(("cgi", "cgitb", "crypt", "imghdr", "sndhdr", "telnetlib", "pipes", "nntplib",
+                     "audioop", "chunk", "mailcap", "msilib", "nis", "ossaudiodev", "spwd",
+                     "sunau", "uu", "xdrlib", "aifc", "lib2to3"), (3, 13)),
+}
+# Syntax and the version that introduced it: PEP 695 (3.12), except* (3.11), match (3.10).
+NEW_SYNTAX = (
+    (re.compile(r"^\s*type\s+\w+\s*(\[[^\]]*\])?\s*="), (3, 12), "the `type X = ...` statement"),
+    (re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+\s*\["), (3, 12),
+     "type parameter lists (`def f[T](...)`)"),
+    (re.compile(r"^\s*except\s*\*"), (3, 11), "`except*`"),
+    (re.compile(r"^\s*match\s+\S.*:\s*$|^\s*case\s+\S.*:\s*$"), (3, 10),
+     "the `match` statement"),
+)
+_IMPORT_NAME_RE = re.compile(r"cannot import name '([\w]+)' from '([\w.]+)'")
+_ATTR_RE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
+_NO_MODULE_RE = re.compile(r"No module named '([\w.]+)'")
+_PY_PATH_RE = re.compile(r"/python(\d)\.(\d+)/")
+
+
+def _version(text: str | None) -> tuple[int, int] | None:
+    m = re.match(r"(\d+)\.(\d+)", text or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _unit_python(facts: Facts, unit: str, tb: Traceback) -> tuple[tuple[int, int] | None, Excerpt]:
+    for info in facts.pythons or ():
+        if info.unit == unit and info.version:
+            return _version(info.version), Excerpt(
+                f"python.version:{unit}", f"{info.interpreter} --version: Python {info.version}")
+    m = _PY_PATH_RE.search(tb.text + tb.last_line)
+    found = (int(m.group(1)), int(m.group(2))) if m else None
+    return found, Excerpt(tb.source, f"the traceback's stdlib paths are python{m.group(1)}."
+                          f"{m.group(2)}" if m else "the interpreter version is not known")
+
+
+def _needs(tb: Traceback, have: tuple[int, int]) -> tuple[tuple[int, int], str, bool] | None:
+    """(version, what, needs_newer) when tb shows code written for another Python."""
+    msg = tb.exc_message
+    kind = tb.exc_type.split(".")[-1]
+    m = _IMPORT_NAME_RE.search(msg) if kind == "ImportError" else None
+    a = _ATTR_RE.search(msg) if kind == "AttributeError" else None
+    name_mod = (m.group(2), m.group(1)) if m else (a.group(1), a.group(2)) if a else None
+    if name_mod:
+        added = ADDED.get(name_mod[0], {}).get(name_mod[1])
+        if added and added > have:
+            return added, f"{name_mod[0]}.{name_mod[1]}", True
+    n = _NO_MODULE_RE.search(msg) if kind == "ModuleNotFoundError" else None
+    if n:
+        top = n.group(1).split(".")[0]
+        if top in ADDED_MODULES and ADDED_MODULES[top] > have:
+            return ADDED_MODULES[top], f"the module {top}", True
+        if top in REMOVED_MODULES and REMOVED_MODULES[top] <= have:
+            return REMOVED_MODULES[top], f"the module {top}", False
+    if kind in ("SyntaxError", "IndentationError"):
+        code = tb.text.splitlines()[-1] if tb.text else ""
+        frame = frame_excerpt(tb)
+        for line in (frame.text if frame else "", code):
+            for pattern, version, what in NEW_SYNTAX:
+                if pattern.search(line) and version > have:
+                    return version, what, True
+    if kind == "TypeError" and "unsupported operand type(s) for |" in msg and have < (3, 10):
+        return (3, 10), "`X | Y` union types at runtime", True
+    if kind == "TypeError" and "object is not subscriptable" in msg and have < (3, 9):
+        return (3, 9), "built-in generics such as `list[int]`", True
+    return None
+
+
+@rule(id="GD-APP-005", symbol="python-version", category="app.python_version",
+      severity=Severity.ERROR, needs=("tracebacks",), layer="app",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed", "app.missing_dependency"),
+      title="The code needs another Python version than the one the service runs")
+def python_version(facts: Facts) -> Iterator[Hit]:
+    """An stdlib name, module or syntax newer (or removed earlier) than the unit's interpreter."""
+    for unit_name, tbs in tracebacks_by_unit(facts).items():
+        tb = next((t for t in reversed(tbs) if t.origin == "journal"), tbs[-1])
+        have, version_line = _unit_python(facts, unit_name, tb)
+        need = _needs(tb, have) if have else None
+        if need is None or have is None:
+            continue
+        version, what, newer = need
+        unit = facts.unit(unit_name)
+        python = python_of(facts, unit) if unit else "python3"
+        want = f"{version[0]}.{version[1]}"
+        runs = f"{have[0]}.{have[1]}"
+        rule_text = (f"{what} exists since Python {want}" if newer
+                     else f"{what} was removed in Python {want}")
+        venv = python.rsplit("/bin/", 1)[0] if "/bin/" in python else None
+        wd = unit.working_directory if unit else None
+        new_py = f"python{want}" if newer else f"python3.{version[1] - 1}"
+        yield Hit(
+            title=f"{unit_name}: {tb.last_line} ({rule_text}; the service runs Python {runs})",
+            evidence=(*_tb_evidence(tb), version_line,
+                      Excerpt("python stdlib", rule_text)),
+            explanation=(
+                f"{unit_name} runs {python}, which is Python {runs}. The code uses {what}, "
+                + (f"which needs Python {want} or newer" if newer else
+                   f"which Python {want} and later no longer have")
+                + ", so the import fails and the app never starts."
+            ),
+            fix=Fix(
+                summary=(f"Run the service on Python {want}+ (recreate its virtualenv with "
+                         f"{new_py}), or change the code to work on {runs}"
+                         + (" (typing_extensions has the newer typing names)."
+                            if "typing" in what else ".") if newer else
+                         f"Run the service on Python 3.{version[1] - 1} or older, or replace "
+                         f"{what} (see the Python {want} release notes)."),
+                commands=(
+                    *((f"{new_py} -m venv {venv}.new && {venv}.new/bin/pip install -r "
+                       f"{wd or '.'}/requirements.txt",
+                       f"mv {venv} {venv}.old && mv {venv}.new {venv}") if venv else ()),
+                    f"systemctl restart {unit_name}",
+                ),
+            ),
+            links=_links(unit_name, tb),
         )

@@ -89,6 +89,14 @@ def crash_looping(facts: Facts, u: Unit) -> bool:
     return bool(systemd_lines) and not systemd_lines[-1].message.lstrip().startswith("Started")
 
 
+def failing(facts: Facts, u: Unit | None) -> bool:
+    """Tell whether a unit is down or restarting (an unknown unit counts as failing)."""
+    if u is None:
+        return True
+    return not (u.active_state == "active" and u.sub_state == "running") or \
+        crash_looping(facts, u)
+
+
 def gave_up(facts: Facts, u: Unit) -> JournalEntry | None:
     """systemd's `Start request repeated too quickly`, if it is the unit's latest word."""
     if u.active_state != "failed" and u.result != "start-limit-hit":
