@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from ..evidence import Evidence, Item
 from ..facts import Accounts, Facts, Listener, Traceback
-from . import net, nginx_config, nginx_logs, probes, python, systemd
+from . import database, firewall, net, nginx_config, nginx_logs, probes, python, system, systemd
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -108,7 +108,19 @@ def build_facts(ev: Evidence) -> Facts:
         unit_files=collect("systemd.cat:", one(systemd.unit_file_text), "unit_files"),
         file_stats=collect("fs.stat:", one(python.file_stat), "file_stats"),
         accounts=_accounts(ev),
+        databases=_noted(database.checks(ev), "databases", missing, ev, "db."),
+        system=_noted(system.system_state(ev), "system", missing, ev, "sys."),
+        firewall=_noted(firewall.firewall_state(ev), "firewall", missing, ev, "firewall."),
+        selinux=_noted(system.selinux_state(ev), "selinux", missing, ev, "security.selinux"),
     )
+
+
+def _noted(value: T, name: str, missing: dict[str, str], ev: Evidence, prefix: str) -> T:
+    """Pass value through; when it is None, say why in missing[name]."""
+    if value is None:
+        items = list(ev.prefixed(prefix))
+        missing[name] = _reason(items, name) if items else f"no {prefix}* evidence"
+    return value
 
 
 def _accounts(ev: Evidence) -> Accounts | None:

@@ -1,0 +1,45 @@
+"""The databases the app is configured to use, and what reaching them gave."""
+
+from __future__ import annotations
+
+from ..evidence import Evidence, Item
+from ..facts import DatabaseCheck
+
+
+def check(item: Item) -> DatabaseCheck | None:
+    """Read one `db.check:<unit>:<setting>` item."""
+    data = item.data or {}
+    if not data:
+        return None
+    connect = data.get("connect") or {}
+    login = data.get("login") or {}
+    ok = login.get("ok")
+    driver = login.get("driver")
+    return DatabaseCheck(
+        unit=str(data.get("unit", "")),
+        setting=str(data.get("setting", "")),
+        origin=str(data.get("origin", "")),
+        scheme=str(data.get("scheme", "")),
+        host=data.get("host"),
+        port=data.get("port"),
+        dbname=data.get("dbname"),
+        user=data.get("user"),
+        connected=connect.get("connected") if connect else None,
+        connect_error=connect.get("error") if connect else None,
+        login_driver=driver,
+        login_ok=ok if isinstance(ok, bool) else None,
+        login_error=login.get("error"),
+        login_note=login.get("note"),
+        source=(f"{driver} login as the app ({login.get('interpreter')}, "
+                f"{data.get('setting')} from {data.get('origin')})" if driver
+                else f"database check of {data.get('setting')} from {data.get('origin')}"),
+    )
+
+
+def checks(ev: Evidence) -> tuple[DatabaseCheck, ...] | None:
+    """Every database check; () when units were looked at and none names a database."""
+    settings = list(ev.prefixed("db.settings:"))
+    found = [c for c in (check(i) for i in ev.prefixed("db.check:")) if c is not None]
+    if not settings and not found:
+        return None
+    return tuple(found)
