@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -82,6 +83,27 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class NginxDirective:
+    """One simple directive of the configuration, where it is written, and its context."""
+
+    name: str
+    args: tuple[str, ...]
+    file: str
+    line: int
+    context: str = ""
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the directive."""
+        return f"{self.file}:{self.line}"
+
+    @property
+    def text(self) -> str:
+        """The directive as written: `proxy_read_timeout 2s;`."""
+        return " ".join((self.name, *self.args)) + ";"
+
+
+@dataclass(frozen=True)
 class Location:
     """A location block and where it proxies to."""
 
@@ -92,6 +114,7 @@ class Location:
     upstream_group: str | None
     file: str
     line: int
+    directives: tuple[NginxDirective, ...] = ()
 
     @property
     def where(self) -> str:
@@ -108,6 +131,7 @@ class ServerBlock:
     listens: tuple[Listen, ...]
     names: tuple[str, ...]
     locations: tuple[Location, ...]
+    directives: tuple[NginxDirective, ...] = ()
 
     @property
     def label(self) -> str:
@@ -139,6 +163,24 @@ class NginxConfig:
     error_logs: tuple[str, ...]
     access_logs: tuple[str, ...]
     errors: tuple[str, ...] = ()
+    # Simple directives of the main, events and http contexts (context says which).
+    globals: tuple[NginxDirective, ...] = ()
+
+    def setting(self, name: str, server: ServerBlock | None = None,
+                location: Location | None = None) -> NginxDirective | None:
+        """The directive in force for a location: its own, else the server's, else http's."""
+        for scope in (location.directives if location else (),
+                      server.directives if server else (),
+                      tuple(d for d in self.globals if d.context == "http"),
+                      tuple(d for d in self.globals if d.context in ("main", "events"))):
+            found = [d for d in scope if d.name == name]
+            if found:
+                return found[-1]
+        return None
+
+    def server_of(self, location: Location) -> ServerBlock | None:
+        """The server block a location belongs to."""
+        return next((s for s in self.servers if location in s.locations), None)
 
     def server_for(self, host: str | None) -> ServerBlock | None:
         """The server block a request with this Host header reaches (name, else default)."""
@@ -152,20 +194,32 @@ class NginxConfig:
         return self.servers[0] if self.servers else None
 
     def location_for(self, path: str, host: str | None = None) -> Location | None:
-        """The prefix location nginx picks for path (longest prefix; regexes not evaluated)."""
+        """The location nginx picks for path, the way nginx does it.
+
+        An exact `=` match wins; else the longest prefix, unless a regex (`~`, `~*`, in
+        the order written) matches and that prefix is not `^~`.
+        """
         server = self.server_for(host)
         if server is None:
             return None
+        path = path.split("?", 1)[0]
         best: Location | None = None
         for loc in server.locations:
+            if loc.modifier == "=" and path == loc.path:
+                return loc
+            if loc.modifier in ("", "^~") and path.startswith(loc.path) and (
+                    best is None or len(loc.path) > len(best.path)):
+                best = loc
+        if best is not None and best.modifier == "^~":
+            return best
+        for loc in server.locations:
             if loc.modifier in ("~", "~*"):
-                continue
-            exact = loc.modifier == "="
-            if (exact and path == loc.path) or (not exact and path.startswith(loc.path)):
-                if exact:
-                    return loc
-                if best is None or len(loc.path) > len(best.path):
-                    best = loc
+                try:
+                    flags = re.IGNORECASE if loc.modifier == "~*" else 0
+                    if re.search(loc.path, path, flags):
+                        return loc
+                except re.error:
+                    continue  # PCRE syntax Python's re lacks; nginx may still match it
         return best
 
     def proxied_locations(self) -> list[tuple[ServerBlock, Location]]:
@@ -616,6 +670,95 @@ class SelinuxState:
 
 
 @dataclass(frozen=True)
+class NginxProcess:
+    """A running nginx process (master or worker) and when it started (epoch seconds)."""
+
+    pid: int
+    ppid: int | None
+    role: str
+    start_time: float | None
+    uid: int | None
+    gid: int | None
+    groups: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """A configuration file's modification time (the newer of the file and its symlink)."""
+
+    path: str
+    mtime: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class PathStat:
+    """Mode and owner of a path (a unix socket or a directory above it)."""
+
+    path: str
+    kind: str | None
+    mode: int | None
+    uid: int | None
+    gid: int | None
+    owner: str | None
+    group: str | None
+    error: str | None
+
+    @property
+    def label(self) -> str:
+        """`drwxr-x--- app:app /run/fastapi`, like `ls -ld` says it."""
+        if self.error or self.mode is None:
+            return f"{self.path}: {self.error}"
+        return f"{_mode_text(self.kind, self.mode)} {self.owner}:{self.group} {self.path}"
+
+
+def _mode_text(kind: str | None, mode: int) -> str:
+    first = {"dir": "d", "socket": "s", "symlink": "l"}.get(kind or "", "-")
+    bits = "".join(ch if mode & (1 << (8 - i)) else "-" for i, ch in enumerate("rwxrwxrwx"))
+    return first + bits
+
+
+@dataclass(frozen=True)
+class NginxUser:
+    """The account nginx workers run as (`user` directive) and its groups."""
+
+    name: str
+    uid: int | None
+    gid: int | None
+    groups: tuple[int, ...]
+    configured: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NginxRuntime:
+    """The running nginx: processes and start times, config file mtimes, socket paths."""
+
+    source: str
+    now: float | None
+    processes: tuple[NginxProcess, ...]
+    files: tuple[FileStamp, ...]
+    user: NginxUser | None
+    sockets: Mapping[str, tuple[PathStat, ...]]
+
+    @property
+    def master(self) -> NginxProcess | None:
+        """The master process, if running."""
+        return next((p for p in self.processes if p.role == "master"), None)
+
+    @property
+    def loaded_at(self) -> float | None:
+        """When the running configuration was read: the newest worker's start (a reload
+        starts new workers), else the master's."""
+        workers = [p.start_time for p in self.processes
+                   if p.role == "worker" and p.start_time is not None]
+        if workers:
+            return max(workers)
+        master = self.master
+        return master.start_time if master else None
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
 
@@ -643,6 +786,7 @@ class Facts:
     system: SystemState | None = None
     firewall: FirewallState | None = None
     selinux: SelinuxState | None = None
+    nginx_runtime: NginxRuntime | None = None
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""
