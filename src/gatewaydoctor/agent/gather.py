@@ -30,11 +30,38 @@ WORKERS = 24
 URL_PROBE_TIMEOUT = 8.0
 
 
+ERROR_LOG_LINES = 2000
+ACCESS_LOG_LINES = 500
+
+
+def windows(
+    max_log_lines: int | None = None, since: str | None = None
+) -> dict[str, Any]:
+    """The log windows gather() uses: defaults, or every log widened/narrowed to max_log_lines."""
+    w: dict[str, Any] = {
+        "journal_lines": JOURNAL_LINES,
+        "journal_since": JOURNAL_SINCE,
+        "error_log_lines": ERROR_LOG_LINES,
+        "error_log_bytes": 256 * 1024,
+        "access_log_lines": ACCESS_LOG_LINES,
+        "access_log_bytes": 128 * 1024,
+    }
+    if max_log_lines is not None:
+        n = max(1, max_log_lines)
+        w.update(journal_lines=n, error_log_lines=n, access_log_lines=n,
+                 error_log_bytes=max(256 * 1024, n * 512),
+                 access_log_bytes=max(128 * 1024, n * 512))
+    if since is not None:
+        w["journal_since"] = since
+    return w
+
+
 class _Collector:
     """Holds the pool and the items gathered so far; one instance per gather() call."""
 
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None) -> None:
         self.pool = pool
+        self.windows = win or windows()
         self.items: dict[str, Item] = {}
         self.pending: list[Future[Item | None]] = []
 
@@ -59,12 +86,15 @@ def systemd_booted() -> bool:
     return os.path.isdir("/run/systemd/system")
 
 
-def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
+def gather(
+    url: str | None = None, *, no_exec: bool = False, max_log_lines: int | None = None,
+    since: str | None = None,
+) -> dict[str, Any]:
     """Collect the evidence bundle for this host as a JSON-serialisable dict."""
     started = time.time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        c = _Collector(pool)
+        c = _Collector(pool, windows(max_log_lines, since))
         nginx = which("nginx") or "nginx"
         f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
         c.submit(run, "nginx.test", [nginx, "-t"])
@@ -129,7 +159,8 @@ def gather(url: str | None = None, *, no_exec: bool = False) -> dict[str, Any]:
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "tool_version": TOOL_VERSION,
         "target_url": url,
-        "options": {"no_exec": no_exec, "euid": os.geteuid(), "systemd": booted},
+        "options": {"no_exec": no_exec, "euid": os.geteuid(), "systemd": booted,
+                    "windows": c.windows},
         "duration": round(time.monotonic() - t0, 3),
         "items": dict(sorted(c.items.items())),
         "failures": failures,
@@ -151,10 +182,13 @@ def _probe_url(c: _Collector, url: str) -> None:
 def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
     errors = [p for p in scan["error_logs"] if p.startswith("/")] or ["/var/log/nginx/error.log"]
     access = [p for p in scan["access_logs"] if p.startswith("/")] or ["/var/log/nginx/access.log"]
+    w = c.windows
     for path in errors[:4]:
-        c.submit(read_tail, f"nginx.error_log:{path}", path)
+        c.submit(read_tail, f"nginx.error_log:{path}", path, max_bytes=w["error_log_bytes"],
+                 max_lines=w["error_log_lines"])
     for path in access[:4]:
-        c.submit(read_tail, f"nginx.access_log:{path}", path, max_bytes=128 * 1024, max_lines=500)
+        c.submit(read_tail, f"nginx.access_log:{path}", path, max_bytes=w["access_log_bytes"],
+                 max_lines=w["access_log_lines"])
 
 
 def _listen_endpoint(listen: str) -> tuple[str, bool] | None:
@@ -239,7 +273,8 @@ def _units(c: _Collector, names: list[str], procs_item: Item | None, no_exec: bo
         show = c.take(fut)
         c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
         c.submit(run, f"journal.unit:{unit}", ["journalctl", "-u", unit, "-o", "json",
-                 "--no-pager", "-n", str(JOURNAL_LINES), "--since", JOURNAL_SINCE])
+                 "--no-pager", "-n", str(c.windows["journal_lines"]), "--since",
+                 c.windows["journal_since"]])
         blocks = execspec.parse_show((show or {}).get("stdout") or "")
         if blocks:
             _python_unit(c, unit, blocks[0], no_exec)
