@@ -45,6 +45,12 @@ def build_facts(ev: Evidence) -> Facts:
         nginx_test = nginx_config.read_test(test)
     else:
         missing["nginx_test"] = _reason([test], "nginx -t")
+    runtime_item = ev.get("nginx.runtime")
+    nginx_runtime = (nginx_config.runtime_from(runtime_item)
+                     if runtime_item is not None and runtime_item.ok else None)
+    if nginx_runtime is None:
+        missing["nginx_runtime"] = (_reason([runtime_item], "nginx processes")
+                                    if runtime_item else "nginx.runtime was not gathered")
 
     units = collect("systemd.show:", one(systemd.unit_from), "units")
     if units is None and "systemd.units" in ev.items and ev.items["systemd.units"].error:
@@ -112,6 +118,7 @@ def build_facts(ev: Evidence) -> Facts:
         system=_noted(system.system_state(ev), "system", missing, ev, "sys."),
         firewall=_noted(firewall.firewall_state(ev), "firewall", missing, ev, "firewall."),
         selinux=_noted(system.selinux_state(ev), "selinux", missing, ev, "security.selinux"),
+        nginx_runtime=nginx_runtime,
     )
 
 

@@ -2,13 +2,13 @@
 
 Each `# configuration file <path>:` section is written into a temporary tree and
 parsed on its own by crossplane (includes are resolved against the dump, never
-against this machine's files). A file crossplane rejects is read by a tolerant
-reader over crossplane's lexer instead, and the config records that it was.
+against this machine's files). A file crossplane rejects (a Lua block its lexer
+cannot follow, a `*_by_lua_block` directive newer than it) is read by the tolerant,
+Lua-aware reader of agent/nginxscan.py instead, and the config records that it was.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import tempfile
@@ -17,53 +17,29 @@ from typing import Any
 
 import crossplane  # type: ignore[import-untyped]
 
-from ..agent.nginxscan import proxy_endpoints, split_dump
+from ..agent import nginxscan
+from ..agent.nginxscan import children, proxy_endpoints, split_dump
 from ..evidence import Item
 from ..facts import (
     Endpoint,
+    FileStamp,
     Listen,
     Location,
     NginxConfig,
+    NginxDirective,
     NginxMessage,
+    NginxProcess,
+    NginxRuntime,
     NginxTest,
+    NginxUser,
+    PathStat,
     ServerBlock,
     UpstreamGroup,
 )
 
 Directive = dict[str, Any]
-
-
-def _tolerant(path: str) -> list[Directive]:
-    """Build a directive tree from tokens, closing what is unclosed and skipping stray `}`."""
-    root: list[Directive] = []
-    stack: list[list[Directive]] = [root]
-    words: list[str] = []
-    line = 0
-    try:
-        for token, tline, quoted in crossplane.lex(path):
-            if not words:
-                line = tline
-            if token == ";" and not quoted:
-                if words:
-                    stack[-1].append({"directive": words[0], "args": words[1:], "line": line})
-                words = []
-            elif token == "{" and not quoted:
-                block: list[Directive] = []
-                if words:
-                    stack[-1].append(
-                        {"directive": words[0], "args": words[1:], "line": line, "block": block}
-                    )
-                stack.append(block)
-                words = []
-            elif token == "}" and not quoted:
-                if len(stack) > 1:
-                    stack.pop()
-                words = []
-            else:
-                words.append(token)
-    except crossplane.errors.NgxParserBaseException:
-        pass
-    return root
+# Simple directives a rule may ask for, kept with their file:line.
+SIMPLE_SKIP = frozenset({"include", "location", "server", "upstream", "if", "limit_except"})
 
 
 def _parse_files(files: list[tuple[str, str]]) -> tuple[dict[str, list[Directive]], list[str],
@@ -77,50 +53,33 @@ def _parse_files(files: list[tuple[str, str]]) -> tuple[dict[str, list[Directive
             local = os.path.join(tmp, f"{n}.conf")
             with open(local, "w", encoding="utf-8") as fh:
                 fh.write(content)
-            result = crossplane.parse(
-                local, single=True, catch_errors=True, check_ctx=False, check_args=False
-            )
+            try:
+                result = crossplane.parse(
+                    local, single=True, catch_errors=True, check_ctx=False, check_args=False
+                )
+            except Exception as exc:  # noqa: BLE001 - crossplane's own bugs must not stop us
+                result = {"status": "failed", "errors": [{"error": f"{type(exc).__name__}: "
+                                                                   f"{exc}"}]}
             if result["status"] == "ok":
                 trees[path] = result["config"][0]["parsed"]
                 continue
             for err in result["errors"]:
                 text = str(err.get("error", "")).replace(local, path)
                 errors.append(text)
-            trees[path] = _tolerant(local)
+            trees[path] = nginxscan.tree(content)
             tolerant.append(path)
     return trees, errors, tolerant
 
 
-def _expand(pattern: str, main: str, paths: list[str]) -> list[str]:
-    if not pattern.startswith("/"):
-        pattern = os.path.join(os.path.dirname(main), pattern)
-    return sorted(p for p in paths if fnmatch.fnmatchcase(p, pattern))
-
-
-def _walk(
-    trees: dict[str, list[Directive]], path: str, ctx: tuple[str, ...], seen: frozenset[str]
-) -> Iterator[tuple[str, tuple[str, ...], Directive]]:
-    """Yield (file, context, directive) in reading order, following includes within the dump."""
-    main = next(iter(trees))
-    for d in trees.get(path, []):
-        if d["directive"] == "include" and d["args"]:
-            for inc in _expand(d["args"][0], main, list(trees)):
-                if inc not in seen:
-                    yield from _walk(trees, inc, ctx, seen | {inc})
-            continue
-        yield path, ctx, d
-
-
-def _children(
-    trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str
-) -> Iterator[tuple[str, Directive]]:
-    """Yield a block's directives with includes expanded, with the file each came from."""
-    for d in block:
-        if d["directive"] == "include" and d["args"]:
-            for inc in _expand(d["args"][0], main, list(trees)):
-                yield from _children(trees, inc, trees[inc], main)
-        else:
-            yield file, d
+def _simple(trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
+            context: str) -> tuple[NginxDirective, ...]:
+    """The simple (non-block) directives of a block, includes expanded."""
+    return tuple(
+        NginxDirective(d["directive"], tuple(str(a) for a in d["args"]), f, int(d.get("line", 0)),
+                       context)
+        for f, d in children(trees, file, block, main)
+        if "block" not in d and d["directive"] not in SIMPLE_SKIP
+    )
 
 
 def _listen(args: list[str]) -> Listen:
@@ -132,25 +91,30 @@ def _listen(args: list[str]) -> Listen:
 
 def _locations(
     trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
-    groups: dict[str, list[str]], inherited: str | None,
+    groups: dict[str, list[str]], inherited: tuple[NginxDirective, ...],
 ) -> Iterator[Location]:
-    for f, d in _children(trees, file, block, main):
+    for f, d in children(trees, file, block, main):
         if d["directive"] != "location":
             continue
         args = d["args"]
         modifier, path = (args[0], args[1]) if len(args) > 1 else ("", args[0] if args else "")
         inner = d.get("block", [])
-        proxy = next((c["args"][0] for _f, c in _children(trees, f, inner, main)
-                      if c["directive"] == "proxy_pass" and c["args"]), None)
+        own = _simple(trees, f, inner, main, "location")
+        proxy = next((c.args[0] for c in own if c.name == "proxy_pass" and c.args), None)
         group = None
         endpoints: tuple[Endpoint, ...] = ()
         if proxy:
             m = re.match(r"https?://([^/:]+)", proxy)
             group = m.group(1) if m and m.group(1) in groups else None
             endpoints = tuple(Endpoint.parse(e) for e in proxy_endpoints(proxy, groups))
+        # A nested location inherits what its parent location sets (proxy_pass excepted).
+        names = {c.name for c in own}
+        directives = tuple(c for c in inherited if c.name not in names
+                           and c.name != "proxy_pass") + own
         yield Location(path=path, modifier=modifier, proxy_pass=proxy, endpoints=endpoints,
-                       upstream_group=group, file=f, line=int(d.get("line", 0)))
-        yield from _locations(trees, f, inner, main, groups, proxy or inherited)
+                       upstream_group=group, file=f, line=int(d.get("line", 0)),
+                       directives=directives)
+        yield from _locations(trees, f, inner, main, groups, directives)
 
 
 def read_config(text: str, how: str) -> NginxConfig:
@@ -161,15 +125,20 @@ def read_config(text: str, how: str) -> NginxConfig:
                            files=(), servers=(), upstreams=(), error_logs=(), access_logs=())
     trees, errors, tolerant = _parse_files(files)
     main = files[0][0]
-    top = list(_walk(trees, main, (), frozenset({main})))
-    http_blocks = [(f, d) for f, _c, d in top if d["directive"] == "http"]
+    top = list(children(trees, main, trees[main], main, frozenset({main})))
+    http_blocks = [(f, d) for f, d in top if d["directive"] == "http"]
+    globals_ = list(_simple(trees, main, trees[main], main, "main"))
+    for f, d in top:
+        if d["directive"] == "events":
+            globals_ += _simple(trees, f, d.get("block", []), main, "events")
     upstreams: list[UpstreamGroup] = []
     server_dirs: list[tuple[str, Directive]] = []
     for f, http in http_blocks:
-        for cf, d in _children(trees, f, http.get("block", []), main):
+        globals_ += _simple(trees, f, http.get("block", []), main, "http")
+        for cf, d in children(trees, f, http.get("block", []), main):
             if d["directive"] == "upstream" and d["args"]:
                 servers = tuple(Endpoint.parse(c["args"][0])
-                                for _f, c in _children(trees, cf, d.get("block", []), main)
+                                for _f, c in children(trees, cf, d.get("block", []), main)
                                 if c["directive"] == "server" and c["args"])
                 upstreams.append(UpstreamGroup(d["args"][0], servers, cf, int(d["line"])))
             elif d["directive"] == "server":
@@ -178,17 +147,16 @@ def read_config(text: str, how: str) -> NginxConfig:
     blocks = []
     for f, d in server_dirs:
         inner = d.get("block", [])
-        kids = list(_children(trees, f, inner, main))
-        listens = tuple(_listen(c["args"]) for _f, c in kids if c["directive"] == "listen")
-        names = tuple(a for _f, c in kids if c["directive"] == "server_name" for a in c["args"])
-        locs = list(_locations(trees, f, inner, main, groups, None))
-        direct = next((c["args"][0] for _f, c in kids
-                       if c["directive"] == "proxy_pass" and c["args"]), None)
+        own = _simple(trees, f, inner, main, "server")
+        listens = tuple(_listen(list(c.args)) for c in own if c.name == "listen")
+        names = tuple(a for c in own if c.name == "server_name" for a in c.args)
+        locs = list(_locations(trees, f, inner, main, groups, ()))
+        direct = next((c.args[0] for c in own if c.name == "proxy_pass" and c.args), None)
         if direct:
             locs.insert(0, Location("", "", direct, tuple(
                 Endpoint.parse(e) for e in proxy_endpoints(direct, groups)), None, f,
                 int(d["line"])))
-        blocks.append(ServerBlock(f, int(d["line"]), listens, names, tuple(locs)))
+        blocks.append(ServerBlock(f, int(d["line"]), listens, names, tuple(locs), own))
     error_logs: list[str] = []
     access_logs: list[str] = []
     for f in trees:
@@ -200,11 +168,13 @@ def read_config(text: str, how: str) -> NginxConfig:
     parser = "crossplane" if not tolerant else "crossplane+tolerant"
     note = how
     if tolerant:
-        note += f"; crossplane rejected {', '.join(tolerant)}, read tolerantly"
+        note += (f"; crossplane rejected {', '.join(tolerant)} ({errors[0] if errors else '?'}),"
+                 " read by the tolerant reader")
     return NginxConfig(parser=parser, note=note, files=tuple(trees), servers=tuple(blocks),
                        upstreams=tuple(upstreams),
                        error_logs=tuple(dict.fromkeys(error_logs)),
-                       access_logs=tuple(dict.fromkeys(access_logs)), errors=tuple(errors))
+                       access_logs=tuple(dict.fromkeys(access_logs)), errors=tuple(errors),
+                       globals=tuple(globals_))
 
 
 def _all(block: list[Directive]) -> list[Directive]:
@@ -241,3 +211,33 @@ def read_test(item: Item) -> NginxTest:
             messages.append(NginxMessage(level=m.group(1), text=m.group(2), file=m.group(3),
                                          line=int(m.group(4)) if m.group(4) else None, raw=raw))
     return NginxTest(ok=item.rc == 0, rc=item.rc, messages=tuple(messages), source=item.label())
+
+
+def runtime_from(item: Item) -> NginxRuntime | None:
+    """Read the agent's `nginx.runtime` item."""
+    d = item.data
+    if not d:
+        return None
+    procs = tuple(
+        NginxProcess(pid=int(p["pid"]), ppid=p.get("ppid"), role=str(p.get("role", "other")),
+                     start_time=p.get("start_time"), uid=p.get("uid"), gid=p.get("gid"),
+                     groups=tuple(p.get("groups") or ()))
+        for p in d.get("processes") or ())
+    files = tuple(
+        FileStamp(path=str(f["path"]), error=f.get("error"),
+                  mtime=max((t for t in (f.get("mtime"), f.get("lmtime")) if t is not None),
+                            default=None))
+        for f in d.get("files") or ())
+    u = d.get("user")
+    user = NginxUser(name=str(u.get("name", "")), uid=u.get("uid"), gid=u.get("gid"),
+                     groups=tuple(u.get("groups") or ()), configured=bool(u.get("configured")),
+                     error=u.get("error")) if u else None
+    sockets = {
+        str(s["socket"]): tuple(
+            PathStat(path=str(c["path"]), kind=c.get("type"), mode=c.get("mode"),
+                     uid=c.get("uid"), gid=c.get("gid"), owner=c.get("owner"),
+                     group=c.get("group"), error=c.get("error"))
+            for c in s.get("chain") or ())
+        for s in d.get("sockets") or ()}
+    return NginxRuntime(source=item.source, now=d.get("now"), processes=procs, files=files,
+                        user=user, sockets=sockets)
