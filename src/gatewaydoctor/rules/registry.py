@@ -93,7 +93,7 @@ def rule(
 
 def all_rules() -> list[Rule]:
     """Every registered rule, by ID (importing the rule modules registers them)."""
-    from . import app, nginx, probe, service  # noqa: F401
+    from . import app, config, nginx, permission, port, probe, service  # noqa: F401
 
     return sorted(REGISTRY.values(), key=lambda r: r.id)
 

@@ -1,0 +1,144 @@
+"""Rules about file permissions of the service user (permission.denied).
+
+nginx's own `(13: Permission denied)` on a unix socket is permission.socket, elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterator
+
+from ..facts import Accounts, Facts, FileStat, PathOwner, Traceback, Unit
+from ..findings import Excerpt, Fix, Hit, Link, Severity
+from .common import frame_excerpt
+from .registry import rule
+from .service import LOOP_SYMPTOMS, failing
+
+DENIED_RE = re.compile(r"\[Errno 13\] Permission denied: '([^']+)'")
+
+
+def _denied(facts: Facts, unit: str) -> tuple[Traceback, str] | None:
+    tbs = facts.tracebacks_of(unit)
+    ordered = [t for t in tbs if t.origin == "journal"][::-1] + \
+        [t for t in tbs if t.origin != "journal"]
+    for tb in ordered:
+        m = DENIED_RE.search(tb.last_line)
+        if m:
+            return tb, m.group(1)
+    return None
+
+
+def _owner(o: PathOwner, accounts: Accounts | None) -> str:
+    if not o.exists or o.mode is None:
+        return f"{o.path}: does not exist"
+    user = accounts.user_name(o.uid) if accounts else str(o.uid)
+    group = accounts.group_name(o.gid) if accounts else str(o.gid)
+    kind = "directory" if stat.S_ISDIR(o.mode) else "file"
+    return (f"{o.path}: {kind} owned by {user}:{group}, mode "
+            f"{stat.S_IMODE(o.mode):04o} ({stat.filemode(o.mode)[1:]})")
+
+
+def _bits(o: PathOwner, uid: int | None, gids: frozenset[int]) -> int:
+    """The rwx bits (0..7) that apply to this user on o (root is not modelled: it would pass)."""
+    mode = o.mode or 0
+    if uid is not None and o.uid == uid:
+        return (mode >> 6) & 7
+    if o.gid in gids:
+        return (mode >> 3) & 7
+    return mode & 7
+
+
+def _blocker(st: FileStat, uid: int | None, gids: frozenset[int]) -> tuple[PathOwner, str] | None:
+    """The path that stops the user, and what it lacks (`read`, `write`, `search`)."""
+    existing = [o for o in st.chain if o.exists]
+    for o in reversed(existing[1:] if existing and existing[0].path == st.path else existing):
+        if stat.S_ISDIR(o.mode or 0) and not _bits(o, uid, gids) & 1:
+            return o, "search (x)"
+    target = st.chain[0] if st.chain else None
+    if target is not None and target.exists:
+        bits = _bits(target, uid, gids)
+        if not bits & 4:
+            return target, "read (r)"
+        if not bits & 2:
+            return target, "write (w)"
+        return None
+    parent = existing[0] if existing else None
+    if parent is not None and not _bits(parent, uid, gids) & 2:
+        return parent, "write (w), to create files in it"
+    return None
+
+
+def _user(facts: Facts, unit: Unit | None) -> tuple[str, int | None, frozenset[int]]:
+    name = (unit.user if unit else None) or "root"
+    acc = facts.accounts
+    if acc is None or name not in acc.users:
+        return name, None, frozenset()
+    return name, acc.users[name][0], acc.gids_of(name)
+
+
+@rule(id="GD-PRM-001", symbol="permission-denied", category="permission.denied",
+      severity=Severity.ERROR, needs=("tracebacks",), layer="app",
+      explains=LOOP_SYMPTOMS + ("app.startup_failed",),
+      title="The service user may not read or write a file the app needs")
+def permission_denied(facts: Facts) -> Iterator[Hit]:
+    """PermissionError [Errno 13] from the app, with who owns the path and who the unit runs as."""
+    for unit_name in dict.fromkeys(t.unit for t in facts.tracebacks or () if t.unit):
+        unit = facts.unit(unit_name)
+        if unit is not None and not failing(facts, unit):
+            continue
+        found = _denied(facts, unit_name)
+        if found is None:
+            continue
+        tb, path = found
+        user, uid, gids = _user(facts, unit)
+        evidence = [Excerpt(tb.source, tb.last_line)]
+        frame = frame_excerpt(tb)
+        if frame:
+            evidence.append(frame)
+        st = next((s for s in facts.file_stats or () if s.path == path), None)
+        blocker = _blocker(st, uid, gids) if st is not None and uid is not None else None
+        if st is not None:
+            existing = [o for o in st.chain if o.exists]
+            shown = existing[:1] if st.chain[0].exists else [st.chain[0], *existing[:1]]
+            if blocker and blocker[0] not in shown:
+                shown.append(blocker[0])
+            evidence += [Excerpt(st.source, _owner(o, facts.accounts)) for o in shown]
+        groups = ""
+        if facts.accounts and gids:
+            groups = ", groups " + ",".join(facts.accounts.group_name(g) for g in sorted(gids))
+        evidence.append(Excerpt(unit.source if unit else "systemd",
+                                f"User={user}" + (f" (uid {uid}{groups})" if uid is not None
+                                                  else "")))
+        target = blocker[0].path if blocker else path
+        lacks = blocker[1] if blocker else "access"
+        creating = bool(st and not st.chain[0].exists)
+        owner_cmd = f"chown {user}:{user} {target}"
+        if blocker and blocker[1].startswith("search"):
+            mode_cmd = f"chmod o+x {target}   # or give {user} group access"
+        elif blocker and blocker[1].startswith("read"):
+            mode_cmd = f"chmod o+r {target}   # or: {owner_cmd}"
+        else:
+            mode_cmd = f"chmod u+w {target}   # after the chown"
+        write = creating or lacks.startswith("write")
+        yield Hit(
+            title=f"{unit_name}: {user} may not {'write' if write else 'read'} {path}",
+            evidence=tuple(evidence),
+            explanation=(
+                f"{unit_name} runs as {user}, and {target} does not give {user} {lacks} "
+                f"permission, so the app gets PermissionError on {path} and exits."
+                + (" The file does not exist yet: the app has to create it in a directory "
+                   f"{user} cannot write." if creating else "")
+                + ("" if st else " (The owner of the path was not gathered: run as root.)")
+            ),
+            fix=Fix(
+                summary=(f"Give {user} {lacks.split(',')[0]} access to {target}: make {user} "
+                         "its owner (or fix its mode), then restart."),
+                commands=(owner_cmd if write or not blocker else mode_cmd,
+                          *((mode_cmd,) if write or not blocker else (owner_cmd,)),
+                          f"sudo -u {user} test -{'w' if write else 'r'} "
+                          f"{target if creating else path} && echo ok",
+                          f"systemctl restart {unit_name}"),
+            ),
+            links=(Link("unit", unit_name), Link("log", tb.last_line)),
+        )
