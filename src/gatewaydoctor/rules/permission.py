@@ -11,11 +11,23 @@ from collections.abc import Iterator
 
 from ..facts import Accounts, Facts, FileStat, PathOwner, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
-from .common import frame_excerpt
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing
 
 DENIED_RE = re.compile(r"\[Errno 13\] Permission denied: '([^']+)'")
+_FRAME_RE = re.compile(r'\s*File "([^"]+)", line (\d+)')
+_LIBRARY = ("/usr/lib/python", "/usr/local/lib/python", "site-packages/", "dist-packages/", "<")
+
+
+def app_frame(tb: Traceback) -> Excerpt | None:
+    """The innermost frame in the app's own code (not the stdlib or an installed package)."""
+    lines = tb.text.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        m = _FRAME_RE.match(lines[i])
+        if m and not any(part in m.group(1) for part in _LIBRARY):
+            code = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return Excerpt(f"{m.group(1)}:{m.group(2)}", code or lines[i].strip())
+    return None
 
 
 def _denied(facts: Facts, unit: str) -> tuple[Traceback, str] | None:
@@ -93,7 +105,7 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
         tb, path = found
         user, uid, gids = _user(facts, unit)
         evidence = [Excerpt(tb.source, tb.last_line)]
-        frame = frame_excerpt(tb)
+        frame = app_frame(tb)
         if frame:
             evidence.append(frame)
         st = next((s for s in facts.file_stats or () if s.path == path), None)
@@ -113,14 +125,14 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
         target = blocker[0].path if blocker else path
         lacks = blocker[1] if blocker else "access"
         creating = bool(st and not st.chain[0].exists)
-        owner_cmd = f"chown {user}:{user} {target}"
-        if blocker and blocker[1].startswith("search"):
-            mode_cmd = f"chmod o+x {target}   # or give {user} group access"
-        elif blocker and blocker[1].startswith("read"):
-            mode_cmd = f"chmod o+r {target}   # or: {owner_cmd}"
-        else:
-            mode_cmd = f"chmod u+w {target}   # after the chown"
         write = creating or lacks.startswith("write")
+        if blocker and blocker[1].startswith("search"):
+            change = (f"chmod o+x {target}   # or give {user} group access to it",)
+        elif write or not blocker:
+            change = (f"chown {user}:{user} {target}",)
+        else:
+            change = (f"chown {user}:{user} {target}",
+                      f"# or, to keep its owner: chmod o+r {target}")
         yield Hit(
             title=f"{unit_name}: {user} may not {'write' if write else 'read'} {path}",
             evidence=tuple(evidence),
@@ -134,8 +146,7 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
             fix=Fix(
                 summary=(f"Give {user} {lacks.split(',')[0]} access to {target}: make {user} "
                          "its owner (or fix its mode), then restart."),
-                commands=(owner_cmd if write or not blocker else mode_cmd,
-                          *((mode_cmd,) if write or not blocker else (owner_cmd,)),
+                commands=(*change,
                           f"sudo -u {user} test -{'w' if write else 'r'} "
                           f"{target if creating else path} && echo ok",
                           f"systemctl restart {unit_name}"),
