@@ -114,11 +114,26 @@ def main() -> None:
                               "healthy_uvicorn": healthy},
         "probe-failed": {"fires_502": stopped, "healthy_uvicorn": healthy},
     }
+    fixtures.update(system_fixtures(healthy, healthy_gunicorn, stopped))
     for symbol, cases in fixtures.items():
         (OUT / symbol).mkdir(parents=True, exist_ok=True)
         for name, ev in cases.items():
             path = OUT / symbol / f"{name}.json"
             path.write_text(json.dumps(ev, indent=1, sort_keys=True) + "\n")
+
+
+def system_fixtures(healthy: dict[str, Any], healthy_gunicorn: dict[str, Any],
+                    stopped: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Database, system, firewall and SELinux rules (see each function for changed items)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for symbol, prefix, other in (("database-unreachable", "db-down", "db-auth"),
+                                  ("database-auth-failed", "db-auth", "db-missing"),
+                                  ("database-not-found", "db-missing", "db-down")):
+        out[symbol] = {"fires_health": lab(f"{prefix}-health"),
+                       "fires_startup": lab(f"{prefix}-startup"),
+                       "healthy_uvicorn": healthy, "healthy_gunicorn": healthy_gunicorn,
+                       f"healthy_{other.replace('-', '_')}": lab(f"{other}-health")}
+    return out
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ def rule(
 
 def all_rules() -> list[Rule]:
     """Every registered rule, by ID (importing the rule modules registers them)."""
-    from . import app, config, nginx, permission, port, probe, service  # noqa: F401
+    from . import (  # noqa: F401
+        app, config, database, nginx, permission, port, probe, service,
+    )
 
     return sorted(REGISTRY.values(), key=lambda r: r.id)
 
