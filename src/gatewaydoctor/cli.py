@@ -1,5 +1,8 @@
 """Command line: `gatewaydoctor diagnose [URL] [--json] [--no-exec] [--skip ...] [--only ...]`.
 
+`gatewaydoctor bundle [URL] [-o FILE]` writes the same evidence, redacted, as a .tar.gz
+that `gatewaydoctor diagnose --from FILE` diagnoses anywhere, offline.
+
 Exit status: 0 healthy, 1 problems found (broken, degraded, or nothing could be
 looked at), 2 usage or internal error. Data goes to stdout, diagnostics to stderr.
 """
@@ -10,15 +13,18 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__, examples
+from . import bundle as bundles
 from .agent import gather
 from .diagnose import Diagnosis, diagnose
 from .evidence import Evidence, EvidenceError, load
 from .parse import build_facts
-from .redact import redact, redact_obj
+from .redact import Redactor, redact
 from .report import json as json_report
 from .report import terminal
 from .rules import RegistryError, all_rules, run_rules, select
@@ -43,15 +49,67 @@ def _parser() -> argparse.ArgumentParser:
                    help="rule IDs or symbols not to run")
     d.add_argument("--only", nargs="+", default=[], metavar="RULE",
                    help="run only these rule IDs or symbols")
-    d.add_argument("--evidence", metavar="FILE",
-                   help="diagnose a saved evidence JSON file instead of this host")
+    d.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="diagnose a bundle (.tar.gz from `gatewaydoctor bundle`) or evidence "
+                        "JSON instead of this host")
+    d.add_argument("--evidence", metavar="FILE", help=argparse.SUPPRESS)
     d.add_argument("--example", metavar="NAME",
                    help="diagnose an example recorded in the lab (`--example list` names them)")
+    _mask_options(d)
+    _window_options(d)
+    b = sub.add_parser("bundle", help="write this host's evidence, redacted, as a .tar.gz "
+                                      "anyone can diagnose offline")
+    b.add_argument("url", nargs="?", help="the URL that fails, e.g. http://example.com/api/health")
+    b.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write (default: gatewaydoctor-<host>-<UTC time>.tar.gz here)")
+    b.add_argument("--no-exec", action="store_true",
+                   help="do not run the service's Python (no import probe)")
+    _mask_options(b)
+    _window_options(b)
     g = sub.add_parser("gather", help="print this host's raw evidence as JSON (redacted)")
     g.add_argument("url", nargs="?")
     g.add_argument("--no-exec", action="store_true")
+    _mask_options(g)
+    _window_options(g)
     sub.add_parser("rules", help="list the rules")
     return p
+
+
+def _mask_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mask-ips", action="store_true",
+                   help="also replace IP addresses by stable placeholders (loopback kept)")
+    p.add_argument("--mask-hosts", action="store_true",
+                   help="also replace host names by stable placeholders (localhost kept)")
+
+
+def _window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-log-lines", type=int, metavar="N",
+                   help="lines kept from each journal and nginx log "
+                        "(default: journal 400, error.log 2000, access.log 500)")
+    p.add_argument("--window", metavar="SPAN",
+                   help="how far back the journal is read, e.g. 2h, 3d, 30m (default 24h)")
+
+
+def _since(window: str | None) -> str | None:
+    if window is None:
+        return None
+    m = re.fullmatch(r"-?\s*(\d+)\s*(s|sec|m|min|h|d|w)", window.strip())
+    if not m:
+        raise UsageError(f"--window {window!r} is not a time span (give e.g. 30m, 2h or 3d)")
+    return f"-{m.group(1)}{m.group(2)}"
+
+
+def _redactor(args: argparse.Namespace) -> Redactor:
+    return Redactor(mask_ips=bool(getattr(args, "mask_ips", False)),
+                    mask_hosts=bool(getattr(args, "mask_hosts", False)))
+
+
+def _gather(args: argparse.Namespace) -> dict[str, object]:
+    _check_url(args.url)
+    if args.max_log_lines is not None and args.max_log_lines < 1:
+        raise UsageError("--max-log-lines must be at least 1")
+    return gather(args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
+                  since=_since(args.window))
 
 
 def _check_url(url: str | None) -> None:
@@ -72,16 +130,53 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
     except RegistryError as exc:
         raise UsageError(str(exc)) from None
     offline = None
+    replayed = args.example or args.from_file or args.evidence
+    if replayed and (args.url or args.no_exec or args.max_log_lines or args.window):
+        raise UsageError("a URL, --no-exec, --max-log-lines and --window apply to a live "
+                         "diagnosis, not to --from/--example (the evidence is already taken)")
     if args.example:
-        path = examples.path_of(args.example)
-        ev, offline = load(str(path)), f"the example {args.example!r} (recorded in the lab)"
+        ev = bundles.read(examples.path_of(args.example)).evidence
+        offline = f"the example {args.example!r} (recorded in the lab)"
+    elif args.from_file:
+        ev, offline = bundles.load_any(args.from_file)
     elif args.evidence:
         ev, offline = load(args.evidence), args.evidence
     else:
-        _check_url(args.url)
-        ev = Evidence.from_dict(gather(args.url, no_exec=args.no_exec))
+        raw = _gather(args)
+        red = _redactor(args)
+        if red.mask_ips or red.mask_hosts:
+            raw = red.evidence(raw)
+        ev = Evidence.from_dict(raw)
+    if offline is not None and (args.mask_ips or args.mask_hosts):
+        ev = Evidence.from_dict(_redactor(args).evidence(ev.to_dict()))
     facts = build_facts(ev)
     return dataclasses.replace(diagnose(ev, facts, run_rules(facts, rules)), offline=offline)
+
+
+def write_bundle(args: argparse.Namespace) -> int:
+    """Gather, redact and write the bundle; its path goes to stdout, a summary to stderr."""
+    if args.output and Path(args.output).is_dir():
+        raise UsageError(f"-o {args.output} is a directory; give a file name ending in .tar.gz")
+    raw = _gather(args)
+    red = _redactor(args)
+    path = args.output
+    if not path:
+        host = red.evidence({"host": raw.get("host", "")})["host"] if red.mask_hosts else \
+            str(raw.get("host", ""))
+        path = bundles.default_name(host)
+    try:
+        manifest = bundles.write(raw, path, red)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    size = Path(path).stat().st_size
+    gathered = sum(1 for s in manifest["sources"] if s["status"] == "gathered")
+    failed = len(manifest["failed"])
+    masked = ", ".join(f"{k} {v}" for k, v in manifest["redactions"].items()) or "nothing"
+    print(path)
+    print(f"gatewaydoctor: wrote {path} ({size / 1024:.0f} KiB): {gathered} sources gathered, "
+          f"{failed} failed; redacted: {masked}. Diagnose it anywhere with "
+          f"`gatewaydoctor diagnose --from {Path(path).name}`.", file=sys.stderr)
+    return EXIT_HEALTHY
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,9 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{r.id}  {r.symbol:<24} {r.category:<26} {r.title}")
             return EXIT_HEALTHY
         if args.command == "gather":
-            _check_url(args.url)
-            print(json.dumps(redact_obj(gather(args.url, no_exec=args.no_exec)), indent=1))
+            print(json.dumps(_redactor(args).evidence(_gather(args)), indent=1))
             return EXIT_HEALTHY
+        if args.command == "bundle":
+            return write_bundle(args)
         if getattr(args, "example", None) == "list":
             for name, description in examples.available().items():
                 print(f"{name:<24} {description}")

@@ -1,42 +1,308 @@
-"""The one redactor: every output path (JSON, terminal, evidence files, errors) goes through it."""
+"""The one redactor: every output path (reports, bundles, manifests, errors) goes through it.
+
+Secrets are always masked: passwords in DSNs/URLs, `Authorization`/`Cookie`/`Set-Cookie`
+headers (also as bare values in nginx access logs), bearer and API tokens in common formats,
+JWTs, PEM private keys, and the values of secret-looking assignments (`PASSWORD=`, `SECRET`,
+`TOKEN`, `*_KEY`, systemd `Environment="K=V"`). On request, IP addresses and host names are
+mapped to stable placeholders: the same input always gives the same placeholder (an address
+of the same family from the documentation ranges, a name under `.example`), so a diagnosis
+of redacted evidence still links the nginx upstream to the listener and the unit.
+
+A Redactor counts what it masked, by kind, never keeping the values.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MASK = "***"
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # postgresql://user:SECRET@host/db, redis://:SECRET@host
-    (re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)"), r"\1" + MASK + r"\3"),
-    # Authorization: Bearer x, Cookie: a=b (headers, also in curl -v output)
-    (re.compile(r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|"
-                r"x-auth-token)(\s*[:=]\s*)([^\r\n]+)"), r"\1\2" + MASK),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
+_VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
+_SECRET_NAME = (r"[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
+                r"ACCESS_?KEY|CREDENTIALS?|_KEY\b)[A-Z0-9_.-]*")
+
+# (kind, pattern, replacement); applied in this order.
+_PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    ("private_key", re.compile(
+        r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
+        re.DOTALL), "-----BEGIN \\1PRIVATE KEY-----" + MASK + "-----END \\1PRIVATE KEY-----"),
+    # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
+    ("dsn_password", re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)"),
+     r"\1" + MASK + r"\3"),
+    # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
+    ("auth_header", re.compile(
+        r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
+        r"(\s*[:=]\s*)(\"[^\"\n]*\"|'[^'\n]*'|[^\r\n\"]+)"),
+     lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3))),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
+    ("bearer_token", re.compile(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
+    # Basic base64: not the English word ("# Basic Settings" in nginx.conf)
+    ("bearer_token", re.compile(r"\b([Bb]asic|BASIC)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))"
+                                r"[A-Za-z0-9+/]{8,}={0,2}"), r"\1 " + MASK),
+    ("api_token", re.compile(
+        r"\b(?:sk|pk|rk)[-_](?:live_|test_|proj-)?[A-Za-z0-9_-]{16,}"
+        r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
+        r"|\bglpat-[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+        r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK),
+    # "SECRET_KEY=a b" (systemd Environment= quoting)
+    ("secret_assignment", re.compile(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1"),
+     r"\1\2=" + MASK + r"\1"),
     # PASSWORD=x, "secret_key": "x", api_token: x
-    (re.compile(r"(?i)\b([A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
-                r"ACCESS_?KEY|CREDENTIALS?)[A-Z0-9_.-]*)(['\"]?\s*[=:]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|[^\s\"',;&]+)"), r"\1\2" + MASK),
+    ("secret_assignment", re.compile(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
+                                     + r"(?!\*\*\*)" + _VALUE),
+     r"\1\2" + MASK),
     # ?token=x&password=y in URLs
-    (re.compile(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|secret|sig)=)"
-                r"[^&\s\"']+"), r"\1" + MASK),
+    ("url_secret", re.compile(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
+                              r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK),
 )
+
+# Extra fields of a `combined`-prefixed access log line ("$http_cookie", "$http_x_api_key").
+_ACCESS_PREFIX = re.compile(
+    r'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-) "(?:[^"\\]|\\.)*" '
+    r'"(?:[^"\\]|\\.)*"')
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_COOKIE = re.compile(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+=[^;]*)*$")
+_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_+/=.~-]{16,}$")
+
+_SECRET_KEY_NAME = re.compile(r"(?i)(passw|secret|token|api_?key|private_?key|authorization|"
+                              r"^cookie$|set-cookie|credential)")
+
+_IPV4 = re.compile(r"(?<![\w.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+                   r"(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})(?![\w]|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:.])((?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![\w:.])")
+_PROC_V4 = re.compile(r"\b([0-9A-F]{8}):([0-9A-F]{4})\b")
+_PROC_V6 = re.compile(r"\b([0-9A-F]{32}):([0-9A-F]{4})\b")
+_SERVER_NAME = re.compile(r"\bserver_name\s+([^;{}]+);")
+_URL_HOST = re.compile(r"\b[a-zA-Z][\w+.-]*://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
+_HOST_FIELD = re.compile(r"(?i)\b(?:host\s*[:=]\s*\"?|host_header\"?\s*:\s*\")"
+                         r"([A-Za-z0-9][A-Za-z0-9.-]*)")
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
+_KEEP_HOSTS = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
+                         "unix", "_", "default_server"})
+
+
+def _quoted_mask(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[0] + MASK + value[0]
+    return MASK
+
+
+def _kept_ip(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback and unspecified addresses say nothing about the host and drive rules."""
+    return addr.is_loopback or addr.is_unspecified
+
+
+class Redactor:
+    """Masks secrets (always) and, on request, IPs and host names; counts masks by kind."""
+
+    def __init__(self, *, mask_ips: bool = False, mask_hosts: bool = False,
+                 hosts: Iterable[str] = ()) -> None:
+        self.mask_ips = mask_ips
+        self.mask_hosts = mask_hosts
+        self.counts: Counter[str] = Counter()
+        self._ips: dict[str, str] = {}
+        self._hosts: dict[str, str] = {}
+        self._host_re: re.Pattern[str] | None = None
+        for name in hosts:
+            self.learn_host(name)
+
+    # -- host names ---------------------------------------------------------------------
+    def learn_host(self, name: str, *, single_label: bool = True) -> None:
+        """Add a host name to mask (when masking host names); placeholders are stable.
+
+        Single-label names (upstream block names, `backend`) are only learnt when asked,
+        as they would also match path components.
+        """
+        name = name.strip().strip('"').rstrip(".").lower()
+        if not single_label and "." not in name:
+            return
+        if name.startswith("*."):
+            name = name[2:]
+        if (not self.mask_hosts or not name or name in _KEEP_HOSTS or name in self._hosts
+                or not _NAME.match(name) or _IPV4.fullmatch(name) or name.isdigit()):
+            return
+        self._hosts[name] = f"host-{len(self._hosts) + 1}.example"
+        names = sorted(self._hosts, key=len, reverse=True)
+        self._host_re = re.compile(
+            r"(?i)(?<![\w.-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-]|\.\w)")
+
+    def learn_hosts_from(self, texts: Iterable[str]) -> None:
+        """Find server_name values, URL hosts and Host headers in texts."""
+        if not self.mask_hosts:
+            return
+        for text in texts:
+            for m in _SERVER_NAME.finditer(text):
+                for word in m.group(1).split():
+                    if not word.startswith("~"):
+                        self.learn_host(word, single_label=False)
+            for rx in (_URL_HOST, _HOST_FIELD):
+                for m in rx.finditer(text):
+                    self.learn_host(m.group(1), single_label=False)
+
+    # -- IP addresses -------------------------------------------------------------------
+    def _map_ip(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+        key = str(addr)
+        if key not in self._ips:
+            n = sum(1 for v in self._ips.values() if (":" in v) == (addr.version == 6)) + 1
+            if addr.version == 4:
+                base = int(ipaddress.IPv4Address("192.0.2.0"))
+                self._ips[key] = str(ipaddress.IPv4Address(base + n if n < 255 else
+                                                           int(ipaddress.IPv4Address(
+                                                               "240.0.0.0")) + n))
+            else:
+                self._ips[key] = str(ipaddress.IPv6Address(
+                    int(ipaddress.IPv6Address("2001:db8::")) + n))
+        self.counts["ip"] += 1
+        return self._ips[key]
+
+    def _ip_text(self, text: str) -> str:
+        def v6(m: re.Match[str]) -> str:
+            try:
+                addr = ipaddress.IPv6Address(m.group(1))
+            except ValueError:
+                return m.group(0)
+            return m.group(0) if _kept_ip(addr) else self._map_ip(addr)
+
+        def v4(m: re.Match[str]) -> str:
+            addr = ipaddress.IPv4Address(m.group(1))
+            return m.group(0) if _kept_ip(addr) else self._map_ip(addr)
+
+        return _IPV4.sub(v4, _IPV6.sub(v6, text))
+
+    def _proc_net(self, text: str) -> str:
+        """/proc/net/tcp{,6} write addresses in little-endian hex: map those too."""
+
+        def v4(m: re.Match[str]) -> str:
+            addr = ipaddress.IPv4Address(bytes.fromhex(m.group(1))[::-1])
+            if _kept_ip(addr):
+                return m.group(0)
+            new = ipaddress.IPv4Address(self._map_ip(addr))
+            return f"{new.packed[::-1].hex().upper()}:{m.group(2)}"
+
+        def v6(m: re.Match[str]) -> str:
+            raw = bytes.fromhex(m.group(1))
+            packed = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+            addr = ipaddress.IPv6Address(packed)
+            if _kept_ip(addr) or addr.ipv4_mapped and _kept_ip(addr.ipv4_mapped):
+                return m.group(0)
+            new = ipaddress.IPv6Address(self._map_ip(addr)).packed
+            back = b"".join(new[i:i + 4][::-1] for i in range(0, 16, 4))
+            return f"{back.hex().upper()}:{m.group(2)}"
+
+        return _PROC_V4.sub(v4, _PROC_V6.sub(v6, text))
+
+    # -- text ---------------------------------------------------------------------------
+    def _access_line(self, line: str) -> str:
+        m = _ACCESS_PREFIX.match(line)
+        if not m:
+            return line
+
+        def field(q: re.Match[str]) -> str:
+            value = q.group(1)
+            if value in ("", "-") or value == MASK:
+                return q.group(0)
+            if _COOKIE.match(value):
+                self.counts["cookie"] += 1
+                return '"' + re.sub(r"=[^;]*", "=" + MASK, value) + '"'
+            if _TOKENISH.match(value):
+                self.counts["api_token"] += 1
+                return '"' + MASK + '"'
+            return q.group(0)
+
+        return line[:m.end()] + _QUOTED.sub(field, line[m.end():])
+
+    def text(self, text: str, source: str = "") -> str:
+        """Redact one string; `source` (an evidence key) enables format-aware passes."""
+        for kind, pattern, repl in _PATTERNS:
+            text, n = pattern.subn(repl, text)
+            if n:
+                self.counts[kind] += n
+        if source.startswith("nginx.access_log"):
+            text = "\n".join(self._access_line(x) for x in text.split("\n"))
+        if self.mask_ips:
+            if source.startswith("proc.net.tcp"):
+                text = self._proc_net(text)
+            text = self._ip_text(text)
+        if self.mask_hosts and self._host_re is not None:
+            text, n = self._host_re.subn(lambda m: self._hosts[m.group(1).lower()], text)
+            self.counts["host"] += n
+        return text
+
+    def obj(self, obj: Any, source: str = "") -> Any:
+        """Redact every string in a JSON-like structure; values of secret-named keys go whole."""
+        if isinstance(obj, str):
+            return self.text(obj, source)
+        if isinstance(obj, Mapping):
+            out = {}
+            for k, v in obj.items():
+                if isinstance(v, str) and isinstance(k, str) and _SECRET_KEY_NAME.search(k) \
+                        and v and v != MASK:
+                    self.counts["secret_field"] += 1
+                    out[k] = MASK
+                else:
+                    out[k] = self.obj(v, source)
+            return out
+        if isinstance(obj, (list, tuple)):
+            return [self.obj(v, source) for v in obj]
+        return obj
+
+    def _json_lines(self, text: str, source: str) -> str:
+        """journalctl -o json: redact each record's values, keep one record per line."""
+        out = []
+        for line in text.split("\n"):
+            try:
+                rec = json.loads(line) if line.startswith("{") else None
+            except ValueError:
+                rec = None
+            if isinstance(rec, dict):
+                out.append(json.dumps(self.obj(rec, source), ensure_ascii=False,
+                                      separators=(",", ":")))
+            else:
+                out.append(self.text(line, source))
+        return "\n".join(out)
+
+    def evidence(self, ev: Mapping[str, Any]) -> dict[str, Any]:
+        """Redact an agent evidence dict (item keys and values alike), ready to be written."""
+        items = ev.get("items") or {}
+        if self.mask_hosts:
+            self.learn_host(str(ev.get("host") or ""))
+            self.learn_hosts_from(t for it in items.values() for t in (
+                it.get("stdout") or "", it.get("stderr") or "", json.dumps(it.get("data"))))
+            self.learn_hosts_from([str(ev.get("target_url") or ""), *items])
+        out: dict[str, Any] = {}
+        for key, value in ev.items():
+            if key == "items":
+                red = {}
+                for source, item in items.items():
+                    new_source = self.text(source, source)
+                    new_item = {}
+                    for field, v in item.items():
+                        if field in ("stdout", "stderr") and isinstance(v, str) and \
+                                source.startswith("journal."):
+                            new_item[field] = self._json_lines(v, source)
+                        elif field == "source":
+                            new_item[field] = new_source
+                        else:
+                            new_item[field] = self.obj(v, source)
+                    red[new_source] = new_item
+                out[key] = red
+            elif key == "host" and isinstance(value, str):
+                out[key] = self.text(value)
+            else:
+                out[key] = self.obj(value)
+        return out
 
 
 def redact(text: str) -> str:
     """Mask passwords, tokens and secret-looking values in text."""
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
-    return text
+    return Redactor().text(text)
 
 
 def redact_obj(obj: Any) -> Any:
     """Redact every string inside a JSON-like structure (keys are kept as they are)."""
-    if isinstance(obj, str):
-        return redact(obj)
-    if isinstance(obj, dict):
-        return {k: redact_obj(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [redact_obj(v) for v in obj]
-    return obj
+    return Redactor().obj(obj)

@@ -1,0 +1,258 @@
+"""Evidence bundles: one small redacted `.tar.gz` that anyone can diagnose offline.
+
+Layout of a bundle (every member under one top directory, `<name>/`):
+
+    manifest.json          host, times, tool version, options, log windows, every source
+                           gathered or failed and why, sizes, redaction counts by kind
+    evidence.json          the redacted evidence, exactly as `diagnose --from` replays it
+    evidence/<source>.txt  one readable file per source (command, rc, output, data)
+
+Reading never extracts to disk: members are read in memory, and an archive whose members
+are not plain files under the expected names (absolute paths, `..`, links, devices) is
+refused before anything in it is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import tarfile
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .evidence import Evidence, EvidenceError
+from .redact import Redactor
+
+SCHEMA = "gatewaydoctor.bundle/1"
+MAX_MEMBER_BYTES = 64 << 20
+MAX_MEMBERS = 2000
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class BundleError(EvidenceError):
+    """The file is not a usable bundle; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle read back: its manifest and the evidence it replays."""
+
+    path: str
+    manifest: Mapping[str, Any]
+    evidence: Evidence
+
+
+def default_name(host: str, when: float | None = None) -> str:
+    """`gatewaydoctor-<host>-<UTC time>.tar.gz`, safe as a file name."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "_", host).strip("._") or "host"
+    return f"gatewaydoctor-{safe}-{stamp}.tar.gz"
+
+
+def member_name(source: str, taken: set[str]) -> str:
+    """A readable, unique, path-safe file name for a source key."""
+    base = re.sub(r"[^A-Za-z0-9._@:=+-]+", "_", source).replace(":", "_").strip("._")[:150]
+    name, n = f"{base or 'item'}.txt", 1
+    while name in taken:
+        n += 1
+        name = f"{base}.{n}.txt"
+    taken.add(name)
+    return name
+
+
+def _readable(item: Mapping[str, Any]) -> str:
+    head = [f"# source: {item.get('source')}", f"# kind: {item.get('kind')}"]
+    if item.get("argv"):
+        head.append("# command: " + " ".join(str(a) for a in item["argv"]))
+    if item.get("path"):
+        head.append(f"# path: {item['path']}")
+    for key in ("rc", "duration", "size", "offset"):
+        if item.get(key) is not None:
+            head.append(f"# {key}: {item[key]}")
+    if item.get("truncated"):
+        head.append("# truncated: yes (bounded window; see manifest.json windows)")
+    if item.get("error"):
+        head.append(f"# error ({item.get('error_kind')}): {item['error']}")
+    parts = ["\n".join(head)]
+    if item.get("stdout"):
+        parts.append("## stdout\n" + str(item["stdout"]))
+    if item.get("stderr"):
+        parts.append("## stderr\n" + str(item["stderr"]))
+    if item.get("data") is not None:
+        parts.append("## data\n" + json.dumps(item["data"], indent=1, sort_keys=True))
+    return "\n\n".join(parts).rstrip("\n") + "\n"
+
+
+def _item_bytes(item: Mapping[str, Any]) -> int:
+    n = len((item.get("stdout") or "").encode()) + len((item.get("stderr") or "").encode())
+    if item.get("data") is not None:
+        n += len(json.dumps(item["data"]).encode())
+    return n
+
+
+def build(evidence: Mapping[str, Any], redactor: Redactor, *,
+          created: float | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Redact the evidence and lay out the bundle: (manifest, {member name: bytes})."""
+    red = redactor.evidence(evidence)
+    Evidence.from_dict(red)  # what we write must replay
+    counts = dict(sorted(redactor.counts.items()))
+    taken: set[str] = set()
+    members: dict[str, bytes] = {}
+    sources = []
+    for source, item in (red.get("items") or {}).items():
+        fname = "evidence/" + member_name(source, taken)
+        members[fname] = _readable(item).encode()
+        failed = bool(item.get("error")) and item.get("error_kind") != "probe"
+        sources.append({
+            "source": source, "kind": item.get("kind"),
+            "status": "failed" if failed else "gathered",
+            "reason": item.get("error") if failed else None,
+            "error_kind": item.get("error_kind") if failed else None,
+            "bytes": _item_bytes(item), "truncated": bool(item.get("truncated")),
+            "file": fname,
+        })
+    ev_json = json.dumps(red, indent=None, sort_keys=True, ensure_ascii=False).encode()
+    members = {"evidence.json": ev_json, **members}
+    options = dict(red.get("options") or {})
+    windows = options.pop("windows", None)
+    manifest: dict[str, Any] = {
+        "schema": SCHEMA,
+        "host": red.get("host"),
+        "taken_at": red.get("time"),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+        "tool_version": __version__,
+        "agent_version": red.get("tool_version"),
+        "target_url": red.get("target_url"),
+        "options": {**options, "mask_ips": redactor.mask_ips, "mask_hosts": redactor.mask_hosts},
+        "windows": windows,
+        "gather_seconds": red.get("duration"),
+        "sources": sources,
+        "failed": [s["source"] for s in sources if s["status"] == "failed"],
+        "sizes": {"evidence_json": len(ev_json),
+                  "members": {k: len(v) for k, v in members.items()}},
+        "redactions": counts,
+    }
+    # The manifest goes through the same redactor (sources and reasons name paths and URLs);
+    # its counts are those of the evidence, taken before.
+    manifest = redactor.obj(manifest)
+    manifest["redactions"] = counts
+    return manifest, members
+
+
+def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | None = None, *,
+          created: float | None = None) -> dict[str, Any]:
+    """Write a redacted bundle to path; return its manifest. Deterministic for one input."""
+    redactor = redactor or Redactor()
+    manifest, members = build(evidence, redactor, created=created)
+    top = Path(str(path)).name.removesuffix(".tar.gz").removesuffix(".tgz") or "bundle"
+    mtime = int(created if created is not None else time.time())
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        ordered = {"manifest.json": json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+                   + b"\n", **members}
+        for name, data in ordered.items():
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size, info.mtime, info.mode = len(data), mtime, 0o644
+            info.uname = info.gname = "gatewaydoctor"
+            tar.addfile(info, io.BytesIO(data))
+    packed = gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    Path(path).write_bytes(packed)
+    return manifest
+
+
+def _safe_members(tar: tarfile.TarFile, path: str) -> dict[str, tarfile.TarInfo]:
+    found: dict[str, tarfile.TarInfo] = {}
+    for n, info in enumerate(tar):
+        if n >= MAX_MEMBERS:
+            raise BundleError(f"{path} has more than {MAX_MEMBERS} members: not a bundle "
+                              "written by gatewaydoctor; ask for a new one (`gatewaydoctor "
+                              "bundle`)")
+        name = info.name
+        parts = name.split("/")
+        plain = info.isfile() or info.isdir()
+        if name.startswith("/") or ".." in parts or "\\" in name or not plain:
+            what = "outside the bundle directory" if plain else "a link or special file"
+            raise BundleError(
+                f"{path} is refused: member {name!r} is {what} (a bundle holds plain files "
+                "only); do not unpack it, ask for a new one made with `gatewaydoctor bundle`")
+        if info.isfile():
+            if info.size > MAX_MEMBER_BYTES:
+                raise BundleError(f"{path}: member {name!r} is too large ({info.size} bytes)"
+                                  " for a bundle; ask for a new one made with "
+                                  "`gatewaydoctor bundle`")
+            found["/".join(parts[1:]) if len(parts) > 1 else name] = info
+    return found
+
+
+def read(path: str | Path) -> Bundle:
+    """Read and check a bundle; BundleError says in one sentence what is wrong and what to do."""
+    path = str(path)
+    redo = "make a new one with `gatewaydoctor bundle` on the host and send it again"
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            members = _safe_members(tar, path)
+            for need in ("manifest.json", "evidence.json"):
+                if need not in members:
+                    raise BundleError(f"{path} is not a gatewaydoctor bundle: it has no "
+                                      f"{need}; {redo}")
+            texts = {}
+            for need in ("manifest.json", "evidence.json"):
+                fh = tar.extractfile(members[need])
+                if fh is None:
+                    raise BundleError(f"{path}: {need} cannot be read; {redo}")
+                texts[need] = fh.read()
+    except FileNotFoundError:
+        raise BundleError(f"no such file: {path}") from None
+    except PermissionError:
+        raise BundleError(f"cannot read {path}: permission denied") from None
+    except IsADirectoryError:
+        raise BundleError(f"{path} is a directory, not a bundle") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        what = "is truncated" if isinstance(exc, EOFError) or "end of" in str(exc).lower() \
+            else "is not a readable .tar.gz"
+        raise BundleError(f"{path} {what} ({type(exc).__name__}); if it was copied, copy it "
+                          f"again in binary mode, or {redo}") from None
+    try:
+        manifest = json.loads(texts["manifest.json"])
+        raw_ev = json.loads(texts["evidence.json"])
+    except ValueError:
+        raise BundleError(f"{path}: manifest.json or evidence.json is not JSON; {redo}") from None
+    if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+        got = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BundleError(f"{path} is not a gatewaydoctor bundle this version reads (manifest "
+                          f"schema {got!r}, want {SCHEMA!r}); {redo}")
+    try:
+        evidence = Evidence.from_dict(raw_ev)
+    except EvidenceError as exc:
+        raise BundleError(f"{path}: evidence.json is unusable: {exc}; {redo}") from None
+    return Bundle(path=path, manifest=manifest, evidence=evidence)
+
+
+def load_any(path: str | Path) -> tuple[Evidence, str]:
+    """Evidence from a bundle (.tar.gz) or an evidence JSON file, and how to name its origin."""
+    path = str(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+    except FileNotFoundError:
+        raise BundleError(f"no such file: {path} (give a bundle made by `gatewaydoctor "
+                          "bundle` or an evidence JSON file)") from None
+    except IsADirectoryError:
+        raise BundleError(f"{path} is a directory; give the bundle file itself") from None
+    except OSError as exc:
+        raise BundleError(f"cannot read {path}: {exc.strerror}") from None
+    if head == GZIP_MAGIC:
+        return read(path).evidence, f"the bundle {path}"
+    if head[:1] in (b"{", b" ", b"\n", b"\t"):
+        from .evidence import load
+
+        return load(path), f"the evidence file {path}"
+    raise BundleError(f"{path} is neither a gatewaydoctor bundle (.tar.gz) nor evidence JSON; "
+                      "make one with `gatewaydoctor bundle` on the host")
