@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     rec = sub.add_parser("record", help="record the agent's evidence for scenarios")
     rec.add_argument("scenarios", nargs="*", help="default: all")
     rec.add_argument("-o", "--output", type=Path, default=RECORD_DIR)
-    ex = sub.add_parser("examples", help="copy recordings into the package's examples")
+    ex = sub.add_parser("examples", help="write recordings as the package's example bundles")
     ex.add_argument("names", nargs="*", default=list(EXAMPLES))
     args = parser.parse_args(argv)
 
@@ -70,15 +70,20 @@ def _up(name: str) -> int:
 
 
 def _examples(names: list[str]) -> int:
-    """Ship recordings as examples, through the product's own redactor."""
-    from gatewaydoctor.redact import redact_obj
+    """Ship recordings as example bundles, through the product's own bundle writer."""
+    import calendar
+
+    from gatewaydoctor import bundle
+    from gatewaydoctor.redact import Redactor
 
     index = {}
     for name in names:
         evidence = json.loads((RECORD_DIR / f"{name}.json").read_text())
         evidence.pop("lab", None)
-        (EXAMPLE_DIR / f"{name}.json").write_text(
-            json.dumps(redact_obj(evidence), indent=None, sort_keys=True) + "\n")
+        # Deterministic archives: the bundle's time is the recording's.
+        taken = calendar.timegm(time.strptime(evidence["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+        bundle.write(evidence, EXAMPLE_DIR / f"{name}.tar.gz", Redactor(), created=taken)
+        (EXAMPLE_DIR / f"{name}.json").unlink(missing_ok=True)
         index[name] = SCENARIOS[name].description
     (EXAMPLE_DIR / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     return 0

@@ -1,4 +1,8 @@
-"""Evidence recorded from lab scenarios, shipped so anyone can see a full diagnosis offline."""
+"""Bundles recorded from lab scenarios, shipped so anyone can see a full diagnosis offline.
+
+Each example is a real bundle (`<name>.tar.gz`) written by gatewaydoctor's own bundle
+writer and redactor from a lab recording (`cd lab && python3 -m gdlab examples`).
+"""
 
 from __future__ import annotations
 
@@ -19,11 +23,11 @@ def available() -> dict[str, str]:
 
 
 def path_of(name: str) -> Path:
-    """The evidence file of an example; UnknownExample names the choices."""
+    """The bundle of an example; UnknownExample names the choices."""
     names = available()
     if name not in names:
         raise UnknownExample(
             f"no example called {name!r}; choose one of: {', '.join(names)} "
             "(or `--example list`)"
         )
-    return HERE / f"{name}.json"
+    return HERE / f"{name}.tar.gz"
