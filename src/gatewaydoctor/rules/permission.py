@@ -126,6 +126,7 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
         lacks = blocker[1] if blocker else "access"
         creating = bool(st and not st.chain[0].exists)
         write = creating or lacks.startswith("write")
+        change: tuple[str, ...]
         if blocker and blocker[1].startswith("search"):
             change = (f"chmod o+x {target}   # or give {user} group access to it",)
         elif write or not blocker:
