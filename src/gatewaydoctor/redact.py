@@ -37,7 +37,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
     # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
     ("auth_header", re.compile(
         r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
-        r"(\s*[:=]\s*)(\"[^\"\n]*\"|'[^'\n]*'|[^\r\n\"]+)"),
+        r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*\"|'[^'\n]*'|[^\r\n\"]+)"),
      lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3))),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     ("bearer_token", re.compile(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),

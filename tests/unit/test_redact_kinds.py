@@ -1,0 +1,122 @@
+"""Every kind of secret the redactor must catch, in the formats it meets them; stable masking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gatewaydoctor.agent import pyapp
+from gatewaydoctor.redact import Redactor, redact
+
+S = "Zq7sEcretValue99"
+ACCESS = ('203.0.113.9 - - [23/Nov/2026:20:30:13 +0000] "GET /api/health HTTP/1.1" 200 15 '
+          '"-" "curl/7.88.1"')
+
+CASES = {
+    "dsn_password": [f"postgresql://app:{S}@127.0.0.1:5432/appdb",
+                     f"redis://:{S}@cache:6379/0", f"mysql+pymysql://u:{S}@db/x?charset=utf8",
+                     f"amqp://guest:{S}@mq:5672//"],
+    "auth_header": [f"Authorization: Bearer {S}", f"cookie: session={S}; theme=dark",
+                    f"Set-Cookie: sid={S}; Path=/; HttpOnly", f"> Proxy-Authorization: {S}",
+                    f"X-Api-Key: {S}", f"proxy_set_header Authorization \"Basic {S}\";"],
+    "bearer_token": [f"token was Bearer {S} at login", "curl -u x -H 'Basic dXNlcjpwYXNz'"],
+    "api_token": ["sk-proj-" + S * 2, "sk_live_" + S * 2, "ghp_" + S + "abcdefghij",
+                  "github_pat_" + S + "_" + S, "AKIAIOSFODNN7EXAMPLE", "xoxb-1234-" + S,
+                  "glpat-" + S + "xyz"],
+    "jwt": ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3"],
+    "private_key": [f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{S}\n-----END RSA PRIVATE KEY-----",
+                    f"-----BEGIN OPENSSH PRIVATE KEY-----\\nb3Bl{S}\\n",
+                    f"-----BEGIN EC PRIVATE KEY-----\n{S}\n-----END EC PRIVATE KEY-----"],
+    "secret_assignment": [f"Environment=POSTGRES_PASSWORD={S}", f'Environment="SECRET_KEY={S} x"',
+                          f"Environment=API_TOKEN={S} PATH=/usr/bin", f"SIGNING_KEY={S}",
+                          f'"client_secret": "{S}"', f"Environment=DJANGO_SECRET_KEY={S}\\x20z",
+                          f"host=db password={S} dbname=x"],
+    "url_secret": [f"GET /cb?code=1&access_token={S} HTTP/1.1", f"/x?api_key={S}"],
+}
+
+
+@pytest.mark.parametrize("kind,text", [(k, t) for k, ts in CASES.items() for t in ts])
+def test_every_kind_is_masked_and_counted(kind: str, text: str) -> None:
+    r = Redactor()
+    out = r.text(text)
+    assert S not in out and "dXNlcjpwYXNz" not in out and "AKIAIOSFODNN7EXAMPLE" not in out
+    assert "dozjgNryP4J3" not in out, out
+    assert r.counts[kind] >= 1, (dict(r.counts), out)
+    assert S not in json.dumps(r.counts)
+
+
+@pytest.mark.parametrize("text", [
+    "ImportError: attempted relative import with no known parent package",
+    "2026/11/23 20:30:13 [error] 31#31: *1 connect() failed (111: Connection refused) while "
+    'connecting to upstream, client: 127.0.0.1, server: app.example.test, request: '
+    '"GET /api/health HTTP/1.1", upstream: "http://127.0.0.1:8000/api/health"',
+    "\t##\n\t# Basic Settings\n\t##",
+    "limit_req_zone $binary_remote_addr zone=docs:10m rate=1r/m;",
+    "ExecStart=/srv/app/backend/venv/bin/python -m uvicorn main:app --port 8000",
+    "EnvironmentFile=/srv/app/backend/.env",
+])
+def test_what_rules_read_is_left_alone(text: str) -> None:
+    r = Redactor()
+    assert r.text(text) == text and not r.counts
+
+
+def test_access_log_cookie_and_token_fields() -> None:
+    line = f'{ACCESS} "Bearer {S}" "session={S}; csrftoken={S}" "{S}abc1" "-" "0.004"'
+    r = Redactor()
+    out = r.text(line, "nginx.access_log:/var/log/nginx/access.log")
+    assert S not in out
+    assert out.startswith(ACCESS) and out.endswith('"-" "0.004"')
+    assert '"session=***; csrftoken=***"' in out
+    assert r.counts["cookie"] == 1
+
+
+def test_journal_json_records_stay_json() -> None:
+    rec = {"MESSAGE": f'connect to "postgresql://app:{S}@db/x" failed', "_PID": "7",
+           "PASSWORD": S}
+    text = json.dumps(rec) + "\n" + json.dumps({"MESSAGE": "ok"})
+    ev = {"host": "h", "items": {"journal.unit:a.service": {
+        "source": "journal.unit:a.service", "kind": "command", "stdout": text}}}
+    out = Redactor().evidence(ev)["items"]["journal.unit:a.service"]["stdout"]
+    assert S not in out
+    first = json.loads(out.splitlines()[0])
+    assert first["_PID"] == "7" and "postgresql://app:***@db/x" in first["MESSAGE"]
+
+
+def test_mask_ips_is_consistent_and_keeps_loopback() -> None:
+    r = Redactor(mask_ips=True)
+    out = r.text("proxy_pass http://10.0.3.7:8000; listen 10.0.3.7:8000 via 10.0.3.8, "
+                 "127.0.0.1:8000 [::1]:80 [2a01:4f8::5]:443 0.0.0.0:80 version 1.22.1")
+    words = out.split()
+    assert "10.0.3.7" not in out and "2a01:4f8::5" not in out
+    assert words[1].removeprefix("http://").rstrip(";") == words[3].rstrip(";")
+    assert "192.0.2.1:8000" in out and "192.0.2.2," in out
+    assert "127.0.0.1:8000" in out and "[::1]:80" in out and "0.0.0.0:80" in out
+    assert "1.22.1" in out
+    # /proc/net/tcp's little-endian hex addresses get the same placeholder.
+    tcp = r.text("   0: 0703000A:1F40 00000000:0000 0A", "proc.net.tcp")
+    assert "0102000A" not in tcp and "010200C0:1F40" in tcp  # 192.0.2.1
+
+
+def test_mask_hosts_is_consistent_and_keeps_localhost() -> None:
+    r = Redactor(mask_hosts=True, hosts=["web01"])
+    r.learn_hosts_from(["server_name api.corp.example.com www.corp.example.com;",
+                        "proxy_pass http://localhost:8000; proxy_pass http://backend;"])
+    out = r.text("web01 api.corp.example.com /srv/app/backend localhost web01-venv "
+                 "host: \"api.corp.example.com\"")
+    assert "corp.example.com" not in out and "web01 " not in out
+    assert out.count("host-2.example") == 2 and out.startswith("host-1.example ")
+    assert "/srv/app/backend" in out and "localhost" in out and "web01-venv" in out
+
+
+def test_module_functions_use_the_same_redactor() -> None:
+    assert redact(f"password={S}") == "password=***"
+
+
+def test_env_file_values_are_never_recorded(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(f"POSTGRES_URL=postgresql://app:{S}@db/x\nexport API_TOKEN='{S}'\nA=plain\n")
+    item = pyapp.env_keys("env.keys:x", str(env))
+    assert S not in json.dumps(item) and "plain" not in json.dumps(item)
+    assert item["data"]["keys"] == ["POSTGRES_URL", "API_TOKEN", "A"]
