@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from ..stack import GUNICORN_SOCKET, Stack
 from . import UNIT, scenario, wait_status
 from .app import append_to_main
@@ -22,9 +24,21 @@ def edit_nginx(stack: Stack, old: str, new: str, *, file: str = SITE, count: int
         stack.lab.run(["systemctl", reload, "nginx.service"])
 
 
+def wait_app(stack: Stack, port: int = 8000) -> None:
+    """Wait until the app answers straight on its port (a restart leaves a gap of 502s)."""
+    url = f"http://127.0.0.1:{port}/health"
+    stack.lab.sh(f"for i in $(seq 150); do curl -s -o /dev/null -m 1 {url} && exit 0; "
+                 "sleep 0.1; done; exit 1", timeout=30)
+
+
+def restart_app(stack: Stack, port: int = 8000) -> None:
+    stack.lab.run(["systemctl", "restart", UNIT], check=True)
+    wait_app(stack, port)
+
+
 def move_app_to_port(stack: Stack, port: int) -> None:
     edit_unit(stack, "--port 8000", f"--port {port}")
-    stack.lab.run(["systemctl", "restart", UNIT], check=True)
+    restart_app(stack, port)
 
 
 @scenario(
@@ -77,11 +91,17 @@ def upstream_mismatch(stack: Stack) -> None:
 )
 def localhost_ipv6(stack: Stack) -> None:
     edit_unit(stack, "--host 0.0.0.0", "--host 127.0.0.1")
-    stack.lab.run(["systemctl", "restart", UNIT], check=True)
+    restart_app(stack)
     edit_nginx(stack, "http://127.0.0.1:8000", "http://localhost:8000")
     wait_status(stack, "/api/health", 200)
-    for _ in range(3):
+    # The reload is asynchronous: request until the new workers have tried [::1].
+    for _ in range(50):
         stack.curl_status("/api/health")
+        if "[::1]:8000" in stack.lab.run(["cat", "/var/log/nginx/error.log"]).stdout:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("nginx never tried [::1]:8000")
 
 
 @scenario(
@@ -120,7 +140,7 @@ def header_too_big(stack: Stack) -> None:
         "    response.headers[\"Set-Cookie\"] = \"session=\" + \"a\" * 8000 + \"; Path=/\"\n"
         "    return response\n",
     )
-    stack.lab.run(["systemctl", "restart", UNIT], check=True)
+    restart_app(stack)
     wait_status(stack, "/api/health", 502)
 
 
@@ -136,7 +156,7 @@ def upstream_slow(stack: Stack) -> None:
     main.write_text(main.read_text().replace(
         'def api_health() -> dict[str, str]:\n',
         'def api_health() -> dict[str, str]:\n    import time\n    time.sleep(4)\n'))
-    stack.lab.run(["systemctl", "restart", UNIT], check=True)
+    restart_app(stack)
     edit_nginx(stack, "location /api/ {\n",
                "location /api/ {\n        proxy_read_timeout 2s;\n")
     wait_status(stack, "/api/health", 504)

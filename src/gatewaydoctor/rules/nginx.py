@@ -1,11 +1,26 @@
-"""Rules about nginx: an invalid configuration, proxy_pass targets nothing listens at."""
+"""Rules about nginx and the nginx↔backend hop: configuration, reloads, upstream targets,
+limits, buffers, timeouts and socket permissions."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+import time
 from collections.abc import Iterator
 
-from ..facts import Endpoint, ErrorLogEntry, Facts, Listener, Location, ServerBlock
+from ..facts import (
+    Endpoint,
+    ErrorLogEntry,
+    Facts,
+    Listener,
+    Location,
+    NginxDirective,
+    NginxUser,
+    PathStat,
+    Probe,
+    ServerBlock,
+    Unit,
+)
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from .common import unit_links, units_serving
 from .registry import rule
@@ -25,6 +40,16 @@ def config_invalid(facts: Facts) -> Iterator[Hit]:
     ) or (Excerpt(test.source, f"exit status {test.rc}"),)
     first = bad[0] if bad else None
     where = f"{first.file}:{first.line}" if first and first.file else "the configuration"
+    config = facts.nginx_config
+    if facts.listeners is not None and config is not None:
+        ports = sorted({li.endpoint.port for s in config.servers for li in s.listens
+                        if li.endpoint.port is not None})
+        down = [p for p in ports if not any(li.endpoint.port == p and li.proto.startswith("tcp")
+                                            for li in facts.listeners)]
+        if down:
+            evidence += (Excerpt("/proc/net/tcp, /proc/net/tcp6", "nothing listens on "
+                                 + ", ".join(f":{p}" for p in down)
+                                 + " (nginx is down: it cannot start with this configuration)"),)
     yield Hit(
         title=f"nginx -t fails: {first.text if first else 'configuration test failed'}",
         evidence=evidence,
@@ -128,8 +153,8 @@ def _app_listeners(facts: Facts) -> list[tuple[Listener, str]]:
 
 @rule(id="GD-NGX-003", symbol="upstream-mismatch", category="nginx.upstream_mismatch",
       severity=Severity.ERROR, needs=("nginx_config", "listeners", "processes"),
-      layer="upstream", title="proxy_pass points where nothing listens, while the app listens "
-      "elsewhere")
+      layer="upstream", explains=("upstream.unreachable", "service.not_running", "probe.failed"),
+      title="proxy_pass points where nothing listens, while the app listens elsewhere")
 def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
     """The app is up, but on another port or socket than nginx's proxy_pass."""
     apps = _app_listeners(facts)
@@ -178,6 +203,19 @@ def nginx_not_running(facts: Facts) -> Iterator[Hit]:
         evidence.append(Excerpt(unit.source, f"ActiveState={unit.active_state} "
                                 f"SubState={unit.sub_state} Result={unit.result}"))
     listens = sorted({li.endpoint.label for s in config.servers for li in s.listens})
+    test = facts.nginx_test
+    if test is not None and not test.ok:
+        # nginx cannot start with an invalid configuration: config-invalid is the cause.
+        yield Hit(
+            title="nginx is not running: its configuration is invalid",
+            evidence=tuple(evidence) + (Excerpt(test.source, f"exit status {test.rc}"),),
+            explanation="No nginx process runs, and `nginx -t` fails, so it cannot start.",
+            fix=Fix(summary="Correct the configuration (see the nginx -t finding), then start "
+                    "nginx.", commands=("nginx -t", "systemctl start nginx")),
+            links=(Link("unit", "nginx.service"),) if unit is not None else (),
+            role="symptom",
+        )
+        return
     yield Hit(
         title="nginx is not running",
         evidence=tuple(evidence),
@@ -190,3 +228,597 @@ def nginx_not_running(facts: Facts) -> Iterator[Hit]:
                           else "nginx")),
         links=(Link("unit", "nginx.service"),) if unit is not None else (),
     )
+
+
+# --- helpers for the rules below ------------------------------------------------------
+
+def _utc(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t)) if t is not None else "?"
+
+
+def _errors(facts: Facts, pattern: re.Pattern[str]) -> list[tuple[ErrorLogEntry, re.Match[str]]]:
+    out = []
+    for e in facts.nginx_errors or ():
+        m = pattern.search(e.message)
+        if m:
+            out.append((e, m))
+    return out
+
+
+def _upstream_label(url: str | None) -> str | None:
+    """`http://127.0.0.1:8000/api` → `127.0.0.1:8000`; `http://unix:/a.sock:/x` → `unix:/a.sock`."""
+    if not url or "://" not in url:
+        return None
+    rest = url.split("://", 1)[1]
+    if rest.startswith("unix:"):
+        return "unix:" + rest[5:].split(":", 1)[0]
+    return rest.split("/", 1)[0]
+
+
+def _request_path(e: ErrorLogEntry) -> str | None:
+    parts = (e.request or "").split()
+    return parts[1] if len(parts) > 1 else None
+
+
+def _place(facts: Facts, e: ErrorLogEntry) -> tuple[ServerBlock | None, Location | None]:
+    """The server block and location the logged request went through."""
+    config, path = facts.nginx_config, _request_path(e)
+    if config is None or path is None:
+        return None, None
+    loc = config.location_for(path, e.host)
+    server = config.server_of(loc) if loc is not None else config.server_for(e.host)
+    return server, loc
+
+
+def _setting(facts: Facts, name: str, server: ServerBlock | None, loc: Location | None,
+             default: str) -> tuple[str, Excerpt]:
+    """The value of a directive in force at a location, with where it is set (or the default)."""
+    config = facts.nginx_config
+    d = config.setting(name, server, loc) if config is not None else None
+    if d is not None:
+        return " ".join(d.args), Excerpt(d.where, d.text)
+    where = loc.where if loc is not None else "the configuration"
+    return default, Excerpt(where, f"{name} not set: nginx's default {default} applies")
+
+
+def _url_probe(facts: Facts) -> Probe | None:
+    return next((p for p in facts.probes or () if p.via == "url"), None)
+
+
+def _probe_excerpt(p: Probe) -> Excerpt:
+    return Excerpt(f"probe {p.label}", p.outcome + (f" after {p.elapsed:.1f}s" if p.elapsed
+                                                    and p.error else ""))
+
+
+def _loc_links(server: ServerBlock | None, loc: Location | None) -> tuple[Link, ...]:
+    links: list[Link] = []
+    if server is not None:
+        links.append(Link("server", server.label))
+    if loc is not None:
+        links.append(Link("location", f"{loc.path} {loc.where}"))
+        links += [Link("upstream", ep.label) for ep in loc.endpoints]
+    return tuple(links)
+
+
+def _reload_fix(summary: str, *edits: str) -> Fix:
+    return Fix(summary=summary, commands=(*edits, "nginx -t && systemctl reload nginx"))
+
+
+# --- nginx.not_reloaded ---------------------------------------------------------------
+
+# mtimes and /proc start times come from different clocks' rounding: allow a second.
+RELOAD_SLACK = 1.0
+
+
+@rule(id="GD-NGX-005", symbol="not-reloaded", category="nginx.not_reloaded",
+      severity=Severity.ERROR, needs=("nginx_config", "nginx_runtime"), layer="nginx",
+      explains=("nginx.upstream_mismatch", "upstream.unreachable", "probe.failed"),
+      title="The running nginx still uses an older configuration than the one on disk")
+def not_reloaded(facts: Facts) -> Iterator[Hit]:
+    """A config file changed after nginx last read its configuration, and nginx's traffic
+    shows the old configuration (upstreams the files no longer name, or failing requests)."""
+    rt, config = facts.nginx_runtime, facts.nginx_config
+    if rt is None or config is None or rt.loaded_at is None:
+        return
+    loaded = rt.loaded_at
+    changed = [f for f in rt.files if f.mtime is not None and f.mtime > loaded + RELOAD_SLACK]
+    if not changed:
+        return
+    configured = {ep.label for _s, loc in config.proxied_locations() for ep in loc.endpoints}
+    named = {_upstream_label(f"http://{u.name}/") for u in config.upstreams}
+    stale = [e for e in facts.nginx_errors or ()
+             if (label := _upstream_label(e.upstream)) is not None and ":" in label
+             and label not in configured and label not in named]
+    failing = [p for p in facts.probes or () if p.via in ("nginx", "url") and p.failed]
+    if not stale and not failing:
+        return
+    paths = {f.path for f in changed}
+    evidence = [Excerpt(rt.source, f"{f.path} modified {_utc(f.mtime)}, after nginx last loaded "
+                        f"its configuration ({_utc(loaded)})") for f in changed[:3]]
+    master = rt.master
+    if master is not None:
+        evidence.append(Excerpt(rt.source, f"nginx master pid {master.pid} started "
+                                f"{_utc(master.start_time)}; newest worker started {_utc(loaded)}"))
+    uses = [(s, loc) for s, loc in config.proxied_locations() if loc.file in paths]
+    evidence += [Excerpt(loc.where, f"on disk: location {loc.path} {{ proxy_pass "
+                         f"{loc.proxy_pass}; }}") for _s, loc in uses[:2]]
+    if stale:
+        evidence.append(Excerpt(stale[-1].where, stale[-1].raw))
+    for p in failing[:1]:
+        evidence.append(_probe_excerpt(p))
+    old = _upstream_label(stale[-1].upstream) if stale else None
+    new = ", ".join(dict.fromkeys(ep.label for _s, loc in uses for ep in loc.endpoints))
+    differs = (f" The running nginx still sends requests to {old}, while the files say {new}."
+               if old and new else "")
+    yield Hit(
+        title=f"nginx was not reloaded after {', '.join(sorted(paths))} changed",
+        evidence=tuple(evidence),
+        explanation=(
+            f"{', '.join(sorted(paths))} changed on disk after the running nginx read its "
+            f"configuration ({_utc(loaded)}), so nginx still serves the old one.{differs} "
+            "`nginx -T` shows the files, not what nginx runs."
+        ),
+        fix=_reload_fix("Test the configuration on disk and reload nginx so it takes effect."),
+        links=(Link("unit", "nginx.service"), *(link for s, loc in uses[:2]
+                                               for link in _loc_links(s, loc))),
+    )
+
+
+# --- nginx.upstream_address_family ----------------------------------------------------
+
+CONNECT_FAILED_RE = re.compile(r"connect\(\) (?:to \S+ )?failed \((\d+): ([^)]*)\)")
+
+
+@rule(id="GD-NGX-006", symbol="upstream-address-family",
+      category="nginx.upstream_address_family", severity=Severity.ERROR,
+      needs=("nginx_config", "nginx_errors", "listeners"), layer="upstream",
+      explains=("upstream.unreachable", "probe.failed"),
+      title="proxy_pass names a host that resolves to an address family the app does not "
+      "listen on")
+def upstream_address_family(facts: Facts) -> Iterator[Hit]:
+    """`localhost` resolves to ::1 and 127.0.0.1; the app listens on only one of them, so
+    nginx fails on the other first (every request, or 502 once both are marked down)."""
+    failures = _errors(facts, CONNECT_FAILED_RE)
+    for ep, uses in _targets(facts).values():
+        addresses = ep.addresses()
+        if ep.path is not None or len(addresses) < 2:
+            continue
+        dead = [a for a in addresses if not facts.listeners_at(Endpoint(host=a, port=ep.port))]
+        alive = [a for a in addresses if a not in dead]
+        if not dead or not alive:
+            continue
+        dead_labels = {Endpoint(host=a, port=ep.port).label for a in dead}
+        logs = [e for e, _m in failures if _upstream_label(e.upstream) in dead_labels]
+        if not logs:
+            continue
+        live = facts.listeners_at(Endpoint(host=alive[0], port=ep.port))
+        server, loc = uses[0]
+        evidence = [Excerpt(logs[-1].where, logs[-1].raw)]
+        evidence += _location_excerpts(uses)
+        evidence.append(Excerpt(f"/proc/net/{live[0].proto}",
+                                f"the app listens at {live[0].endpoint.label} only; nothing "
+                                f"at {', '.join(sorted(dead_labels))}"))
+        nolive = _errors(facts, re.compile(r"no live upstreams"))
+        if nolive:
+            evidence.append(Excerpt(nolive[-1][0].where, nolive[-1][0].raw))
+        fixed = Endpoint(host=alive[0], port=ep.port).label
+        yield Hit(
+            title=f"proxy_pass {ep.host}:{ep.port} also tries {', '.join(sorted(dead_labels))}, "
+            f"where nothing listens",
+            evidence=tuple(evidence),
+            explanation=(
+                f"`{ep.host}` resolves to {' and '.join(addresses)}; the app listens on "
+                f"{live[0].endpoint.label} only. nginx tries {', '.join(sorted(dead_labels))} "
+                f"first and logs connect() failed ({len(logs)} times here) before it reaches "
+                "the app; after any hiccup both addresses are marked down and nginx answers "
+                "502 (`no live upstreams`) for fail_timeout (10s)."
+            ),
+            fix=_reload_fix(
+                f"Point proxy_pass at the address the app listens on (http://{fixed}) in "
+                f"{loc.where}, or make the app listen on both families.",
+                f"# edit {loc.where}: proxy_pass http://{fixed};"),
+            links=_links(ep, uses) + (Link("listener", live[0].endpoint.label),)
+            + _loc_links(server, None),
+        )
+
+
+# --- nginx.rate_limited -----------------------------------------------------------------
+
+LIMIT_RE = re.compile(r"limiting (requests|connections), (?!dry run)(?:excess: ([\d.]+) )?"
+                      r"by zone \"([^\"]+)\"")
+
+
+def _zone_directives(facts: Facts, kind: str, zone: str, server: ServerBlock | None,
+                     loc: Location | None) -> tuple[NginxDirective | None, NginxDirective | None]:
+    """The `limit_req zone=` in force at loc and the `limit_req_zone` defining the zone."""
+    config = facts.nginx_config
+    if config is None:
+        return None, None
+    use_name, def_name = ("limit_req", "limit_req_zone") if kind == "requests" else (
+        "limit_conn", "limit_conn_zone")
+    scopes = [loc.directives if loc else (), server.directives if server else (),
+              tuple(d for d in config.globals if d.context == "http")]
+    use = next((d for scope in scopes for d in scope if d.name == use_name
+                and (f"zone={zone}" in d.args or (d.args and d.args[0] == zone))), None)
+    define = next((d for d in config.globals if d.name == def_name
+                   and any(a.startswith(f"zone={zone}:") for a in d.args)), None)
+    return use, define
+
+
+def answered_by(facts: Facts, p: Probe) -> str:
+    """Which layer produced this probe's answer: nginx itself, the app, or something else."""
+    if p.status is None:
+        return "nobody answered"
+    server = (p.server or "").lower()
+    if p.via == "upstream":
+        return f"the app at {p.endpoint}"
+    if not server.startswith("nginx"):
+        return (f"not nginx: the Server header says {p.server!r}" if p.server else
+                "the app (no nginx Server header)")
+    nginx_page = bool(p.body_head and "<center>nginx" in p.body_head)
+    if p.status >= 400 and nginx_page:
+        return "nginx itself (its own error page)"
+    return "the app, relayed by nginx"
+
+
+@rule(id="GD-NGX-007", symbol="rate-limited", category="nginx.rate_limited",
+      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="nginx",
+      explains=("probe.failed",),
+      title="nginx's limit_req / limit_conn rejects requests (503)")
+def rate_limited(facts: Facts) -> Iterator[Hit]:
+    """`limiting requests, excess: … by zone "z"`: nginx answers itself, the app never sees it."""
+    zones: dict[tuple[str, str], list[ErrorLogEntry]] = {}
+    for e, m in _errors(facts, LIMIT_RE):
+        zones.setdefault((m.group(1), m.group(3)), []).append(e)
+    url = _url_probe(facts)
+    for (kind, zone), lines in zones.items():
+        last = lines[-1]
+        server, loc = _place(facts, last)
+        if url is not None and url.path and facts.nginx_config is not None:
+            # Prefer the URL the user gave when its location is behind this zone.
+            url_loc = facts.nginx_config.location_for(url.path, url.host_header)
+            hits = [e for e in lines if _place(facts, e)[1] == url_loc]
+            if hits and url_loc is not None:
+                last, loc = hits[-1], url_loc
+                server = facts.nginx_config.server_of(url_loc)
+        use, define = _zone_directives(facts, kind, zone, server, loc)
+        paths = ", ".join(dict.fromkeys(p for e in lines if (p := _request_path(e))))
+        evidence = [Excerpt(last.where, last.raw)]
+        if use is not None:
+            inside = f"in location {loc.path}" if loc is not None else "in force here"
+            evidence.append(Excerpt(use.where, f"{use.text} ({inside})"))
+        if define is not None:
+            evidence.append(Excerpt(define.where, define.text))
+        status_name = "limit_req_status" if kind == "requests" else "limit_conn_status"
+        status_d = (facts.nginx_config.setting(status_name, server, loc)
+                    if facts.nginx_config else None)
+        status = status_d.args[0] if status_d and status_d.args else "503"
+        if url is not None and url.status is not None:
+            evidence.append(Excerpt(f"probe {url.label}",
+                                    f"{url.outcome}: answered by {answered_by(facts, url)}; the "
+                                    "log line names no upstream, so the app never saw it"))
+        ok = [p for p in facts.probes or () if p.via in ("nginx", "url") and p.status
+              and p.status < 400]
+        if ok:
+            evidence.append(Excerpt(f"probe {ok[0].label}", f"{ok[0].outcome} (not limited)"))
+        rate = next((a for a in (define.args if define else ()) if a.startswith("rate=")), None)
+        where = use.where if use is not None else (loc.where if loc else "the configuration")
+        what = "limit_req" if kind == "requests" else "limit_conn"
+        knob = ("rate= in limit_req_zone, or burst=" if kind == "requests"
+                else "the limit_conn number")
+        yield Hit(
+            title=f"nginx rejects {paths or 'requests'} with {status}: {what} zone \"{zone}\""
+            + (f" ({rate})" if rate else ""),
+            evidence=tuple(evidence),
+            explanation=(
+                f"{len(lines)} request(s) to {paths or 'this server'} were refused by nginx "
+                f"itself ({what} zone \"{zone}\"{', ' + rate if rate else ''}, set at {where}): "
+                f"nginx answers {status} without contacting the app, which is why the app's "
+                "logs show nothing and other paths work."
+            ),
+            fix=_reload_fix(
+                f"Raise the limit ({knob}) or drop {what} at {where}.",
+                f"# edit {where}: {what} zone={zone}"
+                + (" burst=20 nodelay;" if kind == "requests" else " 100;"),
+                *((f"# or edit {define.where}: raise {rate}",) if define and rate else ())),
+            links=((Link("url", f"{url.endpoint}{url.path or '/'}"),) if url else ())
+            + _loc_links(server, loc),
+        )
+
+
+# --- nginx.header_too_big -----------------------------------------------------------------
+
+TOO_BIG_RE = re.compile(r"upstream sent too big header")
+
+
+@rule(id="GD-NGX-008", symbol="header-too-big", category="nginx.header_too_big",
+      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="upstream",
+      explains=("probe.failed",),
+      title="The app's response headers do not fit proxy_buffer_size (502)")
+def header_too_big(facts: Facts) -> Iterator[Hit]:
+    """`upstream sent too big header while reading response header from upstream`."""
+    lines = [e for e, _m in _errors(facts, TOO_BIG_RE)]
+    if not lines:
+        return
+    last = lines[-1]
+    server, loc = _place(facts, last)
+    size, size_ex = _setting(facts, "proxy_buffer_size", server, loc, "4k (one memory page)")
+    _bufs, bufs_ex = _setting(facts, "proxy_buffers", server, loc, "8 4k")
+    evidence = [Excerpt(last.where, last.raw), size_ex, bufs_ex]
+    path = _request_path(last)
+    direct = [p for p in facts.probes or () if p.via == "upstream" and p.path == path
+              and p.status is not None]
+    if direct:
+        evidence.append(Excerpt(f"probe {direct[0].label}",
+                                f"{direct[0].outcome}: the app itself answers"))
+    where = loc.where if loc is not None else "the server block"
+    yield Hit(
+        title=f"the app's response headers for {path or 'a request'} are larger than "
+        f"proxy_buffer_size ({size})",
+        evidence=tuple(evidence),
+        explanation=(
+            f"nginx reads the response headers of the app into one proxy_buffer_size buffer "
+            f"({size}). The app sends more (usually a big Set-Cookie or token header), so nginx "
+            f"gives up and answers 502, although the app answered. Seen {len(lines)} time(s)."
+        ),
+        fix=_reload_fix(
+            f"Give nginx bigger header buffers in {where}, or make the app send smaller "
+            "cookies/headers.",
+            f"# add in {where}: proxy_buffer_size 16k; proxy_buffers 8 16k; "
+            "proxy_busy_buffers_size 32k;"),
+        links=_loc_links(server, loc),
+    )
+
+
+# --- upstream.timeout (nginx side) -------------------------------------------------------
+
+TIMED_OUT_RE = re.compile(r"upstream timed out \(110: [^)]*\)")
+TIMEOUT_DIRECTIVE = {"reading response header from upstream": "proxy_read_timeout",
+                     "reading upstream": "proxy_read_timeout",
+                     "sending request to upstream": "proxy_send_timeout"}
+
+
+@rule(id="GD-NGX-009", symbol="upstream-timeout", category="upstream.timeout",
+      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="upstream",
+      explains=("probe.failed",),
+      title="The app answers slower than nginx waits (504)")
+def upstream_timeout(facts: Facts) -> Iterator[Hit]:
+    """`upstream timed out (110: Connection timed out) while reading response header`."""
+    lines = [e for e, _m in _errors(facts, TIMED_OUT_RE) if e.action in TIMEOUT_DIRECTIVE]
+    if not lines:
+        return
+    last = lines[-1]
+    name = TIMEOUT_DIRECTIVE[last.action or ""]
+    server, loc = _place(facts, last)
+    value, value_ex = _setting(facts, name, server, loc, "60s")
+    path = _request_path(last)
+    evidence = [Excerpt(last.where, last.raw), value_ex]
+    for p in facts.probes or ():
+        if p.path == path and p.via in ("url", "upstream") and (p.failed or (p.elapsed or 0) > 1):
+            evidence.append(_probe_excerpt(p))
+    upstream = _upstream_label(last.upstream)
+    serving = units_serving(facts, Endpoint.parse(upstream)) if upstream else []
+    where = loc.where if loc is not None else "the server block"
+    yield Hit(
+        title=f"{path or 'a request'} took longer than {name} {value}: nginx answered 504",
+        evidence=tuple(evidence),
+        explanation=(
+            f"nginx waited {value} ({name}) for {upstream or 'the app'} to answer "
+            f"{path or 'the request'} and gave up ({len(lines)} time(s)). The app is up but "
+            "slow: a slow query, a blocking call in an async handler, or all workers busy."
+        ),
+        fix=Fix(
+            summary=f"Find what makes {path or 'the handler'} slow (its logs, the database); if "
+            f"it is legitimately slow, raise {name} in {where}.",
+            commands=(*(f"journalctl -u {u.name} --since -10min --no-pager" for u in serving),
+                      f"# or edit {where}: {name} 120s;",
+                      "nginx -t && systemctl reload nginx"),
+        ),
+        links=_loc_links(server, loc) + unit_links(serving),
+    )
+
+
+# --- upstream.timeout (gunicorn WORKER TIMEOUT) ---------------------------------------------
+
+WORKER_TIMEOUT_RE = re.compile(r"WORKER TIMEOUT \(pid:(\d+)\)")
+PREMATURE_RE = re.compile(r"upstream prematurely closed connection|recv\(\) failed \(104: ")
+
+
+def _gunicorn_timeout(unit: Unit) -> tuple[int, str]:
+    for argv in unit.exec_start:
+        for i, arg in enumerate(argv):
+            if arg in ("--timeout", "-t") and i + 1 < len(argv) and argv[i + 1].isdigit():
+                return int(argv[i + 1]), f"{arg} {argv[i + 1]}"
+            if arg.startswith("--timeout=") and arg[10:].isdigit():
+                return int(arg[10:]), arg
+    return 30, "no --timeout: gunicorn's default 30 s (unless a -c config file sets it)"
+
+
+@rule(id="GD-NGX-010", symbol="gunicorn-worker-timeout", category="upstream.timeout",
+      severity=Severity.ERROR, needs=("journal", "units"), layer="app",
+      explains=("probe.failed", "upstream.unreachable"),
+      title="gunicorn killed a worker that did not answer within --timeout")
+def gunicorn_worker_timeout(facts: Facts) -> Iterator[Hit]:
+    """`[CRITICAL] WORKER TIMEOUT (pid:N)`: the request in flight dies; nginx sees the
+    connection close (502) or times out first (504)."""
+    for unit in facts.web_units():
+        entries = [e for e in facts.journal_of(unit.name) if WORKER_TIMEOUT_RE.search(e.message)]
+        if not entries:
+            continue
+        last = entries[-1]
+        pid = WORKER_TIMEOUT_RE.search(last.message)
+        seconds, how = _gunicorn_timeout(unit)
+        evidence = [Excerpt(last.source, last.message)]
+        killed = [e for e in facts.journal_of(unit.name)
+                  if pid and f"(pid:{pid.group(1)}) was sent" in e.message]
+        evidence += [Excerpt(e.source, e.message) for e in killed[-1:]]
+        evidence.append(Excerpt(unit.source, f"ExecStart: {how}"))
+        eps = {b.label for b in unit.binds}
+        nginx = [e for e, _m in _errors(facts, PREMATURE_RE) if _upstream_label(e.upstream) in eps]
+        server = loc = None
+        if nginx:
+            evidence.append(Excerpt(nginx[-1].where, nginx[-1].raw))
+            server, loc = _place(facts, nginx[-1])
+        if loc is not None:
+            value, ex = _setting(facts, "proxy_read_timeout", server, loc, "60s")
+            evidence.append(ex)
+        yield Hit(
+            title=f"gunicorn WORKER TIMEOUT in {unit.name}: a request ran longer than "
+            f"--timeout {seconds}s and its worker was killed",
+            evidence=tuple(evidence),
+            explanation=(
+                f"gunicorn's master ({unit.name}) killed worker {pid.group(1) if pid else '?'} "
+                f"because it sent no heartbeat for {seconds}s ({len(entries)} time(s)). The "
+                "request it was serving dies with it, so nginx sees the connection close "
+                "(`upstream prematurely closed connection`, 502). With an async worker this "
+                "means blocking code (time.sleep, a sync DB driver) inside `async def`."
+            ),
+            fix=Fix(
+                summary="Make the slow handler non-blocking (plain `def`, or run the blocking "
+                f"call in a thread), or raise gunicorn's --timeout in {unit.name}.",
+                commands=(f"journalctl -u {unit.name} --since -10min --no-pager | "
+                          "grep -B5 'WORKER TIMEOUT'",
+                          f"systemctl edit {unit.name}  # ExecStart=... --timeout 120 ...",
+                          f"systemctl restart {unit.name}"),
+            ),
+            links=(Link("unit", unit.name), *_loc_links(server, loc)),
+        )
+
+
+# --- permission.socket ---------------------------------------------------------------------
+
+SOCKET_DENIED_RE = re.compile(r"connect\(\) to unix:(\S+?) failed \(13: Permission denied\)")
+
+
+def _allows(st: PathStat, user: NginxUser, bit: int) -> bool:
+    """Whether user gets permission bit (4 r, 2 w, 1 x) on st by owner/group/other bits."""
+    if st.mode is None:
+        return True
+    if user.uid == 0:
+        return True
+    if st.uid == user.uid:
+        return bool(st.mode >> 6 & bit)
+    if st.gid in user.groups:
+        return bool(st.mode >> 3 & bit)
+    return bool(st.mode & bit)
+
+
+@rule(id="GD-NGX-011", symbol="socket-permission", category="permission.socket",
+      severity=Severity.ERROR, needs=("nginx_errors",), layer="upstream",
+      explains=("probe.failed", "upstream.unreachable"),
+      title="nginx's workers may not connect to the app's unix socket")
+def socket_permission(facts: Facts) -> Iterator[Hit]:
+    """`connect() to unix:/run/app.sock failed (13: Permission denied)`: a directory above the
+    socket lacks +x, or the socket lacks +w, for nginx's user."""
+    by_path: dict[str, list[ErrorLogEntry]] = {}
+    for e, m in _errors(facts, SOCKET_DENIED_RE):
+        by_path.setdefault(m.group(1), []).append(e)
+    rt = facts.nginx_runtime
+    for sock, lines in by_path.items():
+        newest = [e for e in facts.nginx_errors or () if f"unix:{sock}" in e.message
+                  or f"unix:{sock}" in (e.upstream or "")]
+        chain = rt.sockets.get(sock, ()) if rt is not None else ()
+        user = rt.user if rt is not None else None
+        blocked: list[tuple[PathStat, str]] = []
+        if user is not None and user.uid is not None:
+            for st in chain:
+                if st.error:
+                    continue
+                if st.kind == "socket" and not _allows(st, user, 2):
+                    blocked.append((st, "write"))
+                elif st.kind == "dir" and not _allows(st, user, 1):
+                    blocked.append((st, "search (x)"))
+        if not blocked and newest and newest[-1] is not lines[-1]:
+            continue  # an old denial; nginx has connected differently since
+        last = lines[-1]
+        evidence = [Excerpt(last.where, last.raw)]
+        if user is not None and rt is not None:
+            evidence.append(Excerpt(rt.source, f"nginx workers run as {user.name} (uid "
+                                    f"{user.uid}, groups {', '.join(map(str, user.groups))})"))
+        evidence += [Excerpt(rt.source if rt else "stat", st.label) for st in chain
+                     if not st.error and st.path != "/"][:4]
+        for st, what in blocked[:2]:
+            evidence.append(Excerpt(rt.source if rt else "stat",
+                                    f"{user.name if user else 'nginx'} lacks {what} permission "
+                                    f"on {st.path}"))
+        serving = units_serving(facts, Endpoint(path=sock))
+        unit = serving[0].name if serving else None
+        target = blocked[0][0] if blocked else None
+        runtime_dir = (target is not None and target.kind == "dir"
+                       and target.path.startswith("/run/"))
+        who = user.name if user else "www-data"
+        if unit and (runtime_dir or target is None):
+            commands: tuple[str, ...] = (
+                f"systemctl edit {unit}  # [Service] Group={who} and RuntimeDirectoryMode=0750 "
+                "(or RuntimeDirectoryMode=0755)",
+                f"systemctl restart {unit}")
+        elif target is not None and target.kind == "socket":
+            commands = (f"# run gunicorn with --group {who} --umask 007 (or chmod 660 {sock})",
+                        *((f"systemctl restart {unit}",) if unit else ()))
+        else:
+            commands = (f"chmod o+x {target.path}" if target else f"namei -l {sock}",)
+        yield Hit(
+            title=f"nginx ({who}) may not connect to unix:{sock}"
+            + (f": {blocked[0][0].path} is {blocked[0][0].label.split()[0]} "
+               f"{blocked[0][0].owner}:{blocked[0][0].group}" if blocked else ""),
+            evidence=tuple(evidence),
+            explanation=(
+                f"nginx's workers run as {who} and get `13: Permission denied` connecting to "
+                f"{sock}: connecting needs +x on every directory above the socket and +w on the "
+                "socket itself. The app is running; nginx answers 502."
+                + (" (On SELinux systems an AVC denial gives the same error.)"
+                   if not blocked else "")
+            ),
+            fix=Fix(summary=f"Let {who} reach the socket: give the socket directory group "
+                    f"{who} (or mode 0755) and the socket group write.", commands=commands),
+            links=(Link("upstream", f"unix:{sock}"), *unit_links(serving)),
+        )
+
+
+# --- system.fd_exhausted (nginx worker_connections / open files) ----------------------------
+
+WORKER_CONN_RE = re.compile(r"(\d+) worker_connections are not enough|"
+                            r"\(24: Too many open files\)")
+
+
+@rule(id="GD-NGX-012", symbol="worker-connections", category="system.fd_exhausted",
+      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="nginx",
+      explains=("probe.failed",),
+      title="nginx ran out of worker_connections or file descriptors")
+def worker_connections(facts: Facts) -> Iterator[Hit]:
+    """`N worker_connections are not enough` (500) or `(24: Too many open files)` in nginx."""
+    found = _errors(facts, WORKER_CONN_RE)
+    if not found:
+        return
+    last, m = found[-1]
+    config = facts.nginx_config
+    wc = config.setting("worker_connections") if config else None
+    rlimit = config.setting("worker_rlimit_nofile") if config else None
+    evidence = [Excerpt(last.where, last.raw)]
+    if wc is not None:
+        evidence.append(Excerpt(wc.where, f"{wc.text} (in events)"))
+    if rlimit is not None:
+        evidence.append(Excerpt(rlimit.where, rlimit.text))
+    url = _url_probe(facts)
+    if url is not None and url.status is not None:
+        evidence.append(Excerpt(f"probe {url.label}", f"{url.outcome}: answered by "
+                                f"{answered_by(facts, url)}"))
+    where = wc.where if wc is not None else "the events block of nginx.conf"
+    if m.group(1):
+        title = f"nginx's {m.group(1)} worker_connections are not enough"
+        why = (f"Each worker may hold {m.group(1)} connections (worker_connections, {where}); "
+               "listening sockets, clients and the upstream connections (two per proxied "
+               "request) use them up, so nginx answers 500 without reaching the app.")
+        fix = _reload_fix("Raise worker_connections (and worker_rlimit_nofile with it).",
+                          f"# edit {where}: worker_connections 1024;")
+    else:
+        title = "nginx hit the open-file limit (24: Too many open files)"
+        why = ("nginx could not open another socket: the workers' file-descriptor limit "
+               "(worker_rlimit_nofile, or LimitNOFILE= of nginx.service) is reached.")
+        fix = Fix(summary="Raise nginx's file-descriptor limit.",
+                  commands=("systemctl edit nginx.service  # [Service] LimitNOFILE=65535",
+                            "# and in nginx.conf: worker_rlimit_nofile 65535;",
+                            "systemctl restart nginx"))
+    yield Hit(title=title, evidence=tuple(evidence),
+              explanation=f"{why} Seen {len(found)} time(s).", fix=fix,
+              links=(Link("unit", "nginx.service"), *(_loc_links(*_place(facts, last)))))
