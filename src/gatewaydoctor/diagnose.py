@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .evidence import Evidence
 from .facts import Endpoint, Facts, Location, ServerBlock, Unit
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
+from .rules.probe import answered_by
 from .rules.registry import RuleRun, Skipped
 
 # Symptoms read from what nginx reports inwards to the service; the bare
@@ -148,7 +149,9 @@ def _endpoint_hops(facts: Facts, ep: Endpoint, findings: Sequence[Finding]) -> l
 def _probe_hop(facts: Facts, via: str, path: str | None, findings: Sequence[Finding]) -> Hop | None:
     for p in facts.probes or ():
         if p.via == via and (path is None or p.path == path):
-            return Hop("url", p.label, "failed" if p.failed else "ok", p.outcome,
+            detail = p.outcome if p.status is None else f"{p.outcome}, answered by " \
+                f"{answered_by(facts, p)}"
+            return Hop("url", p.label, "failed" if p.failed else "ok", detail,
                        (Excerpt(f"probe {p.label}", p.outcome),),
                        _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
     return None

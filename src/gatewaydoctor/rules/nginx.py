@@ -23,6 +23,7 @@ from ..facts import (
 )
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from .common import unit_links, units_serving
+from .probe import answered_by
 from .registry import rule
 
 
@@ -306,8 +307,8 @@ def _reload_fix(summary: str, *edits: str) -> Fix:
 
 # --- nginx.not_reloaded ---------------------------------------------------------------
 
-# mtimes and /proc start times come from different clocks' rounding: allow a second.
-RELOAD_SLACK = 1.0
+# /proc start times are in clock ticks from an uptime-derived boot time: allow for rounding.
+RELOAD_SLACK = 0.25
 
 
 @rule(id="GD-NGX-005", symbol="not-reloaded", category="nginx.not_reloaded",
@@ -346,6 +347,12 @@ def not_reloaded(facts: Facts) -> Iterator[Hit]:
         evidence.append(Excerpt(stale[-1].where, stale[-1].raw))
     for p in failing[:1]:
         evidence.append(_probe_excerpt(p))
+    on_disk = {ep.label for _s, loc in uses for ep in loc.endpoints}
+    for p in facts.probes or ():
+        if p.via == "upstream" and p.endpoint in on_disk and p.status and p.status < 400:
+            evidence.append(Excerpt(f"probe {p.label}", f"{p.outcome}: the app answers where "
+                                    "the files on disk point"))
+            break
     old = _upstream_label(stale[-1].upstream) if stale else None
     new = ", ".join(dict.fromkeys(ep.label for _s, loc in uses for ep in loc.endpoints))
     differs = (f" The running nginx still sends requests to {old}, while the files say {new}."
@@ -443,22 +450,6 @@ def _zone_directives(facts: Facts, kind: str, zone: str, server: ServerBlock | N
     define = next((d for d in config.globals if d.name == def_name
                    and any(a.startswith(f"zone={zone}:") for a in d.args)), None)
     return use, define
-
-
-def answered_by(facts: Facts, p: Probe) -> str:
-    """Which layer produced this probe's answer: nginx itself, the app, or something else."""
-    if p.status is None:
-        return "nobody answered"
-    server = (p.server or "").lower()
-    if p.via == "upstream":
-        return f"the app at {p.endpoint}"
-    if not server.startswith("nginx"):
-        return (f"not nginx: the Server header says {p.server!r}" if p.server else
-                "the app (no nginx Server header)")
-    nginx_page = bool(p.body_head and "<center>nginx" in p.body_head)
-    if p.status >= 400 and nginx_page:
-        return "nginx itself (its own error page)"
-    return "the app, relayed by nginx"
 
 
 @rule(id="GD-NGX-007", symbol="rate-limited", category="nginx.rate_limited",
@@ -771,7 +762,8 @@ def socket_permission(facts: Facts) -> Iterator[Hit]:
             ),
             fix=Fix(summary=f"Let {who} reach the socket: give the socket directory group "
                     f"{who} (or mode 0755) and the socket group write.", commands=commands),
-            links=(Link("upstream", f"unix:{sock}"), *unit_links(serving)),
+            links=(*_loc_links(*_place(facts, last)), Link("upstream", f"unix:{sock}"),
+                   *unit_links(serving)),
         )
 
 

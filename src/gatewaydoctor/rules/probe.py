@@ -34,6 +34,34 @@ def _curl(p: Probe) -> str:
     return f"curl -sv{host} http://{p.endpoint}{p.path or '/'}"
 
 
+def answered_by(facts: Facts, p: Probe) -> str:
+    """Which layer produced this probe's answer: nginx itself, the app, or something else."""
+    if p.status is None:
+        return "nobody answered"
+    if p.via == "upstream":
+        return f"the app at {p.endpoint}"
+    server = (p.server or "").lower()
+    if not server.startswith("nginx"):
+        owner = _owner(facts, p.endpoint)
+        said = f"the Server header says {p.server!r}" if p.server else "no nginx Server header"
+        return f"not nginx ({said}){': ' + owner if owner else ''}"
+    if p.status >= 400 and p.body_head and "<center>nginx" in p.body_head:
+        return "nginx itself (its own error page)"
+    return "the app, relayed by nginx"
+
+
+def _owner(facts: Facts, endpoint: str) -> str | None:
+    """The process listening at a `host:port`, as `comm (pid N)`."""
+    from ..facts import Endpoint
+
+    for li in facts.listeners_at(Endpoint.parse(endpoint)):
+        for pid in li.pids[:1]:
+            proc = facts.process(pid)
+            if proc is not None:
+                return f"{proc.comm} (pid {proc.pid}) listens at {li.endpoint.label}"
+    return None
+
+
 def _links(facts: Facts, p: Probe) -> tuple[Link, ...]:
     links = [Link("url", f"{p.endpoint}{p.path or '/'}")]
     if p.via == "upstream":
@@ -62,7 +90,8 @@ def probe_failed(facts: Facts) -> Iterator[Hit]:
         where = "the app directly" if direct else "nginx" if first.via == "nginx" else "the URL"
         yield Hit(
             title=f"{where} at {endpoint}: {first.outcome} for {paths}",
-            evidence=tuple(Excerpt(f"probe {p.label}", p.outcome + _body(p)) for p in probes),
+            evidence=tuple(Excerpt(f"probe {p.label}", f"{p.outcome}{_body(p)}; answered by "
+                                   f"{answered_by(facts, p)}") for p in probes),
             explanation=(
                 f"A request from this host to {where} failed ({first.outcome}). The chain "
                 "below shows what each layer looked like."
