@@ -94,7 +94,17 @@ def rule(
 def all_rules() -> list[Rule]:
     """Every registered rule, by ID (importing the rule modules registers them)."""
     from . import (  # noqa: F401
-        app, config, database, nginx, permission, port, probe, service,
+        app,
+        config,
+        database,
+        network,
+        nginx,
+        permission,
+        port,
+        probe,
+        security,
+        service,
+        system,
     )
 
     return sorted(REGISTRY.values(), key=lambda r: r.id)

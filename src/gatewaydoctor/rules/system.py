@@ -1,0 +1,283 @@
+"""Rules about the host under the app: the OOM killer, a full disk, a server run by hand."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+from ..facts import DiskUsage, Endpoint, Facts, JournalEntry, Unit
+from ..findings import Excerpt, Fix, Hit, Link, Severity
+from .common import EXITED_RE, units_serving
+from .registry import rule
+
+OOM_RE = re.compile(r"(Out of memory|Memory cgroup out of memory): Killed process (\d+) "
+                    r"\(([^)]+)\)")
+OOM_UNIT_RE = re.compile(r"A process of this unit has been killed by the OOM killer"
+                         r"|Failed with result 'oom-kill'")
+ENOSPC_RE = re.compile(r"\[Errno 28\] No space left on device(?:: '([^']+)')?"
+                       r"|\(28: No space left on device\)")
+# A kill and the unit noticing it land within this many seconds of each other.
+OOM_WINDOW = 15.0
+DISK_LOW_BYTES = 50 * 1024 * 1024
+LINKED_EXPLAINS = ("app.startup_failed", "service.crash_loop", "service.start_limit_hit",
+                   "service.not_running", "upstream.unreachable", "probe.failed")
+
+
+def _relevant_units(facts: Facts) -> list[Unit]:
+    return [u for u in facts.units or () if u.is_web_app]
+
+
+def _killed_exits(facts: Facts, unit: Unit) -> list[JournalEntry]:
+    out = []
+    for e in facts.journal_of(unit.name):
+        m = EXITED_RE.search(e.message)
+        if (m and m.group(1) == "killed" and m.group(2).startswith("9")) or \
+                OOM_UNIT_RE.search(e.message):
+            out.append(e)
+    return out
+
+
+def _kernel_kills(facts: Facts) -> list[JournalEntry]:
+    return [e for e in facts.journal or () if e.unit is None and OOM_RE.search(e.message)]
+
+
+@rule(id="GD-SYS-001", symbol="oom-killed", category="system.oom_killed",
+      severity=Severity.ERROR, needs=("units", "journal"), layer="system",
+      explains=LINKED_EXPLAINS + ("upstream.timeout",),
+      title="The kernel OOM killer ended the app")
+def oom_killed(facts: Facts) -> Iterator[Hit]:
+    """A kernel `Killed process` line that the app's unit saw as SIGKILL (or `oom-kill`)."""
+    kills = _kernel_kills(facts)
+    for unit in _relevant_units(facts):
+        for exit_line in reversed(_killed_exits(facts, unit)):
+            t = exit_line.time or 0.0
+            near = [k for k in kills if k.time is not None and abs(k.time - t) <= OOM_WINDOW]
+            unit_says = bool(OOM_UNIT_RE.search(exit_line.message))
+            if not near and not unit_says:
+                continue
+            kernel = near[-1] if near else None
+            m = OOM_RE.search(kernel.message) if kernel else None
+            memcg = bool(m and m.group(1).startswith("Memory cgroup"))
+            evidence = []
+            if kernel is not None:
+                evidence.append(Excerpt("journalctl -k", kernel.message.strip()))
+            evidence.append(Excerpt(exit_line.source, exit_line.message.strip()))
+            count = len([e for e in _killed_exits(facts, unit)
+                         if any(k.time is not None and e.time is not None and
+                                abs(k.time - e.time) <= OOM_WINDOW for k in kills)])
+            what = "its memory limit (MemoryMax=/MemoryLimit= of the unit or container)" \
+                if memcg else "the host's memory"
+            yield Hit(
+                title=f"{unit.name}: the OOM killer killed {m.group(3) if m else 'the app'}"
+                      + (f" (pid {m.group(2)})" if m else "")
+                      + (f", {count} times" if count > 1 else ""),
+                evidence=tuple(evidence),
+                explanation=(
+                    f"The app in {unit.name} used more than {what}, so the kernel killed it "
+                    "with SIGKILL. The request in flight gets 502 (`upstream prematurely "
+                    "closed connection`), and systemd restarts it until the next request "
+                    "that needs that much memory."
+                ),
+                fix=Fix(
+                    summary=("Find what allocates that much (a whole table or file read into "
+                             "memory) and stream or paginate it; or raise the limit if the "
+                             "app really needs it."),
+                    commands=(
+                        f"systemctl show {unit.name} -p MemoryMax -p MemoryLimit -p "
+                        "MemoryCurrent",
+                        "journalctl -k --grep 'Killed process' --no-pager -n 20",
+                        f"systemctl edit {unit.name}   # [Service] MemoryMax=<more>, then "
+                        f"systemctl restart {unit.name}",
+                    ),
+                ),
+                links=(Link("unit", unit.name), Link("log", exit_line.message)),
+            )
+            break
+
+
+def _full_disk(facts: Facts, path: str | None) -> DiskUsage | None:
+    disks = facts.system.disks if facts.system else ()
+    best: DiskUsage | None = None
+    for d in disks:
+        if path is not None and not (path == d.path or path.startswith(d.path.rstrip("/") + "/")):
+            continue
+        low = d.avail < DISK_LOW_BYTES or d.favail == 0
+        if low and (best is None or len(d.path) > len(best.path)):
+            best = d
+    return best
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if n >= factor:
+            return f"{n / factor:.1f} {unit}"
+    return f"{n // 1024} KiB"
+
+
+def _disk_line(d: DiskUsage) -> str:
+    return (f"{d.path}: {d.fstype or '?'} on {d.mount_point or '?'}, {_size(d.avail)} of "
+            f"{_size(d.total)} available ({d.used_pct:g}% used), {d.favail} inodes free")
+
+
+@rule(id="GD-SYS-002", symbol="disk-full", category="system.disk_full",
+      severity=Severity.ERROR, needs=("system",), layer="system",
+      explains=LINKED_EXPLAINS + ("permission.denied",),
+      title="No space left where the app or nginx writes")
+def disk_full(facts: Facts) -> Iterator[Hit]:
+    """`[Errno 28] No space left on device` from the app or nginx, with the filesystem's state."""
+    found: dict[str, tuple[str, str, str | None]] = {}
+    for e in facts.journal or ():
+        m = ENOSPC_RE.search(e.message)
+        if m and e.unit:
+            found[e.unit] = (e.source, e.message.strip(), m.group(1))
+    for t in facts.tracebacks or ():
+        m = ENOSPC_RE.search(t.last_line)
+        if m and t.unit and t.unit not in found:
+            found[t.unit] = (t.source, t.last_line, m.group(1))
+    for err in facts.nginx_errors or ():
+        if ENOSPC_RE.search(err.message):
+            found.setdefault("nginx.service", (err.where, err.raw, None))
+    for unit, (source, line, path) in found.items():
+        disk = _full_disk(facts, path)
+        evidence = [Excerpt(source, line)]
+        if disk is not None:
+            evidence.append(Excerpt("statvfs", _disk_line(disk)))
+        where = path or (disk.path if disk else "the disk it writes to")
+        mount = disk.mount_point if disk else None
+        yield Hit(
+            title=f"{unit}: no space left on device ({where})",
+            evidence=tuple(evidence),
+            explanation=(
+                f"{unit} failed to write {where}: the filesystem"
+                + (f" mounted at {mount}" if mount else "") + " is full, so the write "
+                "fails with ENOSPC and the app errors out (at start-up it exits and restarts, "
+                "and nginx answers 502)."
+            ),
+            fix=Fix(
+                summary=f"Free space on {mount or 'that filesystem'} (old logs, caches, "
+                        f"dumps) or grow it, then restart {unit}.",
+                commands=(f"df -h {where}", f"du -xsh {mount or where}/* | sort -h | tail",
+                          "journalctl --vacuum-size=200M   # if the journal is what filled it",
+                          f"systemctl restart {unit}"),
+            ),
+            links=(Link("unit", unit), Link("log", line)),
+        )
+    if found:
+        return
+    for d in facts.system.disks if facts.system else ():
+        if d.total > 0 and (d.avail == 0 or d.favail == 0):
+            yield Hit(
+                title=f"{d.path} is full",
+                evidence=(Excerpt("statvfs", _disk_line(d)),),
+                explanation=(f"The filesystem holding {d.path} has no space (or no inodes) "
+                             "left: the next write there fails with ENOSPC."),
+                fix=Fix(summary=f"Free space on {d.mount_point or d.path}.",
+                        commands=(f"df -h {d.path}", f"df -i {d.path}",
+                                  f"du -xsh {d.mount_point or d.path}/* | sort -h | tail")),
+                links=(Link("log", _disk_line(d)),),
+            )
+
+
+def _access_time(text: str) -> float | None:
+    try:
+        return datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+    except ValueError:
+        return None
+
+
+def _stopped_at(facts: Facts, unit: Unit) -> float | None:
+    for e in reversed(facts.journal_of(unit.name)):
+        if e.message.startswith(("Stopped ", "Deactivated successfully")) or \
+                e.message.endswith("Deactivated successfully."):
+            return e.time
+    return None
+
+
+def _local(ep: Endpoint) -> bool:
+    return ep.path is not None or (ep.host or "") in ("127.0.0.1", "localhost", "::1", "*",
+                                                       "0.0.0.0", "::")
+
+
+@rule(id="GD-SYS-003", symbol="unmanaged-server-gone", category="service.not_running",
+      severity=Severity.ERROR, needs=("nginx_config", "listeners", "units"), layer="app",
+      explains=("upstream.unreachable", "probe.failed"),
+      title="The server was run outside any unit and is gone")
+def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
+    """Nothing listens at proxy_pass, no running unit manages it, and it served outside a unit."""
+    config = facts.nginx_config
+    assert config is not None
+    seen: set[str] = set()
+    for _server, loc in config.proxied_locations():
+        for ep in loc.endpoints:
+            if ep.label in seen or not _local(ep) or facts.listeners_at(ep):
+                continue
+            seen.add(ep.label)
+            serving = units_serving(facts, ep)
+            if any(u.active_state in ("active", "activating", "reloading") or
+                   u.sub_state == "auto-restart" for u in serving):
+                continue  # a unit is (re)starting it: the service rules speak for it
+            stopped = max((t for t in (_stopped_at(facts, u) for u in serving) if t), default=None)
+            paths = {loc2.path for _s, loc2 in config.proxied_locations() if ep in loc2.endpoints}
+            served = [a for a in facts.access_log or ()
+                      if a.status < 500 and any(a.path.startswith(p) for p in paths if p)
+                      and (t := _access_time(a.time)) is not None
+                      and (stopped is None or t >= stopped)]
+            nohup = [f"{d.path.rstrip('/')}/nohup.out" for d in facts.listings or ()
+                     if "nohup.out" in d.names]
+            if not served and not nohup:
+                continue
+            evidence = [Excerpt(loc.where, f"location {loc.path} {{ proxy_pass "
+                                           f"{loc.proxy_pass}; }}"),
+                        Excerpt("/proc/net/tcp, /proc/net/tcp6" if ep.path is None
+                                else "/proc/net/unix", f"no process listens at {ep.label}")]
+            if serving:
+                for u in serving:
+                    evidence.append(Excerpt(u.source, f"{u.name} binds {ep.label} but is "
+                                            f"{u.active_state}/{u.sub_state} "
+                                            f"(UnitFileState={u.unit_file_state}): no unit "
+                                            "manages the server"))
+            else:
+                evidence.append(Excerpt("systemctl show", f"no systemd unit runs a server at "
+                                        f"{ep.label}"))
+            if served:
+                last = served[-1]
+                after = " after the unit stopped" if stopped else ""
+                evidence.append(Excerpt(last.where, f"{last.raw}   (answered{after}: "
+                                        "a server outside any unit)"))
+            for path in nohup[:1]:
+                evidence.append(Excerpt(path, "nohup.out: a server was started by hand "
+                                        "with nohup"))
+            errors = [e for e in facts.nginx_errors or () if e.upstream and
+                      f"//{ep.label}" in e.upstream]
+            if errors:
+                evidence.append(Excerpt(errors[-1].where, errors[-1].raw))
+            unit = serving[0] if serving else None
+            commands = [f"tail -n 50 {nohup[0]}   # why the hand-started server died"] \
+                if nohup else []
+            if unit is not None:
+                commands += [f"systemctl enable --now {unit.name}",
+                             f"systemctl status {unit.name} --no-pager"]
+            else:
+                commands += ["# write a unit (User=, WorkingDirectory=, ExecStart=<venv>/bin/"
+                             f"uvicorn main:app --host {ep.host} --port {ep.port}, "
+                             "Restart=always), then: systemctl enable --now <name>.service"]
+            yield Hit(
+                title=f"nothing listens at {ep.label} and no unit manages it: the server run "
+                      "by hand is gone",
+                evidence=tuple(evidence),
+                explanation=(
+                    f"nginx proxies {loc.path or '/'} to {ep.label}. A server there answered "
+                    "while no systemd unit ran it (started by hand, with nohup or in a "
+                    "terminal), and it has died or was killed: nothing restarts it, so nginx "
+                    "answers 502 until someone starts it again."
+                ),
+                fix=Fix(
+                    summary=("Run the backend under its systemd unit (Restart=always) instead "
+                             "of by hand." if unit else "Run the backend under a systemd unit "
+                             "with Restart=always instead of by hand."),
+                    commands=tuple(commands),
+                ),
+                links=(Link("upstream", ep.label), Link("location", f"{loc.path} {loc.where}"))
+                + tuple(Link("unit", u.name) for u in serving),
+            )
