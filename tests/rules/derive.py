@@ -2,8 +2,7 @@
 
 Run from the repository root: `python tests/rules/derive.py`. Most fixtures are a
 lab recording as is (process list trimmed to the processes that matter); a few
-are a recording with one item changed, said below. The `nginx -t` failure text
-is real output of nginx 1.22.1 (Debian) on a config with `proxy_pas`.
+are a recording with one item changed, said below.
 """
 
 from __future__ import annotations
@@ -21,11 +20,6 @@ KEEP_COMM = re.compile(r"^(nginx|python.*|uvicorn|gunicorn|postgres|systemd)$")
 
 JOURNAL_FIELDS = {"MESSAGE", "_PID", "SYSLOG_IDENTIFIER", "PRIORITY", "__REALTIME_TIMESTAMP",
                   "UNIT", "_SYSTEMD_UNIT"}
-NGINX_T_FAILED = (
-    '2026/11/23 20:32:56 [emerg] 20773#20773: unknown directive "proxy_pas" in '
-    "/etc/nginx/sites-enabled/fastapi:10\n"
-    "nginx: configuration file /etc/nginx/nginx.conf test failed\n"
-)
 
 
 def lab(name: str) -> dict[str, Any]:
@@ -43,18 +37,36 @@ def lab(name: str) -> dict[str, Any]:
     return ev
 
 
-def invalid_config(ev: dict[str, Any]) -> dict[str, Any]:
-    ev = copy.deepcopy(ev)
-    ev["items"]["nginx.test"].update(rc=1, stderr=NGINX_T_FAILED)
-    return ev
-
-
-def proxy_elsewhere(ev: dict[str, Any]) -> dict[str, Any]:
-    """nginx proxies to :8001 while uvicorn keeps listening on :8000."""
-    ev = copy.deepcopy(ev)
-    dump = ev["items"]["nginx.dump"]
-    dump["stdout"] = dump["stdout"].replace("http://127.0.0.1:8000", "http://127.0.0.1:8001")
-    return ev
+def nginx_fixtures(healthy: dict[str, Any], healthy_gunicorn: dict[str, Any],
+                   stopped: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """nginx and nginx-to-backend rules: every firing fixture is a lab recording as is."""
+    mismatch, not_reloaded = lab("upstream-mismatch"), lab("nginx-not-reloaded")
+    slow, worker_timeout = lab("upstream-slow"), lab("gunicorn-worker-timeout")
+    return {
+        "config-invalid": {"fires_lab": lab("nginx-config-invalid"),
+                           "healthy_uvicorn": healthy, "healthy_not_reloaded": not_reloaded},
+        "upstream-mismatch": {"fires_lab": mismatch, "healthy_uvicorn": healthy,
+                              "healthy_app_down": stopped, "healthy_not_reloaded": not_reloaded},
+        "not-reloaded": {"fires_lab": not_reloaded, "healthy_uvicorn": healthy,
+                         "healthy_upstream_mismatch": mismatch},
+        "upstream-address-family": {"fires_lab": lab("localhost-ipv6"),
+                                    "healthy_uvicorn": healthy,
+                                    "healthy_gunicorn": healthy_gunicorn,
+                                    "healthy_upstream_mismatch": mismatch},
+        "rate-limited": {"fires_lab": lab("rate-limit-docs"), "healthy_uvicorn": healthy,
+                         "healthy_gunicorn": healthy_gunicorn},
+        "header-too-big": {"fires_lab": lab("header-too-big"), "healthy_uvicorn": healthy,
+                           "healthy_upstream_slow": slow},
+        "upstream-timeout": {"fires_lab": slow, "healthy_uvicorn": healthy,
+                             "healthy_worker_timeout": worker_timeout},
+        "gunicorn-worker-timeout": {"fires_lab": worker_timeout,
+                                    "healthy_gunicorn": healthy_gunicorn,
+                                    "healthy_upstream_slow": slow},
+        "socket-permission": {"fires_lab": lab("socket-permission"),
+                              "healthy_gunicorn": healthy_gunicorn, "healthy_uvicorn": healthy},
+        "worker-connections": {"fires_lab": lab("worker-connections"), "healthy_uvicorn": healthy,
+                               "healthy_gunicorn": healthy_gunicorn},
+    }
 
 
 def without_nginx(ev: dict[str, Any]) -> dict[str, Any]:
@@ -106,15 +118,13 @@ def main() -> None:
                                 "healthy_crash_loop": looping},
         "upstream-not-listening": {"fires_stopped": stopped, "healthy_uvicorn": healthy,
                                    "healthy_gunicorn_socket": healthy_gunicorn},
-        "upstream-mismatch": {"fires_port": proxy_elsewhere(healthy), "healthy_uvicorn": healthy,
-                              "healthy_app_down": stopped},
-        "config-invalid": {"fires_unknown_directive": invalid_config(healthy),
-                           "healthy_uvicorn": healthy},
         "nginx-not-running": {"fires_no_master": without_nginx(healthy),
+                              "fires_config_invalid": lab("nginx-config-invalid"),
                               "healthy_uvicorn": healthy},
         "probe-failed": {"fires_502": stopped, "healthy_uvicorn": healthy},
     }
     fixtures.update(system_fixtures(healthy, healthy_gunicorn, stopped))
+    fixtures.update(nginx_fixtures(healthy, healthy_gunicorn, stopped))
     for symbol, cases in fixtures.items():
         (OUT / symbol).mkdir(parents=True, exist_ok=True)
         for name, ev in cases.items():
