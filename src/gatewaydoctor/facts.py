@@ -216,7 +216,10 @@ class NginxConfig:
             if loc.modifier in ("~", "~*"):
                 try:
                     flags = re.IGNORECASE if loc.modifier == "~*" else 0
-                    if re.search(loc.path, path, flags):
+                    # PCRE's named groups `(?<n>…)`/`(?'n'…)` are `(?P<n>…)` in Python.
+                    pattern = re.sub(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')",
+                                     lambda m: f"(?P<{m.group(1) or m.group(2)}>", loc.path)
+                    if re.search(pattern, path, flags):
                         return loc
                 except re.error:
                     continue  # PCRE syntax Python's re lacks; nginx may still match it

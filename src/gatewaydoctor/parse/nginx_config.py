@@ -61,14 +61,33 @@ def _parse_files(files: list[tuple[str, str]]) -> tuple[dict[str, list[Directive
                 result = {"status": "failed", "errors": [{"error": f"{type(exc).__name__}: "
                                                                    f"{exc}"}]}
             if result["status"] == "ok":
-                trees[path] = result["config"][0]["parsed"]
-                continue
+                parsed = result["config"][0]["parsed"]
+                misread = _misread_lua(parsed)
+                if misread is None:
+                    trees[path] = parsed
+                    continue
+                # crossplane "succeeded" but read Lua as nginx syntax, swallowing what follows.
+                result = {"status": "failed", "errors": [{"error": (
+                    f"crossplane does not know {misread['directive']} and read its Lua code "
+                    f"as nginx directives in {path}:{misread['line']}")}]}
             for err in result["errors"]:
                 text = str(err.get("error", "")).replace(local, path)
                 errors.append(text)
             trees[path] = nginxscan.tree(content)
             tolerant.append(path)
     return trees, errors, tolerant
+
+
+def _misread_lua(tree: list[Directive]) -> Directive | None:
+    """A `*_by_lua_block` that crossplane parsed as an nginx block instead of Lua code."""
+    for d in tree:
+        if "block" in d:
+            if nginxscan.LUA_BLOCK_RE.search(d["directive"]):
+                return d
+            found = _misread_lua(d["block"])
+            if found is not None:
+                return found
+    return None
 
 
 def _simple(trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
