@@ -42,6 +42,7 @@ def config_invalid(facts: Facts) -> Iterator[Hit]:
     first = bad[0] if bad else None
     where = f"{first.file}:{first.line}" if first and first.file else "the configuration"
     config = facts.nginx_config
+    down: list[int] = []
     if facts.listeners is not None and config is not None:
         ports = sorted({li.endpoint.port for s in config.servers for li in s.listens
                         if li.endpoint.port is not None})
@@ -56,10 +57,13 @@ def config_invalid(facts: Facts) -> Iterator[Hit]:
         evidence=evidence,
         explanation=(
             f"nginx refuses the configuration at {where}. A reload keeps the old configuration "
-            "running; a restart or boot leaves nginx down."
+            "running; a restart or boot leaves nginx down"
+            + (", as it is now: nothing answers." if down else ".")
         ),
-        fix=Fix(summary=f"Correct {where}, then test and reload.",
-                commands=("nginx -t", "systemctl reload nginx")),
+        fix=Fix(summary=f"Correct {where}, then test and "
+                + ("start nginx." if down else "reload."),
+                commands=("nginx -t", "systemctl restart nginx" if down
+                          else "systemctl reload nginx")),
         links=(Link("server", where),),
     )
 
@@ -602,7 +606,7 @@ def upstream_timeout(facts: Facts) -> Iterator[Hit]:
             summary=f"Find what makes {path or 'the handler'} slow (its logs, the database); if "
             f"it is legitimately slow, raise {name} in {where}.",
             commands=(*(f"journalctl -u {u.name} --since -10min --no-pager" for u in serving),
-                      f"# or edit {where}: {name} 120s;",
+                      f"# or edit {value_ex.source}: {name} 120s;",
                       "nginx -t && systemctl reload nginx"),
         ),
         links=_loc_links(server, loc) + unit_links(serving),
@@ -623,6 +627,15 @@ def _gunicorn_timeout(unit: Unit) -> tuple[int, str]:
             if arg.startswith("--timeout=") and arg[10:].isdigit():
                 return int(arg[10:]), arg
     return 30, "no --timeout: gunicorn's default 30 s (unless a -c config file sets it)"
+
+
+def _seconds(value: str) -> float | None:
+    """nginx time (`60s`, `2m`, `500ms`, `90`) in seconds."""
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)?", value.strip())
+    if not m:
+        return None
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
+    return int(m.group(1)) * scale
 
 
 @rule(id="GD-NGX-010", symbol="gunicorn-worker-timeout", category="upstream.timeout",
@@ -650,9 +663,17 @@ def gunicorn_worker_timeout(facts: Facts) -> Iterator[Hit]:
         if nginx:
             evidence.append(Excerpt(nginx[-1].where, nginx[-1].raw))
             server, loc = _place(facts, nginx[-1])
+        order = ""
         if loc is not None:
             value, ex = _setting(facts, "proxy_read_timeout", server, loc, "60s")
             evidence.append(ex)
+            secs = _seconds(value)
+            if secs is not None:
+                order = (f" gunicorn's --timeout ({seconds}s) is shorter than nginx's "
+                         f"proxy_read_timeout ({value}), so the worker dies first: 502, not 504."
+                         if seconds < secs else
+                         f" nginx's proxy_read_timeout ({value}) is shorter than gunicorn's "
+                         f"--timeout ({seconds}s): clients get 504 first.")
         yield Hit(
             title=f"gunicorn WORKER TIMEOUT in {unit.name}: a request ran longer than "
             f"--timeout {seconds}s and its worker was killed",
@@ -663,6 +684,7 @@ def gunicorn_worker_timeout(facts: Facts) -> Iterator[Hit]:
                 "request it was serving dies with it, so nginx sees the connection close "
                 "(`upstream prematurely closed connection`, 502). With an async worker this "
                 "means blocking code (time.sleep, a sync DB driver) inside `async def`."
+                + order
             ),
             fix=Fix(
                 summary="Make the slow handler non-blocking (plain `def`, or run the blocking "
