@@ -162,7 +162,7 @@ def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | No
             info.size, info.mtime, info.mode = len(data), mtime, 0o644
             info.uname = info.gname = "gatewaydoctor"
             tar.addfile(info, io.BytesIO(data))
-    packed = gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    packed = gzip.compress(raw.getvalue(), compresslevel=6, mtime=0)
     Path(path).write_bytes(packed)
     return manifest
 

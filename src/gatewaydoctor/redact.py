@@ -26,39 +26,46 @@ _VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
 _SECRET_NAME = (r"[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
                 r"ACCESS_?KEY|CREDENTIALS?|_KEY\b)[A-Z0-9_.-]*")
 
-# (kind, pattern, replacement); applied in this order.
-_PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+# (kind, pattern, replacement, words one of which the lowercased text must hold, or () for
+# always); applied in this order. The words make most strings (journal fields) cost nothing.
+_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
+_PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str],
+                       tuple[str, ...]], ...] = (
     ("private_key", re.compile(
         r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
-        re.DOTALL), "-----BEGIN \\1PRIVATE KEY-----" + MASK + "-----END \\1PRIVATE KEY-----"),
+        re.DOTALL), "-----BEGIN \\1PRIVATE KEY-----" + MASK + "-----END \\1PRIVATE KEY-----",
+     ("private key",)),
     # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
     ("dsn_password", re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)"),
-     r"\1" + MASK + r"\3"),
+     r"\1" + MASK + r"\3", ("://",)),
     # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
     ("auth_header", re.compile(
         r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
         r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*\"|'[^'\n]*'|[^\r\n\"]+)"),
-     lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3))),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
-    ("bearer_token", re.compile(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
+     lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3)),
+     ("authorization", "cookie", "api-key", "auth-token")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
+     ("eyj",)),
+    ("bearer_token", re.compile(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK,
+     ("bearer",)),
     # Basic base64: not the English word ("# Basic Settings" in nginx.conf)
     ("bearer_token", re.compile(r"\b([Bb]asic|BASIC)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))"
-                                r"[A-Za-z0-9+/]{8,}={0,2}"), r"\1 " + MASK),
+                                r"[A-Za-z0-9+/]{8,}={0,2}"), r"\1 " + MASK, ("basic",)),
     ("api_token", re.compile(
         r"\b(?:sk|pk|rk)[-_](?:live_|test_|proj-)?[A-Za-z0-9_-]{16,}"
         r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
         r"|\bglpat-[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
-        r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK),
+        r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK, ()),
     # "SECRET_KEY=a b" (systemd Environment= quoting)
     ("secret_assignment", re.compile(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1"),
-     r"\1\2=" + MASK + r"\1"),
+     r"\1\2=" + MASK + r"\1", _SECRET_WORDS),
     # PASSWORD=x, "secret_key": "x", api_token: x
     ("secret_assignment", re.compile(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
                                      + r"(?!\*\*\*)" + _VALUE),
-     r"\1\2" + MASK),
+     r"\1\2" + MASK, _SECRET_WORDS),
     # ?token=x&password=y in URLs
     ("url_secret", re.compile(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
-                              r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK),
+                              r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK, ("=",)),
 )
 
 # Extra fields of a `combined`-prefixed access log line ("$http_cookie", "$http_x_api_key").
@@ -218,7 +225,10 @@ class Redactor:
 
     def text(self, text: str, source: str = "") -> str:
         """Redact one string; `source` (an evidence key) enables format-aware passes."""
-        for kind, pattern, repl in _PATTERNS:
+        low = text.lower()
+        for kind, pattern, repl, words in _PATTERNS:
+            if words and not any(w in low for w in words):
+                continue
             text, n = pattern.subn(repl, text)
             if n:
                 self.counts[kind] += n

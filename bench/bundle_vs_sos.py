@@ -1,0 +1,114 @@
+"""`gatewaydoctor bundle` against `sos report`, side by side on the same lab host.
+
+Run as root from the checkout:  python3 bench/bundle_vs_sos.py [--runs N] [SCENARIO]
+
+Needs Debian's sos report (not run in CI, so not in scripts/test):
+
+    apt-get install --no-install-recommends sosreport
+
+(PyPI's `sos` is a different project, Script of Scripts.) Both tools run *inside* one
+lab (systemd + nginx + uvicorn + PostgreSQL in namespaces), so they collect the lab, not
+this machine. sos is limited to the plugins that cover the sources gatewaydoctor reads:
+nginx, systemd, networking and logs. It writes only under the lab's private /run
+(`--tmp-dir`), which disappears with the lab; it is run without
+`--allow-system-changes`, so it loads no kernel module. Each tool runs N times (first
+run included: neither keeps a cache), and the median wall time and the archive size are
+printed, with the ratios. A figure, not a pass/fail test: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+
+from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
+from gdlab.scenarios import SCENARIOS  # noqa: E402
+
+SOS_PLUGINS = "nginx,systemd,networking,logs"
+SOS_DIR = "/run/gd-bench-sos"  # the lab's private /run: gone when the lab stops
+BUNDLE_DIR = "/run/gd-bench-bundle"
+
+
+def _size(stack: object, path: str) -> int:
+    out = stack.lab.run(["stat", "-c", "%s", path], check=True).stdout  # type: ignore[attr-defined]
+    return int(out.strip())
+
+
+def _timed(stack: object, argv: list[str]) -> tuple[float, str, str, int]:
+    t0 = time.monotonic()
+    proc = stack.lab.run(argv, timeout=900)  # type: ignore[attr-defined]
+    return time.monotonic() - t0, proc.stdout, proc.stderr, proc.returncode
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario", nargs="?", default="relative-import", choices=sorted(SCENARIOS))
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args(argv)
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"cannot run the lab here: {reason}", file=sys.stderr)
+        return 2
+    sos = shutil.which("sos") or shutil.which("sosreport")
+    if sos is None:
+        print("sos report is not installed: apt-get install --no-install-recommends sosreport",
+              file=sys.stderr)
+        return 2
+    scenario = SCENARIOS[args.scenario]
+    stack = boot_stack(scenario.variant)
+    rows: dict[str, list[tuple[float, int]]] = {"gatewaydoctor bundle": [],
+                                                 "gatewaydoctor bundle --no-exec": [],
+                                                 "sos report": []}
+    sos_version = ""
+    try:
+        scenario.inject(stack)
+        url = stack.url(scenario.path)
+        stack.lab.run(["mkdir", "-p", SOS_DIR, BUNDLE_DIR], check=True)
+        sos_version = stack.lab.run([sos, "--version"]).stdout.strip().splitlines()[0:1]
+        for n in range(args.runs):
+            for label, extra in (("gatewaydoctor bundle", []),
+                                 ("gatewaydoctor bundle --no-exec", ["--no-exec"])):
+                out = f"{BUNDLE_DIR}/b{n}{len(extra)}.tar.gz"
+                took, _o, err, rc = _timed(stack, [sys.executable, "-m", "gatewaydoctor",
+                                                   "bundle", url, "-o", out, *extra])
+                if rc != 0:
+                    print(f"{label} failed: {err[-800:]}", file=sys.stderr)
+                    return 1
+                rows[label].append((took, _size(stack, out)))
+            took, o, err, rc = _timed(stack, [sos, "report", "--batch", "--only-plugins",
+                                              SOS_PLUGINS, "--tmp-dir", SOS_DIR])
+            m = re.search(r"(/\S+/sosreport-\S+\.tar\.\w+)", o)
+            if rc != 0 or not m:
+                print(f"sos report failed (rc {rc}): {o[-800:]} {err[-800:]}", file=sys.stderr)
+                return 1
+            rows["sos report"].append((took, _size(stack, m.group(1))))
+            stack.lab.run(["sh", "-c", f"rm -rf {SOS_DIR}/* {BUNDLE_DIR}/*"])
+    finally:
+        stop_stack(stack)
+
+    print(f"scenario {args.scenario}, {args.runs} runs each, inside one lab; "
+          f"sos {' '.join(sos_version)} plugins {SOS_PLUGINS}")
+    print(f"{'tool':34} {'median s':>9} {'min s':>7} {'max s':>7} {'archive KiB':>12}")
+    med: dict[str, tuple[float, float]] = {}
+    for label, vals in rows.items():
+        times = [t for t, _ in vals]
+        size = statistics.median(s for _, s in vals) / 1024
+        med[label] = (statistics.median(times), size)
+        print(f"{label:34} {med[label][0]:9.2f} {min(times):7.2f} {max(times):7.2f} "
+              f"{size:12.1f}")
+    sos_t, sos_s = med["sos report"]
+    for label in ("gatewaydoctor bundle", "gatewaydoctor bundle --no-exec"):
+        t, s = med[label]
+        print(f"sos report / {label}: {sos_t / t:.1f}x the wall time, {sos_s / s:.1f}x the size")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
