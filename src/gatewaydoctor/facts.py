@@ -65,6 +65,41 @@ class Endpoint:
         return False
 
 
+def _host_port(host: str | None, port: int | None) -> tuple[str, int | None]:
+    """Split a Host header (`example.com:8080`, `[::1]:80`) into name and port."""
+    if not host:
+        return "", port
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        return name, int(rest[1:]) if rest[1:].isdigit() else port
+    name, _, tail = host.partition(":")
+    return name, int(tail) if tail.isdigit() else port
+
+
+def pcre_to_python(pattern: str) -> str:
+    """PCRE's named groups `(?<n>…)`/`(?'n'…)` are `(?P<n>…)` in Python."""
+    return re.sub(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')",
+                  lambda m: f"(?P<{m.group(1) or m.group(2)}>", pattern)
+
+
+def _name_matches(kind: str, server_name: str, name: str) -> bool:
+    """One of nginx's server_name match kinds, in its order of precedence."""
+    n = server_name.lower()
+    if kind == "exact":
+        return n == name
+    if kind == "leading":
+        return (n.startswith("*.") and name.endswith(n[1:])) or (
+            n.startswith(".") and (name == n[1:] or name.endswith(n)))
+    if kind == "trailing":
+        return n.endswith(".*") and name.startswith(n[:-1])
+    if not n.startswith("~"):
+        return False
+    try:
+        return re.search(pcre_to_python(server_name[1:]), name) is not None
+    except re.error:
+        return False
+
+
 def _is_v4(addr: str) -> bool:
     try:
         return ipaddress.ip_address(addr).version == 4
@@ -182,16 +217,22 @@ class NginxConfig:
         """The server block a location belongs to."""
         return next((s for s in self.servers if location in s.locations), None)
 
-    def server_for(self, host: str | None) -> ServerBlock | None:
-        """The server block a request with this Host header reaches (name, else default)."""
-        name = (host or "").rsplit(":", 1)[0] if host and not host.startswith("[") else host
-        for s in self.servers:
-            if name and name in s.names:
-                return s
-        for s in self.servers:
+    def server_for(self, host: str | None, port: int | None = None) -> ServerBlock | None:
+        """The server block a request with this Host header (and port) reaches, like nginx:
+        exact name, `*.suffix`, `prefix.*`, `~regex`, else the port's default server."""
+        name, port = _host_port(host, port)
+        candidates = [s for s in self.servers
+                      if port is None or not s.listens
+                      or any(li.endpoint.port == port for li in s.listens)] or list(self.servers)
+        name = name.lower()
+        for kind in ("exact", "leading", "trailing", "regex"):
+            for s in candidates:
+                if name and any(_name_matches(kind, n, name) for n in s.names):
+                    return s
+        for s in candidates:
             if any(li.default_server for li in s.listens):
                 return s
-        return self.servers[0] if self.servers else None
+        return candidates[0] if candidates else None
 
     def location_for(self, path: str, host: str | None = None) -> Location | None:
         """The location nginx picks for path, the way nginx does it.
@@ -216,10 +257,7 @@ class NginxConfig:
             if loc.modifier in ("~", "~*"):
                 try:
                     flags = re.IGNORECASE if loc.modifier == "~*" else 0
-                    # PCRE's named groups `(?<n>…)`/`(?'n'…)` are `(?P<n>…)` in Python.
-                    pattern = re.sub(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')",
-                                     lambda m: f"(?P<{m.group(1) or m.group(2)}>", loc.path)
-                    if re.search(pattern, path, flags):
+                    if re.search(pcre_to_python(loc.path), path, flags):
                         return loc
                 except re.error:
                     continue  # PCRE syntax Python's re lacks; nginx may still match it

@@ -159,3 +159,18 @@ def test_skip_and_only_by_id_and_symbol_from_the_command_line() -> None:
                            fixture, "--only", "rate-limit"], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "no rule is called 'rate-limit'" in proc.stderr
+
+
+@pytest.mark.parametrize(("host", "port", "upstream"), [
+    ("api.example.test", 8083, "127.0.0.1:8000"),         # exact name
+    ("www.example.test:8083", None, "127.0.0.1:8001"),    # *.example.test
+    ("acme.tenants.test", 8083, "127.0.0.1:8002"),        # ~regex with a PCRE named group
+    ("unknown.test", 8083, None),                         # default_server: return 444
+    ("api.example.test", 8084, "127.0.0.1:8003"),         # another port's default server
+])
+def test_server_selection_like_nginx(host: str, port: int | None, upstream: str | None) -> None:
+    cfg = read_config(dump("servers"), "read from nginx -T")
+    server = cfg.server_for(host, port)
+    assert server is not None
+    labels = [ep.label for loc in server.locations for ep in loc.endpoints]
+    assert labels == ([upstream] if upstream else [])

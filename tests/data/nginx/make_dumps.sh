@@ -7,8 +7,9 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 LUAROOT=${LUAROOT:-/tmp/luamod/root}
-rm -rf /tmp/gdngx && mkdir -p /tmp/gdngx && cp -r "$here/lua" "$here/lua-newer" "$here/includes" /tmp/gdngx/
+rm -rf /tmp/gdngx && mkdir -p /tmp/gdngx && cp -r "$here/lua" "$here/lua-newer" "$here/includes" "$here/servers" /tmp/gdngx/
 nginx -T -q -c /tmp/gdngx/includes/nginx.conf -p /tmp/gdngx/includes/ > "$here/includes.dump"
+nginx -T -q -c /tmp/gdngx/servers/nginx.conf -p /tmp/gdngx/servers/ > "$here/servers.dump"
 sed -i "s#lua_package_path \"/usr/share/lua/5.1/#lua_package_path \"$LUAROOT/usr/share/lua/5.1/#" \
     /tmp/gdngx/lua/nginx.conf
 LD_LIBRARY_PATH="$LUAROOT/usr/lib/x86_64-linux-gnu:$LUAROOT/lib/x86_64-linux-gnu" \
