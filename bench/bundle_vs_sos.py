@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
         scenario.inject(stack)
         url = stack.url(scenario.path)
         stack.lab.run(["mkdir", "-p", SOS_DIR, BUNDLE_DIR], check=True)
-        sos_version = stack.lab.run([sos, "--version"]).stdout.strip().splitlines()[0:1]
+        sos_version = stack.lab.run(["dpkg-query", "-W", "-f", "${Version}",
+                                     "sosreport"]).stdout.strip()
         for n in range(args.runs):
             for label, extra in (("gatewaydoctor bundle", []),
                                  ("gatewaydoctor bundle --no-exec", ["--no-exec"])):
@@ -94,7 +95,7 @@ def main(argv: list[str]) -> int:
         stop_stack(stack)
 
     print(f"scenario {args.scenario}, {args.runs} runs each, inside one lab; "
-          f"sos {' '.join(sos_version)} plugins {SOS_PLUGINS}")
+          f"sos {sos_version or '?'} plugins {SOS_PLUGINS}")
     print(f"{'tool':34} {'median s':>9} {'min s':>7} {'max s':>7} {'archive KiB':>12}")
     med: dict[str, tuple[float, float]] = {}
     for label, vals in rows.items():

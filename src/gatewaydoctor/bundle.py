@@ -81,13 +81,42 @@ def _readable(item: Mapping[str, Any]) -> str:
     if item.get("error"):
         head.append(f"# error ({item.get('error_kind')}): {item['error']}")
     parts = ["\n".join(head)]
-    if item.get("stdout"):
+    if item.get("stdout") and str(item.get("source", "")).startswith("journal."):
+        head.append("# shown as `time identifier[pid]: message`; evidence.json has every field")
+        parts = ["\n".join(head), "## journal\n" + _journal_text(str(item["stdout"]))]
+    elif item.get("stdout"):
         parts.append("## stdout\n" + str(item["stdout"]))
     if item.get("stderr"):
         parts.append("## stderr\n" + str(item["stderr"]))
     if item.get("data") is not None:
         parts.append("## data\n" + json.dumps(item["data"], indent=1, sort_keys=True))
     return "\n\n".join(parts).rstrip("\n") + "\n"
+
+
+def _journal_text(text: str) -> str:
+    """journalctl -o json records as the short lines people read."""
+    lines = []
+    for raw in text.splitlines():
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            lines.append(raw)
+            continue
+        if not isinstance(rec, dict):
+            lines.append(raw)
+            continue
+        try:
+            usec = int(rec.get("__REALTIME_TIMESTAMP", 0))
+            when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(usec / 1e6)) + \
+                f".{usec % 1_000_000:06d}Z"
+        except (TypeError, ValueError):
+            when = "?"
+        ident = rec.get("SYSLOG_IDENTIFIER") or rec.get("_COMM") or "?"
+        msg = rec.get("MESSAGE")
+        if isinstance(msg, list):  # non-UTF-8 messages come as byte arrays
+            msg = bytes(b for b in msg if isinstance(b, int)).decode("utf-8", "replace")
+        lines.append(f"{when} {ident}[{rec.get('_PID', '?')}]: {msg}")
+    return "\n".join(lines)
 
 
 def _item_bytes(item: Mapping[str, Any]) -> int:
@@ -162,7 +191,7 @@ def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | No
             info.size, info.mtime, info.mode = len(data), mtime, 0o644
             info.uname = info.gname = "gatewaydoctor"
             tar.addfile(info, io.BytesIO(data))
-    packed = gzip.compress(raw.getvalue(), compresslevel=6, mtime=0)
+    packed = gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
     Path(path).write_bytes(packed)
     return manifest
 
