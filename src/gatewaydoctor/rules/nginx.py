@@ -295,13 +295,15 @@ def _probe_excerpt(p: Probe) -> Excerpt:
                                                     and p.error else ""))
 
 
-def _loc_links(server: ServerBlock | None, loc: Location | None) -> tuple[Link, ...]:
+def _loc_links(server: ServerBlock | None, loc: Location | None,
+               upstream: bool = True) -> tuple[Link, ...]:
     links: list[Link] = []
     if server is not None:
         links.append(Link("server", server.label))
     if loc is not None:
         links.append(Link("location", f"{loc.path} {loc.where}"))
-        links += [Link("upstream", ep.label) for ep in loc.endpoints]
+        if upstream:
+            links += [Link("upstream", ep.label) for ep in loc.endpoints]
     return tuple(links)
 
 
@@ -516,8 +518,9 @@ def rate_limited(facts: Facts) -> Iterator[Hit]:
                 f"# edit {where}: {what} zone={zone}"
                 + (" burst=20 nodelay;" if kind == "requests" else " 100;"),
                 *((f"# or edit {define.where}: raise {rate}",) if define and rate else ())),
+            # nginx answered before the upstream: the chain stops at the location.
             links=((Link("url", f"{url.endpoint}{url.path or '/'}"),) if url else ())
-            + _loc_links(server, loc),
+            + _loc_links(server, loc, upstream=False),
         )
 
 
