@@ -1,0 +1,75 @@
+"""Messages in the reader's language: English (source) and Simplified Chinese.
+
+Every user-facing string goes through `_()` (or `ngettext`) with named `{placeholders}`
+filled in *after* translation: `_("{unit} is not running").format(unit=name)`.
+Catalogs live in `locale/<lang>/LC_MESSAGES/gatewaydoctor.po` (compiled `.mo` beside it).
+The language comes from `--lang`, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DOMAIN = "gatewaydoctor"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("en", "zh-CN")
+
+_translations: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
+
+
+def language_from_env(env: Mapping[str, str] | None = None) -> str:
+    """Pick en or zh-CN from the usual locale variables (first one set wins)."""
+    env = os.environ if env is None else env
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if not value:
+            continue
+        for part in value.split(":"):
+            lang = normalize(part)
+            if lang:
+                return lang
+        return "en"
+    return "en"
+
+
+def normalize(value: str) -> str | None:
+    """Map `zh_CN.UTF-8`, `zh-cn`, `zh_Hans`, `en_US` ... to a supported language."""
+    base = value.split(".")[0].split("@")[0].replace("-", "_").lower()
+    if base.startswith("zh"):
+        return "zh-CN"
+    if base.startswith("en") or base in ("c", "posix"):
+        return "en"
+    return None
+
+
+def set_language(lang: str | None = None) -> str:
+    """Switch every later `_()` to `lang` (None: from the environment); return it."""
+    global _translations, _language
+    chosen = normalize(lang) if lang else language_from_env()
+    chosen = chosen or "en"
+    if chosen == "en":
+        _translations = gettext.NullTranslations()
+    else:
+        _translations = gettext.translation(
+            DOMAIN, localedir=str(LOCALE_DIR), languages=[chosen.replace("-", "_")],
+            fallback=True,
+        )
+    _language = chosen
+    return chosen
+
+
+def current_language() -> str:
+    return _language
+
+
+def _(message: str) -> str:
+    """Translate a message (a literal, so extraction tools can find it)."""
+    return _translations.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations.ngettext(singular, plural, n)
