@@ -71,5 +71,11 @@ def _(message: str) -> str:
     return _translations.gettext(message)
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction without translating it now (rule titles declared at
+    import time); translate it where it is shown: `_(rule.title)`."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations.ngettext(singular, plural, n)
