@@ -149,7 +149,9 @@ def system_fixtures(healthy: dict[str, Any], healthy_gunicorn: dict[str, Any],
                         "healthy_permission_write": lab("permission-write")}
     out["unmanaged-server-gone"] = {"fires_lab": lab("hand-started-died"),
                                     "healthy_uvicorn": healthy, "healthy_stopped": stopped,
-                                    "healthy_disabled": lab("service-disabled")}
+                                    "healthy_disabled": lab("service-disabled"),
+                                    # the app runs under its unit, only on another port
+                                    "healthy_app_elsewhere": lab("upstream-mismatch")}
     out["firewall-blocks-port"] = {
         "fires_nft": lab("firewall-drop"),
         "fires_iptables": with_iptables(healthy, IPTABLES_DROP_80),

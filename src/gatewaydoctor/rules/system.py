@@ -207,6 +207,8 @@ def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
     """Nothing listens at proxy_pass, no running unit manages it, and it served outside a unit."""
     config = facts.nginx_config
     assert config is not None
+    if any(u.active_state == "active" for u in facts.web_units()):
+        return  # a unit runs the app (maybe elsewhere): the nginx rules speak for that
     seen: set[str] = set()
     for _server, loc in config.proxied_locations():
         for ep in loc.endpoints:
