@@ -73,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--no-exec", action="store_true")
     _mask_options(g)
     _window_options(g)
-    sub.add_parser("rules", help="list the rules")
+    r = sub.add_parser("rules", help="list the rules (ID, symbol, category, severity, title)")
+    r.add_argument("--json", action="store_true", help="print the list as JSON")
+    e = sub.add_parser("explain", help="print a rule's documentation: what it detects, why, "
+                                       "the evidence it uses, how to fix and verify")
+    e.add_argument("rule", metavar="ID|SYMBOL", help="e.g. GD-APP-001 or relative-import")
     return p
 
 
@@ -193,12 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
-        if args.command == "rules":
-            from .rules import all_rules
+        if args.command in ("rules", "explain"):
+            from . import ruledocs
 
-            for r in all_rules():
-                print(f"{r.id}  {r.symbol:<24} {r.category:<26} {r.title}")
-            return EXIT_HEALTHY
+            if args.command == "rules":
+                print(ruledocs.rules_listing(as_json=args.json))
+                return EXIT_HEALTHY
+            return ruledocs.explain(args.rule, sys.stdout)
         if args.command == "gather":
             print(json.dumps(_redactor(args).evidence(_gather(args)), indent=1))
             return EXIT_HEALTHY

@@ -1,0 +1,216 @@
+"""Rule documentation: one Markdown page per rule and language (`docs/rules/<lang>/<symbol>.md`).
+
+Every page has the same shape, in English and in Simplified Chinese::
+
+    # GD-APP-001 relative-import: <title>
+
+    ## What it detects        (zh-CN: ## 检测内容)
+    ## Why it happens         (## 常见原因)
+    ## Evidence it uses       (## 使用的证据)
+    ## How to fix             (## 修复方法)
+    ## How to verify          (## 验证方法)
+    ## Bad example            (## 错误示例)
+    ## Good example           (## 正确示例)
+
+`load(symbol_or_id, lang)` parses a page into a `RuleDoc`; `doc_anchor(symbol)` is the
+anchor reports link to; `gatewaydoctor explain ID|symbol` prints a page. The pages are
+checked against the registry and the recorded rule fixtures by tests/unit/test_ruledocs.py:
+the "bad" example of every page is text a real recording contains.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .i18n import LANGUAGES, current_language, normalize
+
+DOCS_DIR = Path(__file__).parent / "docs" / "rules"
+
+# Field name -> heading, per language; the order is the order on the page.
+SECTIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "detects": "What it detects",
+        "why": "Why it happens",
+        "evidence": "Evidence it uses",
+        "fix": "How to fix",
+        "verify": "How to verify",
+        "bad": "Bad example",
+        "good": "Good example",
+    },
+    "zh-CN": {
+        "detects": "检测内容",
+        "why": "常见原因",
+        "evidence": "使用的证据",
+        "fix": "修复方法",
+        "verify": "验证方法",
+        "bad": "错误示例",
+        "good": "正确示例",
+    },
+}
+
+_TITLE_RE = re.compile(r"^# (GD-[A-Z]{3}-\d{3}) ([a-z0-9-]+): (.+)$")
+_FENCE_RE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+class DocError(LookupError):
+    """A rule has no page in that language, or its page does not have the expected shape."""
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """One rule's documentation in one language; the sections are Markdown."""
+
+    symbol: str
+    id: str
+    title: str
+    detects: str
+    why: str
+    evidence: str
+    fix: str
+    verify: str
+    bad: str
+    good: str
+    lang: str = "en"
+    text: str = ""  # the whole page, as written
+
+    def sections(self) -> dict[str, str]:
+        """Heading (in the page's language) -> Markdown body, in page order."""
+        return {heading: getattr(self, field) for field, heading in SECTIONS[self.lang].items()}
+
+    def bad_example(self) -> str:
+        """The text of the first code block of the "bad" example (the triggering evidence)."""
+        return code_block(self.bad)
+
+
+def code_block(markdown: str) -> str:
+    """The content of the first fenced code block in markdown ("" if none)."""
+    m = _FENCE_RE.search(markdown)
+    return m.group(1).rstrip("\n") if m else ""
+
+
+def doc_anchor(symbol: str) -> str:
+    """The HTML anchor of a rule's documentation, e.g. `rule-relative-import`."""
+    return f"rule-{symbol}"
+
+
+def language(lang: str | None) -> str:
+    """A supported page language for lang (None: the language messages are shown in)."""
+    chosen = normalize(lang) if lang else current_language()
+    return chosen if chosen in LANGUAGES else "en"
+
+
+def path_of(symbol: str, lang: str) -> Path:
+    return DOCS_DIR / language(lang) / f"{symbol}.md"
+
+
+def resolve(name: str) -> tuple[str, str]:
+    """(ID, symbol) of the registered rule called name (its ID, any case, or its symbol)."""
+    from .rules import all_rules
+
+    for r in all_rules():
+        if name.upper() == r.id or name == r.symbol:
+            return r.id, r.symbol
+    raise DocError(f"no rule is called {name!r}")
+
+
+def parse(text: str, lang: str, where: str = "<page>") -> RuleDoc:
+    """Parse a page; DocError names what is wrong with its shape."""
+    lines = text.splitlines()
+    m = _TITLE_RE.match(lines[0]) if lines else None
+    if m is None:
+        raise DocError(f"{where}: the first line must be `# GD-XXX-000 symbol: title`")
+    headings = SECTIONS[lang]
+    by_heading = {h: f for f, h in headings.items()}
+    body: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in lines[1:]:
+        if line.startswith("## "):
+            heading = line[3:].strip()
+            if heading not in by_heading:
+                raise DocError(f"{where}: unknown section {heading!r} (expected one of "
+                               f"{', '.join(headings.values())})")
+            current = by_heading[heading]
+            if current in body:
+                raise DocError(f"{where}: section {heading!r} appears twice")
+            body[current] = []
+        elif current is not None:
+            body[current].append(line)
+        elif line.strip():
+            raise DocError(f"{where}: text before the first section: {line.strip()[:60]!r}")
+    order = [f for f in headings if f in body]
+    if order != list(headings):
+        missing = [headings[f] for f in headings if f not in body]
+        raise DocError(f"{where}: sections missing or out of order"
+                       + (f" (missing: {', '.join(missing)})" if missing else ""))
+    sections = {f: "\n".join(v).strip() for f, v in body.items()}
+    return RuleDoc(symbol=m.group(2), id=m.group(1), title=m.group(3).strip(), lang=lang,
+                   text=text, **sections)
+
+
+def load(symbol: str, lang: str | None = None) -> RuleDoc:
+    """The documentation of a rule (by symbol or ID) in lang (default: the current language)."""
+    lang = language(lang)
+    path = path_of(symbol, lang)
+    if not re.fullmatch(r"[a-z0-9-]+", symbol) or not path.is_file():
+        rule_id, symbol = resolve(symbol)
+        path = path_of(symbol, lang)
+        if not path.is_file():
+            raise DocError(f"rule {rule_id} ({symbol}) has no {lang} documentation")
+    return parse(path.read_text(encoding="utf-8"), lang, str(path))
+
+
+def all_docs(lang: str | None = None) -> dict[str, RuleDoc]:
+    """symbol -> RuleDoc for every registered rule that has a page in lang, by rule ID."""
+    from .rules import all_rules
+
+    lang = language(lang)
+    return {r.symbol: load(r.symbol, lang) for r in all_rules()
+            if path_of(r.symbol, lang).is_file()}
+
+
+def title_of(symbol: str, default: str, lang: str | None = None) -> str:
+    """A rule's title in lang, from its page (default when it has none)."""
+    try:
+        return load(symbol, lang).title
+    except DocError:
+        return default
+
+
+def rules_listing(as_json: bool = False, lang: str | None = None) -> str:
+    """`gatewaydoctor rules`: ID, symbol, category, severity and title of every rule."""
+    import json
+
+    from .rules import all_rules
+
+    rows = [{"id": r.id, "symbol": r.symbol, "category": r.category,
+             "severity": r.severity.value, "role": r.role, "layer": r.layer,
+             "title": title_of(r.symbol, r.title, lang), "anchor": doc_anchor(r.symbol)}
+            for r in all_rules()]
+    if as_json:
+        return json.dumps(rows, indent=1, ensure_ascii=False)
+    return "\n".join(f"{r['id']}  {r['symbol']:<24} {r['category']:<30} {r['severity']:<8} "
+                     f"{r['title']}" for r in rows)
+
+
+def explain(name: str, out: TextIO, lang: str | None = None) -> int:
+    """`gatewaydoctor explain ID|symbol`: the page, rendered for a terminal or as Markdown."""
+    from .i18n import _
+
+    try:
+        doc = load(name, lang)
+    except DocError:
+        print(_("gatewaydoctor: no rule is called {name!r}; `gatewaydoctor rules` lists them.")
+              .format(name=name), file=sys.stderr)
+        return 2
+    if out.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console(file=out).print(Markdown(doc.text))
+    else:
+        out.write(doc.text if doc.text.endswith("\n") else doc.text + "\n")
+    return 0
