@@ -51,3 +51,25 @@ def test_missing_attribute(tmp_path: Path) -> None:
     assert item is not None
     probe = read_probe(Item.from_dict(item))
     assert probe is not None and (probe.stage, probe.exc_type) == ("attribute", "AttributeError")
+
+
+def test_pydantic_echo_of_env_values_is_scrubbed(tmp_path: Path) -> None:
+    """pydantic's ValidationError prints every setting it got, .env values included."""
+    (tmp_path / "main.py").write_text(
+        "import os\n"
+        "from pydantic import BaseModel\n"
+        "class Settings(BaseModel):\n"
+        "    postgres_url: str\n"
+        "Settings(**{'postgres_urll': os.environ['POSTGRES_URLL'],"
+        " 'app_name': os.environ['APP_NAME']})\n"
+        "app = object()\n")
+    env = tmp_path / ".env"
+    env.write_text("POSTGRES_URLL=postgresql://app:Planted-Pw-42@db/app\n"
+                   "APP_NAME=internal-codename-zebra\n")
+    item = import_probe("python.import:api.service", _props(tmp_path, env),
+                        [sys.executable, "-m", "uvicorn", "main:app"])
+    assert item is not None and item["rc"] == 1
+    assert "postgres_url" in item["stderr"] and "Field required" in item["stderr"]
+    for planted in ("Planted-Pw-42", "internal-codename-zebra"):
+        assert planted not in item["stderr"]
+        assert planted not in str(item["data"])

@@ -19,6 +19,8 @@ from .runner import Item, new_item, read_file, run
 IMPORT_TIMEOUT = 10.0
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 RESULT_MARK = "@@gatewaydoctor-import-result@@"
+_INPUT_VALUE = re.compile(r"(input_value=)(\{.*?\}|'[^']*'|\"[^\"]*\"|\S+)(?=, input_type=|\]|$)",
+                          re.M)
 _SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|DSN|URL|URI", re.I)
 
 # Runs inside the unit's interpreter, which may be any Python 3: keep it plain.
@@ -95,7 +97,8 @@ def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str,
             continue
         for key, value in pairs:
             env[key] = value
-            if _SECRET_KEY.search(key) and len(value) >= 4:
+            # Every .env value is private; short ones (ports, flags) would mask too much.
+            if (_SECRET_KEY.search(key) and len(value) >= 4) or len(value) >= 6:
                 secrets.append(value)
     for key, value in execspec.parse_environment(props.get("Environment", "")):
         env[key] = value
@@ -139,9 +142,11 @@ def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | 
             result = json.loads(tail.strip().splitlines()[0])
         except (ValueError, IndexError):
             result = None
-    for secret in secrets:
-        for key in ("stdout", "stderr"):
-            if item[key]:
+    for key in ("stdout", "stderr"):
+        if item[key]:
+            # pydantic echoes the settings it got (`input_value={...}`), .env values included.
+            item[key] = _INPUT_VALUE.sub(r"\1***", item[key])
+            for secret in secrets:
                 item[key] = item[key].replace(secret, "***")
     if result is not None:
         for key in ("exc_message",):
