@@ -77,5 +77,11 @@ def N_(message: str) -> str:
     return message
 
 
+def sentences(*parts: str) -> str:
+    """Join whole translated sentences (a space in English, nothing after Chinese 。)."""
+    sep = "" if _language == "zh-CN" else " "
+    return sep.join(p for p in parts if p)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations.ngettext(singular, plural, n)

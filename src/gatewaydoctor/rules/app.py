@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..facts import Facts, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .common import frame_excerpt, journal_excerpt, latest_traceback, python_of, tracebacks_by_unit
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
@@ -40,17 +41,19 @@ def _relative_fix(unit: Unit | None, unit_name: str, tb: Traceback) -> Fix:
     absolute = f"from {m.group(2)} import {m.group(3)}" if m and m.group(2) else \
         "from config import settings"
     return Fix(
-        summary=(
-            f"Either use an absolute import (`{absolute}` instead of `{code}`) and keep "
-            f"WorkingDirectory={workdir}; or run the code as a package from its parent: "
-            f"WorkingDirectory={parent} with `uvicorn {package}.{module}:{attr}` "
-            f"and a {workdir}/__init__.py file."
-        ),
+        summary=_(
+            "Either use an absolute import (`{absolute}` instead of `{code}`) and keep "
+            "WorkingDirectory={workdir}; or run the code as a package from its parent: "
+            "WorkingDirectory={parent} with `uvicorn {target}` and a {init} file."
+        ).format(absolute=absolute, code=code, workdir=workdir, parent=parent,
+                 target=f"{package}.{module}:{attr}", init=f"{workdir}/__init__.py"),
         commands=(
-            f"# option 1: absolute imports, WorkingDirectory stays {workdir}",
+            "# " + _("option 1: absolute imports, WorkingDirectory stays {workdir}").format(
+                workdir=workdir),
             f"sed -i -E 's/^from \\.+([A-Za-z_][A-Za-z0-9_.]*) import/from \\1 import/' {src}",
             f"systemctl restart {unit_name}",
-            f"# option 2: run it as the package {package} from {parent}",
+            "# " + _("option 2: run it as the package {package} from {parent}").format(
+                package=package, parent=parent),
             f"touch {workdir}/__init__.py",
             f"systemctl edit --full {unit_name}   # WorkingDirectory={parent}, "
             f"ExecStart=... {package}.{module}:{attr} ...",
@@ -62,7 +65,7 @@ def _relative_fix(unit: Unit | None, unit_name: str, tb: Traceback) -> Fix:
 @rule(id="GD-APP-001", symbol="relative-import", category="app.relative_import",
       severity=Severity.ERROR, needs=("tracebacks",), layer="app",
       explains=LOOP_SYMPTOMS + ("app.startup_failed",),
-      title="The app uses a relative import but is started as a top-level module")
+      title=N_("The app uses a relative import but is started as a top-level module"))
 def relative_import(facts: Facts) -> Iterator[Hit]:
     """`from .config import settings` in a module uvicorn imports as `main:app`."""
     for unit_name in tracebacks_by_unit(facts):
@@ -70,15 +73,17 @@ def relative_import(facts: Facts) -> Iterator[Hit]:
         if tb is None or RELATIVE not in tb.exc_message:
             continue
         unit = facts.unit(unit_name)
-        target = f"{unit.app.module}:{unit.app.attr}" if unit and unit.app else "the app"
+        target = f"{unit.app.module}:{unit.app.attr}" if unit and unit.app else _("the app")
         yield Hit(
-            title=f"{unit_name}: ImportError, {RELATIVE}",
+            title=_("{unit}: the relative import fails (ImportError: {message})").format(
+                unit=unit_name, message=RELATIVE),
             evidence=tuple(_tb_evidence(tb)),
-            explanation=(
-                f"{unit_name} starts {target} from {unit.working_directory if unit else '?'}, "
-                "so the module is imported as a top-level module with no parent package, and "
-                "its relative import (`from .x import y`) fails before the app can listen."
-            ),
+            explanation=_(
+                "{unit} starts {target} from {workdir}, so the module is imported as a "
+                "top-level module with no parent package, and its relative import "
+                "(`from .x import y`) fails before the app can listen."
+            ).format(unit=unit_name, target=target,
+                     workdir=(unit.working_directory if unit else None) or "?"),
             fix=_relative_fix(unit, unit_name, tb),
             links=_links(unit_name, tb),
         )
@@ -106,7 +111,7 @@ def _local_names(facts: Facts, unit: Unit | None) -> frozenset[str]:
 @rule(id="GD-APP-002", symbol="missing-dependency", category="app.missing_dependency",
       severity=Severity.ERROR, needs=("tracebacks",), layer="app",
       explains=LOOP_SYMPTOMS + ("app.startup_failed",),
-      title="A package the app imports is not installed in the unit's Python")
+      title=N_("A package the app imports is not installed in the unit's Python"))
 def missing_dependency(facts: Facts) -> Iterator[Hit]:
     """ModuleNotFoundError for something that is neither the app module nor a local file."""
     for unit_name in tracebacks_by_unit(facts):
@@ -123,17 +128,19 @@ def missing_dependency(facts: Facts) -> Iterator[Hit]:
         wd = unit.working_directory if unit else None
         req = f"{wd}/requirements.txt" if wd and "requirements.txt" in local else None
         install = (f"{python} -m pip install -r {req}" if req
-                   else f"{python} -m pip install {top}   # the PyPI name may differ from "
-                   f"the module name")
+                   else f"{python} -m pip install {top}   # "
+                   + _("the PyPI name may differ from the module name"))
         yield Hit(
-            title=f"{unit_name}: ModuleNotFoundError: No module named '{name}'",
+            title=_("{unit}: the module '{name}' is not installed (ModuleNotFoundError)").format(
+                unit=unit_name, name=name),
             evidence=tuple(_tb_evidence(tb)),
-            explanation=(
-                f"The interpreter {unit_name} runs ({python}) has no module '{top}', so the app "
+            explanation=_(
+                "The interpreter {unit} runs ({python}) has no module '{module}', so the app "
                 "dies while importing. Usually the requirements were installed into another "
                 "virtualenv or another Python than the one in ExecStart."
-            ),
-            fix=Fix(summary=f"Install the requirements into {python}, then restart.",
+            ).format(unit=unit_name, python=python, module=top),
+            fix=Fix(summary=_("Install the requirements into {python}, then restart.").format(
+                        python=python),
                     commands=(install, f"systemctl restart {unit_name}")),
             links=_links(unit_name, tb),
         )
@@ -168,7 +175,7 @@ def _wrong_target_evidence(facts: Facts, unit: Unit) -> tuple[list[Excerpt], str
 @rule(id="GD-APP-003", symbol="wrong-target", category="app.wrong_target",
       severity=Severity.ERROR, needs=("units", "tracebacks"), layer="app",
       explains=LOOP_SYMPTOMS + ("app.startup_failed",),
-      title="The server cannot import the app module or find the app attribute")
+      title=N_("The server cannot import the app module or find the app attribute"))
 def wrong_target(facts: Facts) -> Iterator[Hit]:
     """`uvicorn main:app` where main is not importable from WorkingDirectory, or has no `app`."""
     for unit in facts.web_units():
@@ -178,17 +185,18 @@ def wrong_target(facts: Facts) -> Iterator[Hit]:
         evidence, line = found
         target = f"{unit.app.module}:{unit.app.attr}"
         yield Hit(
-            title=f"{unit.name}: cannot load {target}",
+            title=_("{unit}: cannot load {target}").format(unit=unit.name, target=target),
             evidence=tuple(evidence),
-            explanation=(
-                f"{unit.name} runs {unit.server} with {target} from "
-                f"{unit.working_directory or '/'}, and that module or attribute is not there "
-                f"({line}). Check WorkingDirectory=, --app-dir/--chdir and the name of the "
-                "FastAPI object."
-            ),
+            explanation=_(
+                "{unit} runs {server} with {target} from {workdir}, and that module or "
+                "attribute is not there ({line}). Check WorkingDirectory=, --app-dir/--chdir "
+                "and the name of the FastAPI object."
+            ).format(unit=unit.name, server=unit.server, target=target,
+                     workdir=unit.working_directory or "/", line=line),
             fix=Fix(
-                summary=f"Point {unit.name} at the module and attribute that exist: set "
-                "WorkingDirectory= to the folder holding the module, or fix `module:attr`.",
+                summary=_("Point {unit} at the module and attribute that exist: set "
+                          "WorkingDirectory= to the folder holding the module, or fix "
+                          "`module:attr`.").format(unit=unit.name),
                 commands=(f"ls {unit.working_directory or '/'}",
                           f"systemctl edit --full {unit.name}",
                           f"systemctl daemon-reload && systemctl restart {unit.name}"),
@@ -203,7 +211,7 @@ STARTUP_FAILED_RE = re.compile(r"Application startup failed|Worker failed to boo
 @rule(id="GD-APP-004", symbol="startup-failed", category="app.startup_failed",
       severity=Severity.ERROR, needs=("units", "journal"), layer="app",
       explains=LOOP_SYMPTOMS,
-      title="The app raised during startup (lifespan/startup handler) and exited")
+      title=N_("The app raised during startup (lifespan/startup handler) and exited"))
 def startup_failed(facts: Facts) -> Iterator[Hit]:
     """uvicorn's `Application startup failed. Exiting.` (gunicorn: `Worker failed to boot`)."""
     for unit in facts.web_units():
@@ -220,19 +228,27 @@ def startup_failed(facts: Facts) -> Iterator[Hit]:
         if tb is not None:
             evidence += _tb_evidence(tb)
         where = frame_excerpt(tb) if tb else None
-        raised = tb.last_line if tb else "an exception (see the journal)"
+        raised = tb.last_line if tb else _("an exception (see the journal)")
+        explanation = _(
+            "The app in {unit} was imported, then a startup/lifespan handler raised "
+            "({raised}), so {server} exits before listening and systemd restarts it."
+        ).format(unit=unit.name, raised=raised, server=unit.server)
+        if where:
+            explanation = _(
+                "The app in {unit} was imported, then a startup/lifespan handler raised "
+                "({raised}) at {where}, so {server} exits before listening and systemd "
+                "restarts it."
+            ).format(unit=unit.name, raised=raised, server=unit.server, where=where.source)
         yield Hit(
-            title=f"{unit.name}: application startup failed: {raised}",
+            title=_("{unit}: application startup failed: {raised}").format(
+                unit=unit.name, raised=raised),
             evidence=tuple(evidence),
-            explanation=(
-                f"The app in {unit.name} was imported, then a startup/lifespan handler raised "
-                f"({raised}), so {unit.server} exits before listening and systemd restarts it."
-                + (f" It was raised at {where.source}." if where else "")
-            ),
+            explanation=explanation,
             fix=Fix(
-                summary=("Fix what the startup handler raised"
-                         + (f" ({where.source}: `{where.text}`)" if where else "")
-                         + ", then restart the service."),
+                summary=(_("Fix what the startup handler raised ({where}: `{code}`), then "
+                           "restart the service.").format(where=where.source, code=where.text)
+                         if where else
+                         _("Fix what the startup handler raised, then restart the service.")),
                 commands=(f"journalctl -u {unit.name} -n 80 --no-pager -o cat",
                           *((f"sed -n '1,{where.source.rsplit(':', 1)[1]}p' "
                              f"{where.source.rsplit(':', 1)[0]} | tail -20",) if where else ()),
@@ -286,13 +302,22 @@ REMOVED_MODULES = {
 }
 # Syntax and the version that introduced it: PEP 695 (3.12), except* (3.11), match (3.10).
 NEW_SYNTAX = (
-    (re.compile(r"^\s*type\s+\w+\s*(\[[^\]]*\])?\s*="), (3, 12), "the `type X = ...` statement"),
+    (re.compile(r"^\s*type\s+\w+\s*(\[[^\]]*\])?\s*="), (3, 12),
+     N_("the `type X = ...` statement")),
     (re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+\s*\["), (3, 12),
-     "type parameter lists (`def f[T](...)`)"),
+     N_("type parameter lists (`def f[T](...)`)")),
     (re.compile(r"^\s*except\s*\*"), (3, 11), "`except*`"),
     (re.compile(r"^\s*match\s+\S.*:\s*$|^\s*case\s+\S.*:\s*$"), (3, 10),
-     "the `match` statement"),
+     N_("the `match` statement")),
 )
+# What _needs names, as the reader reads it (a dotted stdlib name stays as it is).
+_WHAT_SHOWN = (N_("`X | Y` union types at runtime"), N_("built-in generics such as `list[int]`"))
+
+
+def _shown(what: str) -> str:
+    if what.startswith("the module "):
+        return _("the module {name}").format(name=what.removeprefix("the module "))
+    return _(what) if " " in what else what
 _IMPORT_NAME_RE = re.compile(r"cannot import name '([\w]+)' from '([\w.]+)'")
 _ATTR_RE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 _NO_MODULE_RE = re.compile(r"No module named '([\w.]+)'")
@@ -350,7 +375,7 @@ def _needs(tb: Traceback, have: tuple[int, int]) -> tuple[tuple[int, int], str, 
 @rule(id="GD-APP-005", symbol="python-version", category="app.python_version",
       severity=Severity.ERROR, needs=("tracebacks",), layer="app",
       explains=LOOP_SYMPTOMS + ("app.startup_failed", "app.missing_dependency"),
-      title="The code needs another Python version than the one the service runs")
+      title=N_("The code needs another Python version than the one the service runs"))
 def python_version(facts: Facts) -> Iterator[Hit]:
     """An stdlib name, module or syntax newer (or removed earlier) than the unit's interpreter."""
     for unit_name, tbs in tracebacks_by_unit(facts).items():
@@ -366,26 +391,35 @@ def python_version(facts: Facts) -> Iterator[Hit]:
         runs = f"{have[0]}.{have[1]}"
         rule_text = (f"{what} exists since Python {want}" if newer
                      else f"{what} was removed in Python {want}")
+        shown = _shown(what)
+        said = (_("{what} exists since Python {want}") if newer
+                else _("{what} was removed in Python {want}")).format(what=shown, want=want)
         venv = python.rsplit("/bin/", 1)[0] if "/bin/" in python else None
         wd = unit.working_directory if unit else None
         new_py = f"python{want}" if newer else f"python3.{version[1] - 1}"
         yield Hit(
-            title=f"{unit_name}: {tb.last_line} ({rule_text}; the service runs Python {runs})",
+            title=_("{unit}: {error} ({said}; the service runs Python {runs})").format(
+                unit=unit_name, error=tb.last_line, said=said, runs=runs),
             evidence=(*_tb_evidence(tb), version_line,
                       Excerpt("python stdlib", rule_text)),
-            explanation=(
-                f"{unit_name} runs {python}, which is Python {runs}. The code uses {what}, "
-                + (f"which needs Python {want} or newer" if newer else
-                   f"which Python {want} and later no longer have")
-                + ", so the import fails and the app never starts."
-            ),
+            explanation=(_(
+                "{unit} runs {python}, which is Python {runs}. The code uses {what}, which "
+                "needs Python {want} or newer, so the import fails and the app never starts."
+            ) if newer else _(
+                "{unit} runs {python}, which is Python {runs}. The code uses {what}, which "
+                "Python {want} and later no longer have, so the import fails and the app never "
+                "starts.")).format(unit=unit_name, python=python, runs=runs, what=shown,
+                                   want=want),
             fix=Fix(
-                summary=(f"Run the service on Python {want}+ (recreate its virtualenv with "
-                         f"{new_py}), or change the code to work on {runs}"
-                         + (" (typing_extensions has the newer typing names)."
-                            if "typing" in what else ".") if newer else
-                         f"Run the service on Python 3.{version[1] - 1} or older, or replace "
-                         f"{what} (see the Python {want} release notes)."),
+                summary=((_("Run the service on Python {want}+ (recreate its virtualenv with "
+                            "{new_py}), or change the code to work on {runs} (typing_extensions "
+                            "has the newer typing names).") if "typing" in what else
+                          _("Run the service on Python {want}+ (recreate its virtualenv with "
+                            "{new_py}), or change the code to work on {runs}.")
+                          ).format(want=want, new_py=new_py, runs=runs) if newer else
+                         _("Run the service on Python {older} or older, or replace {what} (see "
+                           "the Python {want} release notes).").format(
+                               older=f"3.{version[1] - 1}", what=shown, want=want)),
                 commands=(
                     *((f"{new_py} -m venv {venv}.new && {venv}.new/bin/pip install -r "
                        f"{wd or '.'}/requirements.txt",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..facts import EnvFile, Facts, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import _
 from .common import frame_excerpt, journal_excerpt
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
@@ -102,17 +103,23 @@ def env_missing(facts: Facts) -> Iterator[Hit]:
                 evidence += [_keys_line(e) for e in envs]
         variables = [n.upper() for n in names if n]
         if load is not None:
-            files = ", ".join(configured) or "the EnvironmentFile"
-            title = f"{unit.name}: Failed to load environment files ({files} is missing)"
-            explanation = (
-                f"systemd could not read EnvironmentFile={files}, so it refuses to start "
-                f"{unit.name} at all (result 'resources'); the app never runs."
-                + (f" Without it the settings also lack {', '.join(variables)}."
-                   if variables else "")
-            )
+            files = ", ".join(configured) or "EnvironmentFile="
+            title = _("{unit}: the environment file {files} is missing, systemd does not "
+                      "start the service").format(unit=unit.name, files=files)
+            explanation = _(
+                "systemd could not read EnvironmentFile={files}, so it refuses to start "
+                "{unit} at all (result 'resources'); the app never runs."
+            ).format(files=files, unit=unit.name)
+            if variables:
+                explanation = _(
+                    "systemd could not read EnvironmentFile={files}, so it refuses to start "
+                    "{unit} at all (result 'resources'); the app never runs. Without it the "
+                    "settings also lack {variables}."
+                ).format(files=files, unit=unit.name, variables=", ".join(variables))
             fix = Fix(
-                summary=f"Restore {files} (with the variables the app needs), or fix the path "
-                "in EnvironmentFile= (a leading `-` makes it optional); then restart.",
+                summary=_("Restore {files} (with the variables the app needs), or fix the path "
+                          "in EnvironmentFile= (a leading `-` makes it optional); then "
+                          "restart.").format(files=files),
                 commands=(*(f"ls -l {p} {os.path.dirname(p)}/.env*" for p in configured[:2]),
                           f"systemctl cat {unit.name}",
                           f"systemctl daemon-reload && systemctl restart {unit.name}"),
@@ -120,17 +127,19 @@ def env_missing(facts: Facts) -> Iterator[Hit]:
         else:
             where = next((e.path for e in envs if e.exists), None) or (
                 configured[0] if configured else f"{unit.working_directory or '.'}/.env")
-            title = (f"{unit.name}: required setting {', '.join(variables)} is not set "
-                     f"({tb.last_line.split(':', 1)[0].rsplit('.', 1)[-1]})")
-            explanation = (
-                f"The app's settings need {', '.join(variables)}, but the environment "
-                f"{unit.name} runs with does not set it: it is not in {where} and not in "
-                "Environment=. The settings class raises at import, before the app listens."
-            )
+            title = _("{unit}: required setting {variables} is not set ({error})").format(
+                unit=unit.name, variables=", ".join(variables),
+                error=tb.last_line.split(":", 1)[0].rsplit(".", 1)[-1])
+            explanation = _(
+                "The app's settings need {variables}, but the environment {unit} runs with "
+                "does not set it: it is not in {where} and not in Environment=. The settings "
+                "class raises at import, before the app listens."
+            ).format(variables=", ".join(variables), unit=unit.name, where=where)
             fix = Fix(
-                summary=f"Add {', '.join(variables)} to {where} (or Environment= in the unit), "
-                "then restart.",
-                commands=(*(f"echo '{v}=...' >> {where}   # the real value" for v in variables),
+                summary=_("Add {variables} to {where} (or Environment= in the unit), then "
+                          "restart.").format(variables=", ".join(variables), where=where),
+                commands=(*(f"echo '{v}=...' >> {where}   # " + _("the real value")
+                            for v in variables),
                           f"systemctl restart {unit.name}"),
             )
         yield Hit(title=title, evidence=tuple(evidence), explanation=explanation, fix=fix,

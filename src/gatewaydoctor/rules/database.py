@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..facts import DatabaseCheck, Facts, Probe
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .registry import rule
 
 UNREACHABLE = re.compile(
@@ -143,8 +144,9 @@ def _links(case: _Case) -> tuple[Link, ...]:
 def _where(case: _Case) -> str:
     c = case.check
     if c is None:
-        return "the database"
-    return f"{c.target} as user {c.user or '?'} ({c.setting} in {c.origin})"
+        return _("the database")
+    return _("{target} as user {user} ({setting} in {origin})").format(
+        target=c.target, user=c.user or "?", setting=c.setting, origin=c.origin)
 
 
 def _restart(case: _Case) -> str:
@@ -153,7 +155,7 @@ def _restart(case: _Case) -> str:
 
 @rule(id="GD-DBS-001", symbol="database-unreachable", category="database.unreachable",
       severity=Severity.ERROR, needs=(), layer="system", explains=EXPLAINS,
-      title="The app cannot reach its database")
+      title=N_("The app cannot reach its database"))
 def unreachable(facts: Facts) -> Iterator[Hit]:
     """The database port refuses or times out, seen by the app and by the doctor."""
     for case in _cases(facts):
@@ -165,27 +167,30 @@ def unreachable(facts: Facts) -> Iterator[Hit]:
         commands = (["systemctl status 'postgresql*' --no-pager", "systemctl start postgresql",
                      f"pg_isready -h {host} -p {port}"] if local else
                     [f"pg_isready -h {host} -p {port}",
-                     f"# on {host}: systemctl start postgresql; listen_addresses and the "
-                     f"firewall must let this host reach port {port}"])
+                     "# " + _("on {host}: systemctl start postgresql; listen_addresses and the "
+                              "firewall must let this host reach port {port}").format(
+                                  host=host, port=port)])
         commands.append(_restart(case))
         yield Hit(
-            title=f"{case.unit}: the database at {host}:{port} refuses connections",
+            title=_("{unit}: the database at {address} refuses connections").format(
+                unit=case.unit, address=f"{host}:{port}"),
             evidence=tuple(case.evidence),
-            explanation=(
-                f"{case.unit} connects to {_where(case)}, and nothing accepts the connection "
+            explanation=_(
+                "{unit} connects to {where}, and nothing accepts the connection "
                 "there: PostgreSQL is stopped, listens elsewhere, or is out of reach. Requests "
                 "that need the database fail (a health check answers 503; an app that checks "
                 "at start-up exits and restarts, so nginx answers 502)."
-            ),
-            fix=Fix(summary=f"Start PostgreSQL (or make {host}:{port} reachable), then "
-                    f"restart {case.unit}.", commands=tuple(commands)),
+            ).format(unit=case.unit, where=_where(case)),
+            fix=Fix(summary=_("Start PostgreSQL (or make {address} reachable), then restart "
+                              "{unit}.").format(address=f"{host}:{port}", unit=case.unit),
+                    commands=tuple(commands)),
             links=_links(case),
         )
 
 
 @rule(id="GD-DBS-002", symbol="database-auth-failed", category="database.auth_failed",
       severity=Severity.ERROR, needs=(), layer="system", explains=EXPLAINS,
-      title="The database rejects the app's credentials")
+      title=N_("The database rejects the app's credentials"))
 def auth_failed(facts: Facts) -> Iterator[Hit]:
     """`FATAL:  password authentication failed` (or pg_hba/peer) for the app's user."""
     for case in _cases(facts):
@@ -197,27 +202,31 @@ def auth_failed(facts: Facts) -> Iterator[Hit]:
         setting = c.setting if c else "POSTGRES_URL"
         text = " ".join(e.text for e in case.evidence)
         hba = "pg_hba.conf" in text or "Peer authentication" in text
-        commands = [f"grep -n '^{setting}=' {origin}   # the password the app uses; keep it "
-                    "out of tickets and chats"]
+        commands = [f"grep -n '^{setting}=' {origin}   # "
+                    + _("the password the app uses; keep it out of tickets and chats")]
         if hba:
-            commands.append("# add a matching `host <db> <user> 127.0.0.1/32 scram-sha-256` line "
-                            "to pg_hba.conf, then: systemctl reload postgresql")
+            commands.append("# " + _("add a matching `{line}` line to pg_hba.conf, then: "
+                                     "systemctl reload postgresql").format(
+                line="host <db> <user> 127.0.0.1/32 scram-sha-256"))
         else:
             commands.append(f"sudo -u postgres psql -c \"ALTER ROLE {user} PASSWORD "
-                            f"'<the password in {setting}>'\"   # or correct {setting} in "
-                            f"{origin}")
+                            f"'<the password in {setting}>'\"   # "
+                            + _("or correct {setting} in {origin}").format(
+                                setting=setting, origin=origin))
         commands.append(_restart(case))
         yield Hit(
-            title=f"{case.unit}: PostgreSQL rejects user \"{user}\""
-                  + (" (pg_hba.conf)" if hba else " (wrong password)"),
+            title=(_("{unit}: PostgreSQL rejects user \"{user}\" (pg_hba.conf)") if hba else
+                   _("{unit}: PostgreSQL rejects user \"{user}\" (wrong password)")).format(
+                       unit=case.unit, user=user),
             evidence=tuple(case.evidence),
-            explanation=(
-                f"{case.unit} logs in to {_where(case)} and the server refuses the "
+            explanation=_(
+                "{unit} logs in to {where} and the server refuses the "
                 "credentials: the password in the app's setting does not match the role's "
                 "(or pg_hba.conf has no rule for this client)."
-            ),
-            fix=Fix(summary=f"Make the password in {setting} ({origin}) and the role "
-                    f"{user}'s password agree, then restart {case.unit}.",
+            ).format(unit=case.unit, where=_where(case)),
+            fix=Fix(summary=_("Make the password in {setting} ({origin}) and the role "
+                              "{user}'s password agree, then restart {unit}.").format(
+                                  setting=setting, origin=origin, user=user, unit=case.unit),
                     commands=tuple(commands)),
             links=_links(case),
         )
@@ -225,7 +234,7 @@ def auth_failed(facts: Facts) -> Iterator[Hit]:
 
 @rule(id="GD-DBS-003", symbol="database-not-found", category="database.not_found",
       severity=Severity.ERROR, needs=(), layer="system", explains=EXPLAINS,
-      title="The database the app names does not exist")
+      title=N_("The database the app names does not exist"))
 def not_found(facts: Facts) -> Iterator[Hit]:
     """`FATAL:  database "x" does not exist`: a typo in the URL, or the database never created."""
     for case in _cases(facts):
@@ -239,18 +248,21 @@ def not_found(facts: Facts) -> Iterator[Hit]:
         origin = c.origin if c else "the app's .env"
         setting = c.setting if c else "POSTGRES_URL"
         yield Hit(
-            title=f"{case.unit}: database \"{name}\" does not exist",
+            title=_("{unit}: database \"{name}\" does not exist").format(
+                unit=case.unit, name=name),
             evidence=tuple(case.evidence),
-            explanation=(
-                f"{case.unit} asks for database \"{name}\" ({_where(case)}), and the server has "
+            explanation=_(
+                "{unit} asks for database \"{name}\" ({where}), and the server has "
                 "no database of that name: a typo in the URL, or it was never created."
-            ),
-            fix=Fix(summary=f"Correct the database name in {setting} ({origin}) or create "
-                    f"\"{name}\", then restart {case.unit}.",
-                    commands=("sudo -u postgres psql -lqt | cut -d'|' -f1   # the databases "
-                              "that exist",
-                              f"sudo -u postgres createdb -O {user} {name}   # or fix "
-                              f"{setting} in {origin}",
+            ).format(unit=case.unit, name=name, where=_where(case)),
+            fix=Fix(summary=_("Correct the database name in {setting} ({origin}) or create "
+                              "\"{name}\", then restart {unit}.").format(
+                                  setting=setting, origin=origin, name=name, unit=case.unit),
+                    commands=("sudo -u postgres psql -lqt | cut -d'|' -f1   # "
+                              + _("the databases that exist"),
+                              f"sudo -u postgres createdb -O {user} {name}   # "
+                              + _("or fix {setting} in {origin}").format(
+                                  setting=setting, origin=origin),
                               _restart(case))),
             links=_links(case),
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ..facts import ChainPolicy, Facts, FirewallRule, FirewallState
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .registry import rule
 
 INPUT_CHAINS = ("INPUT", "ufw-user-input", "ufw-before-input", "incoming")
@@ -69,7 +70,7 @@ def blocking(state: FirewallState, port: int) -> tuple[FirewallRule | ChainPolic
 @rule(id="GD-NET-001", symbol="firewall-blocks-port", category="network.firewall",
       severity=Severity.ERROR, needs=("firewall", "nginx_config"), layer="nginx",
       explains=("probe.failed", "upstream.timeout"),
-      title="The packet filter drops or rejects the port nginx listens on")
+      title=N_("The packet filter drops or rejects the port nginx listens on"))
 def firewall_blocks_port(facts: Facts) -> Iterator[Hit]:
     """An input rule or policy drops new TCP connections to nginx's port from other hosts."""
     state = facts.firewall
@@ -81,12 +82,16 @@ def firewall_blocks_port(facts: Facts) -> Iterator[Hit]:
         what, verdict = found
         if isinstance(what, FirewallRule):
             line = what.text
-            who = ("from every interface but lo" if what.iif == "lo" and what.iif_negated
-                   else f"arriving on {what.iif}" if what.iif else "from other hosts")
-            title = f"{what.tool} {what.table} {what.chain}: `{line}` {verdict}s port {port}"
+            who = (_("from every interface but lo") if what.iif == "lo" and what.iif_negated
+                   else _("arriving on {interface}").format(interface=what.iif) if what.iif
+                   else _("from other hosts"))
+            title = (_("{firewall}: `{rule}` drops port {port}") if verdict == "drop" else
+                     _("{firewall}: `{rule}` rejects port {port}")).format(
+                         firewall=f"{what.tool} {what.table} {what.chain}", rule=line, port=port)
             if what.tool == "nft":
-                delete = (f"nft -a list chain {what.table} {what.chain}   # find the rule's "
-                          f"handle, then: nft delete rule {what.table} {what.chain} handle <n>")
+                delete = (f"nft -a list chain {what.table} {what.chain}   # "
+                          + _("find the rule's handle, then: {command}").format(
+                              command=f"nft delete rule {what.table} {what.chain} handle <n>"))
             elif what.tool == "ufw":
                 delete = f"ufw allow {port}/tcp"
             else:
@@ -94,14 +99,12 @@ def firewall_blocks_port(facts: Facts) -> Iterator[Hit]:
                     f"{what.tool} -L -n --line-numbers"
         else:
             line = f"chain {what.chain} ({what.table}): policy {what.policy}"
-            who = "from other hosts"
-            title = f"{what.tool} {what.table} {what.chain}: policy {verdict} and no rule " \
-                    f"accepts port {port}"
+            who = _("from other hosts")
+            title = _("{firewall}: policy {policy} and no rule accepts port {port}").format(
+                firewall=f"{what.tool} {what.table} {what.chain}", policy=verdict, port=port)
             delete = {"nft": f"nft add rule {what.table} {what.chain} tcp dport {port} accept",
                       "ufw": f"ufw allow {port}/tcp"}.get(
                 what.tool, f"{what.tool} -I {what.chain} -p tcp --dport {port} -j ACCEPT")
-        effect = ("time out (DROP: no answer; nginx's own probes over lo still pass)"
-                  if verdict == "drop" else "are refused at once (REJECT)")
         nginx_listen = next((f"{s.file}:{s.line} listen {li.raw}"
                              for s in (facts.nginx_config.servers if facts.nginx_config else ())
                              for li in s.listens if li.endpoint.port == port), f"port {port}")
@@ -110,15 +113,20 @@ def firewall_blocks_port(facts: Facts) -> Iterator[Hit]:
             evidence=(Excerpt(what.where, line),
                       Excerpt(nginx_listen.split(" listen ")[0], "listen "
                               + nginx_listen.split(" listen ")[-1])),
-            explanation=(
-                f"nginx listens on port {port}, but the packet filter {verdict}s new TCP "
-                f"connections to it {who}: browsers on other hosts {effect}. nginx and the "
-                "app are healthy; requests never reach them."
-            ),
-            fix=Fix(summary=f"Allow TCP port {port} in the packet filter (and make it "
-                    "persistent in its configuration file).",
-                    commands=(delete, "nft list ruleset   # check", "# then persist: "
-                              "/etc/nftables.conf, iptables-save > /etc/iptables/rules.v4, "
-                              "or ufw")),
+            explanation=(_(
+                "nginx listens on port {port}, but the packet filter drops new TCP connections "
+                "to it {who}: browsers on other hosts time out (DROP: no answer; nginx's own "
+                "probes over lo still pass). nginx and the app are healthy; requests never "
+                "reach them.") if verdict == "drop" else _(
+                "nginx listens on port {port}, but the packet filter rejects new TCP "
+                "connections to it {who}: browsers on other hosts are refused at once "
+                "(REJECT). nginx and the app are healthy; requests never reach them.")
+            ).format(port=port, who=who),
+            fix=Fix(summary=_("Allow TCP port {port} in the packet filter (and make it "
+                              "persistent in its configuration file).").format(port=port),
+                    commands=(delete, "nft list ruleset   # " + _("check"), "# "
+                              + _("then persist: {where}").format(
+                                  where="/etc/nftables.conf, iptables-save > "
+                                        "/etc/iptables/rules.v4, ufw"))),
             links=(Link("listener", f"*:{port}"), Link("log", line)),
         )

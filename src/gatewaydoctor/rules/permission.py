@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from ..facts import Accounts, Facts, FileStat, PathOwner, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _, sentences
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing
 
@@ -66,18 +67,18 @@ def _blocker(st: FileStat, uid: int | None, gids: frozenset[int]) -> tuple[PathO
     existing = [o for o in st.chain if o.exists]
     for o in reversed(existing[1:] if existing and existing[0].path == st.path else existing):
         if stat.S_ISDIR(o.mode or 0) and not _bits(o, uid, gids) & 1:
-            return o, "search (x)"
+            return o, N_("search (x)")
     target = st.chain[0] if st.chain else None
     if target is not None and target.exists:
         bits = _bits(target, uid, gids)
         if not bits & 4:
-            return target, "read (r)"
+            return target, N_("read (r)")
         if not bits & 2:
-            return target, "write (w)"
+            return target, N_("write (w)")
         return None
     parent = existing[0] if existing else None
     if parent is not None and not _bits(parent, uid, gids) & 2:
-        return parent, "write (w), to create files in it"
+        return parent, N_("write (w), to create files in it")
     return None
 
 
@@ -92,7 +93,7 @@ def _user(facts: Facts, unit: Unit | None) -> tuple[str, int | None, frozenset[i
 @rule(id="GD-PRM-001", symbol="permission-denied", category="permission.denied",
       severity=Severity.ERROR, needs=("tracebacks",), layer="app",
       explains=LOOP_SYMPTOMS + ("app.startup_failed",),
-      title="The service user may not read or write a file the app needs")
+      title=N_("The service user may not read or write a file the app needs"))
 def permission_denied(facts: Facts) -> Iterator[Hit]:
     """PermissionError [Errno 13] from the app, with who owns the path and who the unit runs as."""
     for unit_name in dict.fromkeys(t.unit for t in facts.tracebacks or () if t.unit):
@@ -123,30 +124,37 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
                                 f"User={user}" + (f" (uid {uid}{groups})" if uid is not None
                                                   else "")))
         target = blocker[0].path if blocker else path
-        lacks = blocker[1] if blocker else "access"
+        lacks = blocker[1] if blocker else N_("access")
         creating = bool(st and not st.chain[0].exists)
         write = creating or lacks.startswith("write")
         change: tuple[str, ...]
         if blocker and blocker[1].startswith("search"):
-            change = (f"chmod o+x {target}   # or give {user} group access to it",)
+            change = (f"chmod o+x {target}   # "
+                      + _("or give {user} group access to it").format(user=user),)
         elif write or not blocker:
             change = (f"chown {user}:{user} {target}",)
         else:
             change = (f"chown {user}:{user} {target}",
-                      f"# or, to keep its owner: chmod o+r {target}")
+                      "# " + _("or, to keep its owner: {command}").format(
+                          command=f"chmod o+r {target}"))
         yield Hit(
-            title=f"{unit_name}: {user} may not {'write' if write else 'read'} {path}",
+            title=(_("{unit}: {user} may not write {path}") if write else
+                   _("{unit}: {user} may not read {path}")).format(
+                       unit=unit_name, user=user, path=path),
             evidence=tuple(evidence),
-            explanation=(
-                f"{unit_name} runs as {user}, and {target} does not give {user} {lacks} "
-                f"permission, so the app gets PermissionError on {path} and exits."
-                + (" The file does not exist yet: the app has to create it in a directory "
-                   f"{user} cannot write." if creating else "")
-                + ("" if st else " (The owner of the path was not gathered: run as root.)")
+            explanation=sentences(
+                _("{unit} runs as {user}, and {target} does not give {user} {lacks} "
+                  "permission, so the app gets PermissionError on {path} and exits.").format(
+                      unit=unit_name, user=user, target=target, lacks=_(lacks), path=path),
+                _("The file does not exist yet: the app has to create it in a directory "
+                  "{user} cannot write.").format(user=user) if creating else "",
+                "" if st else _("(The owner of the path was not gathered: run as root.)"),
             ),
             fix=Fix(
-                summary=(f"Give {user} {lacks.split(',')[0]} access to {target}: make {user} "
-                         "its owner (or fix its mode), then restart."),
+                summary=_("Give {user} {access} access to {target}: make {user} its owner (or "
+                          "fix its mode), then restart.").format(
+                              user=user, access=_(lacks).split(",")[0].split("，")[0],
+                              target=target),
                 commands=(*change,
                           f"sudo -u {user} test -{'w' if write else 'r'} "
                           f"{target if creating else path} && echo ok",

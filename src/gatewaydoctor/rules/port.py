@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..facts import Endpoint, Facts, Process, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .common import journal_excerpt
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
@@ -55,7 +56,7 @@ def _who(p: Process | None, pid: int, facts: Facts) -> str:
 @rule(id="GD-PRT-001", symbol="port-conflict", category="port.conflict",
       severity=Severity.ERROR, needs=("units", "journal"), layer="process",
       explains=LOOP_SYMPTOMS + ("app.startup_failed", "upstream.timeout"),
-      title="Another process holds the port the service wants")
+      title=N_("Another process holds the port the service wants"))
 def port_conflict(facts: Facts) -> Iterator[Hit]:
     """`address already in use` from the app, and the process that holds the port."""
     for unit in facts.web_units():
@@ -82,22 +83,24 @@ def port_conflict(facts: Facts) -> Iterator[Hit]:
         if probe is not None:
             evidence.append(Excerpt(f"probe {probe.label}", probe.error or ""))
         first = holders[0] if holders else None
-        squatter = _who(first[1], first[2], facts) if first else "another process"
+        squatter = _who(first[1], first[2], facts) if first else _("another process")
         stop = (f"systemctl stop {first[1].unit}" if first and first[1] and first[1].unit
                 else f"kill {first[2]}" if first else f"ss -ltnp 'sport = :{port}'")
         yield Hit(
-            title=f"{unit.name}: port {port} is already in use by {squatter}",
+            title=_("{unit}: port {port} is already in use by {holder}").format(
+                unit=unit.name, port=port, holder=squatter),
             evidence=tuple(evidence),
-            explanation=(
-                f"{unit.name} wants to listen on {want.label if want else 'its port'}, but "
-                f"{squatter} already holds it, so the app exits with `address already in use` "
-                "and systemd keeps restarting it. nginx still reaches the port, but talks to "
-                "the wrong process: it answers 502 (`upstream prematurely closed` / "
-                "`Connection reset by peer`) instead of connection refused."
-            ),
+            explanation=_(
+                "{unit} wants to listen on {address}, but {holder} already holds it, so the "
+                "app exits with `address already in use` and systemd keeps restarting it. "
+                "nginx still reaches the port, but talks to the wrong process: it answers 502 "
+                "(`upstream prematurely closed` / `Connection reset by peer`) instead of "
+                "connection refused."
+            ).format(unit=unit.name, address=want.label if want else _("its port"),
+                     holder=squatter),
             fix=Fix(
-                summary=f"Stop the process holding port {port} (or move one of the two to "
-                "another port), then restart the service.",
+                summary=_("Stop the process holding port {port} (or move one of the two to "
+                          "another port), then restart the service.").format(port=port),
                 commands=(f"ss -ltnp 'sport = :{port}'", stop,
                           *((f"systemctl disable {first[1].unit}",)
                             if first and first[1] and first[1].unit else ()),

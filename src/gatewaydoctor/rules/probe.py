@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..facts import Facts, Probe
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .registry import rule
 
 
@@ -34,20 +35,30 @@ def _curl(p: Probe) -> str:
     return f"curl -sv{host} http://{p.endpoint}{p.path or '/'}"
 
 
-def answered_by(facts: Facts, p: Probe) -> str:
-    """Which layer produced this probe's answer: nginx itself, the app, or something else."""
+def _same(message: str) -> str:
+    return message
+
+
+def answered_by(facts: Facts, p: Probe, tr: Callable[[str], str] = _same) -> str:
+    """Which layer produced this probe's answer: nginx itself, the app, or something else.
+
+    English for evidence; `tr=_` in the reader's language (the chain's URL hop).
+    """
     if p.status is None:
-        return "nobody answered"
+        return tr(N_("nobody answered"))
     if p.via == "upstream":
-        return f"the app at {p.endpoint}"
+        return tr(N_("the app at {endpoint}")).format(endpoint=p.endpoint)
     server = (p.server or "").lower()
     if not server.startswith("nginx"):
         owner = _owner(facts, p.endpoint)
-        said = f"the Server header says {p.server!r}" if p.server else "no nginx Server header"
-        return f"not nginx ({said}){': ' + owner if owner else ''}"
+        said = (tr(N_("the Server header says {server}")).format(server=repr(p.server))
+                if p.server else tr(N_("no nginx Server header")))
+        if owner:
+            return tr(N_("not nginx ({said}): {owner}")).format(said=said, owner=owner)
+        return tr(N_("not nginx ({said})")).format(said=said)
     if p.status >= 400 and p.body_head and "<center>nginx" in p.body_head:
-        return "nginx itself (its own error page)"
-    return "the app, relayed by nginx"
+        return tr(N_("nginx itself (its own error page)"))
+    return tr(N_("the app, relayed by nginx"))
 
 
 def _owner(facts: Facts, endpoint: str) -> str | None:
@@ -76,7 +87,7 @@ def _links(facts: Facts, p: Probe) -> tuple[Link, ...]:
 
 @rule(id="GD-GEN-001", symbol="probe-failed", category="probe.failed",
       severity=Severity.ERROR, needs=("probes",), layer="url", role="symptom",
-      title="A request made from the host failed")
+      title=N_("A request made from the host failed"))
 def probe_failed(facts: Facts) -> Iterator[Hit]:
     """An HTTP probe (the URL, through nginx, or straight to the app) got 5xx or no answer."""
     # The URL and the nginx probes reach the same listener: one finding per endpoint.
@@ -87,16 +98,18 @@ def probe_failed(facts: Facts) -> Iterator[Hit]:
     for (direct, endpoint), probes in groups.items():
         first = probes[0]
         paths = ", ".join(dict.fromkeys(p.path or "/" for p in probes))
-        where = "the app directly" if direct else "nginx" if first.via == "nginx" else "the URL"
+        where = (_("the app directly") if direct else "nginx" if first.via == "nginx"
+                 else _("the URL"))
         yield Hit(
-            title=f"{where} at {endpoint}: {first.outcome} for {paths}",
+            title=_("Request to {where} at {endpoint} failed: {outcome} for {paths}").format(
+                where=where, endpoint=endpoint, outcome=first.outcome, paths=paths),
             evidence=tuple(Excerpt(f"probe {p.label}", f"{p.outcome}{_body(p)}; answered by "
                                    f"{answered_by(facts, p)}") for p in probes),
-            explanation=(
-                f"A request from this host to {where} failed ({first.outcome}). The chain "
+            explanation=_(
+                "A request from this host to {where} failed ({outcome}). The chain "
                 "below shows what each layer looked like."
-            ),
-            fix=Fix(summary="Follow the chain to the first layer that is not healthy.",
+            ).format(where=where, outcome=first.outcome),
+            fix=Fix(summary=_("Follow the chain to the first layer that is not healthy."),
                     commands=tuple(_curl(p) for p in probes[:2])),
             links=_links(facts, first),
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ..facts import AvcDenial, Facts
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .registry import rule
 
 NGINX_DOMAINS = ("httpd_t",)
@@ -21,24 +22,25 @@ def _fix(d: AvcDenial) -> Fix:
         port = d.dest
         commands = ["setsebool -P httpd_can_network_connect 1"]
         if port is not None:
-            commands.append(f"semanage port -a -t http_port_t -p tcp {port}   # or, narrower: "
-                            "let httpd_t reach only this port")
-        commands.append(f"ausearch -m avc -c nginx -ts recent   # check{'' if port else ''}")
-        return Fix(summary="Let nginx (httpd_t) connect to the app's port: turn on the "
-                   "httpd_can_network_connect boolean, or label the port http_port_t.",
+            commands.append(f"semanage port -a -t http_port_t -p tcp {port}   # "
+                            + _("or, narrower: let httpd_t reach only this port"))
+        commands.append("ausearch -m avc -c nginx -ts recent   # " + _("check"))
+        return Fix(summary=_("Let nginx (httpd_t) connect to the app's port: turn on the "
+                             "httpd_can_network_connect boolean, or label the port "
+                             "http_port_t."),
                    commands=tuple(commands))
     path = d.path or "<socket>"
-    return Fix(summary="Label the app's unix socket (and its directory) so httpd_t may "
-               "connect to it.",
+    return Fix(summary=_("Label the app's unix socket (and its directory) so httpd_t may "
+                         "connect to it."),
                commands=(f"semanage fcontext -a -t httpd_var_run_t '{path}'",
                          f"restorecon -v {path}",
-                         "ausearch -m avc -c nginx -ts recent   # check"))
+                         "ausearch -m avc -c nginx -ts recent   # " + _("check")))
 
 
 @rule(id="GD-SEC-001", symbol="selinux-denied", category="security.selinux",
       severity=Severity.ERROR, needs=("selinux",), layer="nginx",
       explains=("permission.socket", "upstream.unreachable", "probe.failed"),
-      title="SELinux denies nginx the connection to the app")
+      title=N_("SELinux denies nginx the connection to the app"))
 def selinux_denied(facts: Facts) -> Iterator[Hit]:
     """`avc:  denied  { name_connect }` (or connectto / write on a socket) for httpd_t."""
     state = facts.selinux
@@ -51,7 +53,8 @@ def selinux_denied(facts: Facts) -> Iterator[Hit]:
         if key in seen:
             continue
         seen.add(key)
-        target = f"port {d.dest}" if d.dest is not None else d.path or d.tclass or "?"
+        target = (_("port {port}").format(port=d.dest) if d.dest is not None
+                  else d.path or d.tclass or "?")
         port_type = f" ({d.tcontext.split(':')[2]})" if d.tcontext and \
             d.tcontext.count(":") >= 2 else ""
         evidence = [Excerpt(d.source, d.raw)]
@@ -61,14 +64,15 @@ def selinux_denied(facts: Facts) -> Iterator[Hit]:
         if d.dest is not None:
             links.append(Link("upstream", f"127.0.0.1:{d.dest}"))
         yield Hit(
-            title=f"SELinux denies nginx {' '.join(d.permissions)} to {target}{port_type}",
+            title=_("SELinux denies nginx {permissions} to {target}").format(
+                permissions=" ".join(d.permissions), target=f"{target}{port_type}"),
             evidence=tuple(evidence),
-            explanation=(
-                f"nginx runs as httpd_t, and the policy does not allow it "
-                f"{' '.join(d.permissions)} on {target}{port_type}. The kernel refuses the "
-                "connection (nginx logs `(13: Permission denied) while connecting to "
-                "upstream`) and clients get 502, although the app is up."
-            ),
+            explanation=_(
+                "nginx runs as httpd_t, and the policy does not allow it {permissions} on "
+                "{target}. The kernel refuses the connection (nginx logs `(13: Permission "
+                "denied) while connecting to upstream`) and clients get 502, although the app "
+                "is up."
+            ).format(permissions=" ".join(d.permissions), target=f"{target}{port_type}"),
             fix=_fix(d),
             links=tuple(links),
         )

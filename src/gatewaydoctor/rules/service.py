@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..facts import Facts, JournalEntry, Unit, UnitFileText
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _, sentences
 from .common import EXITED_RE, FAILED_RE, RESTART_RE, journal_excerpt, last_matching
 from .registry import rule
 
@@ -52,10 +53,10 @@ def since_last_start(facts: Facts, unit: str) -> list[JournalEntry]:
 def _underlying(facts: Facts, u: Unit) -> str:
     tbs = facts.tracebacks_of(u.name)
     if tbs:
-        return f" The last error it printed: {tbs[-1].last_line}"
+        return _("The last error it printed: {error}").format(error=tbs[-1].last_line)
     exited = last_matching(facts.journal_of(u.name), EXITED_RE)
     if exited:
-        return f" systemd: {exited.message}"
+        return _("systemd says: {message}").format(message=exited.message)
     return ""
 
 
@@ -112,7 +113,7 @@ def gave_up(facts: Facts, u: Unit) -> JournalEntry | None:
 
 @rule(id="GD-SVC-001", symbol="service-not-running", category="service.not_running",
       severity=Severity.ERROR, needs=("units",), layer="unit",
-      title="The service is stopped or failed")
+      title=N_("The service is stopped or failed"))
 def not_running(facts: Facts) -> Iterator[Hit]:
     """A web app unit (or nginx) that is inactive or failed, and not about to restart."""
     for u in _relevant(facts):
@@ -135,22 +136,30 @@ def not_running(facts: Facts) -> Iterator[Hit]:
             commands = [f"systemctl enable --now {u.name}"]
         else:
             commands = [f"systemctl start {u.name}"]
+        state = dict(unit=u.name, active=u.active_state, sub=u.sub_state, result=u.result)
+        if failed:
+            explanation = sentences(
+                _("{unit} failed and systemd is not restarting it.").format(unit=u.name),
+                _underlying(facts, u))
+        elif disabled:
+            explanation = _(
+                "{unit} is stopped (it exited cleanly or was never started) and is not enabled "
+                "(UnitFileState=disabled), so it does not start at boot. Nothing listens for "
+                "nginx, which answers 502.").format(unit=u.name)
+        else:
+            explanation = _(
+                "{unit} is stopped (it exited cleanly or was never started). Nothing listens "
+                "for nginx, which answers 502.").format(unit=u.name)
         yield Hit(
-            title=f"{u.name} is {u.active_state} ({u.sub_state}, result {u.result})"
-            + (", disabled at boot" if disabled else ""),
+            title=(_("{unit} is {active} ({sub}, result {result}), disabled at boot")
+                   if disabled else _("{unit} is {active} ({sub}, result {result})")).format(
+                       **state),
             evidence=tuple(evidence),
-            explanation=(
-                f"{u.name} failed and systemd is not restarting it." + _underlying(facts, u)
-                if failed else
-                f"{u.name} is stopped (it exited cleanly or was never started)"
-                + (" and is not enabled (UnitFileState=disabled), so it does not start at "
-                   "boot." if disabled else ".")
-                + " Nothing listens for nginx, which answers 502."
-            ),
+            explanation=explanation,
             fix=Fix(
-                summary=("Fix the error it failed with, then restart it." if failed
-                         else f"Enable {u.name} and start it now." if disabled
-                         else f"Start {u.name}."),
+                summary=(_("Fix the error it failed with, then restart it.") if failed
+                         else _("Enable {unit} and start it now.").format(unit=u.name)
+                         if disabled else _("Start {unit}.").format(unit=u.name)),
                 commands=tuple(commands),
             ),
             links=(Link("unit", u.name),),
@@ -174,7 +183,7 @@ def _silent_probe(facts: Facts, u: Unit) -> Excerpt | None:
 
 @rule(id="GD-SVC-002", symbol="crash-loop", category="service.crash_loop",
       severity=Severity.ERROR, needs=("units",), layer="unit", role="symptom",
-      title="The service restarts again and again")
+      title=N_("The service restarts again and again"))
 def crash_loop(facts: Facts) -> Iterator[Hit]:
     """Restart= keeps restarting a unit whose main process exits.
 
@@ -193,7 +202,8 @@ def crash_loop(facts: Facts) -> Iterator[Hit]:
                 evidence.append(journal_excerpt(e))
                 m = RESTART_RE.search(e.message)
                 restarts = max(restarts, int(m.group(1)) if m else 0)
-        count = f"{restarts} restarts" if restarts else "waiting to restart"
+        count = (_("{n} restarts").format(n=restarts) if restarts
+                 else _("waiting to restart"))
         known = reason_known(facts, u)
         exited = last_matching(entries, EXITED_RE)
         status = EXITED_RE.search(exited.message) if exited else None
@@ -206,20 +216,21 @@ def crash_loop(facts: Facts) -> Iterator[Hit]:
                 evidence.append(probe)
         why = (
             _underlying(facts, u) if known else
-            f" The process exits with status {status.group(2) if status else '?'} and its logs "
-            "do not say why: no traceback, no error line."
+            _("The process exits with status {status} and its logs do not say why: no "
+              "traceback, no error line.").format(status=status.group(2) if status else "?")
         )
         yield Hit(
-            title=f"{u.name} is in a restart loop ({count})"
-            + ("" if known else ", exiting without a reason in its logs"),
+            title=(_("{unit} is in a restart loop ({count})") if known else
+                   _("{unit} is in a restart loop ({count}), exiting without a reason in its "
+                     "logs")).format(unit=u.name, count=count),
             evidence=tuple(evidence),
-            explanation=(
-                f"{u.name} exits soon after each start and Restart= starts it again, so it "
-                "never listens for long and nginx gets `connection refused`." + why
-            ),
+            explanation=sentences(
+                _("{unit} exits soon after each start and Restart= starts it again, so it "
+                  "never listens for long and nginx gets `connection refused`.").format(
+                      unit=u.name), why),
             fix=Fix(
-                summary=("Fix the error the process exits with (see the cause above); "
-                         "the loop stops by itself once the app starts.") if known else (
+                summary=_("Fix the error the process exits with (see the cause above); "
+                          "the loop stops by itself once the app starts.") if known else _(
                     "Run the service's command by hand, as its user, in its WorkingDirectory, "
                     "to see why it exits (look for sys.exit()/os._exit() or a wrapper script "
                     "that exits non-zero), then restart it."),
@@ -239,7 +250,7 @@ def crash_loop(facts: Facts) -> Iterator[Hit]:
 @rule(id="GD-SVC-003", symbol="start-limit-hit", category="service.start_limit_hit",
       severity=Severity.ERROR, needs=("units", "journal"), layer="unit",
       explains=("service.crash_loop", "service.not_running"),
-      title="systemd gave up restarting the service (start request repeated too quickly)")
+      title=N_("systemd gave up restarting the service (start request repeated too quickly)"))
 def start_limit_hit(facts: Facts) -> Iterator[Hit]:
     """The unit failed too often within StartLimitIntervalSec, so systemd stopped trying."""
     for u in _relevant(facts):
@@ -255,18 +266,19 @@ def start_limit_hit(facts: Facts) -> Iterator[Hit]:
         if restarts:
             evidence.append(journal_excerpt(restarts))
         yield Hit(
-            title=f"{u.name}: Start request repeated too quickly; systemd gave up",
+            title=_("{unit}: start request repeated too quickly; systemd gave up").format(
+                unit=u.name),
             evidence=tuple(evidence),
-            explanation=(
-                f"{u.name} exited {u.n_restarts or 'several'} times in a row within the start "
-                "limit (StartLimitIntervalSec/StartLimitBurst), so systemd stopped restarting "
-                "it and left it failed. Nothing listens, nginx answers 502. The start limit is "
-                "the consequence: the reason is why each start exited."
-                + _underlying(facts, u)
-            ),
+            explanation=sentences(
+                _("{unit} exited {times} times in a row within the start limit "
+                  "(StartLimitIntervalSec/StartLimitBurst), so systemd stopped restarting it "
+                  "and left it failed. Nothing listens, nginx answers 502. The start limit is "
+                  "the consequence: the reason is why each start exited.").format(
+                      unit=u.name, times=u.n_restarts or _("several")),
+                _underlying(facts, u)),
             fix=Fix(
-                summary=(f"Find and fix why {u.name} exits (its journal before the give-up), "
-                         "then clear the failed state and start it again."),
+                summary=_("Find and fix why {unit} exits (its journal before the give-up), "
+                          "then clear the failed state and start it again.").format(unit=u.name),
                 commands=(f"journalctl -u {u.name} -n 100 --no-pager",
                           f"systemctl reset-failed {u.name}",
                           f"systemctl start {u.name}"),
@@ -285,7 +297,7 @@ def _exit_code_line(facts: Facts, u: Unit, code: str) -> JournalEntry | None:
 @rule(id="GD-SVC-004", symbol="exec-missing", category="service.exec_missing",
       severity=Severity.ERROR, needs=("units",), layer="unit",
       explains=LOOP_SYMPTOMS + ("app.startup_failed",),
-      title="ExecStart names a program that does not exist (status=203/EXEC)")
+      title=N_("ExecStart names a program that does not exist (status=203/EXEC)"))
 def exec_missing(facts: Facts) -> Iterator[Hit]:
     """systemd cannot exec the unit's command: a venv moved, a path mistyped, not executable."""
     for u in _relevant(facts):
@@ -307,21 +319,23 @@ def exec_missing(facts: Facts) -> Iterator[Hit]:
                 evidence.append(Excerpt(f"python.version:{u.name}", p.error))
         venv = program.rsplit("/bin/", 1)[0] if "/bin/" in program else None
         yield Hit(
-            title=f"{u.name}: cannot execute {program} (status=203/EXEC)",
+            title=_("{unit}: cannot execute {program} (status=203/EXEC)").format(
+                unit=u.name, program=program),
             evidence=tuple(evidence),
-            explanation=(
-                f"systemd could not start {program} for {u.name}: the file does not exist or "
+            explanation=_(
+                "systemd could not start {program} for {unit}: the file does not exist or "
                 "is not executable (203/EXEC is systemd's own exit code, the app never ran). "
                 "Typically the virtualenv was moved, deleted or recreated elsewhere."
-            ),
+            ).format(program=program, unit=u.name),
             fix=Fix(
-                summary=(f"Point ExecStart= at the interpreter that exists, or recreate the "
-                         f"virtualenv at {venv or program}; then daemon-reload and restart."),
+                summary=_("Point ExecStart= at the interpreter that exists, or recreate the "
+                          "virtualenv at {venv}; then daemon-reload and restart.").format(
+                              venv=venv or program),
                 commands=(
                     f"ls -l {program}",
                     *((f"python3 -m venv {venv} && {venv}/bin/pip install -r "
                        f"{u.working_directory or '.'}/requirements.txt",) if venv else ()),
-                    f"systemctl edit --full {u.name}   # or fix ExecStart=",
+                    f"systemctl edit --full {u.name}   # " + _("or fix ExecStart="),
                     f"systemctl daemon-reload && systemctl restart {u.name}",
                 ),
             ),
@@ -332,7 +346,7 @@ def exec_missing(facts: Facts) -> Iterator[Hit]:
 @rule(id="GD-SVC-005", symbol="workdir-missing", category="service.workdir_missing",
       severity=Severity.ERROR, needs=("units",), layer="unit",
       explains=LOOP_SYMPTOMS + ("app.startup_failed",),
-      title="WorkingDirectory does not exist (status=200/CHDIR)")
+      title=N_("WorkingDirectory does not exist (status=200/CHDIR)"))
 def workdir_missing(facts: Facts) -> Iterator[Hit]:
     """systemd cannot chdir into WorkingDirectory= before starting the unit."""
     for u in _relevant(facts):
@@ -350,16 +364,17 @@ def workdir_missing(facts: Facts) -> Iterator[Hit]:
         if listing is not None and listing.error:
             evidence.append(Excerpt(f"fs.listing:{wd}", listing.error))
         yield Hit(
-            title=f"{u.name}: WorkingDirectory={wd} does not exist (status=200/CHDIR)",
+            title=_("{unit}: WorkingDirectory={workdir} does not exist (status=200/CHDIR)").format(
+                unit=u.name, workdir=wd),
             evidence=tuple(evidence),
-            explanation=(
-                f"systemd could not change into {wd} to start {u.name} (200/CHDIR is systemd's "
-                "own exit code, the app never ran). The folder was renamed, moved or not "
-                "deployed, or the unit's user cannot enter it."
-            ),
+            explanation=_(
+                "systemd could not change into {workdir} to start {unit} (200/CHDIR is "
+                "systemd's own exit code, the app never ran). The folder was renamed, moved or "
+                "not deployed, or the unit's user cannot enter it."
+            ).format(workdir=wd, unit=u.name),
             fix=Fix(
-                summary=f"Set WorkingDirectory= to the folder that holds the app, or deploy it "
-                f"to {wd}; then daemon-reload and restart.",
+                summary=_("Set WorkingDirectory= to the folder that holds the app, or deploy it "
+                          "to {workdir}; then daemon-reload and restart.").format(workdir=wd),
                 commands=(f"ls -ld {wd} {wd.rsplit('/', 1)[0] or '/'}/*",
                           f"systemctl edit --full {u.name}   # WorkingDirectory=",
                           f"systemctl daemon-reload && systemctl restart {u.name}"),
@@ -376,7 +391,8 @@ def _unit_file(facts: Facts, u: Unit) -> UnitFileText | None:
       severity=Severity.ERROR, needs=("units",), layer="unit",
       explains=LOOP_SYMPTOMS + ("service.exec_missing", "service.workdir_missing",
                                 "config.env_missing", "app.wrong_target"),
-      title="The unit file changed on disk but systemd still runs the old one (no daemon-reload)")
+      title=N_("The unit file changed on disk but systemd still runs the old one "
+               "(no daemon-reload)"))
 def unit_changed(facts: Facts) -> Iterator[Hit]:
     """NeedDaemonReload=yes on a unit that is not running properly."""
     for u in _relevant(facts):
@@ -401,15 +417,16 @@ def unit_changed(facts: Facts) -> Iterator[Hit]:
             evidence.append(Excerpt(u.source, "the unit file changed on disk since the last "
                                     "`systemctl daemon-reload`"))
         yield Hit(
-            title=f"{u.name} changed on disk, but systemd has not reloaded it",
+            title=_("{unit} changed on disk, but systemd has not reloaded it").format(
+                unit=u.name),
             evidence=tuple(evidence),
-            explanation=(
-                f"The unit file (or a drop-in) of {u.name} was edited after systemd loaded it. "
+            explanation=_(
+                "The unit file (or a drop-in) of {unit} was edited after systemd loaded it. "
                 "`systemctl restart` keeps using the loaded, old definition until "
                 "`systemctl daemon-reload`, so the fix on disk is not in effect and the unit "
-                f"keeps failing ({u.state}, result {u.result})."
-            ),
-            fix=Fix(summary="Reload systemd's unit definitions, then restart the service.",
+                "keeps failing ({state}, result {result})."
+            ).format(unit=u.name, state=u.state, result=u.result),
+            fix=Fix(summary=_("Reload systemd's unit definitions, then restart the service."),
                     commands=("systemctl daemon-reload", f"systemctl restart {u.name}",
                               f"systemctl status {u.name} --no-pager")),
             links=(Link("unit", u.name),),

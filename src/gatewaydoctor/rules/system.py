@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ..facts import DiskUsage, Endpoint, Facts, JournalEntry, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _
 from .common import EXITED_RE, units_serving
 from .registry import rule
 
@@ -45,7 +46,7 @@ def _kernel_kills(facts: Facts) -> list[JournalEntry]:
 @rule(id="GD-SYS-001", symbol="oom-killed", category="system.oom_killed",
       severity=Severity.ERROR, needs=("units", "journal"), layer="system",
       explains=LINKED_EXPLAINS + ("upstream.timeout",),
-      title="The kernel OOM killer ended the app")
+      title=N_("The kernel OOM killer ended the app"))
 def oom_killed(facts: Facts) -> Iterator[Hit]:
     """A kernel `Killed process` line that the app's unit saw as SIGKILL (or `oom-kill`)."""
     kills = _kernel_kills(facts)
@@ -66,29 +67,32 @@ def oom_killed(facts: Facts) -> Iterator[Hit]:
             count = len([e for e in _killed_exits(facts, unit)
                          if any(k.time is not None and e.time is not None and
                                 abs(k.time - e.time) <= OOM_WINDOW for k in kills)])
-            what = "its memory limit (MemoryMax=/MemoryLimit= of the unit or container)" \
-                if memcg else "the host's memory"
+            what = _("its memory limit (MemoryMax=/MemoryLimit= of the unit or container)") \
+                if memcg else _("the host's memory")
+            victim = (_("{process} (pid {pid})").format(process=m.group(3), pid=m.group(2))
+                      if m else _("the app"))
             yield Hit(
-                title=f"{unit.name}: the OOM killer killed {m.group(3) if m else 'the app'}"
-                      + (f" (pid {m.group(2)})" if m else "")
-                      + (f", {count} times" if count > 1 else ""),
+                title=(_("{unit}: the OOM killer killed {victim}, {count} times")
+                       if count > 1 else _("{unit}: the OOM killer killed {victim}")).format(
+                           unit=unit.name, victim=victim, count=count),
                 evidence=tuple(evidence),
-                explanation=(
-                    f"The app in {unit.name} used more than {what}, so the kernel killed it "
+                explanation=_(
+                    "The app in {unit} used more than {what}, so the kernel killed it "
                     "with SIGKILL. The request in flight gets 502 (`upstream prematurely "
                     "closed connection`), and systemd restarts it until the next request "
                     "that needs that much memory."
-                ),
+                ).format(unit=unit.name, what=what),
                 fix=Fix(
-                    summary=("Find what allocates that much (a whole table or file read into "
-                             "memory) and stream or paginate it; or raise the limit if the "
-                             "app really needs it."),
+                    summary=_("Find what allocates that much (a whole table or file read into "
+                              "memory) and stream or paginate it; or raise the limit if the "
+                              "app really needs it."),
                     commands=(
                         f"systemctl show {unit.name} -p MemoryMax -p MemoryLimit -p "
                         "MemoryCurrent",
                         "journalctl -k --grep 'Killed process' --no-pager -n 20",
-                        f"systemctl edit {unit.name}   # [Service] MemoryMax=<more>, then "
-                        f"systemctl restart {unit.name}",
+                        f"systemctl edit {unit.name}   # "
+                        + _("[Service] MemoryMax=<more>, then {command}").format(
+                            command=f"systemctl restart {unit.name}"),
                     ),
                 ),
                 links=(Link("unit", unit.name), Link("log", exit_line.message)),
@@ -123,7 +127,7 @@ def _disk_line(d: DiskUsage) -> str:
 @rule(id="GD-SYS-002", symbol="disk-full", category="system.disk_full",
       severity=Severity.ERROR, needs=("system",), layer="system",
       explains=LINKED_EXPLAINS + ("permission.denied",),
-      title="No space left where the app or nginx writes")
+      title=N_("No space left where the app or nginx writes"))
 def disk_full(facts: Facts) -> Iterator[Hit]:
     """`[Errno 28] No space left on device` from the app or nginx, with the filesystem's state."""
     found: dict[str, tuple[str, str, str | None]] = {}
@@ -143,22 +147,27 @@ def disk_full(facts: Facts) -> Iterator[Hit]:
         evidence = [Excerpt(source, line)]
         if disk is not None:
             evidence.append(Excerpt("statvfs", _disk_line(disk)))
-        where = path or (disk.path if disk else "the disk it writes to")
+        where = path or (disk.path if disk else None)
         mount = disk.mount_point if disk else None
+        shown = where or _("the disk it writes to")
         yield Hit(
-            title=f"{unit}: no space left on device ({where})",
+            title=_("{unit}: no space left on device ({where})").format(unit=unit, where=shown),
             evidence=tuple(evidence),
-            explanation=(
-                f"{unit} failed to write {where}: the filesystem"
-                + (f" mounted at {mount}" if mount else "") + " is full, so the write "
-                "fails with ENOSPC and the app errors out (at start-up it exits and restarts, "
-                "and nginx answers 502)."
-            ),
+            explanation=(_(
+                "{unit} failed to write {where}: the filesystem mounted at {mount} is full, so "
+                "the write fails with ENOSPC and the app errors out (at start-up it exits and "
+                "restarts, and nginx answers 502).") if mount else _(
+                "{unit} failed to write {where}: the filesystem is full, so the write fails "
+                "with ENOSPC and the app errors out (at start-up it exits and restarts, and "
+                "nginx answers 502).")).format(unit=unit, where=shown, mount=mount),
             fix=Fix(
-                summary=f"Free space on {mount or 'that filesystem'} (old logs, caches, "
-                        f"dumps) or grow it, then restart {unit}.",
-                commands=(f"df -h {where}", f"du -xsh {mount or where}/* | sort -h | tail",
-                          "journalctl --vacuum-size=200M   # if the journal is what filled it",
+                summary=_("Free space on {mount} (old logs, caches, dumps) or grow it, then "
+                          "restart {unit}.").format(mount=mount or _("that filesystem"),
+                                                    unit=unit),
+                commands=(f"df -h {where or '/'}",
+                          f"du -xsh {mount or where or ''}/* | sort -h | tail",
+                          "journalctl --vacuum-size=200M   # "
+                          + _("if the journal is what filled it"),
                           f"systemctl restart {unit}"),
             ),
             links=(Link("unit", unit), Link("log", line)),
@@ -168,11 +177,13 @@ def disk_full(facts: Facts) -> Iterator[Hit]:
     for d in facts.system.disks if facts.system else ():
         if d.total > 0 and (d.avail == 0 or d.favail == 0):
             yield Hit(
-                title=f"{d.path} is full",
+                title=_("{path} is full").format(path=d.path),
                 evidence=(Excerpt("statvfs", _disk_line(d)),),
-                explanation=(f"The filesystem holding {d.path} has no space (or no inodes) "
-                             "left: the next write there fails with ENOSPC."),
-                fix=Fix(summary=f"Free space on {d.mount_point or d.path}.",
+                explanation=_("The filesystem holding {path} has no space (or no inodes) "
+                              "left: the next write there fails with ENOSPC.").format(
+                                  path=d.path),
+                fix=Fix(summary=_("Free space on {mount}.").format(
+                            mount=d.mount_point or d.path),
                         commands=(f"df -h {d.path}", f"df -i {d.path}",
                                   f"du -xsh {d.mount_point or d.path}/* | sort -h | tail")),
                 links=(Link("log", _disk_line(d)),),
@@ -202,7 +213,7 @@ def _local(ep: Endpoint) -> bool:
 @rule(id="GD-SYS-003", symbol="unmanaged-server-gone", category="service.not_running",
       severity=Severity.ERROR, needs=("nginx_config", "listeners", "units"), layer="app",
       explains=("upstream.unreachable", "probe.failed"),
-      title="The server was run outside any unit and is gone")
+      title=N_("The server was run outside any unit and is gone"))
 def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
     """Nothing listens at proxy_pass, no running unit manages it, and it served outside a unit."""
     config = facts.nginx_config
@@ -255,29 +266,30 @@ def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
             if errors:
                 evidence.append(Excerpt(errors[-1].where, errors[-1].raw))
             unit = serving[0] if serving else None
-            commands = [f"tail -n 50 {nohup[0]}   # why the hand-started server died"] \
-                if nohup else []
+            commands = [f"tail -n 50 {nohup[0]}   # "
+                        + _("why the hand-started server died")] if nohup else []
             if unit is not None:
                 commands += [f"systemctl enable --now {unit.name}",
                              f"systemctl status {unit.name} --no-pager"]
             else:
-                commands += ["# write a unit (User=, WorkingDirectory=, ExecStart=<venv>/bin/"
-                             f"uvicorn main:app --host {ep.host} --port {ep.port}, "
-                             "Restart=always), then: systemctl enable --now <name>.service"]
+                commands += ["# " + _("write a unit ({settings}), then: {command}").format(
+                    settings="User=, WorkingDirectory=, ExecStart=<venv>/bin/uvicorn main:app "
+                             f"--host {ep.host} --port {ep.port}, Restart=always",
+                    command="systemctl enable --now <name>.service")]
             yield Hit(
-                title=f"nothing listens at {ep.label} and no unit manages it: the server run "
-                      "by hand is gone",
+                title=_("Nothing listens at {address} and no unit manages it: the server run "
+                        "by hand is gone").format(address=ep.label),
                 evidence=tuple(evidence),
-                explanation=(
-                    f"nginx proxies {loc.path or '/'} to {ep.label}. A server there answered "
+                explanation=_(
+                    "nginx proxies {path} to {address}. A server there answered "
                     "while no systemd unit ran it (started by hand, with nohup or in a "
                     "terminal), and it has died or was killed: nothing restarts it, so nginx "
                     "answers 502 until someone starts it again."
-                ),
+                ).format(path=loc.path or "/", address=ep.label),
                 fix=Fix(
-                    summary=("Run the backend under its systemd unit (Restart=always) instead "
-                             "of by hand." if unit else "Run the backend under a systemd unit "
-                             "with Restart=always instead of by hand."),
+                    summary=(_("Run the backend under its systemd unit (Restart=always) instead "
+                               "of by hand.") if unit else _("Run the backend under a systemd "
+                               "unit with Restart=always instead of by hand.")),
                     commands=tuple(commands),
                 ),
                 links=(Link("upstream", ep.label), Link("location", f"{loc.path} {loc.where}"))
