@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +33,9 @@ URL_PROBE_TIMEOUT = 8.0
 
 ERROR_LOG_LINES = 2000
 ACCESS_LOG_LINES = 500
+
+# progress(source, done, started): what just came in, for a display on stderr.
+Progress = Callable[[str, int, int], None]
 
 
 def windows(
@@ -59,16 +63,33 @@ def windows(
 class _Collector:
     """Holds the pool and the items gathered so far; one instance per gather() call."""
 
-    def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None,
+                 progress: Progress | None = None) -> None:
         self.pool = pool
         self.windows = win or windows()
         self.items: dict[str, Item] = {}
         self.pending: list[Future[Item | None]] = []
+        self.progress = progress
+        self.submitted = 0
+        self.finished = 0
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Item | None]:
         fut: Future[Item | None] = self.pool.submit(fn, *args, **kwargs)
         self.pending.append(fut)
+        if self.progress is not None:
+            self.submitted += 1
+            fut.add_done_callback(self._report)
         return fut
+
+    def _report(self, fut: Future[Item | None]) -> None:
+        """Tell the progress callback which source just came in; its failures are ignored."""
+        self.finished += 1
+        try:
+            item = None if fut.cancelled() or fut.exception() else fut.result()
+            if self.progress is not None and item is not None:
+                self.progress(str(item.get("source", "")), self.finished, self.submitted)
+        except Exception:  # noqa: BLE001 - a progress display never stops the gathering
+            pass
 
     def take(self, fut: Future[Item | None]) -> Item | None:
         item = fut.result()
@@ -88,13 +109,17 @@ def systemd_booted() -> bool:
 
 def gather(
     url: str | None = None, *, no_exec: bool = False, max_log_lines: int | None = None,
-    since: str | None = None,
+    since: str | None = None, progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Collect the evidence bundle for this host as a JSON-serialisable dict."""
+    """Collect the evidence bundle for this host as a JSON-serialisable dict.
+
+    `progress(source, done, started)`, when given, is called (from worker threads) as each
+    piece of evidence comes in; it only displays, it never changes what is gathered.
+    """
     started = time.time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        c = _Collector(pool, windows(max_log_lines, since))
+        c = _Collector(pool, windows(max_log_lines, since), progress)
         nginx = which("nginx") or "nginx"
         f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
         c.submit(run, "nginx.test", [nginx, "-t"])
