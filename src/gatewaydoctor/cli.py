@@ -24,6 +24,7 @@ from . import bundle as bundles
 from .agent import gather
 from .evidence import Evidence, EvidenceError, load
 from .redact import Redactor, redact
+from .report import output as report_output
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diagnose", help="find why nginx answers 502/503/504 on this host")
     d.add_argument("url", nargs="?", help="the URL that fails, e.g. http://example.com/api/health")
-    d.add_argument("--json", action="store_true", help="print the JSON report")
+    report_output.add_options(d)  # --format, --json, -o FILE, -q
     d.add_argument("--no-exec", action="store_true",
                    help="do not run the service's Python (no import probe)")
     d.add_argument("--skip", nargs="+", default=[], metavar="RULE",
@@ -78,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="print a rule's documentation: what it detects, why, "
                                        "the evidence it uses, how to fix and verify")
     e.add_argument("rule", metavar="ID|SYMBOL", help="e.g. GD-APP-001 or relative-import")
+    sub.add_parser("schema", help="print the JSON Schema of the --json report")
+    c = sub.add_parser("completion", help="print a shell completion script")
+    c.add_argument("shell", choices=("bash", "zsh", "fish"))
     return p
 
 
@@ -114,8 +118,13 @@ def _gather(args: argparse.Namespace) -> dict[str, object]:
     _check_url(args.url)
     if args.max_log_lines is not None and args.max_log_lines < 1:
         raise UsageError("--max-log-lines must be at least 1")
-    return gather(args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
-                  since=_since(args.window))
+    progress = report_output.progress_for(args)
+    try:
+        return gather(args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
+                      since=_since(args.window), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 def _check_url(url: str | None) -> None:
@@ -204,6 +213,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(ruledocs.rules_listing(as_json=args.json))
                 return EXIT_HEALTHY
             return ruledocs.explain(args.rule, sys.stdout)
+        if args.command == "schema":
+            from .report import schema
+
+            sys.stdout.write(schema.text())
+            return EXIT_HEALTHY
+        if args.command == "completion":
+            from .completion import script
+
+            sys.stdout.write(script(args.shell, parser))
+            return EXIT_HEALTHY
         if args.command == "gather":
             print(json.dumps(_redactor(args).evidence(_gather(args)), indent=1))
             return EXIT_HEALTHY
@@ -213,8 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, description in examples.available().items():
                 print(f"{name:<24} {description}")
             return EXIT_HEALTHY
+        report_output.resolve_format(args)  # contradicting options fail before any work
         diagnosis = run_diagnosis(args)
-    except (UsageError, EvidenceError, examples.UnknownExample) as exc:
+    except (UsageError, EvidenceError, examples.UnknownExample,
+            report_output.OutputError) as exc:
         print(f"gatewaydoctor: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - one sentence, never a traceback
@@ -222,15 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     try:
-        if args.json:
-            from .report import json as json_report
-
-            print(json_report.render(diagnosis))
-        else:
-            from .report import terminal
-
-            terminal.render(diagnosis, sys.stdout, color=None if sys.stdout.isatty() else False)
-        sys.stdout.flush()
+        report_output.write(diagnosis, args)
+    except report_output.OutputError as exc:
+        print(f"gatewaydoctor: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away; that is not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
