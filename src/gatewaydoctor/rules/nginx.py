@@ -22,6 +22,7 @@ from ..facts import (
     Unit,
 )
 from ..findings import Excerpt, Fix, Hit, Link, Severity
+from ..i18n import N_, _, sentences
 from .common import unit_links, units_serving
 from .probe import answered_by
 from .registry import rule
@@ -29,7 +30,7 @@ from .registry import rule
 
 @rule(id="GD-NGX-001", symbol="config-invalid", category="nginx.config_invalid",
       severity=Severity.ERROR, needs=("nginx_test",), layer="nginx",
-      title="nginx -t rejects the configuration")
+      title=N_("nginx -t rejects the configuration"))
 def config_invalid(facts: Facts) -> Iterator[Hit]:
     """`nginx -t` exits non-zero: nginx cannot (re)load this configuration."""
     test = facts.nginx_test
@@ -40,7 +41,7 @@ def config_invalid(facts: Facts) -> Iterator[Hit]:
         Excerpt(f"{m.file}:{m.line}" if m.file else test.source, m.raw) for m in bad
     ) or (Excerpt(test.source, f"exit status {test.rc}"),)
     first = bad[0] if bad else None
-    where = f"{first.file}:{first.line}" if first and first.file else "the configuration"
+    where = f"{first.file}:{first.line}" if first and first.file else _("the configuration")
     config = facts.nginx_config
     down: list[int] = []
     if facts.listeners is not None and config is not None:
@@ -53,15 +54,17 @@ def config_invalid(facts: Facts) -> Iterator[Hit]:
                                  + ", ".join(f":{p}" for p in down)
                                  + " (nginx is down: it cannot start with this configuration)"),)
     yield Hit(
-        title=f"nginx -t fails: {first.text if first else 'configuration test failed'}",
+        title=_("nginx -t fails: {error}").format(
+            error=first.text if first else _("configuration test failed")),
         evidence=evidence,
-        explanation=(
-            f"nginx refuses the configuration at {where}. A reload keeps the old configuration "
-            "running; a restart or boot leaves nginx down"
-            + (", as it is now: nothing answers." if down else ".")
-        ),
-        fix=Fix(summary=f"Correct {where}, then test and "
-                + ("start nginx." if down else "reload."),
+        explanation=(_(
+            "nginx refuses the configuration at {where}. A reload keeps the old configuration "
+            "running; a restart or boot leaves nginx down, as it is now: nothing answers.")
+            if down else _(
+            "nginx refuses the configuration at {where}. A reload keeps the old configuration "
+            "running; a restart or boot leaves nginx down.")).format(where=where),
+        fix=Fix(summary=(_("Correct {where}, then test and start nginx.") if down else
+                         _("Correct {where}, then test and reload.")).format(where=where),
                 commands=("nginx -t", "systemctl restart nginx" if down
                           else "systemctl reload nginx")),
         links=(Link("server", where),),
@@ -113,7 +116,7 @@ def _links(ep: Endpoint, uses: list[tuple[ServerBlock, Location]]) -> tuple[Link
 
 @rule(id="GD-NGX-002", symbol="upstream-not-listening", category="upstream.unreachable",
       severity=Severity.ERROR, needs=("nginx_config", "listeners"), layer="upstream",
-      role="symptom", title="Nothing listens where proxy_pass points")
+      role="symptom", title=N_("Nothing listens where proxy_pass points"))
 def upstream_not_listening(facts: Facts) -> Iterator[Hit]:
     """proxy_pass targets a host:port or socket with no listening socket on this host."""
     for ep, uses in _dead_targets(facts):
@@ -127,17 +130,20 @@ def upstream_not_listening(facts: Facts) -> Iterator[Hit]:
             if p.kind == "connect" and p.endpoint == ep.label and p.error:
                 evidence.append(Excerpt(f"probe {p.label}", p.error))
         serving = units_serving(facts, ep)
-        who = ", ".join(u.name for u in serving) or "the app"
-        count = f" nginx logged {len(logs)} failed connections to it." if logs else ""
+        who = ", ".join(u.name for u in serving) or _("the app")
         yield Hit(
-            title=f"nothing listens at {ep.label} (proxy_pass of {uses[0][1].path or '/'})",
+            title=_("Nothing listens at {address} (proxy_pass of {path})").format(
+                address=ep.label, path=uses[0][1].path or "/"),
             evidence=tuple(evidence),
-            explanation=(
-                f"nginx forwards to {ep.label}, where no socket is listening, so clients get "
-                f"502 Bad Gateway.{count} Usually {who} is not running; the cause is why."
-            ),
+            explanation=sentences(
+                _("nginx forwards to {address}, where no socket is listening, so clients get "
+                  "502 Bad Gateway.").format(address=ep.label),
+                _("nginx logged {n} failed connections to it.").format(n=len(logs))
+                if logs else "",
+                _("Usually {who} is not running; the cause is why.").format(who=who)),
             fix=Fix(
-                summary=f"Get {who} listening at {ep.label} again (see the cause).",
+                summary=_("Get {who} listening at {address} again (see the cause).").format(
+                    who=who, address=ep.label),
                 commands=tuple(f"systemctl status {u.name} --no-pager" for u in serving)
                 or ("ss -ltnpx",),
             ),
@@ -159,7 +165,7 @@ def _app_listeners(facts: Facts) -> list[tuple[Listener, str]]:
 @rule(id="GD-NGX-003", symbol="upstream-mismatch", category="nginx.upstream_mismatch",
       severity=Severity.ERROR, needs=("nginx_config", "listeners", "processes"),
       layer="upstream", explains=("upstream.unreachable", "service.not_running", "probe.failed"),
-      title="proxy_pass points where nothing listens, while the app listens elsewhere")
+      title=N_("proxy_pass points where nothing listens, while the app listens elsewhere"))
 def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
     """The app is up, but on another port or socket than nginx's proxy_pass."""
     apps = _app_listeners(facts)
@@ -177,16 +183,20 @@ def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
         if li.endpoint.host in ("0.0.0.0", "::", "*"):
             new = f"127.0.0.1:{li.endpoint.port}"
         yield Hit(
-            title=f"proxy_pass goes to {ep.label}, but the app listens at {li.endpoint.label}",
+            title=_("proxy_pass goes to {address}, but the app listens at {listening}").format(
+                address=ep.label, listening=li.endpoint.label),
             evidence=tuple(evidence),
-            explanation=(
-                f"{loc.where} sends {loc.path or '/'} to {ep.label}, where nothing listens, "
-                f"while {who} is up at {li.endpoint.label}. nginx answers 502."
-            ),
+            explanation=_(
+                "{where} sends {path} to {address}, where nothing listens, while {who} is up "
+                "at {listening}. nginx answers 502."
+            ).format(where=loc.where, path=loc.path or "/", address=ep.label, who=who,
+                     listening=li.endpoint.label),
             fix=Fix(
-                summary=f"Make them agree: proxy_pass http://{new} in {loc.where}, or bind the "
-                f"app to {ep.label}.",
-                commands=(f"# edit {loc.where}: proxy_pass http://{new};",
+                summary=_("Make them agree: {directive} in {where}, or bind the app to "
+                          "{address}.").format(directive=f"proxy_pass http://{new}",
+                                               where=loc.where, address=ep.label),
+                commands=("# " + _("edit {where}: {change}").format(
+                              where=loc.where, change=f"proxy_pass http://{new};"),
                           "nginx -t && systemctl reload nginx"),
             ),
             links=_links(ep, uses) + (Link("listener", li.endpoint.label),),
@@ -195,7 +205,7 @@ def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
 
 @rule(id="GD-NGX-004", symbol="nginx-not-running", category="service.not_running",
       severity=Severity.ERROR, needs=("nginx_config", "processes"), layer="nginx",
-      title="nginx is configured but not running")
+      title=N_("nginx is configured but not running"))
 def nginx_not_running(facts: Facts) -> Iterator[Hit]:
     """A configuration exists, but no nginx master process does."""
     config = facts.nginx_config
@@ -212,23 +222,23 @@ def nginx_not_running(facts: Facts) -> Iterator[Hit]:
     if test is not None and not test.ok:
         # nginx cannot start with an invalid configuration: config-invalid is the cause.
         yield Hit(
-            title="nginx is not running: its configuration is invalid",
+            title=_("nginx is not running: its configuration is invalid"),
             evidence=tuple(evidence) + (Excerpt(test.source, f"exit status {test.rc}"),),
-            explanation="No nginx process runs, and `nginx -t` fails, so it cannot start.",
-            fix=Fix(summary="Correct the configuration (see the nginx -t finding), then start "
-                    "nginx.", commands=("nginx -t", "systemctl start nginx")),
+            explanation=_("No nginx process runs, and `nginx -t` fails, so it cannot start."),
+            fix=Fix(summary=_("Correct the configuration (see the nginx -t finding), then "
+                              "start nginx."), commands=("nginx -t", "systemctl start nginx")),
             links=(Link("unit", "nginx.service"),) if unit is not None else (),
             role="symptom",
         )
         return
     yield Hit(
-        title="nginx is not running",
+        title=_("nginx is not running"),
         evidence=tuple(evidence),
-        explanation=(
-            f"The configuration has {len(config.servers)} server block(s) listening at "
-            f"{', '.join(listens) or 'port 80'}, but no nginx process runs, so nothing answers."
-        ),
-        fix=Fix(summary="Test the configuration and start nginx.",
+        explanation=_(
+            "The configuration has {n} server block(s) listening at {addresses}, but no nginx "
+            "process runs, so nothing answers."
+        ).format(n=len(config.servers), addresses=", ".join(listens) or ":80"),
+        fix=Fix(summary=_("Test the configuration and start nginx."),
                 commands=("nginx -t", "systemctl start nginx" if facts.units is not None
                           else "nginx")),
         links=(Link("unit", "nginx.service"),) if unit is not None else (),
@@ -320,7 +330,7 @@ RELOAD_SLACK = 0.25
 @rule(id="GD-NGX-005", symbol="not-reloaded", category="nginx.not_reloaded",
       severity=Severity.ERROR, needs=("nginx_config", "nginx_runtime"), layer="nginx",
       explains=("nginx.upstream_mismatch", "upstream.unreachable", "probe.failed"),
-      title="The running nginx still uses an older configuration than the one on disk")
+      title=N_("The running nginx still uses an older configuration than the one on disk"))
 def not_reloaded(facts: Facts) -> Iterator[Hit]:
     """A config file changed after nginx last read its configuration, and nginx's traffic
     shows the old configuration (upstreams the files no longer name, or failing requests)."""
@@ -361,17 +371,20 @@ def not_reloaded(facts: Facts) -> Iterator[Hit]:
             break
     old = _upstream_label(stale[-1].upstream) if stale else None
     new = ", ".join(dict.fromkeys(ep.label for _s, loc in uses for ep in loc.endpoints))
-    differs = (f" The running nginx still sends requests to {old}, while the files say {new}."
-               if old and new else "")
+    differs = (_("The running nginx still sends requests to {old}, while the files say "
+                 "{new}.").format(old=old, new=new) if old and new else "")
     yield Hit(
-        title=f"nginx was not reloaded after {', '.join(sorted(paths))} changed",
+        title=_("nginx was not reloaded after {files} changed").format(
+            files=", ".join(sorted(paths))),
         evidence=tuple(evidence),
-        explanation=(
-            f"{', '.join(sorted(paths))} changed on disk after the running nginx read its "
-            f"configuration ({_utc(loaded)}), so nginx still serves the old one.{differs} "
-            "`nginx -T` shows the files, not what nginx runs."
-        ),
-        fix=_reload_fix("Test the configuration on disk and reload nginx so it takes effect."),
+        explanation=sentences(
+            _("{files} changed on disk after the running nginx read its configuration "
+              "({loaded}), so nginx still serves the old one.").format(
+                  files=", ".join(sorted(paths)), loaded=_utc(loaded)),
+            differs,
+            _("`nginx -T` shows the files, not what nginx runs.")),
+        fix=_reload_fix(_("Test the configuration on disk and reload nginx so it takes "
+                          "effect.")),
         links=(Link("unit", "nginx.service"), *(link for s, loc in uses[:2]
                                                for link in _loc_links(s, loc))),
     )
@@ -386,8 +399,8 @@ CONNECT_FAILED_RE = re.compile(r"connect\(\) (?:to \S+ )?failed \((\d+): ([^)]*)
       category="nginx.upstream_address_family", severity=Severity.ERROR,
       needs=("nginx_config", "nginx_errors", "listeners"), layer="upstream",
       explains=("upstream.unreachable", "probe.failed"),
-      title="proxy_pass names a host that resolves to an address family the app does not "
-      "listen on")
+      title=N_("proxy_pass names a host that resolves to an address family the app does not "
+               "listen on"))
 def upstream_address_family(facts: Facts) -> Iterator[Hit]:
     """`localhost` resolves to ::1 and 127.0.0.1; the app listens on only one of them, so
     nginx fails on the other first (every request, or 502 once both are marked down)."""
@@ -416,20 +429,23 @@ def upstream_address_family(facts: Facts) -> Iterator[Hit]:
             evidence.append(Excerpt(nolive[-1][0].where, nolive[-1][0].raw))
         fixed = Endpoint(host=alive[0], port=ep.port).label
         yield Hit(
-            title=f"proxy_pass {ep.host}:{ep.port} also tries {', '.join(sorted(dead_labels))}, "
-            f"where nothing listens",
+            title=_("proxy_pass {target} also tries {dead}, where nothing listens").format(
+                target=f"{ep.host}:{ep.port}", dead=", ".join(sorted(dead_labels))),
             evidence=tuple(evidence),
-            explanation=(
-                f"`{ep.host}` resolves to {' and '.join(addresses)}; the app listens on "
-                f"{live[0].endpoint.label} only. nginx tries {', '.join(sorted(dead_labels))} "
-                f"first and logs connect() failed ({len(logs)} times here) before it reaches "
-                "the app; after any hiccup both addresses are marked down and nginx answers "
-                "502 (`no live upstreams`) for fail_timeout (10s)."
-            ),
+            explanation=_(
+                "`{host}` resolves to {addresses}; the app listens on {listening} only. nginx "
+                "tries {dead} first and logs connect() failed ({n} times here) before it "
+                "reaches the app; after any hiccup both addresses are marked down and nginx "
+                "answers 502 (`no live upstreams`) for fail_timeout (10s)."
+            ).format(host=ep.host, addresses=", ".join(addresses),
+                     listening=live[0].endpoint.label, dead=", ".join(sorted(dead_labels)),
+                     n=len(logs)),
             fix=_reload_fix(
-                f"Point proxy_pass at the address the app listens on (http://{fixed}) in "
-                f"{loc.where}, or make the app listen on both families.",
-                f"# edit {loc.where}: proxy_pass http://{fixed};"),
+                _("Point proxy_pass at the address the app listens on ({url}) in {where}, or "
+                  "make the app listen on both families.").format(
+                      url=f"http://{fixed}", where=loc.where),
+                "# " + _("edit {where}: {change}").format(
+                    where=loc.where, change=f"proxy_pass http://{fixed};")),
             links=_links(ep, uses) + (Link("listener", live[0].endpoint.label),)
             + _loc_links(server, None),
         )
@@ -461,7 +477,7 @@ def _zone_directives(facts: Facts, kind: str, zone: str, server: ServerBlock | N
 @rule(id="GD-NGX-007", symbol="rate-limited", category="nginx.rate_limited",
       severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="nginx",
       explains=("probe.failed",),
-      title="nginx's limit_req / limit_conn rejects requests (503)")
+      title=N_("nginx's limit_req / limit_conn rejects requests (503)"))
 def rate_limited(facts: Facts) -> Iterator[Hit]:
     """`limiting requests, excess: … by zone "z"`: nginx answers itself, the app never sees it."""
     zones: dict[tuple[str, str], list[ErrorLogEntry]] = {}
@@ -499,25 +515,30 @@ def rate_limited(facts: Facts) -> Iterator[Hit]:
         if ok:
             evidence.append(Excerpt(f"probe {ok[0].label}", f"{ok[0].outcome} (not limited)"))
         rate = next((a for a in (define.args if define else ()) if a.startswith("rate=")), None)
-        where = use.where if use is not None else (loc.where if loc else "the configuration")
+        where = use.where if use is not None else (loc.where if loc else _("the configuration"))
         what = "limit_req" if kind == "requests" else "limit_conn"
-        knob = ("rate= in limit_req_zone, or burst=" if kind == "requests"
-                else "the limit_conn number")
+        knob = (_("rate= in limit_req_zone, or burst=") if kind == "requests"
+                else _("the limit_conn number"))
+        limit = f"{what} zone \"{zone}\"" + (f", {rate}" if rate else "")
         yield Hit(
-            title=f"nginx rejects {paths or 'requests'} with {status}: {what} zone \"{zone}\""
-            + (f" ({rate})" if rate else ""),
+            title=_("nginx rejects {paths} with {status}: {limit}").format(
+                paths=paths or _("requests"), status=status,
+                limit=f"{what} zone \"{zone}\"" + (f" ({rate})" if rate else "")),
             evidence=tuple(evidence),
-            explanation=(
-                f"{len(lines)} request(s) to {paths or 'this server'} were refused by nginx "
-                f"itself ({what} zone \"{zone}\"{', ' + rate if rate else ''}, set at {where}): "
-                f"nginx answers {status} without contacting the app, which is why the app's "
-                "logs show nothing and other paths work."
-            ),
+            explanation=_(
+                "{n} request(s) to {paths} were refused by nginx itself ({limit}, set at "
+                "{where}): nginx answers {status} without contacting the app, which is why the "
+                "app's logs show nothing and other paths work."
+            ).format(n=len(lines), paths=paths or _("this server"), limit=limit, where=where,
+                     status=status),
             fix=_reload_fix(
-                f"Raise the limit ({knob}) or drop {what} at {where}.",
-                f"# edit {where}: {what} zone={zone}"
-                + (" burst=20 nodelay;" if kind == "requests" else " 100;"),
-                *((f"# or edit {define.where}: raise {rate}",) if define and rate else ())),
+                _("Raise the limit ({knob}) or drop {directive} at {where}.").format(
+                    knob=knob, directive=what, where=where),
+                "# " + _("edit {where}: {change}").format(
+                    where=where, change=f"{what} zone={zone}"
+                    + (" burst=20 nodelay;" if kind == "requests" else " 100;")),
+                *(("# " + _("or edit {where}: raise {setting}").format(
+                    where=define.where, setting=rate),) if define and rate else ())),
             # nginx answered before the upstream: the chain stops at the location.
             links=((Link("url", f"{url.endpoint}{url.path or '/'}"),) if url else ())
             + _loc_links(server, loc, upstream=False),
@@ -532,7 +553,7 @@ TOO_BIG_RE = re.compile(r"upstream sent too big header")
 @rule(id="GD-NGX-008", symbol="header-too-big", category="nginx.header_too_big",
       severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="upstream",
       explains=("probe.failed",),
-      title="The app's response headers do not fit proxy_buffer_size (502)")
+      title=N_("The app's response headers do not fit proxy_buffer_size (502)"))
 def header_too_big(facts: Facts) -> Iterator[Hit]:
     """`upstream sent too big header while reading response header from upstream`."""
     lines = [e for e, _m in _errors(facts, TOO_BIG_RE)]
@@ -549,21 +570,22 @@ def header_too_big(facts: Facts) -> Iterator[Hit]:
     if direct:
         evidence.append(Excerpt(f"probe {direct[0].label}",
                                 f"{direct[0].outcome}: the app itself answers"))
-    where = loc.where if loc is not None else "the server block"
+    where = loc.where if loc is not None else _("the server block")
     yield Hit(
-        title=f"the app's response headers for {path or 'a request'} are larger than "
-        f"proxy_buffer_size ({size})",
+        title=_("The app's response headers for {path} are larger than proxy_buffer_size "
+                "({size})").format(path=path or _("a request"), size=size),
         evidence=tuple(evidence),
-        explanation=(
-            f"nginx reads the response headers of the app into one proxy_buffer_size buffer "
-            f"({size}). The app sends more (usually a big Set-Cookie or token header), so nginx "
-            f"gives up and answers 502, although the app answered. Seen {len(lines)} time(s)."
-        ),
+        explanation=_(
+            "nginx reads the response headers of the app into one proxy_buffer_size buffer "
+            "({size}). The app sends more (usually a big Set-Cookie or token header), so nginx "
+            "gives up and answers 502, although the app answered. Seen {n} time(s)."
+        ).format(size=size, n=len(lines)),
         fix=_reload_fix(
-            f"Give nginx bigger header buffers in {where}, or make the app send smaller "
-            "cookies/headers.",
-            f"# add in {where}: proxy_buffer_size 16k; proxy_buffers 8 16k; "
-            "proxy_busy_buffers_size 32k;"),
+            _("Give nginx bigger header buffers in {where}, or make the app send smaller "
+              "cookies/headers.").format(where=where),
+            "# " + _("add in {where}: {directives}").format(
+                where=where, directives="proxy_buffer_size 16k; proxy_buffers 8 16k; "
+                "proxy_busy_buffers_size 32k;")),
         links=_loc_links(server, loc),
     )
 
@@ -579,7 +601,7 @@ TIMEOUT_DIRECTIVE = {"reading response header from upstream": "proxy_read_timeou
 @rule(id="GD-NGX-009", symbol="upstream-timeout", category="upstream.timeout",
       severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="upstream",
       explains=("probe.failed",),
-      title="The app answers slower than nginx waits (504)")
+      title=N_("The app answers slower than nginx waits (504)"))
 def upstream_timeout(facts: Facts) -> Iterator[Hit]:
     """`upstream timed out (110: Connection timed out) while reading response header`."""
     lines = [e for e, _m in _errors(facts, TIMED_OUT_RE) if e.action in TIMEOUT_DIRECTIVE]
@@ -596,20 +618,24 @@ def upstream_timeout(facts: Facts) -> Iterator[Hit]:
             evidence.append(_probe_excerpt(p))
     upstream = _upstream_label(last.upstream)
     serving = units_serving(facts, Endpoint.parse(upstream)) if upstream else []
-    where = loc.where if loc is not None else "the server block"
+    where = loc.where if loc is not None else _("the server block")
     yield Hit(
-        title=f"{path or 'a request'} took longer than {name} {value}: nginx answered 504",
+        title=_("{path} took longer than {setting}: nginx answered 504").format(
+            path=path or _("a request"), setting=f"{name} {value}"),
         evidence=tuple(evidence),
-        explanation=(
-            f"nginx waited {value} ({name}) for {upstream or 'the app'} to answer "
-            f"{path or 'the request'} and gave up ({len(lines)} time(s)). The app is up but "
-            "slow: a slow query, a blocking call in an async handler, or all workers busy."
-        ),
+        explanation=_(
+            "nginx waited {value} ({directive}) for {upstream} to answer {path} and gave up "
+            "({n} time(s)). The app is up but slow: a slow query, a blocking call in an async "
+            "handler, or all workers busy."
+        ).format(value=value, directive=name, upstream=upstream or _("the app"),
+                 path=path or _("the request"), n=len(lines)),
         fix=Fix(
-            summary=f"Find what makes {path or 'the handler'} slow (its logs, the database); if "
-            f"it is legitimately slow, raise {name} in {where}.",
+            summary=_("Find what makes {path} slow (its logs, the database); if it is "
+                      "legitimately slow, raise {directive} in {where}.").format(
+                          path=path or _("the handler"), directive=name, where=where),
             commands=(*(f"journalctl -u {u.name} --since -10min --no-pager" for u in serving),
-                      f"# or edit {value_ex.source}: {name} 120s;",
+                      "# " + _("or edit {where}: {change}").format(
+                          where=value_ex.source, change=f"{name} 120s;"),
                       "nginx -t && systemctl reload nginx"),
         ),
         links=_loc_links(server, loc) + unit_links(serving),
@@ -644,7 +670,7 @@ def _seconds(value: str) -> float | None:
 @rule(id="GD-NGX-010", symbol="gunicorn-worker-timeout", category="upstream.timeout",
       severity=Severity.ERROR, needs=("journal", "units"), layer="app",
       explains=("probe.failed", "upstream.unreachable"),
-      title="gunicorn killed a worker that did not answer within --timeout")
+      title=N_("gunicorn killed a worker that did not answer within --timeout"))
 def gunicorn_worker_timeout(facts: Facts) -> Iterator[Hit]:
     """`[CRITICAL] WORKER TIMEOUT (pid:N)`: the request in flight dies; nginx sees the
     connection close (502) or times out first (504)."""
@@ -672,26 +698,29 @@ def gunicorn_worker_timeout(facts: Facts) -> Iterator[Hit]:
             evidence.append(ex)
             secs = _seconds(value)
             if secs is not None:
-                order = (f" gunicorn's --timeout ({seconds}s) is shorter than nginx's "
-                         f"proxy_read_timeout ({value}), so the worker dies first: 502, not 504."
-                         if seconds < secs else
-                         f" nginx's proxy_read_timeout ({value}) is shorter than gunicorn's "
-                         f"--timeout ({seconds}s): clients get 504 first.")
+                order = (_("gunicorn's --timeout ({seconds}s) is shorter than nginx's "
+                           "proxy_read_timeout ({value}), so the worker dies first: 502, not "
+                           "504.") if seconds < secs else
+                         _("nginx's proxy_read_timeout ({value}) is shorter than gunicorn's "
+                           "--timeout ({seconds}s): clients get 504 first.")).format(
+                               seconds=seconds, value=value)
         yield Hit(
-            title=f"gunicorn WORKER TIMEOUT in {unit.name}: a request ran longer than "
-            f"--timeout {seconds}s and its worker was killed",
+            title=_("gunicorn WORKER TIMEOUT in {unit}: a request ran longer than --timeout "
+                    "{seconds}s and its worker was killed").format(unit=unit.name,
+                                                                  seconds=seconds),
             evidence=tuple(evidence),
-            explanation=(
-                f"gunicorn's master ({unit.name}) killed worker {pid.group(1) if pid else '?'} "
-                f"because it sent no heartbeat for {seconds}s ({len(entries)} time(s)). The "
-                "request it was serving dies with it, so nginx sees the connection close "
-                "(`upstream prematurely closed connection`, 502). With an async worker this "
-                "means blocking code (time.sleep, a sync DB driver) inside `async def`."
-                + order
-            ),
+            explanation=sentences(_(
+                "gunicorn's master ({unit}) killed worker {pid} because it sent no heartbeat "
+                "for {seconds}s ({n} time(s)). The request it was serving dies with it, so "
+                "nginx sees the connection close (`upstream prematurely closed connection`, "
+                "502). With an async worker this means blocking code (time.sleep, a sync DB "
+                "driver) inside `async def`."
+            ).format(unit=unit.name, pid=pid.group(1) if pid else "?", seconds=seconds,
+                     n=len(entries)), order),
             fix=Fix(
-                summary="Make the slow handler non-blocking (plain `def`, or run the blocking "
-                f"call in a thread), or raise gunicorn's --timeout in {unit.name}.",
+                summary=_("Make the slow handler non-blocking (plain `def`, or run the "
+                          "blocking call in a thread), or raise gunicorn's --timeout in "
+                          "{unit}.").format(unit=unit.name),
                 commands=(f"journalctl -u {unit.name} --since -10min --no-pager | "
                           "grep -B5 'WORKER TIMEOUT'",
                           f"systemctl edit {unit.name}  # ExecStart=... --timeout 120 ...",
@@ -722,7 +751,7 @@ def _allows(st: PathStat, user: NginxUser, bit: int) -> bool:
 @rule(id="GD-NGX-011", symbol="socket-permission", category="permission.socket",
       severity=Severity.ERROR, needs=("nginx_errors",), layer="upstream",
       explains=("probe.failed", "upstream.unreachable"),
-      title="nginx's workers may not connect to the app's unix socket")
+      title=N_("nginx's workers may not connect to the app's unix socket"))
 def socket_permission(facts: Facts) -> Iterator[Hit]:
     """`connect() to unix:/run/app.sock failed (13: Permission denied)`: a directory above the
     socket lacks +x, or the socket lacks +w, for nginx's user."""
@@ -765,28 +794,35 @@ def socket_permission(facts: Facts) -> Iterator[Hit]:
         who = user.name if user else "www-data"
         if unit and (runtime_dir or target is None):
             commands: tuple[str, ...] = (
-                f"systemctl edit {unit}  # [Service] Group={who} and RuntimeDirectoryMode=0750 "
-                "(or RuntimeDirectoryMode=0755)",
+                f"systemctl edit {unit}  # "
+                + _("[Service] {group} and {mode} (or {other})").format(
+                    group=f"Group={who}", mode="RuntimeDirectoryMode=0750",
+                    other="RuntimeDirectoryMode=0755"),
                 f"systemctl restart {unit}")
         elif target is not None and target.kind == "socket":
-            commands = (f"# run gunicorn with --group {who} --umask 007 (or chmod 660 {sock})",
+            commands = ("# " + _("run gunicorn with {options} (or {command})").format(
+                            options=f"--group {who} --umask 007", command=f"chmod 660 {sock}"),
                         *((f"systemctl restart {unit}",) if unit else ()))
         else:
             commands = (f"chmod o+x {target.path}" if target else f"namei -l {sock}",)
         yield Hit(
-            title=f"nginx ({who}) may not connect to unix:{sock}"
-            + (f": {blocked[0][0].path} is {blocked[0][0].label.split()[0]} "
-               f"{blocked[0][0].owner}:{blocked[0][0].group}" if blocked else ""),
+            title=(_("nginx ({user}) may not connect to {socket}: {path} is {mode} {owner}")
+                   if blocked else _("nginx ({user}) may not connect to {socket}")).format(
+                user=who, socket=f"unix:{sock}",
+                path=blocked[0][0].path if blocked else "",
+                mode=blocked[0][0].label.split()[0] if blocked else "",
+                owner=f"{blocked[0][0].owner}:{blocked[0][0].group}" if blocked else ""),
             evidence=tuple(evidence),
-            explanation=(
-                f"nginx's workers run as {who} and get `13: Permission denied` connecting to "
-                f"{sock}: connecting needs +x on every directory above the socket and +w on the "
-                "socket itself. The app is running; nginx answers 502."
-                + (" (On SELinux systems an AVC denial gives the same error.)"
-                   if not blocked else "")
-            ),
-            fix=Fix(summary=f"Let {who} reach the socket: give the socket directory group "
-                    f"{who} (or mode 0755) and the socket group write.", commands=commands),
+            explanation=sentences(
+                _("nginx's workers run as {user} and get `13: Permission denied` connecting to "
+                  "{socket}: connecting needs +x on every directory above the socket and +w on "
+                  "the socket itself. The app is running; nginx answers 502.").format(
+                      user=who, socket=sock),
+                "" if blocked else
+                _("(On SELinux systems an AVC denial gives the same error.)")),
+            fix=Fix(summary=_("Let {user} reach the socket: give the socket directory group "
+                              "{user} (or mode 0755) and the socket group write.").format(
+                                  user=who), commands=commands),
             links=(*_loc_links(*_place(facts, last)), Link("upstream", f"unix:{sock}"),
                    *unit_links(serving)),
         )
@@ -801,7 +837,7 @@ WORKER_CONN_RE = re.compile(r"(\d+) worker_connections are not enough|"
 @rule(id="GD-NGX-012", symbol="worker-connections", category="system.fd_exhausted",
       severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="nginx",
       explains=("probe.failed",),
-      title="nginx ran out of worker_connections or file descriptors")
+      title=N_("nginx ran out of worker_connections or file descriptors"))
 def worker_connections(facts: Facts) -> Iterator[Hit]:
     """`N worker_connections are not enough` (500) or `(24: Too many open files)` in nginx."""
     found = _errors(facts, WORKER_CONN_RE)
@@ -820,22 +856,25 @@ def worker_connections(facts: Facts) -> Iterator[Hit]:
     if url is not None and url.status is not None:
         evidence.append(Excerpt(f"probe {url.label}", f"{url.outcome}: answered by "
                                 f"{answered_by(facts, url)}"))
-    where = wc.where if wc is not None else "the events block of nginx.conf"
+    where = wc.where if wc is not None else _("the events block of nginx.conf")
     if m.group(1):
-        title = f"nginx's {m.group(1)} worker_connections are not enough"
-        why = (f"Each worker may hold {m.group(1)} connections (worker_connections, {where}); "
-               "listening sockets, clients and the upstream connections (two per proxied "
-               "request) use them up, so nginx answers 500 without reaching the app.")
-        fix = _reload_fix("Raise worker_connections (and worker_rlimit_nofile with it).",
-                          f"# edit {where}: worker_connections 1024;")
+        title = _("nginx's {n} worker_connections are not enough").format(n=m.group(1))
+        why = _("Each worker may hold {n} connections (worker_connections, {where}); "
+                "listening sockets, clients and the upstream connections (two per proxied "
+                "request) use them up, so nginx answers 500 without reaching the app.").format(
+                    n=m.group(1), where=where)
+        fix = _reload_fix(_("Raise worker_connections (and worker_rlimit_nofile with it)."),
+                          "# " + _("edit {where}: {change}").format(
+                              where=where, change="worker_connections 1024;"))
     else:
-        title = "nginx hit the open-file limit (24: Too many open files)"
-        why = ("nginx could not open another socket: the workers' file-descriptor limit "
-               "(worker_rlimit_nofile, or LimitNOFILE= of nginx.service) is reached.")
-        fix = Fix(summary="Raise nginx's file-descriptor limit.",
+        title = _("nginx hit the open-file limit (24: Too many open files)")
+        why = _("nginx could not open another socket: the workers' file-descriptor limit "
+                "(worker_rlimit_nofile, or LimitNOFILE= of nginx.service) is reached.")
+        fix = Fix(summary=_("Raise nginx's file-descriptor limit."),
                   commands=("systemctl edit nginx.service  # [Service] LimitNOFILE=65535",
-                            "# and in nginx.conf: worker_rlimit_nofile 65535;",
+                            "# " + _("and in nginx.conf: {directive}").format(
+                                directive="worker_rlimit_nofile 65535;"),
                             "systemctl restart nginx"))
     yield Hit(title=title, evidence=tuple(evidence),
-              explanation=f"{why} Seen {len(found)} time(s).", fix=fix,
+              explanation=sentences(why, _("Seen {n} time(s).").format(n=len(found))), fix=fix,
               links=(Link("unit", "nginx.service"), *(_loc_links(*_place(facts, last)))))
