@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from ..categories import CATEGORIES
 from ..facts import Facts
 from ..findings import LAYERS, Finding, Hit, Severity
+from ..i18n import _
 
 ID_RE = re.compile(r"^GD-[A-Z]{3}-\d{3}$")
 SYMBOL_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -115,7 +116,8 @@ def select(rules: list[Rule], only: Sequence[str] = (), skip: Sequence[str] = ()
     known = {r.id for r in rules} | {r.symbol for r in rules}
     for name in (*only, *skip):
         if name not in known:
-            raise RegistryError(f"no rule is called {name!r} (see `gatewaydoctor rules`)")
+            raise RegistryError(_("no rule is called {name} (see `gatewaydoctor rules`)").format(
+                name=repr(name)))
     if only:
         rules = [r for r in rules if r.id in only or r.symbol in only]
     return [r for r in rules if r.id not in skip and r.symbol not in skip]
@@ -148,14 +150,17 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
         absent = [n for n in r.needs if getattr(facts, n) is None]
         if absent:
             why = "; ".join(f"{n}: {facts.missing.get(n, 'not gathered')}" for n in absent)
-            skipped.append(Skipped(r.id, r.symbol, f"not evaluated, because {why}"))
+            skipped.append(Skipped(r.id, r.symbol,
+                                   _("not evaluated, because {why}").format(why=why)))
             continue
         try:
             hits = list(r.func(facts))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not sink the report
             at = traceback.extract_tb(exc.__traceback__)[-1]
-            errors.append(Skipped(r.id, r.symbol, f"internal error in rule {r.id} ({r.symbol}): "
-                                  f"{type(exc).__name__}: {exc} at {at.filename}:{at.lineno}"))
+            errors.append(Skipped(r.id, r.symbol, _(
+                "internal error in rule {rule} ({symbol}): {error} at {where}").format(
+                    rule=r.id, symbol=r.symbol, error=f"{type(exc).__name__}: {exc}",
+                    where=f"{at.filename}:{at.lineno}")))
             continue
         for h in hits:
             findings.append(Finding(
