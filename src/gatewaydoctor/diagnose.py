@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .evidence import Evidence
 from .facts import Endpoint, Facts, Location, ServerBlock, Unit
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
+from .i18n import _
 from .rules.probe import answered_by
 from .rules.registry import RuleRun, Skipped
 
@@ -111,7 +112,7 @@ def _unit_hops(facts: Facts, units: list[Unit], findings: Sequence[Finding]) -> 
                             (Excerpt(tb.source, tb.last_line),),
                             _linked(findings, "log", tb.last_line)))
         elif journal:
-            hops.append(Hop("log", journal[-1].message, "unknown", "last journal line",
+            hops.append(Hop("log", journal[-1].message, "unknown", _("last journal line"),
                             (Excerpt(journal[-1].source, journal[-1].message),), ()))
     return hops
 
@@ -122,11 +123,11 @@ def _endpoint_hops(facts: Facts, ep: Endpoint, findings: Sequence[Finding]) -> l
     logs = [e for e in facts.nginx_errors or () if e.upstream and ep.label in e.upstream]
     ev = tuple(Excerpt(e.where, e.raw) for e in logs[-1:])
     if facts.listeners is None:
-        status, detail = "unknown", "listening sockets could not be read"
+        status, detail = "unknown", _("listening sockets could not be read")
     elif listeners:
-        status, detail = "ok", f"listening ({listeners[0].proto})"
+        status, detail = "ok", _("listening ({proto})").format(proto=listeners[0].proto)
     else:
-        status, detail = "failed", "nothing listens here"
+        status, detail = "failed", _("nothing listens here")
     hops.append(Hop("upstream", ep.label, status, detail, ev,
                     _linked(findings, "upstream", ep.label)))
     units: list[Unit] = []
@@ -149,8 +150,8 @@ def _endpoint_hops(facts: Facts, ep: Endpoint, findings: Sequence[Finding]) -> l
 def _probe_hop(facts: Facts, via: str, path: str | None, findings: Sequence[Finding]) -> Hop | None:
     for p in facts.probes or ():
         if p.via == via and (path is None or p.path == path):
-            detail = p.outcome if p.status is None else f"{p.outcome}, answered by " \
-                f"{answered_by(facts, p)}"
+            detail = p.outcome if p.status is None else _("{outcome}, answered by {who}").format(
+                outcome=p.outcome, who=answered_by(facts, p, _))
             return Hop("url", p.label, "failed" if p.failed else "ok", detail,
                        (Excerpt(f"probe {p.label}", p.outcome),),
                        _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
@@ -190,7 +191,8 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
                         _linked(findings, "location", loc_name)))
         for ep in loc.endpoints[:2]:
             hops += _endpoint_hops(facts, ep, findings)
-        chains.append(Chain(f"location {loc.path or '/'} of {server.label}", tuple(hops)))
+        chains.append(Chain(_("location {path} of {server}").format(
+            path=loc.path or "/", server=server.label), tuple(hops)))
     if not chains:
         for u in facts.web_units()[:3]:
             hops = []
@@ -216,27 +218,32 @@ def coverage(ev: Evidence, facts: Facts) -> list[Coverage]:
 
     def add(area: str, fact: object, ok_detail: str, name: str) -> None:
         if fact is None:
-            out.append(Coverage(area, "missing", facts.missing.get(name, "not gathered")))
+            out.append(Coverage(area, "missing", facts.missing.get(name, _("not gathered"))))
         else:
             out.append(Coverage(area, "ok", ok_detail))
 
     cfg = facts.nginx_config
-    add("nginx configuration", cfg,
-        f"{cfg.note} ({cfg.parser}): {len(cfg.files)} files, {len(cfg.servers)} server blocks"
+    add(_("nginx configuration"), cfg,
+        _("{note} ({parser}): {files} files, {servers} server blocks").format(
+            note=cfg.note, parser=cfg.parser, files=len(cfg.files), servers=len(cfg.servers))
         if cfg else "", "nginx_config")
-    add("nginx -t", facts.nginx_test, "ran", "nginx_test")
-    add("nginx error log", facts.nginx_errors,
-        f"{len(facts.nginx_errors or ())} entries read", "nginx_errors")
-    add("systemd units", facts.units, ", ".join(u.name for u in facts.units or ()) or
-        "no Python web service or nginx unit found", "units")
-    add("journal", facts.journal, f"{len(facts.journal or ())} entries", "journal")
-    add("listening sockets", facts.listeners, f"{len(facts.listeners or ())} listening",
-        "listeners")
-    add("processes", facts.processes, f"{len(facts.processes or ())} seen", "processes")
-    add("probes", facts.probes, f"{len(facts.probes or ())} made "
-        f"({sum(1 for p in facts.probes or () if p.failed)} failed)", "probes")
-    add("import probe", facts.import_probes,
-        ", ".join(f"{p.unit}: {'ok' if p.ok else p.exc_type or 'failed'}"
+    add("nginx -t", facts.nginx_test, _("ran"), "nginx_test")
+    add(_("nginx error log"), facts.nginx_errors,
+        _("{n} entries read").format(n=len(facts.nginx_errors or ())), "nginx_errors")
+    add(_("systemd units"), facts.units, ", ".join(u.name for u in facts.units or ()) or
+        _("no Python web service or nginx unit found"), "units")
+    add(_("journal"), facts.journal, _("{n} entries").format(n=len(facts.journal or ())),
+        "journal")
+    add(_("listening sockets"), facts.listeners,
+        _("{n} listening").format(n=len(facts.listeners or ())), "listeners")
+    add(_("processes"), facts.processes,
+        _("{n} seen").format(n=len(facts.processes or ())), "processes")
+    add(_("probes"), facts.probes, _("{n} made ({failed} failed)").format(
+        n=len(facts.probes or ()), failed=sum(1 for p in facts.probes or () if p.failed)),
+        "probes")
+    ok, failed = _("ok"), _("failed")
+    add(_("import probe"), facts.import_probes,
+        ", ".join(f"{p.unit}: {ok if p.ok else p.exc_type or failed}"
                   for p in facts.import_probes or ()), "import_probes")
     for item in ev.items.values():
         if item.error_kind == "skipped":
@@ -264,12 +271,12 @@ def diagnose(ev: Evidence, facts: Facts, run: RuleRun) -> Diagnosis:
     else:
         verdict = "healthy"
     if not conclusive:
-        summary = ("Nothing to diagnose: no nginx server block and no Python web service were "
-                   "found on this host (see coverage).")
+        summary = _("Nothing to diagnose: no nginx server block and no Python web service were "
+                    "found on this host (see coverage).")
     elif causes:
         summary = f"{causes[0].title} [{causes[0].symbol}]"
     else:
-        summary = "No problem found in what could be looked at."
+        summary = _("No problem found in what could be looked at.")
     return Diagnosis(
         host=facts.host, target_url=facts.target_url, verdict=verdict, conclusive=conclusive,
         summary=summary, causes=causes, findings=tuple(ranked),
