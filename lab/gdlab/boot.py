@@ -103,15 +103,17 @@ class Lab:
 
     # -- life cycle -------------------------------------------------------------------
 
-    def start(self, binds: Sequence[tuple[Path, str]] = (), timeout: float = 60.0) -> None:
-        """Boot systemd; `binds` are (host path, lab path) bind mounts made before boot."""
+    def start(self, binds: Sequence[tuple[Path, str]] = (),
+              etc_files: Sequence[tuple[Path, str]] = (), timeout: float = 60.0) -> None:
+        """Boot systemd; `binds` are (host dir, lab dir) bind mounts made before boot and
+        `etc_files` (host file, lab path) are copied into the lab's private /etc overlay."""
         reason = lab_unavailable_reason()
         if reason:
             raise LabUnavailable(reason)
         started = time.monotonic()
         self._make_cgroups()
         script = self.stage / "boot.sh"
-        script.write_text(self._boot_script(binds))
+        script.write_text(self._boot_script(binds, etc_files))
         script.chmod(0o700)
         log = open(self.stage / "boot.log", "wb")  # noqa: SIM115 - kept open for the child
         self._proc = subprocess.Popen(
@@ -254,7 +256,8 @@ class Lab:
             _rmdir_quietly(target)
         self._cgroups = []
 
-    def _boot_script(self, binds: Sequence[tuple[Path, str]]) -> str:
+    def _boot_script(self, binds: Sequence[tuple[Path, str]],
+                     etc_files: Sequence[tuple[Path, str]] = ()) -> str:
         masks = sorted(
             {
                 unit.name
@@ -303,6 +306,16 @@ class Lab:
             lines.append(f"mkdir -p {path} && mount --move /mnt/keep{n} {path}")
         if kept:
             lines.append("umount /mnt")
+        # /etc is an overlay: the lab may change files there, the host never sees it. (A file
+        # bind-mounted over /etc/passwd would be detached when the host renames a new
+        # passwd over it, e.g. apt adding a user while a lab runs.)
+        lines += [
+            "mkdir -p /run/gdlab-etc/upper /run/gdlab-etc/work",
+            "mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/gdlab-etc/upper,"
+            "workdir=/run/gdlab-etc/work /etc",
+        ]
+        for host_file, lab_path in etc_files:
+            lines.append(f"cat {host_file} > {lab_path}")
         for host_path, lab_path in binds:
             lines.append(f"[ -e {lab_path} ] || mkdir -p {lab_path}")
             lines.append(f"mount --bind {host_path} {lab_path}")

@@ -247,14 +247,12 @@ def boot_stack(variant: str = "uvicorn") -> Stack:
         (stage / "srv", "/srv"),
         (stage / "etc-systemd", "/etc/systemd/system"),
         (stage / "etc-nginx", "/etc/nginx"),
-        (stage / "etc" / "hosts", "/etc/hosts"),
-        (stage / "etc" / "passwd", "/etc/passwd"),
-        (stage / "etc" / "group", "/etc/group"),
-        (stage / "etc" / "hostname", "/etc/hostname"),
     ]
+    etc_files = [(stage / "etc" / name, f"/etc/{name}")
+                 for name in ("hosts", "passwd", "group", "hostname")]
     stack = Stack(lab=lab, stage=stage, variant=variant)
     try:
-        lab.start(binds)
+        lab.start(binds, etc_files)
         t_boot = time.monotonic()
         upper = "/run/gdlab-venv"
         lab.sh(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo
+from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo, unitscan
 from . import files as fsinfo
 from .runner import Item, new_item, read_file, read_tail, run, which
 
@@ -133,8 +133,7 @@ def gather(
         if booted:
             f_units = c.submit(run, "systemd.units", ["systemctl", "list-units", "--type=service",
                                "--all", "--plain", "--no-legend", "--no-pager"])
-            f_files = c.submit(run, "systemd.unit_files", ["systemctl", "list-unit-files",
-                               "--type=service", "--no-legend", "--no-pager"])
+            f_files = c.submit(unitscan.scan, "systemd.unit_scan")
             c.submit(run, "journal.kernel", ["journalctl", "-k", "-o", "json", "--no-pager",
                      "-p", "warning", "-n", str(KERNEL_LINES), "--since", KERNEL_SINCE])
         else:
@@ -166,8 +165,8 @@ def gather(
 
         procs_item = c.take(f_procs)
         if booted and f_units and f_files:
-            names = _unit_names(c.take(f_units), c.take(f_files))
-            _units(c, names, procs_item, no_exec)
+            found, loaded = _unit_names(c.take(f_units), c.take(f_files))
+            _units(c, found, loaded, procs_item, no_exec)
         c.drain()
         _system_after_units(c, procs_item)
         # The owners of files a service was denied (named in its journal or import probe).
@@ -263,19 +262,28 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
                      path=path, via="upstream")
 
 
-def _unit_names(units: Item | None, files: Item | None) -> list[str]:
-    names: list[str] = []
-    for item in (units, files):
-        for line in ((item or {}).get("stdout") or "").splitlines():
-            words = line.split()
-            if words and words[0].endswith(".service") and "@." not in words[0]:
-                names.append(words[0].lstrip("●*"))
-    return list(dict.fromkeys(names))
+def _unit_names(units: Item | None, scan: Item | None) -> tuple[list[str], list[str]]:
+    """(web units and nginx found on disk, loaded units with no file on disk to read)."""
+    on_disk = ((scan or {}).get("data") or {}).get("units", [])
+    found = [u["name"] for u in on_disk if not u["masked"] and (
+        u["name"].startswith("nginx") or any(
+            execspec.server_of(a) not in (None, "python")
+            for line in u["exec_start"] for a in execspec.exec_argvs(line)))]
+    known = {u["name"] for u in on_disk}
+    loaded = []
+    for line in ((units or {}).get("stdout") or "").splitlines():
+        words = line.split()
+        if words and words[0].endswith(".service") and "@." not in words[0]:
+            name = words[0].lstrip("●*")
+            if name not in known:
+                loaded.append(name)
+    return found, loaded
 
 
-def _units(c: _Collector, names: list[str], procs_item: Item | None, no_exec: bool) -> None:
-    """Screen every service's ExecStart, then look closely at Python web units and nginx."""
-    candidates: list[str] = []
+def _units(c: _Collector, found: list[str], names: list[str], procs_item: Item | None,
+           no_exec: bool) -> None:
+    """Screen loaded units with no file on disk, then look closely at web units and nginx."""
+    candidates: list[str] = list(found)
     if names:
         screen = run("systemd.screen", ["systemctl", "show", "--no-pager", "-p", "Id",
                      "-p", "ExecStart", *names], timeout=10.0)

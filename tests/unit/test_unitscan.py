@@ -1,0 +1,31 @@
+"""Unit discovery by reading unit files: ExecStart with continuations, drop-ins, resets, masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatewaydoctor.agent import unitscan
+
+
+def test_exec_start_with_continuation_and_dropin_reset(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    etc, lib = tmp_path / "etc", tmp_path / "lib"
+    etc.mkdir()
+    lib.mkdir()
+    (lib / "api.service").write_text(
+        "[Service]\nExecStart=/srv/venv/bin/gunicorn -k uvicorn.workers.UvicornWorker \\\n"
+        "    --bind unix:/run/api.sock main:app\n")
+    (lib / "other.service").write_text("[Service]\nExecStart=/usr/bin/sleep 1\n")
+    (etc / "other.service.d").mkdir()
+    (etc / "other.service.d" / "override.conf").write_text(
+        "[Service]\nExecStart=\nExecStart=/srv/venv/bin/python -m uvicorn app:app\n")
+    (etc / "masked.service").symlink_to("/dev/null")
+    monkeypatch.setattr(unitscan, "UNIT_DIRS", (str(etc), str(lib)))
+    units = {u["name"]: u for u in unitscan.scan("systemd.unit_scan")["data"]["units"]}
+    assert units["api.service"]["exec_start"] == [
+        "/srv/venv/bin/gunicorn -k uvicorn.workers.UvicornWorker     --bind "
+        "unix:/run/api.sock main:app"]
+    assert units["other.service"]["exec_start"] == ["/srv/venv/bin/python -m uvicorn app:app"]
+    assert units["masked.service"]["masked"] is True
