@@ -25,7 +25,7 @@ def test_exec_start_with_continuation_and_dropin_reset(tmp_path: Path,
     monkeypatch.setattr(unitscan, "UNIT_DIRS", (str(etc), str(lib)))
     units = {u["name"]: u for u in unitscan.scan("systemd.unit_scan")["data"]["units"]}
     assert units["api.service"]["exec_start"] == [
-        "/srv/venv/bin/gunicorn -k uvicorn.workers.UvicornWorker     --bind "
+        "/srv/venv/bin/gunicorn -k uvicorn.workers.UvicornWorker  --bind "
         "unix:/run/api.sock main:app"]
     assert units["other.service"]["exec_start"] == ["/srv/venv/bin/python -m uvicorn app:app"]
     assert units["masked.service"]["masked"] is True
