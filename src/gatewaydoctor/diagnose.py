@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .evidence import Evidence
 from .facts import Endpoint, Facts, Location, ServerBlock, Unit
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
-from .i18n import _
+from .i18n import N_, _
 from .rules.probe import answered_by
 from .rules.registry import RuleRun, Skipped
 
@@ -20,6 +20,16 @@ from .rules.registry import RuleRun, Skipped
 # "a probe failed" is the least specific, so it comes last.
 SYMPTOM_ORDER = ("upstream", "listener", "process", "nginx", "unit", "app", "system", "url")
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+# How a hop's layer is named to a reader (`layer_name`); JSON keeps the layer ID.
+LAYER_NAMES = {"url": N_("URL"), "server": N_("server block"), "location": N_("location"),
+               "upstream": N_("upstream"), "listener": N_("listener"), "process": N_("process"),
+               "unit": N_("unit"), "log": N_("log"), "nginx": N_("nginx"), "app": N_("app"),
+               "system": N_("system")}
+
+
+def layer_name(layer: str) -> str:
+    """A layer ID (`upstream`) in the reader's language."""
+    return _(LAYER_NAMES[layer]) if layer in LAYER_NAMES else layer
 
 
 @dataclass(frozen=True)

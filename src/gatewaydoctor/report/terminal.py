@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
-from ..diagnose import Diagnosis
+from ..diagnose import Diagnosis, layer_name
+from ..i18n import _
 from ..redact import redact
 
 VERDICT_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "broken": "bold red"}
@@ -26,22 +27,25 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
     console = Console(file=out, force_terminal=color, no_color=color is False, width=110,
                       highlight=False, soft_wrap=False)
     style = VERDICT_STYLE.get(d.verdict, "bold")
+    verdicts = {"healthy": _("HEALTHY"), "degraded": _("DEGRADED"), "broken": _("BROKEN")}
     console.print(Text.assemble(("gatewaydoctor ", "bold"), (f"{d.host}: ", ""),
-                                (d.verdict.upper(), style)))
+                                (verdicts.get(d.verdict, d.verdict.upper()), style)))
     if d.offline:
-        console.print(f"[dim]Offline diagnosis of {_e(d.offline)}, evidence taken {_e(d.taken_at)} "
-                      f"on {_e(d.host)}.[/]")
+        console.print("[dim]" + _("Offline diagnosis of {where}, evidence taken {time} on "
+                                  "{host}.").format(where=_e(d.offline), time=_e(d.taken_at),
+                                                    host=_e(d.host)) + "[/]")
     console.print(_e(d.summary))
     roots = [f for f in d.causes if f.role == "cause"]
     for n, f in enumerate(d.causes, 1):
-        kind = "root cause" if f.role == "cause" else "symptom"
+        kind = _("root cause") if f.role == "cause" else _("symptom")
         body: list[Text | str] = [f"[dim]{f.rule} {f.symbol} · {f.category} · {kind}[/]",
                                   _e(f.explanation), ""]
         for e in f.evidence:
             body.append(f"  [cyan]{_e(e.source)}[/]")
             body.append(f"    {_e(e.text)}")
         body.append("")
-        body.append(f"[bold]Fix:[/] {_e(f.fix.summary)}")
+        fix_word = _("Fix:")
+        body.append(f"[bold]{fix_word}[/] {_e(f.fix.summary)}")
         for cmd in f.fix.commands:
             body.append(f"  [green]{_e(cmd)}[/]")
         border = "red" if f.role == "cause" or not roots else "yellow"
@@ -52,7 +56,7 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
         node = tree
         for hop in chain.hops:
             mark = STATUS_MARK.get(hop.status, "")
-            label = f"{mark} [bold]{hop.layer}[/] {_e(hop.name)}"
+            label = f"{mark} [bold]{escape(layer_name(hop.layer))}[/] {_e(hop.name)}"
             if hop.detail:
                 label += f" [dim]{_e(hop.detail)}[/]"
             if hop.findings:
@@ -63,7 +67,7 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
         console.print(tree)
     missing = [c for c in d.coverage if c.status != "ok"]
     if missing:
-        console.print("[bold]Not looked at:[/]")
+        console.print("[bold]" + _("Not looked at:") + "[/]")
         for c in missing:
             console.print(f"  {_e(c.area)}: {_e(c.detail)}")
     for s in d.errors:
