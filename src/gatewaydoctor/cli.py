@@ -23,6 +23,7 @@ from . import __version__, examples
 from . import bundle as bundles
 from .agent import gather
 from .evidence import Evidence, EvidenceError, load
+from .i18n import LANGUAGES, _, set_language
 from .redact import Redactor, redact
 from .report import output as report_output
 
@@ -39,65 +40,95 @@ class UsageError(Exception):
     """Bad input: reported as one sentence, exit 2."""
 
 
+def _lang_option(p: argparse.ArgumentParser) -> None:
+    # On the program and on every subcommand, so it goes before or after the subcommand.
+    p.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
+                   help=_("the report's language (default: from LANGUAGE, LC_ALL, LC_MESSAGES, "
+                          "LANG)"))
+
+
+def _lang_in(argv: Sequence[str]) -> str | None:
+    """The --lang value in argv, read before the parser is built (its help is translated)."""
+    lang = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    return lang if lang in LANGUAGES else None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gatewaydoctor", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"gatewaydoctor {__version__}")
+    _lang_option(p)
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("diagnose", help="find why nginx answers 502/503/504 on this host")
-    d.add_argument("url", nargs="?", help="the URL that fails, e.g. http://example.com/api/health")
+    d = sub.add_parser("diagnose", help=_("find why nginx answers 502/503/504 on this host"))
+    d.add_argument("url", nargs="?",
+                   help=_("the URL that fails, e.g. {url}").format(
+                       url="http://example.com/api/health"))
     report_output.add_options(d)  # --format, --json, -o FILE, -q
     d.add_argument("--no-exec", action="store_true",
-                   help="do not run the service's Python (no import probe)")
+                   help=_("do not run the service's Python (no import probe)"))
     d.add_argument("--skip", nargs="+", default=[], metavar="RULE",
-                   help="rule IDs or symbols not to run")
+                   help=_("rule IDs or symbols not to run"))
     d.add_argument("--only", nargs="+", default=[], metavar="RULE",
-                   help="run only these rule IDs or symbols")
+                   help=_("run only these rule IDs or symbols"))
     d.add_argument("--from", dest="from_file", metavar="FILE",
-                   help="diagnose a bundle (.tar.gz from `gatewaydoctor bundle`) or evidence "
-                        "JSON instead of this host")
+                   help=_("diagnose a bundle (.tar.gz from `gatewaydoctor bundle`) or evidence "
+                          "JSON instead of this host"))
     d.add_argument("--evidence", metavar="FILE", help=argparse.SUPPRESS)
     d.add_argument("--example", metavar="NAME",
-                   help="diagnose an example recorded in the lab (`--example list` names them)")
+                   help=_("diagnose an example recorded in the lab (`--example list` names "
+                          "them)"))
     _mask_options(d)
     _window_options(d)
-    b = sub.add_parser("bundle", help="write this host's evidence, redacted, as a .tar.gz "
-                                      "anyone can diagnose offline")
-    b.add_argument("url", nargs="?", help="the URL that fails, e.g. http://example.com/api/health")
+    b = sub.add_parser("bundle", help=_("write this host's evidence, redacted, as a .tar.gz "
+                                        "anyone can diagnose offline"))
+    b.add_argument("url", nargs="?",
+                   help=_("the URL that fails, e.g. {url}").format(
+                       url="http://example.com/api/health"))
     b.add_argument("-o", "--output", metavar="FILE",
-                   help="where to write (default: gatewaydoctor-<host>-<UTC time>.tar.gz here)")
+                   help=_("where to write (default: {name} here)").format(
+                       name="gatewaydoctor-<host>-<UTC time>.tar.gz"))
     b.add_argument("--no-exec", action="store_true",
-                   help="do not run the service's Python (no import probe)")
+                   help=_("do not run the service's Python (no import probe)"))
     _mask_options(b)
     _window_options(b)
-    g = sub.add_parser("gather", help="print this host's raw evidence as JSON (redacted)")
+    g = sub.add_parser("gather", help=_("print this host's raw evidence as JSON (redacted)"))
     g.add_argument("url", nargs="?")
     g.add_argument("--no-exec", action="store_true")
     _mask_options(g)
     _window_options(g)
-    r = sub.add_parser("rules", help="list the rules (ID, symbol, category, severity, title)")
-    r.add_argument("--json", action="store_true", help="print the list as JSON")
-    e = sub.add_parser("explain", help="print a rule's documentation: what it detects, why, "
-                                       "the evidence it uses, how to fix and verify")
-    e.add_argument("rule", metavar="ID|SYMBOL", help="e.g. GD-APP-001 or relative-import")
-    sub.add_parser("schema", help="print the JSON Schema of the --json report")
-    c = sub.add_parser("completion", help="print a shell completion script")
+    r = sub.add_parser("rules", help=_("list the rules (ID, symbol, category, severity, title)"))
+    r.add_argument("--json", action="store_true", help=_("print the list as JSON"))
+    e = sub.add_parser("explain", help=_("print a rule's documentation: what it detects, why, "
+                                         "the evidence it uses, how to fix and verify"))
+    e.add_argument("rule", metavar="ID|SYMBOL",
+                   help=_("e.g. {examples}").format(examples="GD-APP-001, relative-import"))
+    s = sub.add_parser("schema", help=_("print the JSON Schema of the --json report"))
+    c = sub.add_parser("completion", help=_("print a shell completion script"))
     c.add_argument("shell", choices=("bash", "zsh", "fish"))
+    for each in (d, b, g, r, e, s, c):
+        _lang_option(each)
     return p
 
 
 def _mask_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mask-ips", action="store_true",
-                   help="also replace IP addresses by stable placeholders (loopback kept)")
+                   help=_("also replace IP addresses by stable placeholders (loopback kept)"))
     p.add_argument("--mask-hosts", action="store_true",
-                   help="also replace host names by stable placeholders (localhost kept)")
+                   help=_("also replace host names by stable placeholders (localhost kept)"))
 
 
 def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-log-lines", type=int, metavar="N",
-                   help="lines kept from each journal and nginx log "
-                        "(default: journal 400, error.log 2000, access.log 500)")
+                   help=_("lines kept from each journal and nginx log "
+                          "(default: journal 400, error.log 2000, access.log 500)"))
     p.add_argument("--window", metavar="SPAN",
-                   help="how far back the journal is read, e.g. 2h, 3d, 30m (default 24h)")
+                   help=_("how far back the journal is read, e.g. 2h, 3d, 30m (default 24h)"))
 
 
 def _since(window: str | None) -> str | None:
@@ -105,7 +136,8 @@ def _since(window: str | None) -> str | None:
         return None
     m = re.fullmatch(r"-?\s*(\d+)\s*(s|sec|m|min|h|d|w)", window.strip())
     if not m:
-        raise UsageError(f"--window {window!r} is not a time span (give e.g. 30m, 2h or 3d)")
+        raise UsageError(_("--window {value} is not a time span (give e.g. 30m, 2h or 3d)")
+                         .format(value=repr(window)))
     return f"-{m.group(1)}{m.group(2)}"
 
 
@@ -117,7 +149,7 @@ def _redactor(args: argparse.Namespace) -> Redactor:
 def _gather(args: argparse.Namespace) -> dict[str, object]:
     _check_url(args.url)
     if args.max_log_lines is not None and args.max_log_lines < 1:
-        raise UsageError("--max-log-lines must be at least 1")
+        raise UsageError(_("--max-log-lines must be at least 1"))
     progress = report_output.progress_for(args)
     try:
         return gather(args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
@@ -135,7 +167,8 @@ def _check_url(url: str | None) -> None:
     try:
         url_endpoint(url)
     except ValueError as exc:
-        raise UsageError(f"{exc} (give a URL like http://example.com/api/health)") from None
+        raise UsageError(_("{error} (give a URL like {url})").format(
+            error=exc, url="http://example.com/api/health")) from None
 
 
 def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
@@ -151,11 +184,12 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
     offline = None
     replayed = args.example or args.from_file or args.evidence
     if replayed and (args.url or args.no_exec or args.max_log_lines or args.window):
-        raise UsageError("a URL, --no-exec, --max-log-lines and --window apply to a live "
-                         "diagnosis, not to --from/--example (the evidence is already taken)")
+        raise UsageError(_("a URL, --no-exec, --max-log-lines and --window apply to a live "
+                           "diagnosis, not to --from/--example (the evidence is already "
+                           "taken)"))
     if args.example:
         ev = bundles.read(examples.path_of(args.example)).evidence
-        offline = f"the example {args.example!r} (recorded in the lab)"
+        offline = _("the example {name} (recorded in the lab)").format(name=repr(args.example))
     elif args.from_file:
         ev, offline = bundles.load_any(args.from_file)
     elif args.evidence:
@@ -175,7 +209,8 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
 def write_bundle(args: argparse.Namespace) -> int:
     """Gather, redact and write the bundle; its path goes to stdout, a summary to stderr."""
     if args.output and Path(args.output).is_dir():
-        raise UsageError(f"-o {args.output} is a directory; give a file name ending in .tar.gz")
+        raise UsageError(_("-o {path} is a directory; give a file name ending in .tar.gz")
+                         .format(path=args.output))
     raw = _gather(args)
     red = _redactor(args)
     path = args.output
@@ -186,20 +221,26 @@ def write_bundle(args: argparse.Namespace) -> int:
     try:
         manifest = bundles.write(raw, path, red)
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise UsageError(_("cannot write {path}: {error}").format(
+            path=path, error=exc.strerror or exc)) from None
     size = Path(path).stat().st_size
     gathered = sum(1 for s in manifest["sources"] if s["status"] == "gathered")
     failed = len(manifest["failed"])
-    masked = ", ".join(f"{k} {v}" for k, v in manifest["redactions"].items()) or "nothing"
+    masked = ", ".join(f"{k} {v}" for k, v in manifest["redactions"].items()) or _("nothing")
     print(path)
-    print(f"gatewaydoctor: wrote {path} ({size / 1024:.0f} KiB): {gathered} sources gathered, "
-          f"{failed} failed; redacted: {masked}. Diagnose it anywhere with "
-          f"`gatewaydoctor diagnose --from {Path(path).name}`.", file=sys.stderr)
+    print("gatewaydoctor: " + _(
+        "wrote {path} ({size} KiB): {gathered} sources gathered, {failed} failed; redacted: "
+        "{masked}. Diagnose it anywhere with {command}.").format(
+            path=path, size=f"{size / 1024:.0f}", gathered=gathered, failed=failed,
+            masked=masked, command=f"`gatewaydoctor diagnose --from {Path(path).name}`"),
+          file=sys.stderr)
     return EXIT_HEALTHY
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gatewaydoctor` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    set_language(_lang_in(argv))  # --lang, else the locale variables
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -239,8 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gatewaydoctor: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - one sentence, never a traceback
-        print(f"gatewaydoctor: internal error: {type(exc).__name__}: {redact(str(exc))}",
-              file=sys.stderr)
+        print("gatewaydoctor: " + _("internal error: {error}").format(
+            error=f"{type(exc).__name__}: {redact(str(exc))}"), file=sys.stderr)
         return EXIT_ERROR
     try:
         report_output.write(diagnosis, args)
