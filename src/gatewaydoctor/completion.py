@@ -97,7 +97,8 @@ def commands(parser: argparse.ArgumentParser) -> tuple[list[Opt], list[Command]]
                 cmds.append(Command(name, " ".join(str(helps.get(name, "")).split())[:70],
                                     opts, pos_values, pos_files))
         elif action.option_strings:
-            top.append(Opt(list(action.option_strings), _help(action), action.nargs != 0))
+            top.append(Opt(list(action.option_strings), _help(action), action.nargs != 0,
+                           values=_values(action, dynamic)))
     return top, cmds
 
 
@@ -107,6 +108,10 @@ def _words(items: list[str]) -> str:
 
 def bash(parser: argparse.ArgumentParser) -> str:
     top, cmds = commands(parser)
+    top_valued = "|".join(f for o in top if o.takes_value for f in o.flags) or "--"
+    top_cases = [f'                {"|".join(o.flags)}) COMPREPLY=($(compgen -W '
+                 f'"{_words(o.values)}" -- "$cur")); return ;;'
+                 for o in top if o.takes_value]
     lines = [
         f"# bash completion for {PROG}; load with: eval \"$({PROG} completion bash)\"",
         f"_{PROG}() {{",
@@ -115,7 +120,11 @@ def bash(parser: argparse.ArgumentParser) -> str:
         '    prev="${COMP_WORDS[COMP_CWORD-1]}"',
         '    cmd=""',
         "    for ((i = 1; i < COMP_CWORD; i++)); do",
-        '        case "${COMP_WORDS[i]}" in -*) ;; *) cmd="${COMP_WORDS[i]}"; break ;; esac',
+        '        case "${COMP_WORDS[i]}" in',
+        f"            {top_valued}) ((i++)) ;;",
+        "            -*) ;;",
+        '            *) cmd="${COMP_WORDS[i]}"; break ;;',
+        "        esac",
         "    done",
         '    last=""',
         "    for ((i = COMP_CWORD - 1; i > 0; i--)); do",
@@ -123,6 +132,7 @@ def bash(parser: argparse.ArgumentParser) -> str:
         "    done",
         '    case "$cmd" in',
         '        "")',
+        *(['            case "$prev" in', *top_cases, "            esac"] if top_cases else []),
         f'            COMPREPLY=($(compgen -W "{_words([c.name for c in cmds] + [f for o in top for f in o.flags])}" -- "$cur"))',  # noqa: E501
         "            return ;;",
     ]
@@ -161,8 +171,21 @@ def bash(parser: argparse.ArgumentParser) -> str:
 
 
 def _zq(text: str) -> str:
-    """Text inside a zsh _arguments spec in single quotes: no [ ] : ' there."""
-    return re.sub(r"[\[\]:']", "", text).replace("\\", "")
+    """Text inside a zsh _arguments spec in single quotes: no [ ] : there, ' quoted."""
+    return re.sub(r"[\[\]:]", "", text).replace("\\", "").replace("'", "'\\''")
+
+
+def _zvalue(o: Opt) -> str:
+    """The `:message:action` part of an option's spec ("" for a flag)."""
+    if not o.takes_value:
+        return ""
+    if o.files:
+        action = "_files"
+    elif o.values:
+        action = "(" + " ".join(o.values) + ")"
+    else:
+        action = " "
+    return f":{_zq(o.flags[-1].lstrip('-'))}:{action}"
 
 
 def zsh(parser: argparse.ArgumentParser) -> str:
@@ -177,7 +200,7 @@ def zsh(parser: argparse.ArgumentParser) -> str:
         *[f"        '{c.name}:{_zq(c.help)}'" for c in cmds],
         "    )",
         "    _arguments -C \\",
-        *[f"        '{f}[{_zq(o.help)}]' \\" for o in top for f in o.flags],
+        *[f"        '{f}[{_zq(o.help)}]{_zvalue(o)}' \\" for o in top for f in o.flags],
         "        '1: :->command' \\",
         "        '*:: :->args'",
         '    case "$state" in',
@@ -188,16 +211,7 @@ def zsh(parser: argparse.ArgumentParser) -> str:
     for c in cmds:
         specs = []
         for o in c.options:
-            if o.takes_value:
-                if o.files:
-                    action = "_files"
-                elif o.values:
-                    action = "(" + " ".join(o.values) + ")"
-                else:
-                    action = " "
-                suffix = f":{_zq(o.flags[-1].lstrip('-'))}:{action}"
-            else:
-                suffix = ""
+            suffix = _zvalue(o)
             star = "*" if o.repeat else ""
             if len(o.flags) > 1:
                 specs.append(f"'{star}({' '.join(o.flags)})'{{{','.join(o.flags)}}}"
@@ -230,8 +244,9 @@ def fish(parser: argparse.ArgumentParser) -> str:
         lines.append(f"complete -c {PROG} -n 'not __fish_seen_subcommand_from {names}' "
                      f"-a {c.name} -d {_fq(c.help)}")
     for o in top:
+        values = f" -x -a {_fq(' '.join(o.values))}" if o.takes_value else ""
         lines.append(f"complete -c {PROG} -n 'not __fish_seen_subcommand_from {names}' "
-                     + _fish_flags(o.flags) + f" -d {_fq(o.help)}")
+                     + _fish_flags(o.flags) + values + f" -d {_fq(o.help)}")
     for c in cmds:
         cond = f"-n '__fish_seen_subcommand_from {c.name}'"
         for o in c.options:

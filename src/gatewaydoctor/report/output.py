@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..i18n import _
+
 if TYPE_CHECKING:
     from ..diagnose import Diagnosis
 
@@ -30,13 +32,14 @@ class OutputError(ValueError):
 def add_options(p: argparse.ArgumentParser) -> None:
     """--format, --json (its alias for json), -o FILE and -q on a subcommand."""
     p.add_argument("--format", choices=FORMATS, default=None,
-                   help="report format (default: terminal, or from -o's suffix: "
-                        ".json, .md, .html)")
-    p.add_argument("--json", action="store_true", help="print the JSON report (--format json)")
+                   help=_("report format (default: terminal, or from the suffix of -o: "
+                          ".json, .md, .html)"))
+    p.add_argument("--json", action="store_true",
+                   help=_("print the JSON report (the same as --format json)"))
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="write the report to FILE instead of stdout")
+                   help=_("write the report to FILE instead of standard output"))
     p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress and no notes on stderr (errors still go there)")
+                   help=_("no progress and no notes on standard error (errors still go there)"))
 
 
 def resolve_format(args: argparse.Namespace) -> str:
@@ -44,7 +47,8 @@ def resolve_format(args: argparse.Namespace) -> str:
     fmt: str | None = getattr(args, "format", None)
     if getattr(args, "json", False):
         if fmt not in (None, "json"):
-            raise OutputError(f"--json and --format {fmt} contradict each other")
+            raise OutputError(_("--json and --format {format} contradict each other").format(
+                format=fmt))
         fmt = "json"
     output = getattr(args, "output", None)
     if fmt is None and output:
@@ -72,7 +76,8 @@ def render(d: Diagnosis, fmt: str, *, color: bool | None = False) -> str:
         buf = io.StringIO()
         terminal.render(d, buf, color=color)
         return buf.getvalue()
-    raise OutputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    raise OutputError(_("unknown format {format} (one of {formats})").format(
+        format=fmt, formats=", ".join(FORMATS)))
 
 
 def write(d: Diagnosis, args: argparse.Namespace, stdout: TextIO | None = None) -> None:
@@ -82,13 +87,16 @@ def write(d: Diagnosis, args: argparse.Namespace, stdout: TextIO | None = None) 
     if output:
         path = Path(output)
         if path.is_dir():
-            raise OutputError(f"-o {output} is a directory; give a file name")
+            raise OutputError(_("-o {path} is a directory; give a file name").format(
+                path=output))
         try:
             path.write_text(render(d, fmt), encoding="utf-8")
         except OSError as exc:
-            raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+            raise OutputError(_("cannot write {path}: {reason}").format(
+                path=output, reason=exc.strerror or exc)) from None
         if not getattr(args, "quiet", False):
-            print(f"gatewaydoctor: wrote the {fmt} report to {output}", file=sys.stderr)
+            print("gatewaydoctor: " + _("wrote the {format} report to {path}").format(
+                format=fmt, path=output), file=sys.stderr)
         return
     out = stdout or sys.stdout
     if fmt == "terminal":
@@ -110,7 +118,8 @@ class Progress:
 
     def __call__(self, source: str, done: int, started: int) -> None:
         width = shutil.get_terminal_size((80, 20)).columns
-        line = f"gatewaydoctor: {done}/{started} looked at {source}"
+        line = "gatewaydoctor: " + _("{done}/{started} looked at {source}").format(
+            done=done, started=started, source=source)
         with self.lock:
             self.stream.write("\r\x1b[K" + line[:max(10, width - 1)])
             self.stream.flush()
