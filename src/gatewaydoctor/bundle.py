@@ -28,6 +28,7 @@ from typing import Any
 
 from . import __version__
 from .evidence import Evidence, EvidenceError
+from .i18n import _
 from .redact import Redactor
 
 SCHEMA = "gatewaydoctor.bundle/1"
@@ -200,22 +201,24 @@ def _safe_members(tar: tarfile.TarFile, path: str) -> dict[str, tarfile.TarInfo]
     found: dict[str, tarfile.TarInfo] = {}
     for n, info in enumerate(tar):
         if n >= MAX_MEMBERS:
-            raise BundleError(f"{path} has more than {MAX_MEMBERS} members: not a bundle "
-                              "written by gatewaydoctor; ask for a new one (`gatewaydoctor "
-                              "bundle`)")
+            raise BundleError(_("{path} has more than {n} members: not a bundle written by "
+                                "gatewaydoctor; ask for a new one ({command})").format(
+                                    path=path, n=MAX_MEMBERS, command="`gatewaydoctor bundle`"))
         name = info.name
         parts = name.split("/")
         plain = info.isfile() or info.isdir()
         if name.startswith("/") or ".." in parts or "\\" in name or not plain:
-            what = "outside the bundle directory" if plain else "a link or special file"
-            raise BundleError(
-                f"{path} is refused: member {name!r} is {what} (a bundle holds plain files "
-                "only); do not unpack it, ask for a new one made with `gatewaydoctor bundle`")
+            what = _("outside the bundle directory") if plain else _("a link or special file")
+            raise BundleError(_(
+                "{path} is refused: member {name} is {what} (a bundle holds plain files "
+                "only); do not unpack it, ask for a new one made with {command}").format(
+                    path=path, name=repr(name), what=what, command="`gatewaydoctor bundle`"))
         if info.isfile():
             if info.size > MAX_MEMBER_BYTES:
-                raise BundleError(f"{path}: member {name!r} is too large ({info.size} bytes)"
-                                  " for a bundle; ask for a new one made with "
-                                  "`gatewaydoctor bundle`")
+                raise BundleError(_("{path}: member {name} is too large ({size} bytes) for a "
+                                    "bundle; ask for a new one made with {command}").format(
+                                        path=path, name=repr(name), size=info.size,
+                                        command="`gatewaydoctor bundle`"))
             found["/".join(parts[1:]) if len(parts) > 1 else name] = info
     return found
 
@@ -223,44 +226,52 @@ def _safe_members(tar: tarfile.TarFile, path: str) -> dict[str, tarfile.TarInfo]
 def read(path: str | Path) -> Bundle:
     """Read and check a bundle; BundleError says in one sentence what is wrong and what to do."""
     path = str(path)
-    redo = "make a new one with `gatewaydoctor bundle` on the host and send it again"
+    redo = _("make a new one with {command} on the host and send it again").format(
+        command="`gatewaydoctor bundle`")
     try:
         with tarfile.open(path, mode="r:gz") as tar:
             members = _safe_members(tar, path)
             for need in ("manifest.json", "evidence.json"):
                 if need not in members:
-                    raise BundleError(f"{path} is not a gatewaydoctor bundle: it has no "
-                                      f"{need}; {redo}")
+                    raise BundleError(_("{path} is not a gatewaydoctor bundle: it has no "
+                                        "{file}; {redo}").format(path=path, file=need, redo=redo))
             texts = {}
             for need in ("manifest.json", "evidence.json"):
                 fh = tar.extractfile(members[need])
                 if fh is None:
-                    raise BundleError(f"{path}: {need} cannot be read; {redo}")
+                    raise BundleError(_("{path}: {file} cannot be read; {redo}").format(
+                        path=path, file=need, redo=redo))
                 texts[need] = fh.read()
     except FileNotFoundError:
-        raise BundleError(f"no such file: {path}") from None
+        raise BundleError(_("no such file: {path}").format(path=path)) from None
     except PermissionError:
-        raise BundleError(f"cannot read {path}: permission denied") from None
+        raise BundleError(_("cannot read {path}: permission denied").format(path=path)) from None
     except IsADirectoryError:
-        raise BundleError(f"{path} is a directory, not a bundle") from None
+        raise BundleError(_("{path} is a directory, not a bundle").format(path=path)) from None
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        what = "is truncated" if isinstance(exc, EOFError) or "end of" in str(exc).lower() \
-            else "is not a readable .tar.gz"
-        raise BundleError(f"{path} {what} ({type(exc).__name__}); if it was copied, copy it "
-                          f"again in binary mode, or {redo}") from None
+        truncated = isinstance(exc, EOFError) or "end of" in str(exc).lower()
+        raise BundleError((_(
+            "{path} is truncated ({error}); if it was copied, copy it again in binary mode, or "
+            "{redo}") if truncated else _(
+            "{path} is not a readable .tar.gz ({error}); if it was copied, copy it again in "
+            "binary mode, or {redo}")).format(path=path, error=type(exc).__name__,
+                                             redo=redo)) from None
     try:
         manifest = json.loads(texts["manifest.json"])
         raw_ev = json.loads(texts["evidence.json"])
     except ValueError:
-        raise BundleError(f"{path}: manifest.json or evidence.json is not JSON; {redo}") from None
+        raise BundleError(_("{path}: manifest.json or evidence.json is not JSON; {redo}").format(
+            path=path, redo=redo)) from None
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         got = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
-        raise BundleError(f"{path} is not a gatewaydoctor bundle this version reads (manifest "
-                          f"schema {got!r}, want {SCHEMA!r}); {redo}")
+        raise BundleError(_("{path} is not a gatewaydoctor bundle this version reads (manifest "
+                            "schema {got}, want {want}); {redo}").format(
+                                path=path, got=repr(got), want=repr(SCHEMA), redo=redo))
     try:
         evidence = Evidence.from_dict(raw_ev)
     except EvidenceError as exc:
-        raise BundleError(f"{path}: evidence.json is unusable: {exc}; {redo}") from None
+        raise BundleError(_("{path}: evidence.json is unusable: {error}; {redo}").format(
+            path=path, error=exc, redo=redo)) from None
     return Bundle(path=path, manifest=manifest, evidence=evidence)
 
 
@@ -271,17 +282,21 @@ def load_any(path: str | Path) -> tuple[Evidence, str]:
         with open(path, "rb") as fh:
             head = fh.read(2)
     except FileNotFoundError:
-        raise BundleError(f"no such file: {path} (give a bundle made by `gatewaydoctor "
-                          "bundle` or an evidence JSON file)") from None
+        raise BundleError(_("no such file: {path} (give a bundle made by {command} or an "
+                            "evidence JSON file)").format(
+                                path=path, command="`gatewaydoctor bundle`")) from None
     except IsADirectoryError:
-        raise BundleError(f"{path} is a directory; give the bundle file itself") from None
+        raise BundleError(_("{path} is a directory; give the bundle file itself").format(
+            path=path)) from None
     except OSError as exc:
-        raise BundleError(f"cannot read {path}: {exc.strerror}") from None
+        raise BundleError(_("cannot read {path}: {error}").format(
+            path=path, error=exc.strerror)) from None
     if head == GZIP_MAGIC:
-        return read(path).evidence, f"the bundle {path}"
+        return read(path).evidence, _("the bundle {path}").format(path=path)
     if head[:1] in (b"{", b" ", b"\n", b"\t"):
         from .evidence import load
 
-        return load(path), f"the evidence file {path}"
-    raise BundleError(f"{path} is neither a gatewaydoctor bundle (.tar.gz) nor evidence JSON; "
-                      "make one with `gatewaydoctor bundle` on the host")
+        return load(path), _("the evidence file {path}").format(path=path)
+    raise BundleError(_("{path} is neither a gatewaydoctor bundle (.tar.gz) nor evidence JSON; "
+                        "make one with {command} on the host").format(
+                            path=path, command="`gatewaydoctor bundle`"))
