@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..i18n import _
+
 HERE = Path(__file__).parent
 
 
@@ -27,7 +29,7 @@ def path_of(name: str) -> Path:
     names = available()
     if name not in names:
         raise UnknownExample(
-            f"no example called {name!r}; choose one of: {', '.join(names)} "
-            "(or `--example list`)"
+            _("no example called {name}; choose one of: {names} (or {command})").format(
+                name=repr(name), names=", ".join(names), command="`--example list`")
         )
     return HERE / f"{name}.tar.gz"
