@@ -153,7 +153,7 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
             fix=Fix(
                 summary=_("Give {user} {access} access to {target}: make {user} its owner (or "
                           "fix its mode), then restart.").format(
-                              user=user, access=_(lacks).split(",")[0].split("，")[0],
+                              user=user, access=_(lacks).split(",")[0],
                               target=target),
                 commands=(*change,
                           f"sudo -u {user} test -{'w' if write else 'r'} "
