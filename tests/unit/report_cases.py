@@ -15,6 +15,7 @@ from gdlab.scenarios import SCENARIOS
 
 from gatewaydoctor.cli import _parser, run_diagnosis
 from gatewaydoctor.diagnose import Diagnosis
+from gatewaydoctor.i18n import current_language, set_language
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "tests" / "data" / "lab"
@@ -33,8 +34,13 @@ def args(name: str, *more: str) -> argparse.Namespace:
 
 @cache
 def diagnosis(name: str) -> Diagnosis:
-    """The diagnosis of a recording, as `gatewaydoctor diagnose --evidence` makes it."""
-    return run_diagnosis(args(name))
+    """The diagnosis of a recording, as `gatewaydoctor diagnose --evidence --lang en` makes it."""
+    before = current_language()
+    set_language("en")
+    try:
+        return run_diagnosis(args(name))
+    finally:
+        set_language(before)
 
 
 def decisive_line(name: str) -> str | None:

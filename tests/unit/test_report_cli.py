@@ -9,6 +9,7 @@ import pty
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,17 @@ from report_cases import args, path
 
 from gatewaydoctor.cli import _parser, main
 from gatewaydoctor.completion import script
+from gatewaydoctor.i18n import current_language, set_language
 from gatewaydoctor.report import output
 
 BROKEN = path("relative-import")
+
+
+@pytest.fixture(autouse=True)
+def keep_language() -> Iterator[None]:
+    before = current_language()
+    yield
+    set_language(before)
 
 
 def test_json_is_an_alias_of_format_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,7 +38,8 @@ def test_json_is_an_alias_of_format_json(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_contradicting_formats_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diagnose", "--evidence", BROKEN, "--json", "--format", "html"]) == 2
+    assert main(["diagnose", "--evidence", BROKEN, "--json", "--format", "html",
+                 "--lang", "en"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("gatewaydoctor: --json and --format html")
 
@@ -41,7 +51,7 @@ def test_contradicting_formats_are_a_usage_error(capsys: pytest.CaptureFixture[s
 def test_output_file_format_from_suffix(suffix: str, marker: str, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / f"report{suffix}"
-    assert main(["diagnose", "--evidence", BROKEN, "-o", str(target)]) == 1
+    assert main(["diagnose", "--evidence", BROKEN, "-o", str(target), "--lang", "en"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and f"wrote the {output.SUFFIXES[suffix]} report to {target}" in err
     assert marker in target.read_text(encoding="utf-8")
@@ -51,9 +61,10 @@ def test_quiet_and_bad_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     target = tmp_path / "r.md"
     assert main(["diagnose", "--evidence", BROKEN, "-o", str(target), "-q"]) == 1
     assert capsys.readouterr() == ("", "")
-    assert main(["diagnose", "--evidence", BROKEN, "-o", str(tmp_path)]) == 2
+    assert main(["diagnose", "--evidence", BROKEN, "-o", str(tmp_path), "--lang", "en"]) == 2
     assert "is a directory" in capsys.readouterr().err
-    assert main(["diagnose", "--evidence", BROKEN, "-o", str(tmp_path / "no" / "r.md")]) == 2
+    assert main(["diagnose", "--evidence", BROKEN, "-o", str(tmp_path / "no" / "r.md"),
+                 "--lang", "en"]) == 2
     assert "cannot write" in capsys.readouterr().err
 
 
@@ -75,7 +86,7 @@ def test_progress_only_on_a_terminal_and_not_for_json_or_quiet() -> None:
 def _live_stderr_on_a_tty(argv: list[str]) -> tuple[int, str]:
     """Run a live diagnosis on this host with stderr on a pseudo-terminal; what it showed."""
     master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm"}
+    env = {**os.environ, "TERM": "xterm", "LANGUAGE": "en"}
     proc = subprocess.Popen([sys.executable, "-m", "gatewaydoctor", *argv],
                             stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
                             env=env)

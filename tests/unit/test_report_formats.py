@@ -77,7 +77,8 @@ def squash(text: str) -> str:
 
 def rendered(name: str, fmt: str, tmp_path: Path) -> tuple[int, str]:
     out = tmp_path / f"{name}.{fmt}"
-    code = main(["diagnose", "--evidence", path(name), "--format", fmt, "-o", str(out), "-q"])
+    code = main(["diagnose", "--evidence", path(name), "--format", fmt, "-o", str(out), "-q",
+                 "--lang", "en"])
     return code, out.read_text(encoding="utf-8")
 
 
