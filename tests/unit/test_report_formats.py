@@ -129,3 +129,21 @@ def test_every_recording_in_every_format(name: str, fmt: str, tmp_path: Path) ->
         for _tag, _attr, url in p.urls:
             if url.startswith("#") and len(url) > 1:
                 assert html.unescape(url[1:]) in p.ids, url
+
+
+@pytest.mark.parametrize("fmt", ("markdown", "html"))
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_every_recording_renders_in_chinese(name: str, fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"{name}.{fmt}"
+    code = main(["diagnose", "--evidence", path(name), "--format", fmt, "-o", str(out), "-q",
+                 "--lang", "zh-CN"])
+    text = out.read_text(encoding="utf-8")
+    assert code == (0 if diagnosis(name).verdict == "healthy" else 1)
+    assert LAB_PASSWORD not in text
+    decisive = decisive_line(name)
+    if fmt == "html":
+        assert '<html lang="zh-CN">' in text
+        if decisive is not None:
+            assert decisive in page(text).text  # evidence is data: never translated
+    elif decisive is not None:
+        assert f"  {decisive}" in text.splitlines()
