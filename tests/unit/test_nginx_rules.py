@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from conftest import RULE_FIXTURES
 
@@ -42,7 +43,7 @@ def full(symbol: str, case: str = "fires_lab") -> Diagnosis:
 
 def test_config_invalid_names_file_line_and_that_nginx_is_down() -> None:
     f, evidence, fix = only("config-invalid")
-    assert ('[emerg] 252#252: invalid number of arguments in "proxy_pass" directive in '
+    assert ('invalid number of arguments in "proxy_pass" directive in '
             "/etc/nginx/sites-enabled/fastapi:11") in evidence
     assert "nothing listens on :80" in evidence
     assert "systemctl restart nginx" in fix
@@ -75,7 +76,8 @@ def test_not_reloaded_is_quiet_once_the_workers_are_newer_than_the_files() -> No
 
 def test_upstream_mismatch_names_where_the_app_listens() -> None:
     f, evidence, fix = only("upstream-mismatch")
-    assert "uvicorn (pid 247, fastapi-backend.service) listens at 0.0.0.0:8001" in evidence
+    assert re.search(r"uvicorn \(pid \d+, fastapi-backend\.service\) listens at 0\.0\.0\.0:8001",
+                     evidence)
     assert "proxy_pass http://127.0.0.1:8001" in fix
     # It outranks "nothing listens" and the other rules that see a dead :8000.
     assert full("upstream-mismatch").causes[0].category == "nginx.upstream_mismatch"
