@@ -20,6 +20,7 @@ the "bad" example of every page is text a real recording contains.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -206,11 +207,16 @@ def explain(name: str, out: TextIO, lang: str | None = None) -> int:
         print(_("gatewaydoctor: no rule is called {name!r}; `gatewaydoctor rules` lists them.")
               .format(name=name), file=sys.stderr)
         return 2
-    if out.isatty():
-        from rich.console import Console
-        from rich.markdown import Markdown
+    try:
+        if out.isatty():
+            from rich.console import Console
+            from rich.markdown import Markdown
 
-        Console(file=out).print(Markdown(doc.text))
-    else:
-        out.write(doc.text if doc.text.endswith("\n") else doc.text + "\n")
+            Console(file=out).print(Markdown(doc.text))
+        else:
+            out.write(doc.text if doc.text.endswith("\n") else doc.text + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
     return 0
