@@ -94,6 +94,9 @@ def problems(rule: Rule, lang: str) -> list[str]:
             out.append(f"section {heading!r} is empty")
         if lang == "zh-CN" and not CJK.search(body):
             out.append(f"section {heading!r} has no Chinese text")
+    prose = re.sub(r"^```.*?^```", "", doc.text, flags=re.S | re.M)
+    if lang == "zh-CN" and re.search(r"[\u4e00-\u9fff]\n[ \t]*[\u4e00-\u9fff]", prose):
+        out.append("a line break between Chinese characters (it renders as a space)")
     m = PLACEHOLDER.search(doc.text)
     if m:
         out.append(f"placeholder text {m.group(0)!r}")
