@@ -120,3 +120,37 @@ def test_env_file_values_are_never_recorded(tmp_path: Path) -> None:
     item = pyapp.env_keys("env.keys:x", str(env))
     assert S not in json.dumps(item) and "plain" not in json.dumps(item)
     assert item["data"]["keys"] == ["POSTGRES_URL", "API_TOKEN", "A"]
+
+
+def test_journal_fast_path_equals_record_by_record_redaction() -> None:
+    """The whole-line shortcut must mask exactly what redacting each field would."""
+    import glob
+
+    from gatewaydoctor.redact import Redactor
+
+    pem = ("-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n"
+           "-----END PRIVATE KEY-----")
+    planted = [
+        '{"MESSAGE":"conn postgresql://app:Hunter2pw@db/app","_PID":"1"}',
+        '{"MESSAGE":"' + pem + '","_PID":"2"}',
+        '{"MESSAGE":"Authorization: Bearer abcdefghijklmnop","_PID":"3"}',
+        '{"MESSAGE":"plain line","_PID":"4"}',
+    ]
+    texts = ["\n".join(planted)]
+    for path in sorted(glob.glob("tests/data/lab/*.json"))[:6]:
+        ev = json.loads(Path(path).read_text())
+        texts += [it["stdout"] for key, it in ev["items"].items()
+                  if key.startswith("journal.") and it.get("stdout")]
+    for text in texts:
+        fast = Redactor()._json_lines(text, "journal.unit:x")
+        slow_redactor = Redactor()
+        slow = [json.dumps(slow_redactor.obj(json.loads(line), "journal.unit:x"),
+                           ensure_ascii=False, separators=(",", ":"))
+                if line.startswith("{") else slow_redactor.text(line, "journal.unit:x")
+                for line in text.split("\n")]
+        assert [json.loads(x) if x.startswith("{") else x for x in fast.split("\n")] == \
+            [json.loads(x) if x.startswith("{") else x for x in slow]
+    masked = Redactor()._json_lines("\n".join(planted), "journal.unit:x")
+    for secret in ("Hunter2pw", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "abcdefghijklmnop"):
+        assert secret not in masked
+    assert "plain line" in masked
