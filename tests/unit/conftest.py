@@ -11,8 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from gatewaydoctor.i18n import current_language, set_language
+
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FIXTURES = ROOT / "tests" / "rules"
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Every test starts in English and leaves the language as it found it."""
+    before = current_language()
+    set_language("en")
+    yield
+    set_language(before)
 
 
 @pytest.fixture

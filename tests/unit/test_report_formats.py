@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,15 +16,6 @@ import pytest
 from report_cases import FORMATS, LAB_PASSWORD, RECORDINGS, decisive_line, diagnosis, path
 
 from gatewaydoctor.cli import main
-from gatewaydoctor.i18n import current_language, set_language
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    before = current_language()
-    set_language("en")
-    yield
-    set_language(before)
 
 
 class PageText(HTMLParser):

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 
-import pytest
 from report_cases import LAB_PASSWORD, diagnosis
 from test_report_formats import page
 
 from gatewaydoctor.findings import Excerpt, Fix
-from gatewaydoctor.i18n import current_language, set_language
+from gatewaydoctor.i18n import set_language
 from gatewaydoctor.report import html as html_report
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    before = current_language()
-    set_language("en")
-    yield
-    set_language(before)
 
 
 def test_self_contained_page() -> None:

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 
-import pytest
 from report_cases import LAB_PASSWORD, diagnosis
 
 from gatewaydoctor.diagnose import Diagnosis
 from gatewaydoctor.findings import Excerpt, Fix
-from gatewaydoctor.i18n import current_language, set_language
 from gatewaydoctor.report import markdown
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    before = current_language()
-    set_language("en")
-    yield
-    set_language(before)
 
 
 def fences(text: str) -> list[tuple[str, list[str]]]:
