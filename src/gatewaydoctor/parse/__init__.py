@@ -18,21 +18,39 @@ def one(make: Callable[[Item], U | None]) -> Callable[[Item], list[U]]:
     return lambda item: [x for x in (make(item),) if x is not None]
 
 
-def _reason(items: Iterable[Item | None], what: str) -> str:
+# Commands whose non-zero exit with no output means "could not look", not "looked and
+# found": systemctl without a bus or as a user, journalctl without journal access.
+_QUERY_PREFIXES = ("systemd.", "journal.")
+
+
+def _query_failed(item: Item) -> bool:
+    return (item.source.startswith(_QUERY_PREFIXES) and item.rc not in (0, None)
+            and not (item.stdout or "").strip())
+
+
+def _reason(items: Iterable[Item | None], what: str, euid: int | None = None) -> str:
     reasons = [f"{i.label()}: {i.error}" for i in items if i is not None and i.error]
-    return "; ".join(reasons) or f"{what} was not gathered"
+    reasons += [f"{i.label()}: {(i.stderr or '').strip().splitlines()[0]}"
+                for i in items if i is not None and not i.error and _query_failed(i)
+                and (i.stderr or "").strip()]
+    reason = "; ".join(dict.fromkeys(reasons)) or f"{what} was not gathered"
+    if euid not in (0, None) and reasons:
+        reason += " (run as root to see this)"
+    return reason
 
 
 def build_facts(ev: Evidence) -> Facts:
     """Turn an evidence bundle into facts; a fact that cannot be built is None, with a reason."""
     missing: dict[str, str] = {}
+    euid = ev.options.get("euid") if isinstance(ev.options, dict) else None
 
     def collect(prefix: str, make: Callable[[Item], Iterable[T]], what: str,
                 keep_failed: bool = False) -> tuple[T, ...] | None:
         items = list(ev.prefixed(prefix))
-        good = items if keep_failed and items else [i for i in items if i.ok]
+        good = items if keep_failed and items else [
+            i for i in items if i.ok and not _query_failed(i)]
         if not good:
-            missing[what] = _reason(items, what) if items else f"no {prefix}* evidence"
+            missing[what] = _reason(items, what, euid) if items else f"no {prefix}* evidence"
             return None
         return tuple(x for i in good for x in make(i))
 
@@ -53,11 +71,14 @@ def build_facts(ev: Evidence) -> Facts:
                                     if runtime_item else "nginx.runtime was not gathered")
 
     units = collect("systemd.show:", one(systemd.unit_from), "units")
-    if units is None and "systemd.units" in ev.items and ev.items["systemd.units"].error:
-        missing["units"] = _reason([ev.items["systemd.units"]], "systemctl")
+    listing = ev.items.get("systemd.units")
+    if listing is not None and (listing.error or _query_failed(listing)):
+        # Without the unit list, "no unit runs it" cannot be told: say why instead.
+        units = None
+        missing["units"] = _reason([listing], "systemctl", euid)
     journal = collect("journal.unit:", lambda i: systemd.journal_entries(i, i.subject), "journal")
     kernel = ev.get("journal.kernel")
-    if kernel is not None and kernel.ok:
+    if kernel is not None and kernel.ok and not _query_failed(kernel):
         journal = (journal or ()) + tuple(systemd.journal_entries(kernel, None))
 
     procs_item = ev.get("proc.processes")
