@@ -10,9 +10,15 @@ from labtools import boot, diagnose_json, run_doctor
 ORDER_OF_SEVERITY = ("info", "warning", "error", "critical")
 
 
+def _host_mount_points() -> list[str]:
+    with open("/proc/self/mountinfo") as fh:
+        return sorted(line.split(" ")[4] for line in fh)
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_is_diagnosed(name: str) -> None:
     scenario = SCENARIOS[name]
+    host_mounts = _host_mount_points()
     stack = boot(scenario.variant)
     try:
         scenario.inject(stack)
@@ -21,6 +27,8 @@ def test_scenario_is_diagnosed(name: str) -> None:
         code, report = diagnose_json(stack, stack.url(scenario.path))
     finally:
         stop_stack(stack)
+    # Injecting a fault (netns, veth, tmpfs, units...) must leave no mount on the host.
+    assert _host_mount_points() == host_mounts
 
     assert report["schema"] == "gatewaydoctor.report/1"
     if scenario.category is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -96,8 +97,8 @@ def _host(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[st
     return proc
 
 
-def _client_status(netns: str, timeout: float = 3.0) -> int:
-    out = _host(["ip", "netns", "exec", netns, "curl", "-s", "-o", "/dev/null", "-w",
+def _client_status(client: list[str], timeout: float = 3.0) -> int:
+    out = _host([*client, "curl", "-s", "-o", "/dev/null", "-w",
                  "%{http_code}", "-m", str(timeout), "-H", f"Host: {SERVER_NAME}",
                  f"http://{LAB_ADDR}/api/health"], check=False).stdout.strip()
     return int(out) if out.isdigit() else 0
@@ -114,19 +115,26 @@ def _client_status(netns: str, timeout: float = 3.0) -> int:
 def firewall_drop(stack: Stack) -> None:
     assert stack.lab.pid is not None
     tag = uuid.uuid4().hex[:6]
-    netns, lab_if, client_if = f"gdclient-{tag}", f"gdl{tag}", f"gdc{tag}"
+    lab_if, client_if = f"gdl{tag}", f"gdc{tag}"
     lab_net = ["nsenter", "-t", str(stack.lab.pid), "-n"]
-    _host(["ip", "netns", "add", netns])
+    # The client's network namespace lives as long as this process: no `ip netns add`,
+    # which would leave a /run/netns mount on the host.
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "300"])
     try:
+        client = ["nsenter", "-t", str(holder.pid), "-n"]
+        for _ in range(50):
+            if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+                break
+            time.sleep(0.02)
         # Both ends are created inside namespaces made for this test: none is on the host.
         _host([*lab_net, "ip", "link", "add", lab_if, "type", "veth", "peer", "name",
-               client_if, "netns", netns])
+               client_if, "netns", str(holder.pid)])
         _host([*lab_net, "ip", "addr", "add", f"{LAB_ADDR}/30", "dev", lab_if])
         _host([*lab_net, "ip", "link", "set", lab_if, "up"])
-        _host(["ip", "-n", netns, "addr", "add", f"{CLIENT_ADDR}/30", "dev", client_if])
-        _host(["ip", "-n", netns, "link", "set", client_if, "up"])
-        _host(["ip", "-n", netns, "link", "set", "lo", "up"])
-        before = _client_status(netns)
+        _host([*client, "ip", "addr", "add", f"{CLIENT_ADDR}/30", "dev", client_if])
+        _host([*client, "ip", "link", "set", client_if, "up"])
+        _host([*client, "ip", "link", "set", "lo", "up"])
+        before = _client_status(client)
         if before != 200:
             raise AssertionError(f"the client namespace cannot reach nginx even before: {before}")
         stack.lab.sh(
@@ -135,11 +143,12 @@ def firewall_drop(stack: Stack) -> None:
             "policy accept; }'\n"
             "nft add rule inet filter input iifname != lo tcp dport 80 drop\n"
         )
-        after = _client_status(netns)
+        after = _client_status(client)
         if after != 0:
             raise AssertionError(f"the client still reaches nginx through the rule: {after}")
     finally:
-        _host(["ip", "netns", "del", netns], check=False)
+        holder.kill()
+        holder.wait(timeout=10)
         _host([*lab_net, "ip", "link", "del", lab_if], check=False)
 
 
