@@ -87,4 +87,12 @@ def test_code_span_and_block_helpers() -> None:
     assert markdown.code("`x`") == "`` `x` ``"
     assert markdown.block(["x ``` y"], "text").startswith("````text\n")
     assert markdown.prose("use `from .x import y` for *x*") == "use `from .x import y` for \\*x\\*"
-    assert markdown.prose("__init__.py and proxy_pass") == "\\__init_\\_.py and proxy_pass"
+    assert markdown.prose("__init__.py and proxy_pass") == "\\_\\_init\\_\\_.py and proxy_pass"
+
+
+def test_dunder_names_are_not_read_as_emphasis() -> None:
+    from gatewaydoctor.report.markdown import prose
+
+    text = prose("create /srv/app/backend/__init__.py and keep my_var")
+    assert r"/srv/app/backend/\_\_init\_\_.py" in text
+    assert "my_var" in text  # intraword underscores need no escape

@@ -24,7 +24,7 @@ VERDICT_MARK = {"healthy": "🟢", "degraded": "🟡", "broken": "🔴"}
 _MD_SPECIAL = re.compile(
     r"\\(?=[!-/:-@\[-`{-~])"       # a backslash that would escape the next character
     r"|\*"                         # emphasis
-    r"|(?<!\w)_|_(?!\w)"            # emphasis (intraword underscores are not)
+    r"|(?<!\w)_+|_+(?!\w)"          # emphasis (whole runs: `__init__`; intraword ones are not)
     r"|\[(?=[^\]]*\][(\[])"        # a link or reference
     r"|~~|^[#>+-]|^\d+\.(?=\s)"      # strikethrough; a heading, quote or list at the start
 )
