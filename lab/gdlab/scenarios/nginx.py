@@ -7,7 +7,7 @@ import time
 from ..stack import GUNICORN_SOCKET, Stack
 from . import UNIT, scenario, wait_status
 from .app import append_to_main
-from .service import add_dropin, edit_unit
+from .service import edit_unit
 
 SITE = "sites-available/fastapi"
 
@@ -215,4 +215,3 @@ def worker_connections(stack: Stack) -> None:
     wait_status(stack, "/api/health", 500)
 
 
-_ = add_dropin  # re-exported for the system scenarios
