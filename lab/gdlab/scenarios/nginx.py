@@ -213,5 +213,3 @@ def worker_connections(stack: Stack) -> None:
     edit_nginx(stack, "worker_connections 768;", "worker_connections 4;", file="nginx.conf",
                reload="restart")
     wait_status(stack, "/api/health", 500)
-
-
