@@ -800,6 +800,40 @@ class NginxRuntime:
 
 
 @dataclass(frozen=True)
+class SupervisorProgram:
+    """A supervisord `[program:x]` section and its state from `supervisorctl status`."""
+
+    name: str
+    state: str | None  # RUNNING, STARTING, BACKOFF, STOPPED, EXITED, FATAL; None: not known
+    status_line: str
+    command: str
+    directory: str | None
+    user: str | None
+    environment_keys: tuple[str, ...]
+    stdout_logfile: str | None
+    stderr_logfile: str | None
+    config_file: str
+    autostart: bool
+    # supervisord.log lines about this program (`spawned:`, `exited:`, `gave up:`), oldest first.
+    events: tuple[JournalEntry, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        """The name the program goes by among units: `supervisor:<name>`."""
+        return f"supervisor:{self.name}"
+
+
+@dataclass(frozen=True)
+class SupervisorState:
+    """supervisord's programs, from its config files and `supervisorctl status`."""
+
+    programs: tuple[SupervisorProgram, ...]
+    config_files: tuple[str, ...]
+    status_source: str
+    status_error: str | None = None
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
 
@@ -828,10 +862,16 @@ class Facts:
     firewall: FirewallState | None = None
     selinux: SelinuxState | None = None
     nginx_runtime: NginxRuntime | None = None
+    supervisor: SupervisorState | None = None
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""
         return next((u for u in self.units or () if u.name == name), None)
+
+    def supervisor_program(self, unit: str) -> SupervisorProgram | None:
+        """The supervisor program behind a `supervisor:<name>` unit, if any."""
+        return next((p for p in (self.supervisor.programs if self.supervisor else ())
+                     if p.unit == unit), None)
 
     def web_units(self) -> list[Unit]:
         """Units that run a Python web server."""

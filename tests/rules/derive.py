@@ -82,6 +82,7 @@ def main() -> None:
     fixtures = {
         "relative-import": {"fires_journal": looping,
                             "fires_rotated_journal": lab("relative-import-rotated"),
+                            "fires_supervisor": lab("supervisor-relative-import"),
                             "healthy_uvicorn": healthy, "healthy_missing_dependency":
                             lab("missing-dependency")},
         "missing-dependency": {"fires_lab": lab("missing-dependency"),
@@ -115,7 +116,13 @@ def main() -> None:
                           "healthy_stopped": stopped},
         "service-not-running": {"fires_stopped": stopped, "fires_disabled":
                                 lab("service-disabled"), "healthy_uvicorn": healthy,
-                                "healthy_crash_loop": looping},
+                                "healthy_crash_loop": looping,
+                                # the disabled unit supervisord's program replaced
+                                "healthy_supervisor": lab("supervisor-healthy")},
+        "supervisor-program-down": {"fires_fatal": lab("supervisor-relative-import"),
+                                    "fires_stopped": lab("supervisor-stopped"),
+                                    "healthy_supervisor": lab("supervisor-healthy"),
+                                    "healthy_uvicorn": healthy},
         "upstream-not-listening": {"fires_stopped": stopped, "healthy_uvicorn": healthy,
                                    "healthy_gunicorn_socket": healthy_gunicorn},
         "nginx-not-running": {"fires_no_master": without_nginx(healthy),

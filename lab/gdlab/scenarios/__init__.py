@@ -53,7 +53,7 @@ def wait_status(stack: Stack, path: str, status: int) -> None:
 
 
 def _load_all() -> None:
-    from . import app, database, healthy, nginx, service, system  # noqa: F401 - registering is the import's effect
+    from . import app, database, healthy, nginx, service, supervisor, system  # noqa: F401 - registering is the import's effect
 
 
 _load_all()

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo, unitscan
 from . import files as fsinfo
+from . import supervisor as supervisord
 from .runner import Item, new_item, read_file, read_tail, run, which
 
 SCHEMA = "gatewaydoctor.evidence/1"
@@ -167,6 +168,7 @@ def gather(
         if booted and f_units and f_files:
             found, loaded = _unit_names(c.take(f_units), c.take(f_files))
             _units(c, found, loaded, procs_item, no_exec)
+        _supervisor(c, procs_item, no_exec)
         c.drain()
         _system_after_units(c, procs_item)
         # The owners of files a service was denied (named in its journal or import probe).
@@ -339,6 +341,27 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
             f"python.import:{unit}", "command", error="skipped: --no-exec", error_kind="skipped")
     else:
         c.submit(pyapp.import_probe, f"python.import:{unit}", props, argv)
+
+
+def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
+    """supervisord's status, config and logs; each web program is probed like a unit."""
+    procs = ((procs_item or {}).get("data") or {}).get("processes", [])
+    if not supervisord.present(procs):
+        return
+    config, _running = supervisord.supervisord_config(procs)
+    c.submit(supervisord.status, "supervisor.status", config)
+    if config is None:
+        c.items["supervisor.config"] = new_item(
+            "supervisor.config", "listing", error="no supervisord.conf found",
+            error_kind="missing")
+        return
+    item, programs = supervisord.read_config("supervisor.config", config)
+    c.items["supervisor.config"] = item
+    for source, path in supervisord.log_paths(item):
+        c.submit(read_tail, source, path, max_bytes=supervisord.LOG_BYTES,
+                 max_lines=supervisord.LOG_LINES)
+    for name, props in programs:
+        _python_unit(c, f"supervisor:{name}", props, no_exec)
 
 
 def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],

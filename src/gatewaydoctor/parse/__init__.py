@@ -8,6 +8,7 @@ from typing import TypeVar
 from ..evidence import Evidence, Item
 from ..facts import Accounts, Facts, Listener, Traceback
 from . import database, firewall, net, nginx_config, nginx_logs, probes, python, system, systemd
+from . import supervisor as supervisord
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -81,6 +82,21 @@ def build_facts(ev: Evidence) -> Facts:
     if kernel is not None and kernel.ok and not _query_failed(kernel):
         journal = (journal or ()) + tuple(systemd.journal_entries(kernel, None))
 
+    superseded_units: set[str] = set()
+    # supervisord's web programs join the units as `supervisor:<name>`, their logs the journal.
+    sup = supervisord.supervisor_state(ev)
+    if sup is not None:
+        programs = supervisord.program_units(sup)
+        if programs:
+            # A stopped, disabled unit the program replaced is not what serves the site.
+            gone = supervisord.superseded(units or (), programs)
+            units = tuple(u for u in units or () if u.name not in gone) + tuple(programs)
+            journal = tuple(e for e in journal or () if e.unit not in gone) + tuple(
+                supervisord.program_journal(ev))
+            superseded_units |= gone
+    elif ev.get("supervisor.config") is not None:
+        missing["supervisor"] = _reason([ev.get("supervisor.config")], "supervisord config")
+
     procs_item = ev.get("proc.processes")
     procs = net.processes(procs_item) if procs_item is not None and procs_item.ok else None
     if procs is None:
@@ -99,6 +115,8 @@ def build_facts(ev: Evidence) -> Facts:
         missing["listeners"] = _reason(net_items, "/proc/net tables")
 
     import_probes = collect("python.import:", one(python.import_probe), "import_probes")
+    if import_probes is not None and superseded_units:
+        import_probes = tuple(p for p in import_probes if p.unit not in superseded_units)
     tracebacks: tuple[Traceback, ...] | None = None
     if journal is not None or import_probes is not None:
         tbs = python.journal_tracebacks(journal or ())
@@ -140,6 +158,7 @@ def build_facts(ev: Evidence) -> Facts:
         firewall=_noted(firewall.firewall_state(ev), "firewall", missing, ev, "firewall."),
         selinux=_noted(system.selinux_state(ev), "selinux", missing, ev, "security.selinux"),
         nginx_runtime=nginx_runtime,
+        supervisor=sup,
     )
 
 

@@ -9,7 +9,16 @@ from collections.abc import Iterator
 from ..facts import Facts, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _
-from .common import frame_excerpt, journal_excerpt, latest_traceback, python_of, tracebacks_by_unit
+from .common import (
+    frame_excerpt,
+    journal_excerpt,
+    latest_traceback,
+    logs_command,
+    python_of,
+    restart_command,
+    supervised,
+    tracebacks_by_unit,
+)
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
 
@@ -22,6 +31,19 @@ def _tb_evidence(tb: Traceback) -> list[Excerpt]:
     if frame:
         out.append(frame)
     return out
+
+
+def _edit_commands(unit: Unit | None, unit_name: str, parent: str, target: str) -> tuple[str, ...]:
+    """Run the app from parent as target: edit the unit (or the supervisor program), restart."""
+    program = supervised(unit_name)
+    if program:
+        conf = unit.fragment_path if unit and unit.fragment_path else "/etc/supervisor/conf.d/"
+        return (f"editor {conf}   # [program:{program}] directory={parent}, "
+                f"command=... {target} ...",
+                f"supervisorctl reread && supervisorctl update {program}")
+    return (f"systemctl edit --full {unit_name}   # WorkingDirectory={parent}, "
+            f"ExecStart=... {target} ...",
+            f"systemctl daemon-reload && systemctl restart {unit_name}")
 
 
 def _links(unit: str, tb: Traceback) -> tuple[Link, ...]:
@@ -51,13 +73,11 @@ def _relative_fix(unit: Unit | None, unit_name: str, tb: Traceback) -> Fix:
             "# " + _("option 1: absolute imports, WorkingDirectory stays {workdir}").format(
                 workdir=workdir),
             f"sed -i -E 's/^from \\.+([A-Za-z_][A-Za-z0-9_.]*) import/from \\1 import/' {src}",
-            f"systemctl restart {unit_name}",
+            restart_command(unit_name),
             "# " + _("option 2: run it as the package {package} from {parent}").format(
                 package=package, parent=parent),
             f"touch {workdir}/__init__.py",
-            f"systemctl edit --full {unit_name}   # WorkingDirectory={parent}, "
-            f"ExecStart=... {package}.{module}:{attr} ...",
-            f"systemctl daemon-reload && systemctl restart {unit_name}",
+            *_edit_commands(unit, unit_name, parent, f"{package}.{module}:{attr}"),
         ),
     )
 
@@ -141,7 +161,7 @@ def missing_dependency(facts: Facts) -> Iterator[Hit]:
             ).format(unit=unit_name, python=python, module=top),
             fix=Fix(summary=_("Install the requirements into {python}, then restart.").format(
                         python=python),
-                    commands=(install, f"systemctl restart {unit_name}")),
+                    commands=(install, restart_command(unit_name))),
             links=_links(unit_name, tb),
         )
 
@@ -249,10 +269,10 @@ def startup_failed(facts: Facts) -> Iterator[Hit]:
                            "restart the service.").format(where=where.source, code=where.text)
                          if where else
                          _("Fix what the startup handler raised, then restart the service.")),
-                commands=(f"journalctl -u {unit.name} -n 80 --no-pager -o cat",
+                commands=(logs_command(unit.name, 80, "-o cat"),
                           *((f"sed -n '1,{where.source.rsplit(':', 1)[1]}p' "
                              f"{where.source.rsplit(':', 1)[0]} | tail -20",) if where else ()),
-                          f"systemctl restart {unit.name}"),
+                          restart_command(unit.name)),
             ),
             links=(Link("unit", unit.name), Link("log", tb.last_line if tb else line.message)),
         )
@@ -424,7 +444,7 @@ def python_version(facts: Facts) -> Iterator[Hit]:
                     *((f"{new_py} -m venv {venv}.new && {venv}.new/bin/pip install -r "
                        f"{wd or '.'}/requirements.txt",
                        f"mv {venv} {venv}.old && mv {venv}.new {venv}") if venv else ()),
-                    f"systemctl restart {unit_name}",
+                    restart_command(unit_name),
                 ),
             ),
             links=_links(unit_name, tb),

@@ -73,3 +73,29 @@ def python_of(facts: Facts, unit: Unit) -> str:
         if probe.unit == unit.name:
             return probe.interpreter
     return unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"
+
+
+def supervised(unit: str) -> str | None:
+    """The supervisor program name of a `supervisor:<name>` unit, else None."""
+    return unit.split(":", 1)[1] if unit.startswith("supervisor:") else None
+
+
+def restart_command(unit: str) -> str:
+    """How to restart a unit: systemctl, or supervisorctl for a supervisor program."""
+    program = supervised(unit)
+    return f"supervisorctl restart {program}" if program else f"systemctl restart {unit}"
+
+
+def logs_command(unit: str, lines: int = 50, journal_opts: str = "") -> str:
+    """How to read a unit's recent output: journalctl, or supervisorctl tail for a program."""
+    program = supervised(unit)
+    if program:
+        return f"supervisorctl tail -{lines * 120} {program} stderr"
+    extra = f" {journal_opts}" if journal_opts else ""
+    return f"journalctl -u {unit} -n {lines} --no-pager{extra}"
+
+
+def status_command(unit: str) -> str:
+    """How to see a unit's state: systemctl status, or supervisorctl status for a program."""
+    program = supervised(unit)
+    return f"supervisorctl status {program}" if program else f"systemctl status {unit} --no-pager"

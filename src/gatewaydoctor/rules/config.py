@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from ..facts import EnvFile, Facts, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import _
-from .common import frame_excerpt, journal_excerpt
+from .common import frame_excerpt, journal_excerpt, restart_command
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
 
@@ -140,7 +140,7 @@ def env_missing(facts: Facts) -> Iterator[Hit]:
                           "restart.").format(variables=", ".join(variables), where=where),
                 commands=(*(f"echo '{v}=...' >> {where}   # " + _("the real value")
                             for v in variables),
-                          f"systemctl restart {unit.name}"),
+                          restart_command(unit.name)),
             )
         yield Hit(title=title, evidence=tuple(evidence), explanation=explanation, fix=fix,
                   links=(Link("unit", unit.name),

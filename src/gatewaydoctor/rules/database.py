@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..facts import DatabaseCheck, Facts, Probe
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _
+from .common import restart_command
 from .registry import rule
 
 UNREACHABLE = re.compile(
@@ -150,7 +151,7 @@ def _where(case: _Case) -> str:
 
 
 def _restart(case: _Case) -> str:
-    return f"systemctl restart {case.unit}"
+    return restart_command(case.unit)
 
 
 @rule(id="GD-DBS-001", symbol="database-unreachable", category="database.unreachable",

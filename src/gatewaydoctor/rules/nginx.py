@@ -23,7 +23,7 @@ from ..facts import (
 )
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _, sentences
-from .common import unit_links, units_serving
+from .common import status_command, unit_links, units_serving
 from .probe import answered_by
 from .registry import rule
 
@@ -144,7 +144,7 @@ def upstream_not_listening(facts: Facts) -> Iterator[Hit]:
             fix=Fix(
                 summary=_("Get {who} listening at {address} again (see the cause).").format(
                     who=who, address=ep.label),
-                commands=tuple(f"systemctl status {u.name} --no-pager" for u in serving)
+                commands=tuple(status_command(u.name) for u in serving)
                 or ("ss -ltnpx",),
             ),
             links=_links(ep, uses) + unit_links(serving),

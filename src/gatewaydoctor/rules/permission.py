@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from ..facts import Accounts, Facts, FileStat, PathOwner, Traceback, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _, sentences
+from .common import restart_command
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing
 
@@ -158,7 +159,7 @@ def permission_denied(facts: Facts) -> Iterator[Hit]:
                 commands=(*change,
                           f"sudo -u {user} test -{'w' if write else 'r'} "
                           f"{target if creating else path} && echo ok",
-                          f"systemctl restart {unit_name}"),
+                          restart_command(unit_name)),
             ),
             links=(Link("unit", unit_name), Link("log", tb.last_line)),
         )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ..facts import Endpoint, Facts, Process, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _
-from .common import journal_excerpt
+from .common import journal_excerpt, restart_command
 from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
 
@@ -104,7 +104,7 @@ def port_conflict(facts: Facts) -> Iterator[Hit]:
                 commands=(f"ss -ltnp 'sport = :{port}'", stop,
                           *((f"systemctl disable {first[1].unit}",)
                             if first and first[1] and first[1].unit else ()),
-                          f"systemctl restart {unit.name}"),
+                          restart_command(unit.name)),
             ),
             links=(Link("unit", unit.name), Link("log", line.message),
                    *((Link("listener", first[0]),) if first else ()),

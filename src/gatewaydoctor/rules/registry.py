@@ -105,6 +105,7 @@ def all_rules() -> list[Rule]:
         probe,
         security,
         service,
+        supervisor,
         system,
     )
 

@@ -25,7 +25,9 @@ SYSTEMD_REASON_RE = re.compile(r"Failed to (?!start )|Failed at step|status=\d+/
 
 
 def _relevant(facts: Facts) -> list[Unit]:
-    return [u for u in facts.units or () if u.is_web_app or u.name.startswith("nginx")]
+    # supervisor programs (`supervisor:<name>`) have their own rule (rules/supervisor.py).
+    return [u for u in facts.units or () if (u.is_web_app or u.name.startswith("nginx"))
+            and not u.name.startswith("supervisor:")]
 
 
 def state_line(u: Unit) -> Excerpt:

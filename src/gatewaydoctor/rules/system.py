@@ -227,6 +227,8 @@ def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
                 continue
             seen.add(ep.label)
             serving = units_serving(facts, ep)
+            if any(u.name.startswith("supervisor:") for u in serving):
+                continue  # supervisord manages it: the supervisor rule speaks for it
             if any(u.active_state in ("active", "activating", "reloading") or
                    u.sub_state == "auto-restart" for u in serving):
                 continue  # a unit is (re)starting it: the service rules speak for it
