@@ -121,14 +121,7 @@ def gather(
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         c = _Collector(pool, windows(max_log_lines, since), progress)
-        nginx = which("nginx") or "nginx"
-        f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
-        c.submit(run, "nginx.test", [nginx, "-t"])
-        f_version = c.submit(run, "nginx.version", [nginx, "-V"])
-        for table in ("tcp", "tcp6", "unix"):
-            c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
-        f_procs = c.submit(procfs.processes)
-        c.submit(fsinfo.accounts, "sys.accounts")
+        # The unit chain first: it leads to the slowest probes (the app's own interpreter).
         booted = systemd_booted()
         f_units = f_files = None
         if booted:
@@ -144,9 +137,22 @@ def gather(
                     error="systemd is not the init system here (no /run/systemd/system)",
                     error_kind="unavailable")
 
+        nginx = which("nginx") or "nginx"
+        f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
+        c.submit(run, "nginx.test", [nginx, "-t"])
+        f_version = c.submit(run, "nginx.version", [nginx, "-V"])
+        for table in ("tcp", "tcp6", "unix"):
+            c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
+        f_procs = c.submit(procfs.processes)
+        c.submit(fsinfo.accounts, "sys.accounts")
         _system(c, booted)
         if url:
             _probe_url(c, url)
+        procs_item = c.take(f_procs)
+        if booted and f_units and f_files:
+            found, loaded = _unit_names(c.take(f_units), c.take(f_files))
+            _units(c, found, loaded, procs_item, no_exec)
+        _supervisor(c, procs_item, no_exec)
         dump = c.take(f_dump)
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
         version = c.take(f_version)
@@ -164,11 +170,6 @@ def gather(
             _nginx_probes(c, scan)
             c.submit(nginxscan.runtime, "nginx.runtime", text, scan)
 
-        procs_item = c.take(f_procs)
-        if booted and f_units and f_files:
-            found, loaded = _unit_names(c.take(f_units), c.take(f_files))
-            _units(c, found, loaded, procs_item, no_exec)
-        _supervisor(c, procs_item, no_exec)
         c.drain()
         _system_after_units(c, procs_item)
         # The owners of files a service was denied (named in its journal or import probe).
@@ -348,15 +349,24 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
     procs = ((procs_item or {}).get("data") or {}).get("processes", [])
     if not supervisord.present(procs):
         return
-    config, _running = supervisord.supervisord_config(procs)
-    c.submit(supervisord.status, "supervisor.status", config)
+    config, running = supervisord.supervisord_config(procs)
     if config is None:
+        c.submit(supervisord.status, "supervisor.status", config)
         c.items["supervisor.config"] = new_item(
             "supervisor.config", "listing", error="no supervisord.conf found",
             error_kind="missing")
         return
     item, programs = supervisord.read_config("supervisor.config", config)
     c.items["supervisor.config"] = item
+    if running or programs:
+        c.submit(supervisord.status, "supervisor.status", config)
+    else:
+        # supervisorctl is a Python program of its own (~0.1 s): not worth starting to
+        # hear that a supervisord with no web program is not running.
+        c.items["supervisor.status"] = new_item(
+            "supervisor.status", "command",
+            error="supervisord is not running and its config names no web server",
+            error_kind="skipped")
     for source, path in supervisord.log_paths(item):
         c.submit(read_tail, source, path, max_bytes=supervisord.LOG_BYTES,
                  max_lines=supervisord.LOG_LINES)
