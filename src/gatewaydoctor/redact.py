@@ -68,6 +68,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK, ("=",)),
 )
 
+# Each pattern's words as one compiled alternation: one C-level scan per pattern and string.
+_TRIGGERS = tuple(re.compile("|".join(re.escape(w) for w in words)) if words else None
+                  for _kind, _pattern, _repl, words in _PATTERNS)
+
 # Extra fields of a `combined`-prefixed access log line ("$http_cookie", "$http_x_api_key").
 _ACCESS_PREFIX = re.compile(
     r'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-) "(?:[^"\\]|\\.)*" '
@@ -226,8 +230,8 @@ class Redactor:
     def text(self, text: str, source: str = "") -> str:
         """Redact one string; `source` (an evidence key) enables format-aware passes."""
         low = text.lower()
-        for kind, pattern, repl, words in _PATTERNS:
-            if words and not any(w in low for w in words):
+        for (kind, pattern, repl, _words), trigger in zip(_PATTERNS, _TRIGGERS, strict=True):
+            if trigger is not None and not trigger.search(low):
                 continue
             text, n = pattern.subn(repl, text)
             if n:

@@ -1,35 +1,40 @@
 """HTTP and TCP probes made from the host itself, each with a short timeout.
 
-http.client is used directly so no http_proxy/https_proxy setting is honoured.
+http.client is used directly so no http_proxy/https_proxy setting is honoured. It (with
+ssl and email) is imported on first use, in a worker thread while the slower probes run:
+that keeps ~20 ms off the start of every command.
 """
 
 from __future__ import annotations
 
-import http.client
 import socket
-import ssl
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .execspec import split_hostport
 from .runner import Item, new_item
+
+if TYPE_CHECKING:
+    import http.client
 
 PROBE_TIMEOUT = 2.0
 BODY_HEAD = 512
 HEALTH_PATHS = ("/health", "/api/health", "/docs", "/openapi.json")
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
+def _unix_connection(path: str, timeout: float) -> http.client.HTTPConnection:
+    """An HTTP connection over a unix socket (gunicorn --bind unix:...)."""
+    import http.client
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
+    class UnixHTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            sock.connect(path)
+            self.sock = sock
+
+    return UnixHTTPConnection("localhost", timeout=timeout)
 
 
 def _error_text(exc: BaseException) -> tuple[str, int | None]:
@@ -57,11 +62,14 @@ def http_probe(
         "server": None, "content_type": None, "body_head": None, "elapsed": None,
         "error": None, "errno": None,
     }
+    import http.client
+    import ssl
+
     item = new_item(source, "probe", data=data)
     start = time.monotonic()
     conn: http.client.HTTPConnection
     if endpoint.startswith("unix:"):
-        conn = _UnixHTTPConnection(endpoint[5:], timeout)
+        conn = _unix_connection(endpoint[5:], timeout)
     else:
         host, port = split_hostport(endpoint, 443 if tls else 80)
         if tls:
