@@ -43,7 +43,7 @@ def _reason(items: Iterable[Item | None], what: str, euid: int | None = None) ->
 def build_facts(ev: Evidence) -> Facts:
     """Turn an evidence bundle into facts; a fact that cannot be built is None, with a reason."""
     missing: dict[str, str] = {}
-    euid = ev.options.get("euid") if isinstance(ev.options, dict) else None
+    euid = ev.options.get("euid")
 
     def collect(prefix: str, make: Callable[[Item], Iterable[T]], what: str,
                 keep_failed: bool = False) -> tuple[T, ...] | None:
