@@ -55,7 +55,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
         r"\b(?:sk|pk|rk)[-_](?:live_|test_|proj-)?[A-Za-z0-9_-]{16,}"
         r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
         r"|\bglpat-[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
-        r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK, ()),
+        r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK,
+     ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+      "github_pat_", "glpat-", "akia", "asia", "xox", "aiza")),
     # "SECRET_KEY=a b" (systemd Environment= quoting)
     ("secret_assignment", re.compile(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1"),
      r"\1\2=" + MASK + r"\1", _SECRET_WORDS),
@@ -65,12 +67,16 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
      r"\1\2" + MASK, _SECRET_WORDS),
     # ?token=x&password=y in URLs
     ("url_secret", re.compile(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
-                              r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK, ("=",)),
+                              r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
+     ("token=", "key=", "password=", "secret=", "sig=", "signature=", "auth=")),
 )
 
 # Each pattern's words as one compiled alternation: one C-level scan per pattern and string.
-_TRIGGERS = tuple(re.compile("|".join(re.escape(w) for w in words)) if words else None
+_TRIGGERS = tuple(re.compile("|".join(re.escape(w) for w in words))
                   for _kind, _pattern, _repl, words in _PATTERNS)
+# Every word of every pattern: a string (lowercased) none of them occurs in holds no secret
+# any pattern masks, so most strings cost one scan. No word holds a character JSON escapes.
+_ANY_TRIGGER = re.compile("|".join(re.escape(w) for *_p, words in _PATTERNS for w in words))
 
 # Extra fields of a `combined`-prefixed access log line ("$http_cookie", "$http_x_api_key").
 _ACCESS_PREFIX = re.compile(
@@ -230,12 +236,13 @@ class Redactor:
     def text(self, text: str, source: str = "") -> str:
         """Redact one string; `source` (an evidence key) enables format-aware passes."""
         low = text.lower()
-        for (kind, pattern, repl, _words), trigger in zip(_PATTERNS, _TRIGGERS, strict=True):
-            if trigger is not None and not trigger.search(low):
-                continue
-            text, n = pattern.subn(repl, text)
-            if n:
-                self.counts[kind] += n
+        if _ANY_TRIGGER.search(low):
+            for (kind, pattern, repl, _words), trigger in zip(_PATTERNS, _TRIGGERS, strict=True):
+                if not trigger.search(low):
+                    continue
+                text, n = pattern.subn(repl, text)
+                if n:
+                    self.counts[kind] += n
         if source.startswith("nginx.access_log"):
             text = "\n".join(self._access_line(x) for x in text.split("\n"))
         if self.mask_ips:
@@ -268,7 +275,15 @@ class Redactor:
     def _json_lines(self, text: str, source: str) -> str:
         """journalctl -o json: redact each record's values, keep one record per line."""
         out = []
+        plain = not (self.mask_ips or self.mask_hosts)
         for line in text.split("\n"):
+            if plain and "\\u" not in line and "\\/" not in line and \
+                    not _ANY_TRIGGER.search(line.lower()):
+                # The other JSON escapes decode to characters no trigger word holds, so a
+                # word in a decoded value is in the raw line too: nothing here to mask.
+                # (Secret-named keys hold a word as well.)
+                out.append(line)
+                continue
             if line.startswith("{") and "\\" not in line and not _SECRET_KEY_NAME.search(line):
                 # Most records hold nothing to mask: one pass over the raw line tells, and
                 # saves parsing and redacting every field (the bulk of a bundle's time).

@@ -135,6 +135,11 @@ def test_journal_fast_path_equals_record_by_record_redaction() -> None:
         '{"MESSAGE":"' + pem + '","_PID":"2"}',
         '{"MESSAGE":"Authorization: Bearer abcdefghijklmnop","_PID":"3"}',
         '{"MESSAGE":"plain line","_PID":"4"}',
+        # Escapes: a JSON-escaped quote, newline, \\u and \\/ must not hide a secret.
+        '{"MESSAGE":"password=\\"Hunter3pw\\"","_PID":"5"}',
+        '{"MESSAGE":"x\\nsk-live_abcdefghijklmnopqrstu","_PID":"6"}',
+        '{"MESSAGE":"\\u0070assword=Hunter4pw","_PID":"7"}',
+        '{"MESSAGE":"postgresql:\\/\\/app:Hunter5pw@db\\/app","_PID":"8"}',
     ]
     texts = ["\n".join(planted)]
     for path in sorted(glob.glob("tests/data/lab/*.json"))[:6]:
@@ -142,7 +147,8 @@ def test_journal_fast_path_equals_record_by_record_redaction() -> None:
         texts += [it["stdout"] for key, it in ev["items"].items()
                   if key.startswith("journal.") and it.get("stdout")]
     for text in texts:
-        fast = Redactor()._json_lines(text, "journal.unit:x")
+        fast_redactor = Redactor()
+        fast = fast_redactor._json_lines(text, "journal.unit:x")
         slow_redactor = Redactor()
         slow = [json.dumps(slow_redactor.obj(json.loads(line), "journal.unit:x"),
                            ensure_ascii=False, separators=(",", ":"))
@@ -150,7 +156,9 @@ def test_journal_fast_path_equals_record_by_record_redaction() -> None:
                 for line in text.split("\n")]
         assert [json.loads(x) if x.startswith("{") else x for x in fast.split("\n")] == \
             [json.loads(x) if x.startswith("{") else x for x in slow]
+        assert fast_redactor.counts == slow_redactor.counts
     masked = Redactor()._json_lines("\n".join(planted), "journal.unit:x")
-    for secret in ("Hunter2pw", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "abcdefghijklmnop"):
+    for secret in ("Hunter2pw", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "abcdefghijklmnop",
+                   "Hunter3pw", "abcdefghijklmnopqrstu", "Hunter4pw", "Hunter5pw"):
         assert secret not in masked
     assert "plain line" in masked

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .runner import Item, new_item, read_tail, run, which
+from .runner import Item, journal, new_item, read_tail, which
 
 FIREWALL_TIMEOUT = 5.0
 SELINUX_FS = "/sys/fs/selinux"
@@ -35,7 +35,7 @@ def plan() -> list[tuple[str, list[str]]]:
 
 def listing(source: str, argv: list[str]) -> Item:
     """Run one read-only listing command."""
-    return run(source, argv, timeout=FIREWALL_TIMEOUT)
+    return journal(source, argv, timeout=FIREWALL_TIMEOUT)
 
 
 def none_installed(source: str = "firewall.nft") -> Item:
@@ -63,8 +63,7 @@ def selinux_state(source: str) -> Item:
 def avc_sources() -> list[tuple[str, str, list[str] | None]]:
     """Where AVC denials are read from: (source, kind, argv or None for the audit log)."""
     return [
-        ("security.avc", "journal", ["journalctl", "-o", "json", "--no-pager", "-n", "100",
-                                     "--since", "-24h", "--grep", "avc: +denied"]),
+        ("security.avc", "journal", ["-n", "100", "--since", "-24h", "--grep", "avc: +denied"]),
         (f"security.audit_log:{AUDIT_LOG}", "file", None),
     ]
 
@@ -73,4 +72,4 @@ def avc_item(source: str, argv: list[str] | None) -> Item:
     """Read AVC denials: from the journal (argv) or the audit log tail."""
     if argv is None:
         return read_tail(source, AUDIT_LOG, max_bytes=128 * 1024, max_lines=400)
-    return run(source, argv, timeout=FIREWALL_TIMEOUT)
+    return journal(source, argv, timeout=FIREWALL_TIMEOUT)

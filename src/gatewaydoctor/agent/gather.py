@@ -17,7 +17,7 @@ from typing import Any
 from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo, unitscan
 from . import files as fsinfo
 from . import supervisor as supervisord
-from .runner import Item, new_item, read_file, read_tail, run, which
+from .runner import Item, journal, new_item, read_file, read_tail, run, which
 
 SCHEMA = "gatewaydoctor.evidence/1"
 TOOL_VERSION = "0.1.0"
@@ -128,8 +128,8 @@ def gather(
             f_units = c.submit(run, "systemd.units", ["systemctl", "list-units", "--type=service",
                                "--all", "--plain", "--no-legend", "--no-pager"])
             f_files = c.submit(unitscan.scan, "systemd.unit_scan")
-            c.submit(run, "journal.kernel", ["journalctl", "-k", "-o", "json", "--no-pager",
-                     "-p", "warning", "-n", str(KERNEL_LINES), "--since", KERNEL_SINCE])
+            c.submit(journal, "journal.kernel", ["-k", "-p", "warning", "-n", str(KERNEL_LINES),
+                                                 "--since", KERNEL_SINCE])
         else:
             for key in ("systemd.units", "journal.kernel"):
                 c.items[key] = new_item(
@@ -308,9 +308,8 @@ def _units(c: _Collector, found: list[str], names: list[str], procs_item: Item |
     for unit, fut in shows.items():
         show = c.take(fut)
         c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
-        c.submit(run, f"journal.unit:{unit}", ["journalctl", "-u", unit, "-o", "json",
-                 "--no-pager", "-n", str(c.windows["journal_lines"]), "--since",
-                 c.windows["journal_since"]])
+        c.submit(journal, f"journal.unit:{unit}", ["-u", unit, "-n",
+                 str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
         blocks = execspec.parse_show((show or {}).get("stdout") or "")
         if blocks:
             _python_unit(c, unit, blocks[0], no_exec)
