@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gatewaydoctor.agent.runner import read_file, read_tail, run
+import pytest
+
+from gatewaydoctor.agent.runner import journal, read_file, read_tail, run
 
 
 def test_run_records_rc_and_output() -> None:
@@ -41,3 +43,19 @@ def test_read_tail_reads_only_the_end(tmp_path: Path) -> None:
 
 def test_read_file_permission_and_missing(tmp_path: Path) -> None:
     assert read_file("t", str(tmp_path / "nope"))["error_kind"] == "missing"
+
+
+def test_journal_falls_back_to_whole_records_on_old_systemd(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """systemd < 236 rejects --output-fields; the records are then read whole."""
+    # journalctl of systemd 219 (CentOS 7), as far as option parsing goes.
+    fake = tmp_path / "journalctl"
+    fake.write_text("#!/bin/sh\nfor a in \"$@\"; do case $a in --output-fields=*)\n"
+                    "echo \"journalctl: unrecognized option '$a'\" >&2; exit 1;; esac; done\n"
+                    "echo '{\"MESSAGE\":\"hello\"}'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    item = journal("journal.unit:a.service", ["-u", "a.service", "-n", "5"])
+    assert item["rc"] == 0 and item["stdout"] == '{"MESSAGE":"hello"}\n'
+    assert not any(a.startswith("--output-fields") for a in item["argv"])
+    assert item["argv"][:3] == ["journalctl", "-o", "json"]
