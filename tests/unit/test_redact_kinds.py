@@ -162,3 +162,19 @@ def test_journal_fast_path_equals_record_by_record_redaction() -> None:
                    "Hunter3pw", "abcdefghijklmnopqrstu", "Hunter4pw", "Hunter5pw"):
         assert secret not in masked
     assert "plain line" in masked
+
+
+def test_trigger_trie_matches_exactly_where_a_word_occurs() -> None:
+    """The one-scan trigger finds a text iff one of the patterns' words occurs in it."""
+    import random
+
+    from gatewaydoctor.redact import _ANY_TRIGGER, _PATTERNS
+
+    words = sorted({w for *_p, ws in _PATTERNS for w in ws})
+    rng = random.Random(7)
+    alphabet = "".join(sorted(set("".join(words)))) + " x"
+    texts = [w for w in words] + [w[:-1] for w in words] + [w[1:] for w in words]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+              for _ in range(20000)]
+    for text in texts:
+        assert bool(_ANY_TRIGGER.search(text)) == any(w in text for w in words), text
