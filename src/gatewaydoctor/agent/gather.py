@@ -11,7 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo, unitscan
@@ -93,10 +93,12 @@ class _Collector:
             pass
 
     def take(self, fut: Future[Item | None]) -> Item | None:
-        item = fut.result()
-        if item is not None:
+        """The item a job returned (stored by source); a job may return a list of them."""
+        got: Any = fut.result()
+        items: list[Item] = got if isinstance(got, list) else [got] if got is not None else []
+        for item in items:
             self.items[item["source"]] = item
-        return item
+        return items[0] if items else None
 
     def drain(self) -> None:
         while self.pending:
@@ -138,8 +140,9 @@ def gather(
                     error_kind="unavailable")
 
         nginx = which("nginx") or "nginx"
+        # -T tests the configuration exactly as -t does before dumping it: nginx.test is
+        # read from its rc and stderr rather than parsing everything twice.
         f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
-        c.submit(run, "nginx.test", [nginx, "-t"])
         f_version = c.submit(run, "nginx.version", [nginx, "-V"])
         for table in ("tcp", "tcp6", "unix"):
             c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
@@ -148,12 +151,21 @@ def gather(
         _system(c, booted)
         if url:
             _probe_url(c, url)
-        procs_item = c.take(f_procs)
         if booted and f_units and f_files:
-            found, loaded = _unit_names(c.take(f_units), c.take(f_files))
-            _units(c, found, loaded, procs_item, no_exec)
+            # The web units on disk are looked at before the unit list and the process
+            # table come in: their probes (the app's own interpreter) are the slowest.
+            found = _units_on_disk(c.take(f_files))
+            _units(c, _show_units(c, found), no_exec)
+            procs_item = c.take(f_procs)
+            loaded = _loaded_without_file(c.take(f_units), c.items["systemd.unit_scan"])
+            more = [u for u in _more_units(c, loaded, procs_item) if u not in found]
+            _units(c, _show_units(c, more), no_exec)
+        else:
+            procs_item = c.take(f_procs)
         _supervisor(c, procs_item, no_exec)
         dump = c.take(f_dump)
+        if dump is not None:
+            c.items["nginx.test"] = _nginx_test_of(dump)
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
         version = c.take(f_version)
         if text is None and version and version["rc"] == 0:
@@ -265,14 +277,18 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
                      path=path, via="upstream")
 
 
-def _unit_names(units: Item | None, scan: Item | None) -> tuple[list[str], list[str]]:
-    """(web units and nginx found on disk, loaded units with no file on disk to read)."""
+def _units_on_disk(scan: Item | None) -> list[str]:
+    """Web units (their ExecStart runs a Python web server) and nginx, from the unit files."""
     on_disk = ((scan or {}).get("data") or {}).get("units", [])
-    found = [u["name"] for u in on_disk if not u["masked"] and (
+    return [u["name"] for u in on_disk if not u["masked"] and (
         u["name"].startswith("nginx") or any(
             execspec.server_of(a) not in (None, "python")
             for line in u["exec_start"] for a in execspec.exec_argvs(line)))]
-    known = {u["name"] for u in on_disk}
+
+
+def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
+    """Loaded units with no file on disk to read (transient units, generated ones)."""
+    known = {u["name"] for u in ((scan or {}).get("data") or {}).get("units", [])}
     loaded = []
     for line in ((units or {}).get("stdout") or "").splitlines():
         words = line.split()
@@ -280,13 +296,17 @@ def _unit_names(units: Item | None, scan: Item | None) -> tuple[list[str], list[
             name = words[0].lstrip("●*")
             if name not in known:
                 loaded.append(name)
-    return found, loaded
+    return loaded
 
 
-def _units(c: _Collector, found: list[str], names: list[str], procs_item: Item | None,
-           no_exec: bool) -> None:
-    """Screen loaded units with no file on disk, then look closely at web units and nginx."""
-    candidates: list[str] = list(found)
+def _show_units(c: _Collector, names: list[str]) -> dict[str, Future[Item | None]]:
+    return {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
+            for u in dict.fromkeys(names)}
+
+
+def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> list[str]:
+    """Web units with no file on disk (screened by ExecStart) or seen running a server."""
+    candidates: list[str] = []
     if names:
         screen = run("systemd.screen", ["systemctl", "show", "--no-pager", "-p", "Id",
                      "-p", "ExecStart", *names], timeout=10.0)
@@ -303,16 +323,27 @@ def _units(c: _Collector, found: list[str], names: list[str], procs_item: Item |
         server = execspec.server_of(proc["cmdline"])
         if unit.endswith(".service") and server not in (None, "python"):
             candidates.append(unit)
-    shows = {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
-             for u in dict.fromkeys(candidates)}
-    for unit, fut in shows.items():
-        show = c.take(fut)
+    return candidates
+
+
+def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool) -> None:
+    """Each web unit and nginx closely: unit files, journal, and the app's own Python."""
+    units = {fut: unit for unit, fut in shows.items()}
+    for fut in as_completed(units):
+        unit, show = units[fut], c.take(fut)
         c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
         c.submit(journal, f"journal.unit:{unit}", ["-u", unit, "-n",
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
         blocks = execspec.parse_show((show or {}).get("stdout") or "")
         if blocks:
             _python_unit(c, unit, blocks[0], no_exec)
+
+
+def _nginx_test_of(dump: Item) -> Item:
+    """`nginx -t`'s evidence, from `nginx -T` (same test, same messages on stderr, same rc)."""
+    return new_item("nginx.test", "command", argv=dump["argv"], rc=dump["rc"], stdout="",
+                    stderr=dump["stderr"], duration=dump["duration"], error=dump["error"],
+                    error_kind=dump["error_kind"], data={"read_from": "nginx.dump"})
 
 
 def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool) -> None:
@@ -334,13 +365,16 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
             f"python.version:{unit}", "command",
             error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
         return
-    c.submit(pyapp.python_version, f"python.version:{unit}", python)
     _databases(c, unit, props, argv, no_exec)
+    if no_exec or execspec.app_target(argv) is None:
+        c.submit(pyapp.python_version, f"python.version:{unit}", python)
     if no_exec:
         c.items[f"python.import:{unit}"] = new_item(
             f"python.import:{unit}", "command", error="skipped: --no-exec", error_kind="skipped")
     else:
-        c.submit(pyapp.import_probe, f"python.import:{unit}", props, argv)
+        # The import probe also reports the interpreter's version: one process, not two.
+        c.submit(pyapp.import_probe_and_version, f"python.import:{unit}",
+                 f"python.version:{unit}", props, argv)
 
 
 def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:

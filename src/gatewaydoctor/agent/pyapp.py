@@ -19,6 +19,7 @@ from .runner import Item, new_item, read_file, run
 IMPORT_TIMEOUT = 10.0
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 RESULT_MARK = "@@gatewaydoctor-import-result@@"
+PROBE_LABEL = "<gatewaydoctor import probe>"
 _INPUT_VALUE = re.compile(r"(input_value=)(\{.*?\}|'[^']*'|\"[^\"]*\"|\S+)(?=, input_type=|\]|$)",
                           re.M)
 _SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|DSN|URL|URI", re.I)
@@ -29,7 +30,7 @@ import importlib, json, sys, traceback
 paths, module, attr, mark = json.loads(sys.argv[1])
 for p in reversed(paths):
     sys.path.insert(0, p)
-result = {"stage": "import", "ok": False}
+result = {"stage": "import", "ok": False, "python": sys.version.split()[0]}
 try:
     mod = importlib.import_module(module)
     result["module_file"] = getattr(mod, "__file__", None)
@@ -153,13 +154,31 @@ def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | 
             for secret in secrets:
                 if isinstance(result.get(key), str):
                     result[key] = result[key].replace(secret, "***")
-    item["argv"] = [python, "-c", "<gatewaydoctor import probe>", payload]
+    item["argv"] = [python, "-c", PROBE_LABEL, payload]
     item["data"] = {
         "interpreter": python, "cwd": cwd, "sys_path": paths, "module": target.module,
         "attr": target.attr, "server": target.server, "user": ran_as, "note": note,
         "env_keys": sorted(env), "result": result,
     }
     return item
+
+
+def import_probe_and_version(source: str, version_source: str, props: dict[str, str],
+                             argv: list[str]) -> list[Item] | None:
+    """The import probe, and the interpreter's version as it reported it.
+
+    When the probe says nothing (it could not start, or hung), `--version` is asked.
+    """
+    item = import_probe(source, props, argv)
+    python = interpreter(argv)
+    if item is None or python is None:
+        return None if item is None else [item]
+    version = ((item.get("data") or {}).get("result") or {}).get("python")
+    if not isinstance(version, str) or not version:
+        return [item, python_version(version_source, python)]
+    return [item, new_item(version_source, "command", argv=[python, "-c", PROBE_LABEL], rc=0,
+                           stdout=f"Python {version}\n", stderr="",
+                           data={"read_from": source})]
 
 
 def python_version(source: str, python: str) -> Item:
