@@ -49,11 +49,13 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _dropins(name: str) -> str:
+def _dropins(name: str, dropin_dirs: set[str]) -> str:
     """Every drop-in's text in the order systemd applies them (so resets work)."""
     texts = []
     for directory in reversed(UNIT_DIRS):
         dropins = os.path.join(directory, name + ".d")
+        if dropins not in dropin_dirs:
+            continue
         try:
             confs = sorted(f for f in os.listdir(dropins) if f.endswith(".conf"))
         except OSError:
@@ -67,6 +69,8 @@ def scan(source: str) -> Item:
     started = time.monotonic()
     seen: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
+    listings: list[tuple[str, list[str]]] = []
+    dropin_dirs: set[str] = set()  # `<dir>/<unit>.d`: listed once, not asked per unit
     for directory in UNIT_DIRS:
         try:
             entries = sorted(os.listdir(directory))
@@ -75,6 +79,9 @@ def scan(source: str) -> Item:
         except OSError as exc:
             errors.append(f"{directory}: {exc.strerror}")
             continue
+        listings.append((directory, entries))
+        dropin_dirs.update(os.path.join(directory, e) for e in entries if e.endswith(".service.d"))
+    for directory, entries in listings:
         for name in entries:
             if not name.endswith(".service") or name in seen or "@." in name:
                 continue
@@ -86,7 +93,7 @@ def scan(source: str) -> Item:
             if text is None:
                 continue
             seen[name] = {"name": name, "path": path, "masked": False,
-                          "exec_start": _exec_start(text + _dropins(name))}
+                          "exec_start": _exec_start(text + _dropins(name, dropin_dirs))}
     item = new_item(source, "listing")
     item["data"] = {"units": sorted(seen.values(), key=lambda u: u["name"]),
                     "dirs": list(UNIT_DIRS), "errors": errors}
