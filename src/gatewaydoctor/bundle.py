@@ -24,12 +24,13 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 
 from . import __version__
 from .evidence import Evidence, EvidenceError
 from .i18n import _
-from .redact import Redactor
+from .redact import Redacted, Redactor
 
 SCHEMA = "gatewaydoctor.bundle/1"
 MAX_MEMBER_BYTES = 64 << 20
@@ -145,18 +146,37 @@ def _item_bytes(item: Mapping[str, Any]) -> int:
     return n
 
 
-def build(evidence: Mapping[str, Any], redactor: Redactor, *,
-          created: float | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+class Early:
+    """Items redacted and laid out while the gathering goes on (no IP/host masking)."""
+
+    def __init__(self) -> None:
+        self.redacted: dict[str, Redacted] = {}
+        self.texts: dict[str, tuple[Mapping[str, Any], bytes]] = {}
+
+    def take(self, items: SimpleQueue[dict[str, Any] | None]) -> None:
+        """Redact each item put on the queue until None comes (run in one thread)."""
+        while (item := items.get()) is not None:
+            redactor = Redactor()
+            source, new = redactor.item(str(item["source"]), item)
+            self.redacted[str(item["source"])] = Redacted(item, source, new, redactor.counts)
+            self.texts[source] = (new, _readable(new).encode())
+
+
+def build(evidence: Mapping[str, Any], redactor: Redactor, *, created: float | None = None,
+          early: Early | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Redact the evidence and lay out the bundle: (manifest, {member name: bytes})."""
-    red = redactor.evidence(evidence)
+    red = redactor.evidence(evidence, early.redacted if early else None)
     Evidence.from_dict(red)  # what we write must replay
     counts = dict(sorted(redactor.counts.items()))
     taken: set[str] = set()
     members: dict[str, bytes] = {}
     sources = []
+    texts = early.texts if early else {}
     for source, item in (red.get("items") or {}).items():
         fname = "evidence/" + member_name(source, taken)
-        members[fname] = _readable(item).encode()
+        laid_out = texts.get(source)
+        members[fname] = laid_out[1] if laid_out and laid_out[0] is item else \
+            _readable(item).encode()
         failed = bool(item.get("error")) and item.get("error_kind") != "probe"
         sources.append({
             "source": source, "kind": item.get("kind"),
@@ -195,10 +215,10 @@ def build(evidence: Mapping[str, Any], redactor: Redactor, *,
 
 
 def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | None = None, *,
-          created: float | None = None) -> dict[str, Any]:
+          created: float | None = None, early: Early | None = None) -> dict[str, Any]:
     """Write a redacted bundle to path; return its manifest. Deterministic for one input."""
     redactor = redactor or Redactor()
-    manifest, members = build(evidence, redactor, created=created)
+    manifest, members = build(evidence, redactor, created=created, early=early)
     top = Path(str(path)).name.removesuffix(".tar.gz").removesuffix(".tgz") or "bundle"
     mtime = int(created if created is not None else time.time())
     raw = io.BytesIO()

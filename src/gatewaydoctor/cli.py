@@ -13,9 +13,10 @@ import argparse
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .i18n import LANGUAGES, _, set_language
@@ -146,7 +147,8 @@ def _redactor(args: argparse.Namespace) -> Redactor:
                     mask_hosts=bool(getattr(args, "mask_hosts", False)))
 
 
-def _gather(args: argparse.Namespace) -> dict[str, object]:
+def _gather(args: argparse.Namespace,
+            on_item: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     _check_url(args.url)
     if args.max_log_lines is not None and args.max_log_lines < 1:
         raise UsageError(_("--max-log-lines must be at least 1"))
@@ -155,7 +157,7 @@ def _gather(args: argparse.Namespace) -> dict[str, object]:
     progress = report_output.progress_for(args)
     try:
         return gather(args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
-                      since=_since(args.window), progress=progress)
+                      since=_since(args.window), progress=progress, on_item=on_item)
     finally:
         if progress is not None:
             progress.close()
@@ -218,22 +220,30 @@ def write_bundle(args: argparse.Namespace) -> int:
     if args.output and Path(args.output).is_dir():
         raise UsageError(_("-o {path} is a directory; give a file name ending in .tar.gz")
                          .format(path=args.output))
-    # The bundle writer (redactor, tarfile, gzip: ~25 ms of imports and regex compiling) is
-    # loaded in a thread while the gathering waits on its slowest probes.
-    preload = threading.Thread(target=_import_bundle_writer, daemon=True)
-    preload.start()
-    raw = _gather(args)
-    preload.join()
+    # While the gathering waits on its slowest probes (the app's own interpreter), one
+    # thread loads the bundle writer (~25 ms of imports and regex compiling) and redacts
+    # and lays out each item as it comes in. Masking IPs/host names needs every item
+    # first (placeholders are shared), so then it all happens after.
+    red = _redactor(args)
+    items: SimpleQueue[dict[str, Any] | None] = SimpleQueue()
+    early: list[Any] = []
+    masks = red.mask_ips or red.mask_hosts
+    writer = threading.Thread(target=_prepare_bundle, args=(items, early, masks), daemon=True)
+    writer.start()
+    try:
+        raw = _gather(args, on_item=None if masks else items.put)
+    finally:
+        items.put(None)
+        writer.join()
     from . import bundle as bundles
 
-    red = _redactor(args)
     path = args.output
     if not path:
         host = red.evidence({"host": raw.get("host", "")})["host"] if red.mask_hosts else \
             str(raw.get("host", ""))
         path = bundles.default_name(host)
     try:
-        manifest = bundles.write(raw, path, red)
+        manifest = bundles.write(raw, path, red, early=early[0] if early else None)
     except OSError as exc:
         raise UsageError(_("cannot write {path}: {error}").format(
             path=path, error=exc.strerror or exc)) from None
@@ -251,8 +261,25 @@ def write_bundle(args: argparse.Namespace) -> int:
     return EXIT_HEALTHY
 
 
-def _import_bundle_writer() -> None:
-    from . import bundle  # noqa: F401
+def _prepare_bundle(items: SimpleQueue[dict[str, Any] | None], early: list[Any],
+                    masks: bool) -> None:
+    """Load the bundle writer; unless masking, redact items as they come (until None).
+
+    A failure here costs only time: what was not redacted early is redacted when written.
+    """
+    drained = False
+    try:
+        from . import bundle
+
+        if not masks:
+            prepared = bundle.Early()
+            early.append(prepared)
+            prepared.take(items)
+            drained = True
+    except Exception:  # noqa: BLE001, S110 - see above; the writer reports real errors
+        pass
+    while not drained and items.get() is not None:
+        pass
 
 
 def _known_error(exc: BaseException) -> bool:

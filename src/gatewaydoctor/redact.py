@@ -18,7 +18,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 MASK = "***"
 
@@ -129,6 +129,15 @@ def _quoted_mask(value: str) -> str:
 def _kept_ip(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Loopback and unspecified addresses say nothing about the host and drive rules."""
     return addr.is_loopback or addr.is_unspecified
+
+
+class Redacted(NamedTuple):
+    """One item redacted on its own: the item it came from, its new key, itself, the counts."""
+
+    raw: Mapping[str, Any]
+    source: str
+    item: dict[str, Any]
+    counts: Counter[str]
 
 
 class Redactor:
@@ -322,8 +331,29 @@ class Redactor:
                 out.append(self.text(line, source))
         return "\n".join(out)
 
-    def evidence(self, ev: Mapping[str, Any]) -> dict[str, Any]:
-        """Redact an agent evidence dict (item keys and values alike), ready to be written."""
+    def item(self, source: str, item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Redact one evidence item: (its redacted source key, the redacted item)."""
+        new_source = self.text(source, source)
+        new_item = {}
+        for field, v in item.items():
+            if field in ("stdout", "stderr") and isinstance(v, str) and \
+                    source.startswith("journal."):
+                new_item[field] = self._json_lines(v, source)
+            elif field == "source":
+                new_item[field] = new_source
+            else:
+                new_item[field] = self.obj(v, source)
+        return new_source, new_item
+
+    def evidence(self, ev: Mapping[str, Any],
+                 early: Mapping[str, Redacted] | None = None) -> dict[str, Any]:
+        """Redact an agent evidence dict (item keys and values alike), ready to be written.
+
+        `early` holds items already redacted while the gathering went on (by a Redactor
+        that masks no IPs or host names): used as they are when they are the very item.
+        """
+        if early and (self.mask_ips or self.mask_hosts):
+            raise ValueError("items redacted early cannot be masked consistently")
         items = ev.get("items") or {}
         if self.mask_hosts:
             self.learn_host(str(ev.get("host") or ""))
@@ -335,16 +365,12 @@ class Redactor:
             if key == "items":
                 red = {}
                 for source, item in items.items():
-                    new_source = self.text(source, source)
-                    new_item = {}
-                    for field, v in item.items():
-                        if field in ("stdout", "stderr") and isinstance(v, str) and \
-                                source.startswith("journal."):
-                            new_item[field] = self._json_lines(v, source)
-                        elif field == "source":
-                            new_item[field] = new_source
-                        else:
-                            new_item[field] = self.obj(v, source)
+                    done = (early or {}).get(source)
+                    if done is not None and done.raw is item:
+                        self.counts.update(done.counts)
+                        red[done.source] = done.item
+                        continue
+                    new_source, new_item = self.item(source, item)
                     red[new_source] = new_item
                 out[key] = red
             elif key == "host" and isinstance(value, str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .runner import Item, journal, new_item, read_tail, which
+from .runner import Item, journal, new_item, read_tail, run, which
 
 FIREWALL_TIMEOUT = 5.0
 SELINUX_FS = "/sys/fs/selinux"
@@ -35,7 +35,7 @@ def plan() -> list[tuple[str, list[str]]]:
 
 def listing(source: str, argv: list[str]) -> Item:
     """Run one read-only listing command."""
-    return journal(source, argv, timeout=FIREWALL_TIMEOUT)
+    return run(source, argv, timeout=FIREWALL_TIMEOUT)
 
 
 def none_installed(source: str = "firewall.nft") -> Item:

@@ -65,31 +65,38 @@ class _Collector:
     """Holds the pool and the items gathered so far; one instance per gather() call."""
 
     def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None,
+                 on_item: Callable[[Item], None] | None = None) -> None:
         self.pool = pool
         self.windows = win or windows()
         self.items: dict[str, Item] = {}
         self.pending: list[Future[Item | None]] = []
         self.progress = progress
+        self.on_item = on_item
         self.submitted = 0
         self.finished = 0
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Item | None]:
         fut: Future[Item | None] = self.pool.submit(fn, *args, **kwargs)
         self.pending.append(fut)
-        if self.progress is not None:
+        if self.progress is not None or self.on_item is not None:
             self.submitted += 1
             fut.add_done_callback(self._report)
         return fut
 
     def _report(self, fut: Future[Item | None]) -> None:
-        """Tell the progress callback which source just came in; its failures are ignored."""
+        """Hand what just came in to on_item and the progress display; their failures are
+        ignored (neither may stop the gathering)."""
         self.finished += 1
         try:
-            item = None if fut.cancelled() or fut.exception() else fut.result()
-            if self.progress is not None and item is not None:
-                self.progress(str(item.get("source", "")), self.finished, self.submitted)
-        except Exception:  # noqa: BLE001 - a progress display never stops the gathering
+            got: Any = None if fut.cancelled() or fut.exception() else fut.result()
+            items: list[Item] = got if isinstance(got, list) else [got] if got else []
+            for item in items:
+                if self.on_item is not None:
+                    self.on_item(item)
+            if self.progress is not None and items:
+                self.progress(str(items[0].get("source", "")), self.finished, self.submitted)
+        except Exception:  # noqa: BLE001
             pass
 
     def take(self, fut: Future[Item | None]) -> Item | None:
@@ -113,16 +120,19 @@ def systemd_booted() -> bool:
 def gather(
     url: str | None = None, *, no_exec: bool = False, max_log_lines: int | None = None,
     since: str | None = None, progress: Progress | None = None,
+    on_item: Callable[[Item], None] | None = None,
 ) -> dict[str, Any]:
     """Collect the evidence bundle for this host as a JSON-serialisable dict.
 
     `progress(source, done, started)`, when given, is called (from worker threads) as each
     piece of evidence comes in; it only displays, it never changes what is gathered.
+    `on_item(item)` is called likewise with each item a job returned (not with the few
+    items made in place); it must not change the item.
     """
     started = time.time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        c = _Collector(pool, windows(max_log_lines, since), progress)
+        c = _Collector(pool, windows(max_log_lines, since), progress, on_item)
         # The unit chain first: it leads to the slowest probes (the app's own interpreter).
         booted = systemd_booted()
         f_units = f_files = None
