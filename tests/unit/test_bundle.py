@@ -94,6 +94,34 @@ def test_written_bundles_are_deterministic(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()
 
 
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_items_redacted_as_they_came_make_the_same_bundle(tmp_path: Path, share: float) -> None:
+    """Redacting items one by one while gathering (bundle.Early) changes no byte."""
+    from queue import SimpleQueue
+
+    ev = recording("relative-import")
+    secret = "Zq7sEcretValue99"
+    ev["items"]["systemd.cat:fastapi-backend.service"]["stdout"] += (
+        f"DATABASE_URL=postgresql://app:{secret}@db:5432/x\n")
+    queue: SimpleQueue[dict[str, Any] | None] = SimpleQueue()
+    items = list(ev["items"].values())
+    for item in items[:int(len(items) * share)]:  # the rest were made in place, say
+        queue.put(item)
+    queue.put(None)
+    early = bundle.Early()
+    early.take(queue)
+    assert len(early.redacted) == int(len(items) * share)
+    a, b = tmp_path / "a.tar.gz", tmp_path / "b" / "a.tar.gz"
+    b.parent.mkdir()
+    manifest_a = bundle.write(ev, a, created=1_700_000_000)
+    manifest_b = bundle.write(ev, b, created=1_700_000_000, early=early)
+    assert a.read_bytes() == b.read_bytes()
+    assert manifest_a["redactions"] == manifest_b["redactions"]
+    assert manifest_b["redactions"]["dsn_password"] >= 1
+    with pytest.raises(ValueError):
+        bundle.write(ev, tmp_path / "c.tar.gz", Redactor(mask_ips=True), early=early)
+
+
 def test_redaction_counts_by_kind_never_values(tmp_path: Path) -> None:
     ev = recording("relative-import")
     secret = "Zq7sEcretValue99"
