@@ -14,6 +14,7 @@ import base64
 import json
 import sys
 import tarfile
+import time
 from typing import Any
 
 from gdlab import stop_stack
@@ -151,8 +152,11 @@ def test_no_planted_secret_in_any_bundle_or_report() -> None:
             assert "Traceback" not in err, err
         stack.lab.run(["mkdir", "-p", OUT], check=True)
         # The unit is crash-looping: its state moves between two runs, so the live diagnosis
-        # and the bundle are taken back to back, again if the loop moved in between.
-        for _attempt in range(5):
+        # and the bundle are taken back to back, again if the loop moved in between (at
+        # another phase of its RestartSec=2 cycle, so a slow host does not land on the
+        # same instant every time).
+        for attempt in range(8):
+            time.sleep(0.3 * attempt)
             code_live, live = diagnose_json(stack, url)
             outputs["diagnose --json"] = json.dumps(live)
             for name, extra in (("plain", ()), ("masked", ("--mask-ips", "--mask-hosts"))):
