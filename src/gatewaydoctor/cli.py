@@ -148,7 +148,8 @@ def _redactor(args: argparse.Namespace) -> Redactor:
 
 
 def _gather(args: argparse.Namespace,
-            on_item: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+            on_item: Callable[[dict[str, Any]], None] | None = None,
+            busy_after: threading.Event | None = None) -> dict[str, Any]:
     _check_url(args.url)
     if args.max_log_lines is not None and args.max_log_lines < 1:
         raise UsageError(_("--max-log-lines must be at least 1"))
@@ -157,7 +158,8 @@ def _gather(args: argparse.Namespace,
     progress = report_output.progress_for(args)
     try:
         return gather(args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
-                      since=_since(args.window), progress=progress, on_item=on_item)
+                      since=_since(args.window), progress=progress, on_item=on_item,
+                      busy_after=busy_after)
     finally:
         if progress is not None:
             progress.close()
@@ -221,17 +223,20 @@ def write_bundle(args: argparse.Namespace) -> int:
         raise UsageError(_("-o {path} is a directory; give a file name ending in .tar.gz")
                          .format(path=args.output))
     # While the gathering waits on its slowest probes (the app's own interpreter), one
-    # thread loads the bundle writer (~25 ms of imports and regex compiling) and redacts
-    # and lays out each item as it comes in. Masking IPs/host names needs every item
+    # thread loads the bundle writer (~40 ms of imports and regex compiling) and redacts
+    # and lays out each item as it comes in. It starts once those probes are started:
+    # sooner, it would slow the way to them. Masking IPs/host names needs every item
     # first (placeholders are shared), so then it all happens after.
     red = _redactor(args)
     items: SimpleQueue[dict[str, Any] | None] = SimpleQueue()
     early: list[Any] = []
     masks = red.mask_ips or red.mask_hosts
-    writer = threading.Thread(target=_prepare_bundle, args=(items, early, masks), daemon=True)
+    go = threading.Event()
+    writer = threading.Thread(target=_prepare_bundle, args=(items, early, masks, go),
+                              daemon=True)
     writer.start()
     try:
-        raw = _gather(args, on_item=None if masks else items.put)
+        raw = _gather(args, on_item=None if masks else items.put, busy_after=go)
     finally:
         items.put(None)
         writer.join()
@@ -262,12 +267,14 @@ def write_bundle(args: argparse.Namespace) -> int:
 
 
 def _prepare_bundle(items: SimpleQueue[dict[str, Any] | None], early: list[Any],
-                    masks: bool) -> None:
-    """Load the bundle writer; unless masking, redact items as they come (until None).
+                    masks: bool, go: threading.Event) -> None:
+    """Once `go` is set, load the bundle writer; unless masking, redact items as they come
+    (until None).
 
     A failure here costs only time: what was not redacted early is redacted when written.
     """
     drained = False
+    go.wait()
     try:
         from . import bundle
 

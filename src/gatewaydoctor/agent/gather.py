@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -120,19 +121,32 @@ def systemd_booted() -> bool:
 def gather(
     url: str | None = None, *, no_exec: bool = False, max_log_lines: int | None = None,
     since: str | None = None, progress: Progress | None = None,
-    on_item: Callable[[Item], None] | None = None,
+    on_item: Callable[[Item], None] | None = None, busy_after: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Collect the evidence bundle for this host as a JSON-serialisable dict.
 
     `progress(source, done, started)`, when given, is called (from worker threads) as each
     piece of evidence comes in; it only displays, it never changes what is gathered.
     `on_item(item)` is called likewise with each item a job returned (not with the few
-    items made in place); it must not change the item.
+    items made in place); it must not change the item. `busy_after` is set once the
+    slowest probes (the app's own interpreter) are started: a caller's own CPU-heavy work
+    waits for it rather than slow down the way there (one GIL, few cores).
     """
+    try:
+        return _gather(url, no_exec, windows(max_log_lines, since), progress, on_item,
+                       busy_after)
+    finally:
+        if busy_after is not None:
+            busy_after.set()
+
+
+def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progress | None,
+            on_item: Callable[[Item], None] | None,
+            busy_after: threading.Event | None) -> dict[str, Any]:
     started = time.time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        c = _Collector(pool, windows(max_log_lines, since), progress, on_item)
+        c = _Collector(pool, win, progress, on_item)
         # The unit chain first: it leads to the slowest probes (the app's own interpreter).
         booted = systemd_booted()
         f_units = f_files = None
@@ -166,6 +180,8 @@ def gather(
             # table come in: their probes (the app's own interpreter) are the slowest.
             found = _units_on_disk(c.take(f_files))
             _units(c, _show_units(c, found), no_exec)
+            if found and busy_after is not None:
+                busy_after.set()
             procs_item = c.take(f_procs)
             loaded = _loaded_without_file(c.take(f_units), c.items["systemd.unit_scan"])
             more = [u for u in _more_units(c, loaded, procs_item) if u not in found]
@@ -173,6 +189,8 @@ def gather(
         else:
             procs_item = c.take(f_procs)
         _supervisor(c, procs_item, no_exec)
+        if busy_after is not None:
+            busy_after.set()
         dump = c.take(f_dump)
         if dump is not None:
             c.items["nginx.test"] = _nginx_test_of(dump)
