@@ -238,6 +238,7 @@ def write_bundle(args: argparse.Namespace) -> int:
     try:
         raw = _gather(args, on_item=None if masks else items.put, busy_after=go)
     finally:
+        go.set()  # also when the gathering never began (a bad option)
         items.put(None)
         writer.join()
     from . import bundle as bundles

@@ -8,15 +8,17 @@ program through the same code as for a systemd unit, named `supervisor:<program>
 
 from __future__ import annotations
 
-import configparser
 import glob
 import os
 import re
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import execspec
 from .runner import Item, new_item, run, which
+
+if TYPE_CHECKING:
+    import configparser
 
 CONFIG_PATHS = ("/etc/supervisor/supervisord.conf", "/etc/supervisord.conf",
                 "/etc/supervisor/supervisor.conf")
@@ -69,6 +71,8 @@ def _expand(value: str, here: str, name: str) -> str:
 
 
 def _parser() -> configparser.RawConfigParser:
+    import configparser  # only where supervisord is: ~3 ms of imports otherwise
+
     return configparser.RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False,
                                         interpolation=None)
 
@@ -76,6 +80,8 @@ def _parser() -> configparser.RawConfigParser:
 def read_config(source: str, path: str) -> tuple[Item, list[tuple[str, dict[str, str]]]]:
     """Read the supervisord config; return the item (env KEYS only) and each web program's
     unit-like properties (ExecStart, WorkingDirectory, User, Environment) for the probes."""
+    import configparser
+
     item = new_item(source, "listing", path=path)
     files: list[str] = []
     errors: list[str] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -117,6 +116,8 @@ class Progress:
         self.shown = False
 
     def __call__(self, source: str, done: int, started: int) -> None:
+        import shutil
+
         width = shutil.get_terminal_size((80, 20)).columns
         line = "gatewaydoctor: " + _("{done}/{started} looked at {source}").format(
             done=done, started=started, source=source)
