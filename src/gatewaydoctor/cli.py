@@ -293,7 +293,7 @@ def _prepare_bundle(items: SimpleQueue[dict[str, Any] | None], early: list[Any],
 def _known_error(exc: BaseException) -> bool:
     """Bad input reported as one sentence (the modules that raise them may not be loaded)."""
     kinds: list[type[BaseException]] = [UsageError]
-    for module, name in (("gatewaydoctor.evidence", "EvidenceError"),
+    for module, name in (("gatewaydoctor.errors", "EvidenceError"),
                          ("gatewaydoctor.examples", "UnknownExample"),
                          ("gatewaydoctor.report.output", "OutputError")):
         loaded = sys.modules.get(module)

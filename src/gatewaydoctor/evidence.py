@@ -8,12 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import EvidenceError as EvidenceError
+
 SCHEMA = "gatewaydoctor.evidence/1"
 KINDS = ("command", "file", "probe", "listing")
-
-
-class EvidenceError(ValueError):
-    """The evidence cannot be loaded (wrong schema or shape)."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,18 @@ def test_bundle_diagnoses_like_the_evidence(
     assert rep["taken_at"] == raw["taken_at"] != ""
 
 
+@pytest.mark.parametrize("path", sorted(LAB.glob("*.json")), ids=lambda p: p.stem)
+def test_every_recording_written_as_a_bundle_reads_back(tmp_path: Path, path: Path) -> None:
+    """The writer does not check what it writes replays (that costs the evidence model's
+    import): this does, for every lab recording."""
+    ev = recording(path.stem)
+    out = tmp_path / "b.tar.gz"
+    bundle.write(ev, out)
+    back = bundle.read(out)
+    assert set(back.evidence.items) == set(ev["items"])
+    assert back.manifest["schema"] == bundle.SCHEMA
+
+
 def test_layout_manifest_and_one_file_per_source(tmp_path: Path) -> None:
     ev = recording("relative-import")
     path = tmp_path / "b.tar.gz"
