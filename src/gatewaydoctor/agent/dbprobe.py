@@ -27,39 +27,42 @@ SETTING_RE = re.compile(
 SCHEMES = ("postgres", "postgresql")
 MAX_SETTINGS = 4
 
-# Runs inside the app's interpreter, which may be any Python 3: keep it plain.
-LOGIN_SCRIPT = r"""
-import json, os, sys
+# Runs inside the app's interpreter, which may be any Python 3: keep it plain. Shared by
+# the login alone (LOGIN_SCRIPT) and the app probe, which logs in before importing the app.
+LOGIN_FUNC = r"""
+def gd_login(dsn, order, timeout):
+    res = {"driver": None, "ok": False, "error": None, "error_type": None, "tried": []}
+    for name in order:
+        try:
+            mod = __import__(name)
+        except Exception:
+            res["tried"].append(name)
+            continue
+        res["driver"] = name
+        try:
+            if name == "psycopg2":
+                mod.connect(dsn, connect_timeout=timeout).close()
+            elif name == "psycopg":
+                mod.connect(dsn, connect_timeout=timeout).close()
+            else:
+                import asyncio
+                async def go():
+                    conn = await asyncio.wait_for(mod.connect(dsn), timeout)
+                    await conn.close()
+                asyncio.run(go())
+            res["ok"] = True
+        except BaseException as exc:
+            res["error"] = str(exc).strip()
+            res["error_type"] = type(exc).__module__ + "." + type(exc).__name__
+        break
+    return res
+"""
+LOGIN_SCRIPT = "import json, os, sys\n" + LOGIN_FUNC + r"""
 dsn = os.environ.pop("GATEWAYDOCTOR_DB_DSN", "")
 order, timeout, mark = json.loads(sys.argv[1])
-res = {"driver": None, "ok": False, "error": None, "error_type": None, "tried": []}
-def fail(exc):
-    res["error"] = str(exc).strip()
-    res["error_type"] = type(exc).__module__ + "." + type(exc).__name__
-for name in order:
-    try:
-        mod = __import__(name)
-    except Exception:
-        res["tried"].append(name)
-        continue
-    res["driver"] = name
-    try:
-        if name == "psycopg2":
-            mod.connect(dsn, connect_timeout=timeout).close()
-        elif name == "psycopg":
-            mod.connect(dsn, connect_timeout=timeout).close()
-        else:
-            import asyncio
-            async def go():
-                conn = await asyncio.wait_for(mod.connect(dsn), timeout)
-                await conn.close()
-            asyncio.run(go())
-        res["ok"] = True
-    except BaseException as exc:
-        fail(exc)
-    break
-sys.stdout.write("\n" + mark + json.dumps(res) + "\n")
+sys.stdout.write("\n" + mark + json.dumps(gd_login(dsn, order, timeout)) + "\n")
 """
+LOGIN_LABEL = "<gatewaydoctor database login>"
 
 
 def _settings_from(pairs: list[tuple[str, str]], origin: str,
@@ -131,60 +134,92 @@ def _redact(text: str | None, secrets: list[str]) -> str | None:
     return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
-def check(source: str, unit: str, setting: str, dsn: str, origin: str, props: dict[str, str],
-          python: str | None, no_exec: bool) -> Item:
-    """TCP-connect to the database, then (unless no_exec) log in with the app's driver."""
+def begin(source: str, unit: str, setting: str, dsn: str,
+          origin: str) -> tuple[Item, list[str]]:
+    """The check's item (what may be kept of the DSN) and the secrets to scrub from output."""
     info = describe(dsn)
     parts = urlsplit(dsn)
     secrets = [s for s in (parts.password, unquote(parts.password or ""), dsn) if s]
     data: dict[str, Any] = {"unit": unit, "setting": setting, "origin": origin, **info,
                             "connect": None, "login": None}
-    item = new_item(source, "probe", data=data)
-    host = info["host"] or "localhost"
+    return new_item(source, "probe", data=data), secrets
+
+
+def connect(item: Item) -> None:
+    """TCP-connect (or unix-socket connect) to the database the item names."""
+    data = item["data"]
+    host = data["host"] or "localhost"
     if host.startswith("/"):
-        endpoint = f"unix:{host.rstrip('/')}/.s.PGSQL.{info['port']}"
+        endpoint = f"unix:{host.rstrip('/')}/.s.PGSQL.{data['port']}"
     else:
-        endpoint = execspec.join_hostport(host, info["port"])
-    connect = probes.tcp_probe(f"{source}:connect", endpoint, timeout=float(CONNECT_TIMEOUT))
-    data["connect"] = {"endpoint": endpoint, **(connect["data"] or {})}
+        endpoint = execspec.join_hostport(host, data["port"])
+    probe = probes.tcp_probe(f"{item['source']}:connect", endpoint,
+                             timeout=float(CONNECT_TIMEOUT))
+    data["connect"] = {"endpoint": endpoint, **(probe["data"] or {})}
+    item["duration"] = round(float(item["duration"]) + float(probe["duration"]), 4)
+
+
+def login_dsn(item: Item, dsn: str) -> str:
+    """The DSN as the drivers take it (`postgresql+asyncpg://` loses its `+asyncpg`)."""
+    scheme = str(item["data"]["scheme"])
+    return scheme.split("+")[0] + dsn[len(scheme):]
+
+
+def login_spec(item: Item) -> list[Any]:
+    """[driver order, connect timeout] for gd_login."""
+    return [_driver_order(item["data"]["scheme"]), CONNECT_TIMEOUT]
+
+
+def finish(item: Item, result: dict[str, Any] | None, ran: Item, secrets: list[str], *,
+           python: str, cwd: str, user: str, argv: list[str]) -> Item:
+    """Record the login's result (or why there is none), scrubbed of the password."""
+    if result is None:
+        result = {"ok": None, "note": ran["error"] or _redact(
+            (ran["stderr"] or "")[-500:], secrets) or f"exit status {ran['rc']}"}
+    elif not isinstance(result, dict):
+        result = {"ok": None, "note": "unreadable result"}
+    elif result.get("driver") is None:
+        result["ok"] = None
+        result["note"] = "no PostgreSQL driver importable (tried psycopg2, psycopg, asyncpg)"
+    result["error"] = _redact(result.get("error"), secrets)
+    result.update(interpreter=python, cwd=cwd, user=user, duration=ran["duration"])
+    item["data"]["login"] = result
+    item["argv"] = argv
+    item["duration"] = round(float(item["duration"]) + float(ran["duration"]), 4)
+    return item
+
+
+def check(source: str, unit: str, setting: str, dsn: str, origin: str, props: dict[str, str],
+          python: str | None, no_exec: bool) -> Item:
+    """TCP-connect to the database, then (unless no_exec) log in with the app's driver."""
+    item, secrets = begin(source, unit, setting, dsn, origin)
+    connect(item)
     if no_exec:
-        data["login"] = {"ok": None, "note": "skipped: --no-exec"}
+        item["data"]["login"] = {"ok": None, "note": "skipped: --no-exec"}
         return item
     if python is None:
-        data["login"] = {"ok": None, "note": "cannot tell which Python the unit runs"}
+        item["data"]["login"] = {"ok": None, "note": "cannot tell which Python the unit runs"}
         return item
     workdir = execspec.clean_path(props.get("WorkingDirectory", "")) or "/"
     user = props.get("User") or None
     group = props.get("Group") or None
     env, env_secrets = pyapp.unit_environment(props, user)
     secrets += env_secrets
-    scheme = info["scheme"].split("+")[0]
-    env[DSN_VAR] = scheme + dsn[len(info["scheme"]):]
+    env[DSN_VAR] = login_dsn(item, dsn)
     if os.geteuid() != 0:
         user = group = None
-    payload = json.dumps([_driver_order(info["scheme"]), CONNECT_TIMEOUT, RESULT_MARK])
+    payload = json.dumps([*login_spec(item), RESULT_MARK])
     ran = run(f"{source}:login", [python, "-c", LOGIN_SCRIPT, payload], timeout=LOGIN_TIMEOUT,
               env=env, cwd=workdir if os.path.isdir(workdir) else "/", user=user, group=group)
     out = ran["stdout"] or ""
-    result: dict[str, Any] = {"ok": None, "note": None}
+    result: Any = None
     if RESULT_MARK in out:
         try:
             result = json.loads(out.rpartition(RESULT_MARK)[2].strip().splitlines()[0])
         except (ValueError, IndexError):
-            result = {"ok": None, "note": "unreadable result"}
-        if result.get("driver") is None:
-            result["ok"] = None
-            result["note"] = "no PostgreSQL driver importable (tried psycopg2, psycopg, asyncpg)"
-    else:
-        result["note"] = ran["error"] or _redact((ran["stderr"] or "")[-500:], secrets) or \
-            f"exit status {ran['rc']}"
-    result["error"] = _redact(result.get("error"), secrets)
-    result.update(interpreter=python, cwd=workdir, user=props.get("User") or "root",
-                  duration=ran["duration"])
-    data["login"] = result
-    item["argv"] = [python, "-c", "<gatewaydoctor database login>", payload]
-    item["duration"] = round(float(connect["duration"]) + float(ran["duration"]), 4)
-    return item
+            result = "unreadable"
+    return finish(item, result, ran, secrets, python=python, cwd=workdir,
+                  user=props.get("User") or "root", argv=[python, "-c", LOGIN_LABEL, payload])
 
 
 def plan(unit: str, props: dict[str, str], argv: list[str],

@@ -15,7 +15,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
-from . import dbprobe, execspec, firewall, nginxscan, probes, procfs, pyapp, sysinfo, unitscan
+from . import (
+    appprobe,
+    dbprobe,
+    execspec,
+    firewall,
+    nginxscan,
+    probes,
+    procfs,
+    pyapp,
+    sysinfo,
+    unitscan,
+)
 from . import files as fsinfo
 from . import supervisor as supervisord
 from .runner import Item, journal, new_item, read_file, read_tail, run, which
@@ -393,16 +404,19 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
             f"python.version:{unit}", "command",
             error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
         return
-    _databases(c, unit, props, argv, no_exec)
+    checks = _databases(c, unit, props, argv, no_exec)
     if no_exec or execspec.app_target(argv) is None:
         c.submit(pyapp.python_version, f"python.version:{unit}", python)
+        for source, kwargs in checks:
+            c.submit(dbprobe.check, source, **kwargs)
     if no_exec:
         c.items[f"python.import:{unit}"] = new_item(
             f"python.import:{unit}", "command", error="skipped: --no-exec", error_kind="skipped")
-    else:
-        # The import probe also reports the interpreter's version: one process, not two.
-        c.submit(pyapp.import_probe_and_version, f"python.import:{unit}",
-                 f"python.version:{unit}", props, argv)
+    elif execspec.app_target(argv) is not None:
+        # One run of the app's interpreter: database logins, then the import probe (which
+        # also reports the interpreter's version).
+        c.submit(appprobe.run, f"python.import:{unit}", f"python.version:{unit}", props, argv,
+                 checks)
 
 
 def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
@@ -436,15 +450,14 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
 
 
 def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
-               no_exec: bool) -> None:
-    """Reach (and log in to) each database the unit's environment names."""
+               no_exec: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The database each of the unit's settings names (to reach, and log in to)."""
     checks = dbprobe.plan(unit, props, argv, no_exec)
     c.items[f"db.settings:{unit}"] = new_item(
         f"db.settings:{unit}", "listing",
         data={"settings": [{"setting": kw["setting"], "origin": kw["origin"]}
                            for _s, kw in checks]})
-    for source, kwargs in checks:
-        c.submit(dbprobe.check, source, **kwargs)
+    return checks
 
 
 def _system(c: _Collector, booted: bool) -> None:

@@ -11,7 +11,7 @@ import json
 import os
 import pwd
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import execspec
 from .runner import Item, new_item, read_file, run
@@ -24,10 +24,10 @@ _INPUT_VALUE = re.compile(r"(input_value=)(\{.*?\}|'[^']*'|\"[^\"]*\"|\S+)(?=, i
                           re.M)
 _SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|DSN|URL|URI", re.I)
 
-# Runs inside the unit's interpreter, which may be any Python 3: keep it plain.
-PROBE_SCRIPT = r"""
-import importlib, json, sys, traceback
-paths, module, attr, mark = json.loads(sys.argv[1])
+# Runs inside the unit's interpreter, which may be any Python 3: keep it plain. The app
+# probe (appprobe.py) runs IMPORT_BODY after its database logins.
+IMPORT_BODY = r"""
+paths, module, attr, mark = json.loads(sys.argv[1])[:4]
 for p in reversed(paths):
     sys.path.insert(0, p)
 result = {"stage": "import", "ok": False, "python": sys.version.split()[0]}
@@ -47,6 +47,23 @@ except BaseException as exc:
 sys.stdout.write("\n" + mark + json.dumps(result) + "\n")
 sys.exit(0 if result["ok"] else 1)
 """
+PROBE_SCRIPT = "import importlib, json, sys, traceback\n" + IMPORT_BODY
+
+
+class ImportPlan(NamedTuple):
+    """How the import probe runs: the unit's interpreter, directory, environment and user."""
+
+    python: str
+    cwd: str
+    paths: list[str]
+    target: execspec.AppTarget
+    env: dict[str, str]
+    env_keys: list[str]
+    secrets: list[str]
+    user: str | None
+    group: str | None
+    ran_as: str
+    note: str | None
 
 
 def interpreter(argv: list[str]) -> str | None:
@@ -108,8 +125,8 @@ def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str,
     return env, secrets
 
 
-def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | None:
-    """Import the unit's app target with the unit's interpreter, directory, environment and user."""
+def import_plan(props: dict[str, str], argv: list[str]) -> ImportPlan | None:
+    """Where, how and as whom the app target would be imported (None: no target known)."""
     target = execspec.app_target(argv)
     python = interpreter(argv)
     if target is None or python is None:
@@ -123,17 +140,26 @@ def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | 
     user = props.get("User") or None
     group = props.get("Group") or None
     env, secrets = unit_environment(props, user)
+    env_keys = sorted(env)
+    # Read-only: the probe writes no __pycache__ into the app's directories.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     ran_as = user or "root"
     note = None
     if os.geteuid() != 0 and user and user != pwd.getpwuid(os.geteuid()).pw_name:
         # Only root may switch users; say that the probe ran as someone else.
         note = f"ran as {pwd.getpwuid(os.geteuid()).pw_name}, not {user}: not root"
         ran_as, user, group = pwd.getpwuid(os.geteuid()).pw_name, None, None
-    payload = json.dumps([paths, target.module, target.attr, RESULT_MARK])
-    item = run(
-        source, [python, "-c", PROBE_SCRIPT, payload],
-        timeout=IMPORT_TIMEOUT, env=env, cwd=cwd, user=user, group=group,
-    )
+    return ImportPlan(python, cwd, paths, target, env, env_keys, secrets, user, group, ran_as,
+                      note)
+
+
+def import_payload(plan: ImportPlan) -> list[Any]:
+    """The first four entries of the probe script's JSON argument."""
+    return [plan.paths, plan.target.module, plan.target.attr, RESULT_MARK]
+
+
+def finish_import(item: Item, plan: ImportPlan, payload: str) -> Item:
+    """Read the probe's result out of its output and scrub what must not be kept."""
     result: dict[str, Any] | None = None
     out = item["stdout"] or ""
     if RESULT_MARK in out:
@@ -147,38 +173,40 @@ def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | 
         if item[key]:
             # pydantic echoes the settings it got (`input_value={...}`), .env values included.
             item[key] = _INPUT_VALUE.sub(r"\1***", item[key])
-            for secret in secrets:
+            for secret in plan.secrets:
                 item[key] = item[key].replace(secret, "***")
     if result is not None:
         for key in ("exc_message",):
-            for secret in secrets:
+            for secret in plan.secrets:
                 if isinstance(result.get(key), str):
                     result[key] = result[key].replace(secret, "***")
-    item["argv"] = [python, "-c", PROBE_LABEL, payload]
+    item["argv"] = [plan.python, "-c", PROBE_LABEL, payload]
     item["data"] = {
-        "interpreter": python, "cwd": cwd, "sys_path": paths, "module": target.module,
-        "attr": target.attr, "server": target.server, "user": ran_as, "note": note,
-        "env_keys": sorted(env), "result": result,
+        "interpreter": plan.python, "cwd": plan.cwd, "sys_path": plan.paths,
+        "module": plan.target.module, "attr": plan.target.attr, "server": plan.target.server,
+        "user": plan.ran_as, "note": plan.note, "env_keys": plan.env_keys, "result": result,
     }
     return item
 
 
-def import_probe_and_version(source: str, version_source: str, props: dict[str, str],
-                             argv: list[str]) -> list[Item] | None:
-    """The import probe, and the interpreter's version as it reported it.
+def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | None:
+    """Import the unit's app target with the unit's interpreter, directory, environment and user."""
+    plan = import_plan(props, argv)
+    if plan is None:
+        return None
+    payload = json.dumps(import_payload(plan))
+    item = run(source, [plan.python, "-c", PROBE_SCRIPT, payload], timeout=IMPORT_TIMEOUT,
+               env=plan.env, cwd=plan.cwd, user=plan.user, group=plan.group)
+    return finish_import(item, plan, payload)
 
-    When the probe says nothing (it could not start, or hung), `--version` is asked.
-    """
-    item = import_probe(source, props, argv)
-    python = interpreter(argv)
-    if item is None or python is None:
-        return None if item is None else [item]
+
+def version_of(item: Item, source: str, python: str) -> Item:
+    """The interpreter's version as the import probe reported it, else `--version`'s."""
     version = ((item.get("data") or {}).get("result") or {}).get("python")
     if not isinstance(version, str) or not version:
-        return [item, python_version(version_source, python)]
-    return [item, new_item(version_source, "command", argv=[python, "-c", PROBE_LABEL], rc=0,
-                           stdout=f"Python {version}\n", stderr="",
-                           data={"read_from": source})]
+        return python_version(source, python)
+    return new_item(source, "command", argv=[python, "-c", PROBE_LABEL], rc=0,
+                    stdout=f"Python {version}\n", stderr="", data={"read_from": item["source"]})
 
 
 def python_version(source: str, python: str) -> Item:

@@ -60,8 +60,22 @@ def run(
     group: str | int | None = None,
 ) -> Item:
     """Run argv (never through a shell) under a timeout and record the outcome."""
+    item, proc = spawn(source, argv, env=env, cwd=cwd, user=user, group=group)
+    return item if proc is None else collect(item, proc, timeout=timeout, max_bytes=max_bytes)
+
+
+def spawn(
+    source: str,
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    user: str | int | None = None,
+    group: str | int | None = None,
+) -> tuple[Item, subprocess.Popen[bytes] | None]:
+    """Start argv (never through a shell); collect() it. No process: the item says why."""
     item = new_item(source, "command", argv=list(argv))
-    start = time.monotonic()
+    item["duration"] = time.monotonic()  # the start, until collect() makes it a duration
     try:
         proc = subprocess.Popen(
             argv,
@@ -76,22 +90,30 @@ def run(
         )
     except FileNotFoundError as exc:
         missing = cwd if cwd and exc.filename == cwd else argv[0]
-        item.update(error=f"not found: {missing}", error_kind="missing")
-        return item
+        item.update(error=f"not found: {missing}", error_kind="missing", duration=0.0)
+        return item, None
     except PermissionError as exc:
-        item.update(error=f"permission denied: {exc.filename or argv[0]}", error_kind="permission")
-        return item
+        item.update(error=f"permission denied: {exc.filename or argv[0]}",
+                    error_kind="permission", duration=0.0)
+        return item, None
     except (OSError, ValueError, KeyError) as exc:
         # KeyError: user= or group= names no account on this host.
-        item.update(error=f"could not start {argv[0]}: {exc}", error_kind="failed")
-        return item
+        item.update(error=f"could not start {argv[0]}: {exc}", error_kind="failed",
+                    duration=0.0)
+        return item, None
+    return item, proc
+
+
+def collect(item: Item, proc: subprocess.Popen[bytes], *, timeout: float = DEFAULT_TIMEOUT,
+            max_bytes: int = MAX_OUTPUT) -> Item:
+    """Wait (under a timeout, then kill the process group) and record what spawn() started."""
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         out, err = proc.communicate()
         item.update(error=f"timed out after {timeout:g}s", error_kind="timeout")
-    item["duration"] = round(time.monotonic() - start, 4)
+    item["duration"] = round(time.monotonic() - item["duration"], 4)
     item["rc"] = proc.returncode
     item["stdout"], trunc_out = _decode(out, max_bytes)
     item["stderr"], trunc_err = _decode(err, max_bytes)
