@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from . import (
@@ -29,6 +28,7 @@ from . import (
 )
 from . import files as fsinfo
 from . import supervisor as supervisord
+from .pool import Job, Pool, as_completed
 from .runner import Item, journal, new_item, read_file, read_tail, run, which
 
 SCHEMA = "gatewaydoctor.evidence/1"
@@ -76,27 +76,27 @@ def windows(
 class _Collector:
     """Holds the pool and the items gathered so far; one instance per gather() call."""
 
-    def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None,
+    def __init__(self, pool: Pool, win: dict[str, Any] | None = None,
                  progress: Progress | None = None,
                  on_item: Callable[[Item], None] | None = None) -> None:
         self.pool = pool
         self.windows = win or windows()
         self.items: dict[str, Item] = {}
-        self.pending: list[Future[Item | None]] = []
+        self.pending: list[Job[Item | None]] = []
         self.progress = progress
         self.on_item = on_item
         self.submitted = 0
         self.finished = 0
 
-    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Item | None]:
-        fut: Future[Item | None] = self.pool.submit(fn, *args, **kwargs)
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Job[Item | None]:
+        fut: Job[Item | None] = self.pool.submit(fn, *args, **kwargs)
         self.pending.append(fut)
         if self.progress is not None or self.on_item is not None:
             self.submitted += 1
             fut.add_done_callback(self._report)
         return fut
 
-    def _report(self, fut: Future[Item | None]) -> None:
+    def _report(self, fut: Job[Item | None]) -> None:
         """Hand what just came in to on_item and the progress display; their failures are
         ignored (neither may stop the gathering)."""
         self.finished += 1
@@ -111,7 +111,7 @@ class _Collector:
         except Exception:  # noqa: BLE001
             pass
 
-    def take(self, fut: Future[Item | None]) -> Item | None:
+    def take(self, fut: Job[Item | None]) -> Item | None:
         """The item a job returned (stored by source); a job may return a list of them."""
         got: Any = fut.result()
         items: list[Item] = got if isinstance(got, list) else [got] if got is not None else []
@@ -156,15 +156,28 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             busy_after: threading.Event | None) -> dict[str, Any]:
     started = time.time()
     t0 = time.monotonic()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with Pool(max_workers=WORKERS) as pool:
         c = _Collector(pool, win, progress, on_item)
         # The unit chain first: it leads to the slowest probes (the app's own interpreter).
+        # The unit files are read here, before any other job competes for the interpreter,
+        # and the web units' `systemctl show` is the first command started.
         booted = systemd_booted()
-        f_units = f_files = None
+        f_units = None
+        found: list[str] = []
+        shows: dict[str, Job[Item | None]] = {}
         if booted:
+            scan = c.items["systemd.unit_scan"] = unitscan.scan("systemd.unit_scan")
+            found = _units_on_disk(scan)
+            # The web units alone first, and waited for: their app probes then start with
+            # the host (and systemd, which answers one client at a time) not yet busy with
+            # the other commands, which run in the probes' shadow.
+            web = [u for u in found if not u.startswith("nginx")]
+            _units(c, _show_units(c, web), no_exec)
+            if web and busy_after is not None:
+                busy_after.set()
+            shows = _show_units(c, [u for u in found if u not in web])
             f_units = c.submit(run, "systemd.units", ["systemctl", "list-units", "--type=service",
                                "--all", "--plain", "--no-legend", "--no-pager"])
-            f_files = c.submit(unitscan.scan, "systemd.unit_scan")
             c.submit(journal, "journal.kernel", ["-k", "-p", "warning", "-n", str(KERNEL_LINES),
                                                  "--since", KERNEL_SINCE])
         else:
@@ -186,13 +199,10 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         _system(c, booted)
         if url:
             _probe_url(c, url)
-        if booted and f_units and f_files:
+        if booted and f_units:
             # The web units on disk are looked at before the unit list and the process
             # table come in: their probes (the app's own interpreter) are the slowest.
-            found = _units_on_disk(c.take(f_files))
-            _units(c, _show_units(c, found), no_exec)
-            if found and busy_after is not None:
-                busy_after.set()
+            _units(c, shows, no_exec)
             procs_item = c.take(f_procs)
             loaded = _loaded_without_file(c.take(f_units), c.items["systemd.unit_scan"])
             more = [u for u in _more_units(c, loaded, procs_item) if u not in found]
@@ -338,7 +348,7 @@ def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
     return loaded
 
 
-def _show_units(c: _Collector, names: list[str]) -> dict[str, Future[Item | None]]:
+def _show_units(c: _Collector, names: list[str]) -> dict[str, Job[Item | None]]:
     return {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
             for u in dict.fromkeys(names)}
 
@@ -365,17 +375,17 @@ def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> lis
     return candidates
 
 
-def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool) -> None:
+def _units(c: _Collector, shows: dict[str, Job[Item | None]], no_exec: bool) -> None:
     """Each web unit and nginx closely: unit files, journal, and the app's own Python."""
     units = {fut: unit for unit, fut in shows.items()}
     for fut in as_completed(units):
         unit, show = units[fut], c.take(fut)
+        blocks = execspec.parse_show((show or {}).get("stdout") or "")
+        if blocks:
+            _python_unit(c, unit, blocks[0], no_exec)  # the app probe, first of all
         c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
         c.submit(journal, f"journal.unit:{unit}", ["-u", unit, "-n",
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
-        blocks = execspec.parse_show((show or {}).get("stdout") or "")
-        if blocks:
-            _python_unit(c, unit, blocks[0], no_exec)
 
 
 def _nginx_test_of(dump: Item) -> Item:
@@ -390,20 +400,26 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
     argv = next((a for a in argvs if execspec.server_of(a)), None)
     if argv is None:
         return
-    for path, _optional in execspec.environment_files(props.get("EnvironmentFiles", "")):
-        c.submit(pyapp.env_keys, f"env.keys:{path}", path)
-    workdir = execspec.clean_path(props.get("WorkingDirectory", ""))
-    if workdir.startswith("/"):
-        c.submit(pyapp.workdir_listing, f"fs.listing:{workdir}", workdir)
-        dotenv = os.path.join(workdir, ".env")
-        if f"env.keys:{dotenv}" not in c.items:
-            c.submit(pyapp.env_keys, f"env.keys:{dotenv}", dotenv)
     python = pyapp.interpreter(argv)
     if python is None:
         c.items[f"python.version:{unit}"] = new_item(
             f"python.version:{unit}", "command",
             error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
-        return
+    else:
+        _python_probes(c, unit, props, argv, python, no_exec)
+    env_files = [p for p, _optional in execspec.environment_files(
+        props.get("EnvironmentFiles", ""))]
+    workdir = execspec.clean_path(props.get("WorkingDirectory", ""))
+    if workdir.startswith("/"):
+        c.submit(pyapp.workdir_listing, f"fs.listing:{workdir}", workdir)
+        env_files.append(os.path.join(workdir, ".env"))
+    for path in dict.fromkeys(env_files):
+        c.submit(pyapp.env_keys, f"env.keys:{path}", path)
+
+
+def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
+                   python: str, no_exec: bool) -> None:
+    """The app probe (its own interpreter: database logins, import, version)."""
     checks = _databases(c, unit, props, argv, no_exec)
     if no_exec or execspec.app_target(argv) is None:
         c.submit(pyapp.python_version, f"python.version:{unit}", python)
