@@ -18,9 +18,29 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 MASK = "***"
+
+
+class _LazyPattern:
+    """A regex compiled on first use: most patterns here serve only some inputs (masks,
+    access logs, one kind of secret), and compiling them all costs ~6 ms at every start."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
+
+
+def _lazy(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return cast("re.Pattern[str]", _LazyPattern(pattern, flags))
 
 _VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
 _SECRET_NAME = (r"[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
@@ -31,27 +51,27 @@ _SECRET_NAME = (r"[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVA
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
 _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str],
                        tuple[str, ...]], ...] = (
-    ("private_key", re.compile(
+    ("private_key", _lazy(
         r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
         re.DOTALL), "-----BEGIN \\1PRIVATE KEY-----" + MASK + "-----END \\1PRIVATE KEY-----",
      ("private key",)),
     # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
-    ("dsn_password", re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)"),
+    ("dsn_password", _lazy(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)"),
      r"\1" + MASK + r"\3", ("://",)),
     # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
-    ("auth_header", re.compile(
+    ("auth_header", _lazy(
         r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
         r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*\"|'[^'\n]*'|[^\r\n\"]+)"),
      lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3)),
      ("authorization", "cookie", "api-key", "auth-token")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
+    ("jwt", _lazy(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
      ("eyj",)),
-    ("bearer_token", re.compile(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK,
+    ("bearer_token", _lazy(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK,
      ("bearer",)),
     # Basic base64: not the English word ("# Basic Settings" in nginx.conf)
-    ("bearer_token", re.compile(r"\b([Bb]asic|BASIC)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))"
+    ("bearer_token", _lazy(r"\b([Bb]asic|BASIC)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))"
                                 r"[A-Za-z0-9+/]{8,}={0,2}"), r"\1 " + MASK, ("basic",)),
-    ("api_token", re.compile(
+    ("api_token", _lazy(
         r"\b(?:sk|pk|rk)[-_](?:live_|test_|proj-)?[A-Za-z0-9_-]{16,}"
         r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
         r"|\bglpat-[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
@@ -59,20 +79,20 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
      ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
       "github_pat_", "glpat-", "akia", "asia", "xox", "aiza")),
     # "SECRET_KEY=a b" (systemd Environment= quoting)
-    ("secret_assignment", re.compile(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1"),
+    ("secret_assignment", _lazy(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1"),
      r"\1\2=" + MASK + r"\1", _SECRET_WORDS),
     # PASSWORD=x, "secret_key": "x", api_token: x
-    ("secret_assignment", re.compile(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
+    ("secret_assignment", _lazy(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
                                      + r"(?!\*\*\*)" + _VALUE),
      r"\1\2" + MASK, _SECRET_WORDS),
     # ?token=x&password=y in URLs
-    ("url_secret", re.compile(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
+    ("url_secret", _lazy(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
      ("token=", "key=", "password=", "secret=", "sig=", "signature=", "auth=")),
 )
 
 # Each pattern's words as one compiled alternation: one C-level scan per pattern and string.
-_TRIGGERS = tuple(re.compile("|".join(re.escape(w) for w in words))
+_TRIGGERS = tuple(_lazy("|".join(re.escape(w) for w in words))
                   for _kind, _pattern, _repl, words in _PATTERNS)
 
 
@@ -93,29 +113,29 @@ def _trie(words: Iterable[str]) -> str:
 
 # Every word of every pattern: a string (lowercased) none of them occurs in holds no secret
 # any pattern masks, so most strings cost one scan. No word holds a character JSON escapes.
-_ANY_TRIGGER = re.compile(_trie(w for *_p, words in _PATTERNS for w in words))
+_ANY_TRIGGER = _lazy(_trie(w for *_p, words in _PATTERNS for w in words))
 
 # Extra fields of a `combined`-prefixed access log line ("$http_cookie", "$http_x_api_key").
-_ACCESS_PREFIX = re.compile(
+_ACCESS_PREFIX = _lazy(
     r'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-) "(?:[^"\\]|\\.)*" '
     r'"(?:[^"\\]|\\.)*"')
-_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_COOKIE = re.compile(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+=[^;]*)*$")
-_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_+/=.~-]{16,}$")
+_QUOTED = _lazy(r'"((?:[^"\\]|\\.)*)"')
+_COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+=[^;]*)*$")
+_TOKENISH = _lazy(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_+/=.~-]{16,}$")
 
-_SECRET_KEY_NAME = re.compile(r"(?i)(passw|secret|token|api_?key|private_?key|authorization|"
+_SECRET_KEY_NAME = _lazy(r"(?i)(passw|secret|token|api_?key|private_?key|authorization|"
                               r"^cookie$|set-cookie|credential)")
 
-_IPV4 = re.compile(r"(?<![\w.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = _lazy(r"(?<![\w.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
                    r"(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})(?![\w]|\.\d)")
-_IPV6 = re.compile(r"(?<![\w:.])((?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![\w:.])")
-_PROC_V4 = re.compile(r"\b([0-9A-F]{8}):([0-9A-F]{4})\b")
-_PROC_V6 = re.compile(r"\b([0-9A-F]{32}):([0-9A-F]{4})\b")
-_SERVER_NAME = re.compile(r"\bserver_name\s+([^;{}]+);")
-_URL_HOST = re.compile(r"\b[a-zA-Z][\w+.-]*://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
-_HOST_FIELD = re.compile(r"(?i)\b(?:host\s*[:=]\s*\"?|host_header\"?\s*:\s*\")"
+_IPV6 = _lazy(r"(?<![\w:.])((?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![\w:.])")
+_PROC_V4 = _lazy(r"\b([0-9A-F]{8}):([0-9A-F]{4})\b")
+_PROC_V6 = _lazy(r"\b([0-9A-F]{32}):([0-9A-F]{4})\b")
+_SERVER_NAME = _lazy(r"\bserver_name\s+([^;{}]+);")
+_URL_HOST = _lazy(r"\b[a-zA-Z][\w+.-]*://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
+_HOST_FIELD = _lazy(r"(?i)\b(?:host\s*[:=]\s*\"?|host_header\"?\s*:\s*\")"
                          r"([A-Za-z0-9][A-Za-z0-9.-]*)")
-_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
+_NAME = _lazy(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
 _KEEP_HOSTS = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
                          "unix", "_", "default_server"})
 
