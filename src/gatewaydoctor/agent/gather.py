@@ -191,7 +191,6 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         # -T tests the configuration exactly as -t does before dumping it: nginx.test is
         # read from its rc and stderr rather than parsing everything twice.
         f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
-        f_version = c.submit(run, "nginx.version", [nginx, "-V"])
         for table in ("tcp", "tcp6", "unix"):
             c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
         f_procs = c.submit(procfs.processes)
@@ -216,10 +215,10 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         if dump is not None:
             c.items["nginx.test"] = _nginx_test_of(dump)
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
-        version = c.take(f_version)
+        # -V (version, build options, the main config's path) only when -T dumped nothing
+        # (the test failed): then the files are read so the proxy_pass targets are known.
+        version = c.take(c.submit(run, "nginx.version", [nginx, "-V"])) if text is None else None
         if text is None and version and version["rc"] == 0:
-            # -T dumps nothing when the test fails; read the files so the proxy_pass
-            # targets are still known.
             main = nginxscan.conf_path(version["stderr"] or "")
             files = new_item("nginx.files", "file", path=main,
                              stdout=nginxscan.read_config_files(main))
