@@ -81,3 +81,23 @@ def test_no_app_target_leaves_the_checks_to_run_alone(tmp_path: Path) -> None:
     props, _argv, checks = _unit(tmp_path, "app = 1\n")
     assert appprobe.run("python.import:x", "python.version:x", props,
                         [sys.executable, "-m", "http.server"], checks) is None
+
+
+def test_started_from_the_unit_file_then_checked_against_what_systemd_loaded(
+        tmp_path: Path) -> None:
+    props, argv, _checks = _unit(tmp_path, "app = 1\n")
+    props["ExecStart"] = " ".join(argv)
+    same = appprobe.run_checked("api.service", props, argv, lambda: dict(props))
+    assert same is not None and same[0]["data"]["cwd"] == str(tmp_path)
+    assert read_probe(Item.from_dict(same[0])).ok  # type: ignore[union-attr]
+    # systemd loaded another WorkingDirectory (a daemon-reload pending): its settings win.
+    other = tmp_path / "loaded"
+    other.mkdir()
+    (other / "main.py").write_text("raise RuntimeError('the loaded one')\n")
+    loaded = {**props, "WorkingDirectory": str(other)}
+    assert not appprobe.same_settings(props, loaded)
+    redone = appprobe.run_checked("api.service", props, argv, lambda: loaded)
+    assert redone is not None and redone[0]["data"]["cwd"] == str(other)
+    assert redone[0]["data"]["result"]["exc_message"] == "the loaded one"
+    # systemd could not be asked: no probe at all, as when waiting for it.
+    assert appprobe.run_checked("api.service", props, argv, lambda: None) is None

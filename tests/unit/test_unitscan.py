@@ -29,3 +29,26 @@ def test_exec_start_with_continuation_and_dropin_reset(tmp_path: Path,
         "unix:/run/api.sock main:app"]
     assert units["other.service"]["exec_start"] == ["/srv/venv/bin/python -m uvicorn app:app"]
     assert units["masked.service"]["masked"] is True
+
+
+def test_file_props_follow_dropins_and_refuse_specifiers(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    etc, lib = tmp_path / "etc", tmp_path / "lib"
+    etc.mkdir()
+    lib.mkdir()
+    (lib / "api.service").write_text(
+        "[Unit]\nDescription=API\nUser=notthis\n[Service]\nUser=app\n"
+        'Environment="A=1 2" B=3\nEnvironmentFile=-/srv/.env\nWorkingDirectory=/srv/old\n'
+        "ExecStart=/srv/venv/bin/uvicorn main:app \\\n  --port 8000\n")
+    (etc / "api.service.d").mkdir()
+    (etc / "api.service.d" / "override.conf").write_text(
+        "[Service]\nEnvironment=\nEnvironment=C=4\nWorkingDirectory=/srv/new\n")
+    (lib / "templ.service").write_text("[Service]\nWorkingDirectory=%h/app\nExecStart=/x\n")
+    monkeypatch.setattr(unitscan, "UNIT_DIRS", (str(etc), str(lib)))
+    props = unitscan.file_props(str(lib / "api.service"))
+    assert props == {
+        "User": "app", "WorkingDirectory": "/srv/new", "Environment": "C=4",
+        "EnvironmentFiles": "/srv/.env (ignore_errors=yes)",
+        "ExecStart": "/srv/venv/bin/uvicorn main:app  --port 8000"}
+    assert unitscan.file_props(str(lib / "templ.service")) is None
+    assert unitscan.file_props(str(lib / "missing.service")) is None

@@ -11,10 +11,12 @@ environment variable, removed before the app is imported.
 from __future__ import annotations
 
 import json
-from typing import Any
+import subprocess
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from . import dbprobe, pyapp
-from .runner import Item, collect, spawn
+from . import dbprobe, execspec, pyapp
+from .runner import Item, collect, kill, spawn
 
 DB_MARK = "@@gatewaydoctor-db-results@@"
 SCRIPT = ("import importlib, json, os, sys, traceback\n" + dbprobe.LOGIN_FUNC + r"""
@@ -27,13 +29,23 @@ if logins:
 """ + pyapp.IMPORT_BODY)
 
 
-def run(import_source: str, version_source: str, props: dict[str, str], argv: list[str],
-        checks: list[tuple[str, dict[str, Any]]]) -> list[Item] | None:
-    """Items: the import probe, the interpreter's version and each database check.
+class Started(NamedTuple):
+    """An app probe on its way: the process (None if it could not start) and its parts."""
 
-    `checks` are dbprobe.plan()'s (source, kwargs). None when the unit names no app target
-    (then the checks run on their own).
-    """
+    import_source: str
+    version_source: str
+    props: dict[str, str]
+    plan: pyapp.ImportPlan
+    payload: str
+    logins: list[Any]
+    db_items: list[tuple[Item, list[str]]]
+    ran: Item
+    proc: subprocess.Popen[bytes] | None
+
+
+def start(import_source: str, version_source: str, props: dict[str, str], argv: list[str],
+          checks: list[tuple[str, dict[str, Any]]]) -> Started | None:
+    """Start the app's interpreter (None when the unit names no app target)."""
     plan = pyapp.import_plan(props, argv)
     if plan is None:
         return None
@@ -49,23 +61,73 @@ def run(import_source: str, version_source: str, props: dict[str, str], argv: li
     payload = json.dumps([*pyapp.import_payload(plan), logins, DB_MARK])
     ran, proc = spawn(import_source, [plan.python, "-c", SCRIPT, payload], env=env,
                       cwd=plan.cwd, user=plan.user, group=plan.group)
-    for item, _secrets in db_items:
-        dbprobe.connect(item)  # while the interpreter starts
-    if proc is not None:
-        timeout = pyapp.IMPORT_TIMEOUT + len(logins) * (dbprobe.CONNECT_TIMEOUT + 1)
-        collect(ran, proc, timeout=timeout)
+    return Started(import_source, version_source, props, plan, payload, logins, db_items, ran,
+                   proc)
+
+
+def finish(started: Started) -> list[Item]:
+    """Wait for the probe; items: the import probe, the interpreter's version, each check."""
+    plan, ran = started.plan, started.ran
+    for item, _secrets in started.db_items:
+        dbprobe.connect(item)  # while the interpreter runs
+    if started.proc is not None:
+        timeout = pyapp.IMPORT_TIMEOUT + len(started.logins) * (dbprobe.CONNECT_TIMEOUT + 1)
+        collect(ran, started.proc, timeout=timeout)
     results = _db_results(ran)
-    label_payload = json.dumps([*pyapp.import_payload(plan), logins, DB_MARK])
-    out = [pyapp.finish_import(ran, plan, payload)]
-    out.append(pyapp.version_of(out[0], version_source, plan.python))
-    for n, (item, secrets) in enumerate(db_items):
+    out = [pyapp.finish_import(ran, plan, started.payload)]
+    out.append(pyapp.version_of(out[0], started.version_source, plan.python))
+    for n, (item, secrets) in enumerate(started.db_items):
         result = results[n] if results is not None and n < len(results) else None
         out.append(dbprobe.finish(
             item, result, ran, secrets, python=plan.python, cwd=plan.cwd,
-            user=props.get("User") or "root",
+            user=started.props.get("User") or "root",
             argv=[plan.python, "-c", f"{dbprobe.LOGIN_LABEL} (with the import probe)",
-                  label_payload]))
+                  started.payload]))
     return out
+
+
+def run(import_source: str, version_source: str, props: dict[str, str], argv: list[str],
+        checks: list[tuple[str, dict[str, Any]]]) -> list[Item] | None:
+    """Items: the import probe, the interpreter's version and each database check.
+
+    `checks` are dbprobe.plan()'s (source, kwargs). None when the unit names no app target
+    (then the checks run on their own).
+    """
+    started = start(import_source, version_source, props, argv, checks)
+    return None if started is None else finish(started)
+
+
+def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
+                loaded: Callable[[], dict[str, str] | None]) -> list[Item] | None:
+    """Start the probe from the unit file's settings, before systemd has said what it
+    loaded; then ask `loaded()` (the properties `systemctl show` gives) and, if what the
+    probe depends on differs (a daemon-reload pending, a transient override), start over
+    with systemd's. The result is the same as waiting; only sooner."""
+    sources = (f"python.import:{unit}", f"python.version:{unit}")
+    started = start(*sources, file_props, argv, dbprobe.plan(unit, file_props, argv, False))
+    props = loaded()
+    if props is not None and same_settings(file_props, props):
+        return None if started is None else finish(started)
+    if started is not None and started.proc is not None:
+        kill(started.proc)
+    if props is None:
+        return None  # systemd could not be asked: no probe, as without the head start
+    argvs = execspec.exec_argvs(props.get("ExecStart", ""))
+    argv2 = next((a for a in argvs if execspec.server_of(a)), None)
+    if argv2 is None:
+        return None
+    return run(*sources, props, argv2, dbprobe.plan(unit, props, argv2, False))
+
+
+def same_settings(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Do two property sets run the app the same way (command, directory, user, env)?"""
+    def key(p: dict[str, str]) -> tuple[Any, ...]:
+        argvs = execspec.exec_argvs(p.get("ExecStart", ""))
+        return (next((x for x in argvs if execspec.server_of(x)), None),
+                execspec.clean_path(p.get("WorkingDirectory", "")), p.get("User") or "",
+                p.get("Group") or "", sorted(execspec.parse_environment(p.get("Environment", ""))),
+                execspec.environment_files(p.get("EnvironmentFiles", "")))
+    return key(a) == key(b)
 
 
 def _db_results(ran: Item) -> list[Any] | None:

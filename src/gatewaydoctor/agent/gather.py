@@ -7,6 +7,7 @@ Source keys read `<area>.<what>[:<subject>]`, e.g. `nginx.dump`,
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -172,7 +173,9 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             # the host (and systemd, which answers one client at a time) not yet busy with
             # the other commands, which run in the probes' shadow.
             web = [u for u in found if not u.startswith("nginx")]
-            _units(c, _show_units(c, web), no_exec)
+            web_shows = _show_units(c, web)
+            early = set() if no_exec else _early_app_probes(c, scan, web_shows)
+            _units(c, web_shows, no_exec, early)
             if web and busy_after is not None:
                 busy_after.set()
             shows = _show_units(c, [u for u in found if u not in web])
@@ -374,14 +377,41 @@ def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> lis
     return candidates
 
 
-def _units(c: _Collector, shows: dict[str, Job[Item | None]], no_exec: bool) -> None:
-    """Each web unit and nginx closely: unit files, journal, and the app's own Python."""
+def _early_app_probes(c: _Collector, scan: Item, shows: dict[str, Job[Item | None]]) -> set[str]:
+    """Start each web unit's app probe from its unit file, not waiting for `systemctl show`
+    (which the probe checks its settings against once it answers)."""
+    paths = {u["name"]: u["path"] for u in (scan.get("data") or {}).get("units", [])}
+    started = set()
+    for unit, show in shows.items():
+        props = unitscan.file_props(paths[unit]) if unit in paths else None
+        argvs = execspec.exec_argvs((props or {}).get("ExecStart", ""))
+        argv = next((a for a in argvs if execspec.server_of(a)), None)
+        if props is None or argv is None or pyapp.interpreter(argv) is None or \
+                execspec.app_target(argv) is None:
+            continue
+        c.submit(appprobe.run_checked, unit, props, argv, functools.partial(_loaded, show))
+        started.add(unit)
+    return started
+
+
+def _loaded(show: Job[Item | None]) -> dict[str, str] | None:
+    """The properties systemd loaded for a unit (None if `systemctl show` failed)."""
+    item = show.result()
+    blocks = execspec.parse_show((item or {}).get("stdout") or "") if item and \
+        item["rc"] == 0 else []
+    return blocks[0] if blocks else None
+
+
+def _units(c: _Collector, shows: dict[str, Job[Item | None]], no_exec: bool,
+           probed: set[str] | frozenset[str] = frozenset()) -> None:
+    """Each web unit and nginx closely: unit files, journal, and the app's own Python
+    (unless its app probe is `probed` already)."""
     units = {fut: unit for unit, fut in shows.items()}
     for fut in as_completed(units):
         unit, show = units[fut], c.take(fut)
         blocks = execspec.parse_show((show or {}).get("stdout") or "")
         if blocks:
-            _python_unit(c, unit, blocks[0], no_exec)  # the app probe, first of all
+            _python_unit(c, unit, blocks[0], no_exec, unit in probed)  # the app probe first
         c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
         c.submit(journal, f"journal.unit:{unit}", ["-u", unit, "-n",
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
@@ -394,7 +424,8 @@ def _nginx_test_of(dump: Item) -> Item:
                     error_kind=dump["error_kind"], data={"read_from": "nginx.dump"})
 
 
-def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool) -> None:
+def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
+                 probed: bool = False) -> None:
     argvs = execspec.exec_argvs(props.get("ExecStart", ""))
     argv = next((a for a in argvs if execspec.server_of(a)), None)
     if argv is None:
@@ -405,7 +436,7 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
             f"python.version:{unit}", "command",
             error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
     else:
-        _python_probes(c, unit, props, argv, python, no_exec)
+        _python_probes(c, unit, props, argv, python, no_exec, probed)
     env_files = [p for p, _optional in execspec.environment_files(
         props.get("EnvironmentFiles", ""))]
     workdir = execspec.clean_path(props.get("WorkingDirectory", ""))
@@ -417,9 +448,11 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool)
 
 
 def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
-                   python: str, no_exec: bool) -> None:
+                   python: str, no_exec: bool, probed: bool) -> None:
     """The app probe (its own interpreter: database logins, import, version)."""
     checks = _databases(c, unit, props, argv, no_exec)
+    if probed and execspec.app_target(argv) is not None:
+        return
     if no_exec or execspec.app_target(argv) is None:
         c.submit(pyapp.python_version, f"python.version:{unit}", python)
         for source, kwargs in checks:

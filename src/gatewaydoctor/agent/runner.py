@@ -141,6 +141,12 @@ def journal(source: str, args: list[str], *, timeout: float = DEFAULT_TIMEOUT) -
     return item
 
 
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a process started by spawn() (and its group), and reap it."""
+    _kill_group(proc)
+    proc.communicate()
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)

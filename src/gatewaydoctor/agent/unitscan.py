@@ -99,3 +99,51 @@ def scan(source: str) -> Item:
                     "dirs": list(UNIT_DIRS), "errors": errors}
     item["duration"] = round(time.monotonic() - started, 4)
     return item
+
+
+# The [Service] settings the app probe needs, as `systemctl show` names them.
+_LAST = ("WorkingDirectory", "User", "Group")
+_LISTS = {"Environment": "Environment", "EnvironmentFile": "EnvironmentFiles",
+          "ExecStart": "ExecStart"}
+
+
+def file_props(path: str) -> dict[str, str] | None:
+    """The unit file's (and its drop-ins') settings for the app probe, shaped like
+    `systemctl show`'s: a guess to start the probe early, which the caller checks against
+    what systemd loaded. None when the files use specifiers (`%h`, `%i`...), which only
+    systemd expands, or cannot be read."""
+    text = _read(path)
+    if text is None:
+        return None
+    name = os.path.basename(path)
+    dirs = {os.path.join(d, name + ".d") for d in UNIT_DIRS}
+    text += _dropins(name, {d for d in dirs if os.path.isdir(d)})
+    values: dict[str, list[str]] = {key: [] for key in (*_LAST, *_LISTS)}
+    section = ""
+    pending = ""
+    for raw in text.splitlines():
+        line = pending + raw.strip()
+        pending = ""
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if section != "[Service]" or not sep or key not in values:
+            continue
+        if "%" in value:
+            return None
+        if key in _LISTS and not value:
+            values[key].clear()  # an empty assignment resets the list (drop-ins)
+        elif value:
+            values[key].append(value)
+    props = {key: values[key][-1] for key in _LAST if values[key]}
+    props["Environment"] = " ".join(values["Environment"])
+    props["EnvironmentFiles"] = " ".join(
+        f"{f.lstrip('-')} (ignore_errors={'yes' if f.startswith('-') else 'no'})"
+        for v in values["EnvironmentFile"] for f in v.split())
+    props["ExecStart"] = values["ExecStart"][-1] if values["ExecStart"] else ""
+    return props
