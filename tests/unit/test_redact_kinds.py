@@ -178,3 +178,31 @@ def test_trigger_trie_matches_exactly_where_a_word_occurs() -> None:
               for _ in range(20000)]
     for text in texts:
         assert bool(_ANY_TRIGGER.search(text)) == any(w in text for w in words), text
+
+
+def test_structures_with_nothing_to_mask_are_kept_as_walking_them_would(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-scan shortcut for `data` gives what a walk over every string gives."""
+    import glob
+
+    from gatewaydoctor.redact import Redactor
+
+    items = []
+    for path in sorted(glob.glob("tests/data/lab/*.json"))[:8]:
+        items += list(json.loads(Path(path).read_text())["items"].values())
+    planted = {"source": "proc.processes", "kind": "listing", "data": {"processes": [
+        {"pid": 7, "cmdline": ["app", "--db", "postgresql://u:Hunter6pw@db/x"]},
+        {"pid": 8, "env": {"API_TOKEN": "tok-Hunter7pw"},
+         "note": "line\nsk-live_abcdefghijklmnopqrst"},
+    ]}}
+    items.append(planted)
+    fast = Redactor()
+    with_shortcut = [fast.item(str(i["source"]), i) for i in items]
+    walked_redactor = Redactor()
+    monkeypatch.setattr(Redactor, "_holds_nothing", lambda self, value, source: False)
+    walked = [walked_redactor.item(str(i["source"]), i) for i in items]
+    assert with_shortcut == walked
+    assert fast.counts == walked_redactor.counts
+    text = json.dumps(with_shortcut[-1])
+    for secret in ("Hunter6pw", "Hunter7pw", "abcdefghijklmnopqrst"):
+        assert secret not in text
