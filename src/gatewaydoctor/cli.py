@@ -10,6 +10,7 @@ looked at), 2 usage or internal error. Data goes to stdout, diagnostics to stder
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -177,44 +178,79 @@ def _check_url(url: str | None) -> None:
             error=exc, url="http://example.com/api/health")) from None
 
 
+def _load_diagnosis(fmt: str) -> None:
+    """Import the rules (the registry loads and checks them), the parsers, the diagnosis
+    and the report's renderer: ~0.1-0.2 s, done in a thread while the host is looked at."""
+    from . import diagnose, parse  # noqa: F401
+    from .rules import all_rules
+
+    all_rules()
+    module = {"terminal": "terminal", "json": "json", "markdown": "markdown",
+              "html": "html"}.get(fmt)
+    if module:
+        __import__(f"gatewaydoctor.report.{module}")
+
+
 def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
     """Gather (or load) evidence, parse, run the selected rules, diagnose."""
-    import dataclasses
-
-    from . import bundle as bundles
-    from . import examples
-    from .diagnose import diagnose
-    from .evidence import Evidence, load
-    from .parse import build_facts
-    from .rules import RegistryError, all_rules, run_rules, select
-
-    try:
-        rules = select(all_rules(), only=args.only, skip=args.skip)
-    except RegistryError as exc:
-        raise UsageError(str(exc)) from None
-    offline = None
     replayed = args.example or args.from_file or args.evidence
     if replayed and (args.url or args.no_exec or args.max_log_lines or args.window):
         raise UsageError(_("a URL, --no-exec, --max-log-lines and --window apply to a live "
                            "diagnosis, not to --from/--example (the evidence is already "
                            "taken)"))
-    if args.example:
-        ev = bundles.read(examples.path_of(args.example)).evidence
-        offline = _("the example {name} (recorded in the lab)").format(name=repr(args.example))
-    elif args.from_file:
-        ev, offline = bundles.load_any(args.from_file)
-    elif args.evidence:
-        ev, offline = load(args.evidence), args.evidence
-    else:
+    raw = None
+    if not replayed:
+        loading = threading.Thread(target=_quietly, daemon=True, args=(
+            _load_diagnosis, report_output.resolve_format(args)))
+        loading.start()
+        if args.only or args.skip:
+            loading.join()
+            _selected_rules(args)  # a wrong rule name fails before any work
         raw = _gather(args)
+        loading.join()
+    import dataclasses
+
+    from .diagnose import diagnose
+    from .evidence import Evidence
+    from .parse import build_facts
+    from .rules import run_rules
+
+    rules = _selected_rules(args)
+    offline = None
+    if raw is not None:
         red = _redactor(args)
         if red.mask_ips or red.mask_hosts:
             raw = red.evidence(raw)
         ev = Evidence.from_dict(raw)
-    if offline is not None and (args.mask_ips or args.mask_hosts):
-        ev = Evidence.from_dict(_redactor(args).evidence(ev.to_dict()))
+    else:
+        ev, offline = _replayed_evidence(args)
+        if args.mask_ips or args.mask_hosts:
+            ev = Evidence.from_dict(_redactor(args).evidence(ev.to_dict()))
     facts = build_facts(ev)
     return dataclasses.replace(diagnose(ev, facts, run_rules(facts, rules)), offline=offline)
+
+
+def _selected_rules(args: argparse.Namespace) -> list[Any]:
+    from .rules import RegistryError, all_rules, select
+
+    try:
+        return list(select(all_rules(), only=args.only, skip=args.skip))
+    except RegistryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _replayed_evidence(args: argparse.Namespace) -> tuple[Any, str]:
+    """The evidence of --example, --from or --evidence, and how to name where it came from."""
+    from . import bundle as bundles
+    from . import examples
+    from .evidence import load
+
+    if args.example:
+        return bundles.read(examples.path_of(args.example)).evidence, _(
+            "the example {name} (recorded in the lab)").format(name=repr(args.example))
+    if args.from_file:
+        return bundles.load_any(args.from_file)
+    return load(args.evidence), args.evidence
 
 
 def write_bundle(args: argparse.Namespace) -> int:
@@ -265,6 +301,13 @@ def write_bundle(args: argparse.Namespace) -> int:
             masked=masked, command=f"`gatewaydoctor diagnose --from {Path(path).name}`"),
           file=sys.stderr)
     return EXIT_HEALTHY
+
+
+def _quietly(fn: Callable[..., object], *args: object) -> None:
+    """Run a head start in a thread; if it fails, the same work fails again where it is
+    needed, and is reported there."""
+    with contextlib.suppress(Exception):
+        fn(*args)
 
 
 def _prepare_bundle(items: SimpleQueue[dict[str, Any] | None], early: list[Any],
