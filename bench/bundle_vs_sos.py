@@ -47,7 +47,12 @@ def _size(stack: object, path: str) -> int:
     return int(out.strip())
 
 
+SETTLE = 1.0  # seconds between runs, so one tool's tail (page cache, journald) is not timed
+#              as the next one's
+
+
 def _timed(stack: object, argv: list[str]) -> tuple[float, str, str, int]:
+    time.sleep(SETTLE)
     t0 = time.monotonic()
     proc = stack.lab.run(argv, timeout=900)  # type: ignore[attr-defined]
     return time.monotonic() - t0, proc.stdout, proc.stderr, proc.returncode
