@@ -34,10 +34,10 @@ from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
 from gdlab.scenarios import SCENARIOS  # noqa: E402
 
 SOS_PLUGINS = "nginx,systemd,networking,logs"
-# Also what gatewaydoctor reads besides: processes, the app's Python, PostgreSQL, SELinux,
-# the packet filter, memory, supervisord.
-SOS_ALL = (SOS_PLUGINS + ",process,python,postgresql,selinux,firewall_tables,memory,"
-           "supervisord")
+# Also what gatewaydoctor reads besides: processes, the app's Python, PostgreSQL, memory.
+# (Debian's sos 4.0 has no selinux, firewall or supervisord plugin; networking lists the
+# packet filter.)
+SOS_ALL = SOS_PLUGINS + ",process,python,postgresql,memory"
 SOS_DIR = "/run/gd-bench-sos"  # the lab's private /run: gone when the lab stops
 BUNDLE_DIR = "/run/gd-bench-bundle"
 
