@@ -41,14 +41,17 @@ class Started(NamedTuple):
     db_items: list[tuple[Item, list[str]]]
     ran: Item
     proc: subprocess.Popen[bytes] | None
+    skipped: str | None  # why the import is not repeated (the service runs, code unchanged)
 
 
 def start(import_source: str, version_source: str, props: dict[str, str], argv: list[str],
-          checks: list[tuple[str, dict[str, Any]]]) -> Started | None:
+          checks: list[tuple[str, dict[str, Any]]], may_skip: bool = True) -> Started | None:
     """Start the app's interpreter (None when the unit names no app target)."""
     plan = pyapp.import_plan(props, argv)
     if plan is None:
         return None
+    unit = import_source.partition(":")[2]
+    skipped = pyapp.running_unchanged(unit, plan) if may_skip else None
     env = dict(plan.env)
     db_items: list[tuple[Item, list[str]]] = []
     logins = []
@@ -58,11 +61,11 @@ def start(import_source: str, version_source: str, props: dict[str, str], argv: 
         env[var] = dbprobe.login_dsn(item, kw["dsn"])
         logins.append([var, *dbprobe.login_spec(item)])
         db_items.append((item, secrets + plan.secrets))
-    payload = json.dumps([*pyapp.import_payload(plan), logins, DB_MARK])
+    payload = json.dumps([*pyapp.import_payload(plan, bool(skipped)), logins, DB_MARK])
     ran, proc = spawn(import_source, [plan.python, "-c", SCRIPT, payload], env=env,
                       cwd=plan.cwd, user=plan.user, group=plan.group)
     return Started(import_source, version_source, props, plan, payload, logins, db_items, ran,
-                   proc)
+                   proc, skipped)
 
 
 def finish(started: Started) -> list[Item]:
@@ -74,7 +77,7 @@ def finish(started: Started) -> list[Item]:
         timeout = pyapp.IMPORT_TIMEOUT + len(started.logins) * (dbprobe.CONNECT_TIMEOUT + 1)
         collect(ran, started.proc, timeout=timeout)
     results = _db_results(ran)
-    out = [pyapp.finish_import(ran, plan, started.payload)]
+    out = [pyapp.finish_import(ran, plan, started.payload, started.skipped)]
     out.append(pyapp.version_of(out[0], started.version_source, plan.python))
     for n, (item, secrets) in enumerate(started.db_items):
         result = results[n] if results is not None and n < len(results) else None
@@ -93,7 +96,8 @@ def run(import_source: str, version_source: str, props: dict[str, str], argv: li
     `checks` are dbprobe.plan()'s (source, kwargs). None when the unit names no app target
     (then the checks run on their own).
     """
-    started = start(import_source, version_source, props, argv, checks)
+    started = start(import_source, version_source, props, argv, checks,
+                    may_skip=props.get("SubState") == "running")
     return None if started is None else finish(started)
 
 
@@ -106,7 +110,10 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
     sources = (f"python.import:{unit}", f"python.version:{unit}")
     started = start(*sources, file_props, argv, dbprobe.plan(unit, file_props, argv, False))
     props = loaded()
-    if props is not None and same_settings(file_props, props):
+    # Skipping the import was decided from the unit's processes: systemd must agree that
+    # it runs (not, say, restarting between two crashes).
+    agreed = started is None or not started.skipped or (props or {}).get("SubState") == "running"
+    if props is not None and same_settings(file_props, props) and agreed:
         return None if started is None else finish(started)
     if started is not None and started.proc is not None:
         kill(started.proc)
@@ -116,7 +123,9 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
     argv2 = next((a for a in argvs if execspec.server_of(a)), None)
     if argv2 is None:
         return None
-    return run(*sources, props, argv2, dbprobe.plan(unit, props, argv2, False))
+    again = start(*sources, props, argv2, dbprobe.plan(unit, props, argv2, False),
+                  may_skip=agreed)
+    return None if again is None else finish(again)
 
 
 def same_settings(a: dict[str, str], b: dict[str, str]) -> bool:

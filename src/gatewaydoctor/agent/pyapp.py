@@ -11,6 +11,7 @@ import json
 import os
 import pwd
 import re
+import time
 from typing import Any, NamedTuple
 
 from . import execspec
@@ -28,6 +29,10 @@ _SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|DSN|URL|URI", r
 # probe (appprobe.py) runs IMPORT_BODY after its database logins.
 IMPORT_BODY = r"""
 paths, module, attr, mark = json.loads(sys.argv[1])[:4]
+if not module:
+    sys.stdout.write("\n" + mark + json.dumps({"stage": "skipped", "ok": None,
+                                               "python": sys.version.split()[0]}) + "\n")
+    sys.exit(0)
 for p in reversed(paths):
     sys.path.insert(0, p)
 result = {"stage": "import", "ok": False, "python": sys.version.split()[0]}
@@ -153,12 +158,89 @@ def import_plan(props: dict[str, str], argv: list[str]) -> ImportPlan | None:
                       note)
 
 
-def import_payload(plan: ImportPlan) -> list[Any]:
-    """The first four entries of the probe script's JSON argument."""
-    return [plan.paths, plan.target.module, plan.target.attr, RESULT_MARK]
+def import_payload(plan: ImportPlan, skip: bool = False) -> list[Any]:
+    """The first four entries of the probe script's JSON argument (no module: skip)."""
+    return [plan.paths, "" if skip else plan.target.module, plan.target.attr, RESULT_MARK]
 
 
-def finish_import(item: Item, plan: ImportPlan, payload: str) -> Item:
+# A service whose main process has run this long, on code not changed since it started,
+# imports its app: the import probe would only repeat it (FastAPI and pydantic alone cost
+# ~0.3 s of CPU). It is for failures: a crash loop, a stopped service, a deploy not yet
+# restarted.
+STABLE_SECONDS = 10.0
+MAX_CODE_FILES = 5000
+_NOT_CODE = {"venv", ".venv", "env", "site-packages", "node_modules", ".git", "__pycache__",
+             ".tox", ".mypy_cache", ".pytest_cache"}
+_CGROUP_DIRS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd")
+
+
+def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
+    """Why the import probe need not run (a note), or None: it must.
+
+    It need not when the unit's processes (its cgroup) have all run for STABLE_SECONDS
+    and no .py file where the app is imported from changed since the oldest started.
+    """
+    if "/" in unit or not unit.endswith(".service"):
+        return None
+    pids: list[int] = []
+    for root in _CGROUP_DIRS:
+        try:
+            with open(f"{root}/system.slice/{unit}/cgroup.procs") as fh:
+                pids = [int(x) for x in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+        if pids:
+            break
+    started = [_started_at(pid) for pid in pids]
+    if not started or None in started:
+        return None
+    oldest = min(s for s in started if s is not None)
+    newest = max(s for s in started if s is not None)
+    if time.time() - newest < STABLE_SECONDS:
+        return None
+    changed = _code_changed_since(plan.paths + [plan.cwd], oldest)
+    if changed is not False:
+        return None
+    when = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(oldest))
+    return (f"{unit} has run since {when} (pid {min(pids)}) and no .py file under "
+            f"{', '.join(dict.fromkeys(plan.paths))} changed since: its app imports")
+
+
+def _started_at(pid: int) -> float | None:
+    """A process's start time (seconds since the epoch), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+        with open("/proc/stat") as fh:
+            btime = next(float(line.split()[1]) for line in fh if line.startswith("btime "))
+        return btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _code_changed_since(roots: list[str], since: float) -> bool | None:
+    """Is a .py file under roots newer than `since`? None: too many files to tell."""
+    seen = 0
+    for root in dict.fromkeys(roots):
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d not in _NOT_CODE and not os.path.exists(
+                os.path.join(dirpath, d, "pyvenv.cfg"))]
+            for name in filenames:
+                if not name.endswith(".py"):
+                    continue
+                seen += 1
+                if seen > MAX_CODE_FILES:
+                    return None
+                try:
+                    if os.stat(os.path.join(dirpath, name)).st_mtime > since:
+                        return True
+                except OSError:
+                    continue
+    return False
+
+
+def finish_import(item: Item, plan: ImportPlan, payload: str,
+                  skipped: str | None = None) -> Item:
     """Read the probe's result out of its output and scrub what must not be kept."""
     result: dict[str, Any] | None = None
     out = item["stdout"] or ""
@@ -181,6 +263,9 @@ def finish_import(item: Item, plan: ImportPlan, payload: str) -> Item:
                 if isinstance(result.get(key), str):
                     result[key] = result[key].replace(secret, "***")
     item["argv"] = [plan.python, "-c", PROBE_LABEL, payload]
+    if result is not None and result.get("stage") == "skipped" and item["error"] is None:
+        item.update(error=f"skipped: {skipped or 'not needed'}", error_kind="skipped",
+                    argv=[plan.python, "-c", PROBE_LABEL])
     item["data"] = {
         "interpreter": plan.python, "cwd": plan.cwd, "sys_path": plan.paths,
         "module": plan.target.module, "attr": plan.target.attr, "server": plan.target.server,
