@@ -19,17 +19,16 @@ printed, with the ratios. A figure, not a pass/fail test: the machine is shared 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
+from compiled import compile_package  # noqa: E402
 from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
 from gdlab.scenarios import SCENARIOS  # noqa: E402
 
@@ -75,11 +74,7 @@ def main(argv: list[str]) -> int:
         print("sos report is not installed: apt-get install --no-install-recommends sosreport",
               file=sys.stderr)
         return 2
-    # pip compiles an installed package's bytecode; an editable checkout is compiled on
-    # every start when the environment says PYTHONDONTWRITEBYTECODE (this machine does).
-    package = Path(__file__).resolve().parents[1] / "src" / "gatewaydoctor"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True,
-                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
+    compile_package()
     script = Path(sys.executable).parent / "gatewaydoctor"  # the console script users run
     doctor = [str(script)] if script.exists() else [sys.executable, "-m", "gatewaydoctor"]
     scenario = SCENARIOS[args.scenario]

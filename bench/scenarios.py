@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
+from compiled import compile_package  # noqa: E402
 from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
 from gdlab.scenarios import SCENARIOS  # noqa: E402
 
@@ -25,6 +26,7 @@ def main(argv: list[str]) -> int:
     if reason:
         print(f"cannot run the lab here: {reason}", file=sys.stderr)
         return 2
+    compile_package()
     names = argv or sorted(SCENARIOS)
     rows = []
     print(f"{'scenario':28} {'expected':30} {'found':30} {'ok':3} {'boot':>6} {'inject':>7} "
