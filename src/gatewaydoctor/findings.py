@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .i18n import N_, _
+
 
 class Severity(str, Enum):
     """How bad a finding is."""
@@ -12,6 +14,16 @@ class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
+
+
+# The severity words as a reader of the report sees them (the JSON keeps the values).
+SEVERITY_LABELS = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+
+
+def severity_label(value: str) -> str:
+    """A severity value in the report's language."""
+    label = SEVERITY_LABELS.get(str(value))
+    return _(label) if label else str(value)
 
 
 # The request path, outside in. A finding deeper in the path explains the ones before it.

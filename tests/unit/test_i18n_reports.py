@@ -199,3 +199,17 @@ def test_cli_errors_are_chinese(capsys: pytest.CaptureFixture[str]) -> None:
     assert "不是有效的时间跨度" in capsys.readouterr().err
     assert main(["diagnose", "--from", str(ROOT / "no-such.tar.gz")]) == 2
     assert "文件不存在" in capsys.readouterr().err
+
+
+def test_severity_words_are_in_the_readers_language(capsys: pytest.CaptureFixture[str],
+                                                    chinese_locale: None) -> None:
+    markdown = run(capsys, "diagnose", "--example", "relative-import", "--format", "markdown")
+    metas = [line for line in markdown.splitlines() if line.startswith("`GD-")]
+    assert metas and all(" · 错误 · " in m or " · 警告 · " in m or " · 提示 · " in m
+                         for m in metas), metas
+    assert not any(re.search(r" · (error|warning|info) · ", m) for m in metas)
+    html = run(capsys, "diagnose", "--example", "relative-import", "--format", "html")
+    assert '<span class="tag">错误</span>' in html and '<span class="tag">error</span>' not in html
+    # The JSON keeps the values other tools rely on.
+    report = json.loads(run(capsys, "diagnose", "--example", "relative-import", "--json"))
+    assert {f["severity"] for f in report["findings"]} <= {"error", "warning", "info"}

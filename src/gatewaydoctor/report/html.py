@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..diagnose import Diagnosis
+from ..findings import severity_label
 from ..i18n import _, current_language
 from ..redact import redact
 from .json import to_dict
@@ -126,6 +127,7 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["inline"] = lambda text: Markup(_inline(str(text)))
+    env.filters["severity"] = severity_label
     return env
 
 

@@ -12,7 +12,7 @@ import re
 
 from .. import __version__
 from ..diagnose import Diagnosis
-from ..findings import Finding
+from ..findings import Finding, severity_label
 from ..i18n import _
 from ..redact import redact
 
@@ -80,8 +80,8 @@ def _doc_link(f: Finding) -> str:
 def _finding(n: int, f: Finding, *, heading: str = "###") -> list[str]:
     kind = _("root cause") if f.role == "cause" else _("symptom")
     out = [f"{heading} {n}. {prose(f.title)}", ""]
-    out.append(" · ".join([code(f.rule), code(f.symbol), code(f.category), f.severity.value,
-                           kind]))
+    out.append(" · ".join([code(f.rule), code(f.symbol), code(f.category),
+                           severity_label(f.severity.value), kind]))
     out.append("")
     if f.explanation:
         out += [prose(f.explanation), ""]
