@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from .runner import Item, new_item
@@ -22,9 +23,8 @@ UNIT_DIRS = (
 MAX_UNIT_BYTES = 64 * 1024
 
 
-def _exec_start(text: str) -> list[str]:
-    """The ExecStart= values of a unit file or drop-in (continuation lines joined)."""
-    values: list[str] = []
+def _lines(text: str) -> Iterator[str]:
+    """A unit file's logical lines: stripped, continuation lines (`\\`) joined."""
     pending = ""
     for raw in text.splitlines():
         line = pending + raw.strip()
@@ -32,6 +32,13 @@ def _exec_start(text: str) -> list[str]:
         if line.endswith("\\"):
             pending = line[:-1] + " "
             continue
+        yield line
+
+
+def _exec_start(text: str) -> list[str]:
+    """The ExecStart= values of a unit file or drop-in (continuation lines joined)."""
+    values: list[str] = []
+    for line in _lines(text):
         if line.startswith("ExecStart="):
             value = line[len("ExecStart="):].strip()
             if value:
@@ -120,13 +127,7 @@ def file_props(path: str) -> dict[str, str] | None:
     text += _dropins(name, {d for d in dirs if os.path.isdir(d)})
     values: dict[str, list[str]] = {key: [] for key in (*_LAST, *_LISTS)}
     section = ""
-    pending = ""
-    for raw in text.splitlines():
-        line = pending + raw.strip()
-        pending = ""
-        if line.endswith("\\"):
-            pending = line[:-1] + " "
-            continue
+    for line in _lines(text):
         if line.startswith("["):
             section = line
             continue
