@@ -101,3 +101,23 @@ def test_started_from_the_unit_file_then_checked_against_what_systemd_loaded(
     assert redone[0]["data"]["result"]["exc_message"] == "the loaded one"
     # systemd could not be asked: no probe at all, as when waiting for it.
     assert appprobe.run_checked("api.service", props, argv, lambda: None) is None
+
+
+def test_code_change_is_told_cheaply_or_not_at_all(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from gatewaydoctor.agent import pyapp
+
+    app = tmp_path / "app"
+    (app / "pkg").mkdir(parents=True)
+    (app / "venv").mkdir()
+    (app / "main.py").write_text("app = 1\n")
+    (app / "venv" / "newer.py").write_text("")  # a venv's files are not the app's code
+    old = time.time() - 100
+    os.utime(app / "main.py", (old, old))
+    assert pyapp._code_changed_since([str(app)], old + 1) is False
+    (app / "pkg" / "views.py").write_text("x = 1\n")
+    assert pyapp._code_changed_since([str(app)], old + 1) is True
+    # The whole system is not an app directory: no walk, so no claim.
+    assert pyapp._code_changed_since(["/"], old) is None

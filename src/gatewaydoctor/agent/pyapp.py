@@ -168,7 +168,7 @@ def import_payload(plan: ImportPlan, skip: bool = False) -> list[Any]:
 # ~0.3 s of CPU). It is for failures: a crash loop, a stopped service, a deploy not yet
 # restarted.
 STABLE_SECONDS = 10.0
-MAX_CODE_FILES = 5000
+MAX_CODE_FILES = 5000  # directory entries walked, at most
 _NOT_CODE = {"venv", ".venv", "env", "site-packages", "node_modules", ".git", "__pycache__",
              ".tox", ".mypy_cache", ".pytest_cache"}
 _CGROUP_DIRS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd")
@@ -219,18 +219,21 @@ def _started_at(pid: int) -> float | None:
 
 
 def _code_changed_since(roots: list[str], since: float) -> bool | None:
-    """Is a .py file under roots newer than `since`? None: too many files to tell."""
+    """Is a .py file under roots newer than `since`? None: cannot tell cheaply (too many
+    entries, or a root like / that is the whole system rather than an app's code)."""
     seen = 0
     for root in dict.fromkeys(roots):
+        if os.path.realpath(root) in ("/", "/usr", "/opt", "/srv", "/home", "/var", "/tmp"):
+            return None
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = [d for d in dirnames if d not in _NOT_CODE and not os.path.exists(
                 os.path.join(dirpath, d, "pyvenv.cfg"))]
+            seen += len(dirnames) + len(filenames)
+            if seen > MAX_CODE_FILES:
+                return None
             for name in filenames:
                 if not name.endswith(".py"):
                     continue
-                seen += 1
-                if seen > MAX_CODE_FILES:
-                    return None
                 try:
                     if os.stat(os.path.join(dirpath, name)).st_mtime > since:
                         return True
