@@ -119,8 +119,7 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
         kill(started.proc)
     if props is None:
         return None  # systemd could not be asked: no probe, as without the head start
-    argvs = execspec.exec_argvs(props.get("ExecStart", ""))
-    argv2 = next((a for a in argvs if execspec.server_of(a)), None)
+    argv2 = execspec.server_argv(props.get("ExecStart", ""))
     if argv2 is None:
         return None
     again = start(*sources, props, argv2, dbprobe.plan(unit, props, argv2, False),
@@ -131,8 +130,7 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
 def same_settings(a: dict[str, str], b: dict[str, str]) -> bool:
     """Do two property sets run the app the same way (command, directory, user, env)?"""
     def key(p: dict[str, str]) -> tuple[Any, ...]:
-        argvs = execspec.exec_argvs(p.get("ExecStart", ""))
-        return (next((x for x in argvs if execspec.server_of(x)), None),
+        return (execspec.server_argv(p.get("ExecStart", "")),
                 execspec.clean_path(p.get("WorkingDirectory", "")), p.get("User") or "",
                 p.get("Group") or "", sorted(execspec.parse_environment(p.get("Environment", ""))),
                 execspec.environment_files(p.get("EnvironmentFiles", "")))

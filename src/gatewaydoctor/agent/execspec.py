@@ -66,6 +66,11 @@ def exec_argvs(value: str) -> list[list[str]]:
     return argvs
 
 
+def server_argv(exec_start: str) -> list[str] | None:
+    """The first argv of an `ExecStart=` value that starts a Python web server, or None."""
+    return next((a for a in exec_argvs(exec_start) if server_of(a)), None)
+
+
 def server_of(argv: list[str]) -> str | None:
     """Name the Python web server an argv starts (uvicorn, gunicorn, ...), or None."""
     if not argv:

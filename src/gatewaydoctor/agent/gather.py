@@ -384,8 +384,7 @@ def _early_app_probes(c: _Collector, scan: Item, shows: dict[str, Job[Item | Non
     started = set()
     for unit, show in shows.items():
         props = unitscan.file_props(paths[unit]) if unit in paths else None
-        argvs = execspec.exec_argvs((props or {}).get("ExecStart", ""))
-        argv = next((a for a in argvs if execspec.server_of(a)), None)
+        argv = execspec.server_argv((props or {}).get("ExecStart", ""))
         if props is None or argv is None or pyapp.interpreter(argv) is None or \
                 execspec.app_target(argv) is None:
             continue
@@ -426,8 +425,7 @@ def _nginx_test_of(dump: Item) -> Item:
 
 def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
                  probed: bool = False) -> None:
-    argvs = execspec.exec_argvs(props.get("ExecStart", ""))
-    argv = next((a for a in argvs if execspec.server_of(a)), None)
+    argv = execspec.server_argv(props.get("ExecStart", ""))
     if argv is None:
         return
     python = pyapp.interpreter(argv)

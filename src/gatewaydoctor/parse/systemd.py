@@ -24,7 +24,7 @@ def unit_from(item: Item) -> Unit | None:
         return None
     p = blocks[0]
     argvs = execspec.exec_argvs(p.get("ExecStart", ""))
-    web = next((a for a in argvs if execspec.server_of(a)), None)
+    web = execspec.server_argv(p.get("ExecStart", ""))
     return Unit(
         name=p.get("Id") or item.subject,
         load_state=p.get("LoadState", ""),
