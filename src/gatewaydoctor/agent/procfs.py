@@ -34,16 +34,38 @@ def _boot_time() -> float | None:
     return None
 
 
-def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None:
-    base = f"/proc/{pid}"
-    stat = _read(base + "/stat")
+def _ticks() -> int:
+    return os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: str) -> tuple[str, list[str]] | None:
+    """(comm, the fields after it) of /proc/<pid>/stat."""
+    stat = _read(f"/proc/{pid}/stat")
     if stat is None:
         return None
     # comm may hold spaces and parentheses: split on the last ')'.
     head, _, tail = stat.decode("utf-8", "replace").rpartition(")")
-    comm = head.partition("(")[2]
-    fields = tail.split()
+    return head.partition("(")[2], tail.split()
+
+
+def _start_time(fields: list[str], btime: float | None, ticks: int) -> float | None:
     start_ticks = int(fields[19]) if len(fields) > 19 else None
+    return (btime + start_ticks / ticks) if btime and start_ticks is not None else None
+
+
+def start_times(pids: list[int]) -> list[float | None]:
+    """When each process started (seconds since the epoch; None if it cannot be told)."""
+    btime, ticks = _boot_time(), _ticks()
+    stats = [_stat(str(pid)) for pid in pids]
+    return [_start_time(st[1], btime, ticks) if st else None for st in stats]
+
+
+def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None:
+    base = f"/proc/{pid}"
+    stat = _stat(pid)
+    if stat is None:
+        return None
+    comm, fields = stat
     cmdline = (_read(base + "/cmdline") or b"").split(b"\0")
     uid = None
     for line in (_read(base + "/status") or b"").splitlines():
@@ -74,7 +96,7 @@ def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None
         "cwd": _link(base + "/cwd"),
         "exe": _link(base + "/exe"),
         "cgroup": cgroup,
-        "start_time": (btime + start_ticks / ticks) if btime and start_ticks is not None else None,
+        "start_time": _start_time(fields, btime, ticks),
         "socket_inodes": inodes,
         "fd_error": fd_error,
     }
@@ -89,8 +111,7 @@ def processes(source: str = "proc.processes") -> Item:
     except OSError as exc:
         item.update(error=f"cannot list /proc: {exc.strerror}", error_kind="missing")
         return item
-    btime = _boot_time()
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    btime, ticks = _boot_time(), _ticks()
     procs = []
     for pid in pids:
         info = _process(pid, btime, ticks)

@@ -14,7 +14,7 @@ import re
 import time
 from typing import Any, NamedTuple
 
-from . import execspec
+from . import execspec, procfs
 from .runner import Item, new_item, read_file, run
 
 IMPORT_TIMEOUT = 10.0
@@ -191,7 +191,7 @@ def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
             continue
         if pids:
             break
-    started = [_started_at(pid) for pid in pids]
+    started = procfs.start_times(pids)
     if not started or None in started:
         return None
     oldest = min(s for s in started if s is not None)
@@ -204,18 +204,6 @@ def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
     when = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(oldest))
     return (f"{unit} has run since {when} (pid {min(pids)}) and no .py file under "
             f"{', '.join(dict.fromkeys(plan.paths))} changed since: its app imports")
-
-
-def _started_at(pid: int) -> float | None:
-    """A process's start time (seconds since the epoch), from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rpartition(")")[2].split()
-        with open("/proc/stat") as fh:
-            btime = next(float(line.split()[1]) for line in fh if line.startswith("btime "))
-        return btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
 
 
 def _code_changed_since(roots: list[str], since: float) -> bool | None:
