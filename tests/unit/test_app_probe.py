@@ -38,8 +38,7 @@ def _unit(tmp_path: Path, main_py: str) -> tuple[dict[str, str], list[str],
 def _run(tmp_path: Path, main_py: str) -> list[dict[str, Any]]:
     props, argv, checks = _unit(tmp_path, main_py)
     assert [source for source, _ in checks] == ["db.check:api.service:POSTGRES_URL"]
-    items = appprobe.run("python.import:api.service", "python.version:api.service", props, argv,
-                         checks)
+    items = appprobe.run("api.service", props, argv, checks)
     assert items is not None
     assert [i["source"] for i in items] == ["python.import:api.service",
                                             "python.version:api.service",
@@ -79,8 +78,7 @@ def test_an_app_that_exits_on_import_keeps_the_login_results(tmp_path: Path) -> 
 
 def test_no_app_target_leaves_the_checks_to_run_alone(tmp_path: Path) -> None:
     props, _argv, checks = _unit(tmp_path, "app = 1\n")
-    assert appprobe.run("python.import:x", "python.version:x", props,
-                        [sys.executable, "-m", "http.server"], checks) is None
+    assert appprobe.run("x", props, [sys.executable, "-m", "http.server"], checks) is None
 
 
 def test_started_from_the_unit_file_then_checked_against_what_systemd_loaded(

@@ -32,8 +32,7 @@ if logins:
 class Started(NamedTuple):
     """An app probe on its way: the process (None if it could not start) and its parts."""
 
-    import_source: str
-    version_source: str
+    unit: str
     props: dict[str, str]
     plan: pyapp.ImportPlan
     payload: str
@@ -41,16 +40,16 @@ class Started(NamedTuple):
     db_items: list[tuple[Item, list[str]]]
     ran: Item
     proc: subprocess.Popen[bytes] | None
+    began: float
     skipped: str | None  # why the import is not repeated (the service runs, code unchanged)
 
 
-def start(import_source: str, version_source: str, props: dict[str, str], argv: list[str],
+def start(unit: str, props: dict[str, str], argv: list[str],
           checks: list[tuple[str, dict[str, Any]]], may_skip: bool = True) -> Started | None:
     """Start the app's interpreter (None when the unit names no app target)."""
     plan = pyapp.import_plan(props, argv)
     if plan is None:
         return None
-    unit = import_source.partition(":")[2]
     skipped = pyapp.running_unchanged(unit, plan) if may_skip else None
     env = dict(plan.env)
     db_items: list[tuple[Item, list[str]]] = []
@@ -62,10 +61,9 @@ def start(import_source: str, version_source: str, props: dict[str, str], argv: 
         logins.append([var, *dbprobe.login_spec(item)])
         db_items.append((item, secrets + plan.secrets))
     payload = json.dumps([*pyapp.import_payload(plan, bool(skipped)), logins, DB_MARK])
-    ran, proc = spawn(import_source, [plan.python, "-c", SCRIPT, payload], env=env,
+    ran, proc, began = spawn(f"python.import:{unit}", [plan.python, "-c", SCRIPT, payload], env=env,
                       cwd=plan.cwd, user=plan.user, group=plan.group)
-    return Started(import_source, version_source, props, plan, payload, logins, db_items, ran,
-                   proc, skipped)
+    return Started(unit, props, plan, payload, logins, db_items, ran, proc, began, skipped)
 
 
 def finish(started: Started) -> list[Item]:
@@ -75,10 +73,10 @@ def finish(started: Started) -> list[Item]:
         dbprobe.connect(item)  # while the interpreter runs
     if started.proc is not None:
         timeout = pyapp.IMPORT_TIMEOUT + len(started.logins) * (dbprobe.CONNECT_TIMEOUT + 1)
-        collect(ran, started.proc, timeout=timeout)
+        collect(ran, started.proc, started.began, timeout=timeout)
     results = _db_results(ran)
     out = [pyapp.finish_import(ran, plan, started.payload, started.skipped)]
-    out.append(pyapp.version_of(out[0], started.version_source, plan.python))
+    out.append(pyapp.version_of(out[0], f"python.version:{started.unit}", plan.python))
     for n, (item, secrets) in enumerate(started.db_items):
         result = results[n] if results is not None and n < len(results) else None
         out.append(dbprobe.finish(
@@ -89,15 +87,14 @@ def finish(started: Started) -> list[Item]:
     return out
 
 
-def run(import_source: str, version_source: str, props: dict[str, str], argv: list[str],
+def run(unit: str, props: dict[str, str], argv: list[str],
         checks: list[tuple[str, dict[str, Any]]]) -> list[Item] | None:
-    """Items: the import probe, the interpreter's version and each database check.
+    """Items: `python.import:<unit>`, `python.version:<unit>` and each database check.
 
     `checks` are dbprobe.plan()'s (source, kwargs). None when the unit names no app target
     (then the checks run on their own).
     """
-    started = start(import_source, version_source, props, argv, checks,
-                    may_skip=props.get("SubState") == "running")
+    started = start(unit, props, argv, checks, may_skip=props.get("SubState") == "running")
     return None if started is None else finish(started)
 
 
@@ -107,8 +104,7 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
     loaded; then ask `loaded()` (the properties `systemctl show` gives) and, if what the
     probe depends on differs (a daemon-reload pending, a transient override), start over
     with systemd's. The result is the same as waiting; only sooner."""
-    sources = (f"python.import:{unit}", f"python.version:{unit}")
-    started = start(*sources, file_props, argv, dbprobe.plan(unit, file_props, argv, False))
+    started = start(unit, file_props, argv, dbprobe.plan(unit, file_props, argv, False))
     props = loaded()
     # Skipping the import was decided from the unit's processes: systemd must agree that
     # it runs (not, say, restarting between two crashes).
@@ -122,7 +118,7 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
     argv2 = execspec.server_argv(props.get("ExecStart", ""))
     if argv2 is None:
         return None
-    again = start(*sources, props, argv2, dbprobe.plan(unit, props, argv2, False),
+    again = start(unit, props, argv2, dbprobe.plan(unit, props, argv2, False),
                   may_skip=agreed)
     return None if again is None else finish(again)
 

@@ -461,8 +461,7 @@ def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[s
     elif execspec.app_target(argv) is not None:
         # One run of the app's interpreter: database logins, then the import probe (which
         # also reports the interpreter's version).
-        c.submit(appprobe.run, f"python.import:{unit}", f"python.version:{unit}", props, argv,
-                 checks)
+        c.submit(appprobe.run, unit, props, argv, checks)
 
 
 def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:

@@ -60,8 +60,9 @@ def run(
     group: str | int | None = None,
 ) -> Item:
     """Run argv (never through a shell) under a timeout and record the outcome."""
-    item, proc = spawn(source, argv, env=env, cwd=cwd, user=user, group=group)
-    return item if proc is None else collect(item, proc, timeout=timeout, max_bytes=max_bytes)
+    item, proc, began = spawn(source, argv, env=env, cwd=cwd, user=user, group=group)
+    return item if proc is None else collect(item, proc, began, timeout=timeout,
+                                             max_bytes=max_bytes)
 
 
 def spawn(
@@ -72,10 +73,11 @@ def spawn(
     cwd: str | None = None,
     user: str | int | None = None,
     group: str | int | None = None,
-) -> tuple[Item, subprocess.Popen[bytes] | None]:
-    """Start argv (never through a shell); collect() it. No process: the item says why."""
+) -> tuple[Item, subprocess.Popen[bytes] | None, float]:
+    """Start argv (never through a shell): (item, process, when it began) for collect().
+    No process: the item says why."""
     item = new_item(source, "command", argv=list(argv))
-    item["duration"] = time.monotonic()  # the start, until collect() makes it a duration
+    began = time.monotonic()
     try:
         proc = subprocess.Popen(
             argv,
@@ -90,22 +92,21 @@ def spawn(
         )
     except FileNotFoundError as exc:
         missing = cwd if cwd and exc.filename == cwd else argv[0]
-        item.update(error=f"not found: {missing}", error_kind="missing", duration=0.0)
-        return item, None
+        item.update(error=f"not found: {missing}", error_kind="missing")
+        return item, None, began
     except PermissionError as exc:
         item.update(error=f"permission denied: {exc.filename or argv[0]}",
-                    error_kind="permission", duration=0.0)
-        return item, None
+                    error_kind="permission")
+        return item, None, began
     except (OSError, ValueError, KeyError) as exc:
         # KeyError: user= or group= names no account on this host.
-        item.update(error=f"could not start {argv[0]}: {exc}", error_kind="failed",
-                    duration=0.0)
-        return item, None
-    return item, proc
+        item.update(error=f"could not start {argv[0]}: {exc}", error_kind="failed")
+        return item, None, began
+    return item, proc, began
 
 
-def collect(item: Item, proc: subprocess.Popen[bytes], *, timeout: float = DEFAULT_TIMEOUT,
-            max_bytes: int = MAX_OUTPUT) -> Item:
+def collect(item: Item, proc: subprocess.Popen[bytes], began: float, *,
+            timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_OUTPUT) -> Item:
     """Wait (under a timeout, then kill the process group) and record what spawn() started."""
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -113,7 +114,7 @@ def collect(item: Item, proc: subprocess.Popen[bytes], *, timeout: float = DEFAU
         _kill_group(proc)
         out, err = proc.communicate()
         item.update(error=f"timed out after {timeout:g}s", error_kind="timeout")
-    item["duration"] = round(time.monotonic() - item["duration"], 4)
+    item["duration"] = round(time.monotonic() - began, 4)
     item["rc"] = proc.returncode
     item["stdout"], trunc_out = _decode(out, max_bytes)
     item["stderr"], trunc_err = _decode(err, max_bytes)
