@@ -102,8 +102,7 @@ class _Collector:
         ignored (neither may stop the gathering)."""
         self.finished += 1
         try:
-            got: Any = None if fut.cancelled() or fut.exception() else fut.result()
-            items: list[Item] = got if isinstance(got, list) else [got] if got else []
+            items = [] if fut.exception() else _items_of(fut.result())
             for item in items:
                 if self.on_item is not None:
                     self.on_item(item)
@@ -114,8 +113,7 @@ class _Collector:
 
     def take(self, fut: Job[Item | None]) -> Item | None:
         """The item a job returned (stored by source); a job may return a list of them."""
-        got: Any = fut.result()
-        items: list[Item] = got if isinstance(got, list) else [got] if got is not None else []
+        items = _items_of(fut.result())
         for item in items:
             self.items[item["source"]] = item
         return items[0] if items else None
@@ -123,6 +121,11 @@ class _Collector:
     def drain(self) -> None:
         while self.pending:
             self.take(self.pending.pop(0))
+
+
+def _items_of(got: Item | list[Item] | None) -> list[Item]:
+    """What a job returned: one item, a list of items, or none."""
+    return got if isinstance(got, list) else [] if got is None else [got]
 
 
 def systemd_booted() -> bool:
@@ -449,16 +452,16 @@ def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[s
                    python: str, no_exec: bool, probed: bool) -> None:
     """The app probe (its own interpreter: database logins, import, version)."""
     checks = _databases(c, unit, props, argv, no_exec)
-    if probed and execspec.app_target(argv) is not None:
-        return
     if no_exec or execspec.app_target(argv) is None:
+        # No app probe: the version and the database checks (TCP only under --no-exec).
         c.submit(pyapp.python_version, f"python.version:{unit}", python)
         for source, kwargs in checks:
             c.submit(dbprobe.check, source, **kwargs)
-    if no_exec:
-        c.items[f"python.import:{unit}"] = new_item(
-            f"python.import:{unit}", "command", error="skipped: --no-exec", error_kind="skipped")
-    elif execspec.app_target(argv) is not None:
+        if no_exec:
+            c.items[f"python.import:{unit}"] = new_item(
+                f"python.import:{unit}", "command", error="skipped: --no-exec",
+                error_kind="skipped")
+    elif not probed:
         # One run of the app's interpreter: database logins, then the import probe (which
         # also reports the interpreter's version).
         c.submit(appprobe.run, unit, props, argv, checks)

@@ -45,9 +45,6 @@ class Job(Generic[T]):
     def done(self) -> bool:
         return self._done.is_set()
 
-    def cancelled(self) -> bool:
-        return False  # jobs are never cancelled
-
     def result(self) -> T:
         """Wait for the call; its return value, or raise what it raised."""
         self._done.wait()
