@@ -185,10 +185,8 @@ def _load_diagnosis(fmt: str) -> None:
     from .rules import all_rules
 
     all_rules()
-    module = {"terminal": "terminal", "json": "json", "markdown": "markdown",
-              "html": "html"}.get(fmt)
-    if module:
-        __import__(f"gatewaydoctor.report.{module}")
+    if fmt in report_output.FORMATS:  # each format's renderer is the module of its name
+        __import__(f"gatewaydoctor.report.{fmt}")
 
 
 def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
@@ -198,14 +196,14 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
         raise UsageError(_("a URL, --no-exec, --max-log-lines and --window apply to a live "
                            "diagnosis, not to --from/--example (the evidence is already "
                            "taken)"))
-    raw = None
+    raw = rules = None
     if not replayed:
         loading = threading.Thread(target=_quietly, daemon=True, args=(
             _load_diagnosis, report_output.resolve_format(args)))
         loading.start()
         if args.only or args.skip:
             loading.join()
-            _selected_rules(args)  # a wrong rule name fails before any work
+            rules = _selected_rules(args)  # a wrong rule name fails before any work
         raw = _gather(args)
         loading.join()
     import dataclasses
@@ -215,7 +213,8 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
     from .parse import build_facts
     from .rules import run_rules
 
-    rules = _selected_rules(args)
+    if rules is None:
+        rules = _selected_rules(args)
     offline = None
     if raw is not None:
         red = _redactor(args)
