@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-from gatewaydoctor.agent.pyapp import env_keys, import_probe
+from gatewaydoctor.agent import appprobe
+from gatewaydoctor.agent.pyapp import env_keys
 from gatewaydoctor.evidence import Item
 from gatewaydoctor.parse.python import import_probe as read_probe
 from gatewaydoctor.parse.python import probe_tracebacks
+
+
+def import_probe(source: str, props: dict[str, str], argv: list[str]) -> dict[str, Any] | None:
+    """The import probe's item: the app probe with no database to log in to."""
+    items = appprobe.run(source.partition(":")[2], props, argv, [])
+    return items[0] if items else None
 
 
 def _props(workdir: Path, envfile: Path) -> dict[str, str]:

@@ -52,7 +52,6 @@ except BaseException as exc:
 sys.stdout.write("\n" + mark + json.dumps(result) + "\n")
 sys.exit(0 if result["ok"] else 1)
 """
-PROBE_SCRIPT = "import importlib, json, sys, traceback\n" + IMPORT_BODY
 
 
 class ImportPlan(NamedTuple):
@@ -191,11 +190,10 @@ def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
             continue
         if pids:
             break
-    started = procfs.start_times(pids)
-    if not started or None in started:
+    started = [t for t in procfs.start_times(pids) if t is not None]
+    if not started or len(started) < len(pids):
         return None
-    oldest = min(s for s in started if s is not None)
-    newest = max(s for s in started if s is not None)
+    oldest, newest = min(started), max(started)
     if time.time() - newest < STABLE_SECONDS:
         return None
     changed = _code_changed_since(plan.paths + [plan.cwd], oldest)
@@ -263,17 +261,6 @@ def finish_import(item: Item, plan: ImportPlan, payload: str,
         "user": plan.ran_as, "note": plan.note, "env_keys": plan.env_keys, "result": result,
     }
     return item
-
-
-def import_probe(source: str, props: dict[str, str], argv: list[str]) -> Item | None:
-    """Import the unit's app target with the unit's interpreter, directory, environment and user."""
-    plan = import_plan(props, argv)
-    if plan is None:
-        return None
-    payload = json.dumps(import_payload(plan))
-    item = run(source, [plan.python, "-c", PROBE_SCRIPT, payload], timeout=IMPORT_TIMEOUT,
-               env=plan.env, cwd=plan.cwd, user=plan.user, group=plan.group)
-    return finish_import(item, plan, payload)
 
 
 def version_of(item: Item, source: str, python: str) -> Item:
