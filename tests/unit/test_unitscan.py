@@ -9,11 +9,18 @@ import pytest
 from gatewaydoctor.agent import unitscan
 
 
-def test_exec_start_with_continuation_and_dropin_reset(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture()
+def unit_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(etc, lib): the two unit directories unitscan reads, /etc's first."""
     etc, lib = tmp_path / "etc", tmp_path / "lib"
     etc.mkdir()
     lib.mkdir()
+    monkeypatch.setattr(unitscan, "UNIT_DIRS", (str(etc), str(lib)))
+    return etc, lib
+
+
+def test_exec_start_with_continuation_and_dropin_reset(unit_dirs: tuple[Path, Path]) -> None:
+    etc, lib = unit_dirs
     (lib / "api.service").write_text(
         "[Service]\nExecStart=/srv/venv/bin/gunicorn -k uvicorn.workers.UvicornWorker \\\n"
         "    --bind unix:/run/api.sock main:app\n")
@@ -22,7 +29,6 @@ def test_exec_start_with_continuation_and_dropin_reset(tmp_path: Path,
     (etc / "other.service.d" / "override.conf").write_text(
         "[Service]\nExecStart=\nExecStart=/srv/venv/bin/python -m uvicorn app:app\n")
     (etc / "masked.service").symlink_to("/dev/null")
-    monkeypatch.setattr(unitscan, "UNIT_DIRS", (str(etc), str(lib)))
     units = {u["name"]: u for u in unitscan.scan("systemd.unit_scan")["data"]["units"]}
     assert units["api.service"]["exec_start"] == [
         "/srv/venv/bin/gunicorn -k uvicorn.workers.UvicornWorker  --bind "
@@ -31,11 +37,8 @@ def test_exec_start_with_continuation_and_dropin_reset(tmp_path: Path,
     assert units["masked.service"]["masked"] is True
 
 
-def test_file_props_follow_dropins_and_refuse_specifiers(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    etc, lib = tmp_path / "etc", tmp_path / "lib"
-    etc.mkdir()
-    lib.mkdir()
+def test_file_props_follow_dropins_and_refuse_specifiers(unit_dirs: tuple[Path, Path]) -> None:
+    etc, lib = unit_dirs
     (lib / "api.service").write_text(
         "[Unit]\nDescription=API\nUser=notthis\n[Service]\nUser=app\n"
         'Environment="A=1 2" B=3\nEnvironmentFile=-/srv/.env\nWorkingDirectory=/srv/old\n'
@@ -44,7 +47,6 @@ def test_file_props_follow_dropins_and_refuse_specifiers(tmp_path: Path,
     (etc / "api.service.d" / "override.conf").write_text(
         "[Service]\nEnvironment=\nEnvironment=C=4\nWorkingDirectory=/srv/new\n")
     (lib / "templ.service").write_text("[Service]\nWorkingDirectory=%h/app\nExecStart=/x\n")
-    monkeypatch.setattr(unitscan, "UNIT_DIRS", (str(etc), str(lib)))
     props = unitscan.file_props(str(lib / "api.service"))
     assert props == {
         "User": "app", "WorkingDirectory": "/srv/new", "Environment": "C=4",
