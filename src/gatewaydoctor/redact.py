@@ -43,8 +43,8 @@ def _lazy(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return cast("re.Pattern[str]", _LazyPattern(pattern, flags))
 
 _VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
-_SECRET_NAME = (r"[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
-                r"ACCESS_?KEY|CREDENTIALS?|_KEY\b)[A-Z0-9_.-]*")
+_SECRET_NAME = (r"[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN|API[_-]?KEY|PRIVATE[_-]?KEY|"
+                r"ACCESS[_-]?KEY|CREDENTIALS?|_KEY\b)[A-Z0-9_.-]*")
 
 # (kind, pattern, replacement, words one of which the lowercased text must hold, or () for
 # always); applied in this order. The words make most strings (journal fields) cost nothing.
@@ -58,16 +58,25 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
     # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
     ("dsn_password", _lazy(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)"),
      r"\1" + MASK + r"\3", ("://",)),
+    # nginx: proxy_set_header Authorization x; (unquoted; quoted values are the next one's,
+    # $variables are not secrets)
+    ("auth_header", _lazy(
+        r"(?i)\b((?:proxy|grpc|fastcgi|uwsgi|scgi)_set_header|add_header)(\s+)"
+        r"(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)(\s+)"
+        r"([^\s;\"'$][^\s;\"']*)"),
+     r"\1\2\3\4" + MASK, ("authorization", "cookie", "api-key", "auth-token")),
     # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
     ("auth_header", _lazy(
         r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
-        r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*\"|'[^'\n]*'|[^\r\n\"]+)"),
+        r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*[^\"\s][^\"\n]*\"|'[^'\n]*[^'\s][^'\n]*'|"
+        r"[^\r\n\"]+)"),
      lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3)),
      ("authorization", "cookie", "api-key", "auth-token")),
     ("jwt", _lazy(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
      ("eyj",)),
-    ("bearer_token", _lazy(r"\b([Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK,
-     ("bearer",)),
+    # (also across a quoted argv: "Bearer" "x", as systemd writes a transient unit's ExecStart)
+    ("bearer_token", _lazy(r"\b([Bb]earer|BEARER)([\"']?\s+[\"']?)[A-Za-z0-9._~+/=-]{8,}"),
+     r"\1\2" + MASK, ("bearer",)),
     # Basic base64: not the English word ("# Basic Settings" in nginx.conf)
     ("bearer_token", _lazy(r"\b([Bb]asic|BASIC)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))"
                                 r"[A-Za-z0-9+/]{8,}={0,2}"), r"\1 " + MASK, ("basic",)),
@@ -85,6 +94,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str
     ("secret_assignment", _lazy(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
                                      + r"(?!\*\*\*)" + _VALUE),
      r"\1\2" + MASK, _SECRET_WORDS),
+    # --password x, "--token" "x" (a command line; --token=x is the one above)
+    ("secret_assignment", _lazy(r"(?i)((?<![\w-])--?[A-Z0-9_-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|"
+                                r"API[_-]?KEY)[A-Z0-9_-]*)([\"']?\s+)(?![\"']?-|\*\*\*)" + _VALUE),
+     r"\1\2" + MASK, ("pass", "secret", "token", "key")),
     # ?token=x&password=y in URLs
     ("url_secret", _lazy(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
@@ -122,6 +135,12 @@ _ACCESS_PREFIX = _lazy(
 _QUOTED = _lazy(r'"((?:[^"\\]|\\.)*)"')
 _COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+=[^;]*)*$")
 _TOKENISH = _lazy(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_+/=.~-]{16,}$")
+
+# Fields holding an argv: a secret may span its elements ("-H", "Authorization: Bearer", "x"
+# or "Bearer", "x"), so they are redacted as one command line, the elements joined by a
+# character no argument holds and every pattern reads as a space.
+_ARGV_KEYS = frozenset({"cmdline", "argv"})
+_ARG_SEP = "\x1f"
 
 _SECRET_KEY_NAME = _lazy(r"(?i)(passw|secret|token|api_?key|private_?key|authorization|"
                               r"^cookie$|set-cookie|credential)")
@@ -311,12 +330,20 @@ class Redactor:
                         and v and v != MASK:
                     self.counts["secret_field"] += 1
                     out[k] = MASK
+                elif k in _ARGV_KEYS:
+                    out[k] = self._argv(v, source)
                 else:
                     out[k] = self.obj(v, source)
             return out
         if isinstance(obj, (list, tuple)):
             return [self.obj(v, source) for v in obj]
         return obj
+
+    def _argv(self, argv: Any, source: str) -> Any:
+        if not isinstance(argv, list) or not argv or \
+                not all(isinstance(a, str) and _ARG_SEP not in a for a in argv):
+            return self.obj(argv, source)
+        return self.text(_ARG_SEP.join(argv), source).split(_ARG_SEP)
 
     def _json_lines(self, text: str, source: str) -> str:
         """journalctl -o json: redact each record's values, keep one record per line."""
@@ -363,6 +390,8 @@ class Redactor:
                 new_item[field] = new_source
             elif isinstance(v, (Mapping, list)) and self._holds_nothing(v, source):
                 new_item[field] = v
+            elif field in _ARGV_KEYS:
+                new_item[field] = self._argv(v, source)
             else:
                 new_item[field] = self.obj(v, source)
         return new_source, new_item

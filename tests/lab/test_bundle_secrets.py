@@ -3,9 +3,10 @@
 Planted for real: values in the app's .env (EnvironmentFile), unit `Environment=` lines
 (quoted with spaces, a token, a DSN), a DSN and an Authorization header in the journal,
 DSNs, header values, a PEM private key and API tokens in the nginx configuration the agent
-dumps, and Authorization/Cookie headers logged by nginx through a log_format that records
-them. Then the real CLI runs inside the lab in every output format, and the bundle written
-there is read member by member. The redacted bundle must still give the live diagnosis.
+dumps, Authorization/Cookie headers logged by nginx through a log_format that records
+them, and a token spread over a running process's arguments. Then the real CLI runs inside
+the lab in every output format, and the bundle written there is read member by member.
+The redacted bundle must still give the live diagnosis.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SECRETS = {
     "unit_dsn": "RedisDsnPw5Lm",
     "journal_dsn": "JournalDsnPw4Hh",
     "journal_bearer": "JournalBearer8Yt6Rr",
+    "argv_bearer": "ArgvBearer5Ww2Qq",
     "nginx_dsn": "NginxCommentPw2Bb",
     "nginx_header": "NginxHdrBearer3Cc9",
     "nginx_set_cookie": "NginxSetCookie6Dd",
@@ -93,6 +95,11 @@ def _plant(stack: object) -> None:
         f'    add_header Set-Cookie "sid={s["nginx_set_cookie"]}; Path=/";\n'), 1)
     site.write_text(text)
     stack.lab.run(["systemctl", "daemon-reload"], check=True)  # type: ignore[attr-defined]
+    # A process whose arguments carry a token, one argument after the word "Bearer": the
+    # process table must mask it (an ExecStartPre's echo is caught there only by chance).
+    stack.lab.run(["systemd-run", "--unit=argv-secret",  # type: ignore[attr-defined]
+                   "/bin/sh", "-c", "sleep 600; :", "sh", "Authorization:", "Bearer",
+                   s["argv_bearer"]], check=True)
     stack.lab.run(["nginx", "-t"], check=True)  # type: ignore[attr-defined]
     stack.lab.run(["systemctl", "reload", "nginx.service"], check=True)  # type: ignore[attr-defined]
 
@@ -143,6 +150,7 @@ def test_no_planted_secret_in_any_bundle_or_report() -> None:
         assert SECRETS["access_bearer"] in access and BASIC in access
         assert SECRETS["unit_password"] in stack.lab.run(["systemctl", "show", UNIT]).stdout
         assert stack.journal_has(UNIT, SECRETS["journal_dsn"])
+        assert SECRETS["argv_bearer"] in stack.lab.run(["ps", "-eo", "args"]).stdout
 
         url = stack.url("/api/health")
         for args in (("diagnose", url), ("diagnose", url, "--json", "--mask-ips", "--mask-hosts"),

@@ -20,8 +20,11 @@ CASES = {
                      f"amqp://guest:{S}@mq:5672//"],
     "auth_header": [f"Authorization: Bearer {S}", f"cookie: session={S}; theme=dark",
                     f"Set-Cookie: sid={S}; Path=/; HttpOnly", f"> Proxy-Authorization: {S}",
-                    f"X-Api-Key: {S}", f"proxy_set_header Authorization \"Basic {S}\";"],
-    "bearer_token": [f"token was Bearer {S} at login", "curl -u x -H 'Basic dXNlcjpwYXNz'"],
+                    f"X-Api-Key: {S}", f"proxy_set_header Authorization \"Basic {S}\";",
+                    f"proxy_set_header Authorization {S};", f"grpc_set_header x-api-key {S};",
+                    f"proxy_set_header Cookie session={S};", f"add_header Set-Cookie sid={S};"],
+    "bearer_token": [f"token was Bearer {S} at login", "curl -u x -H 'Basic dXNlcjpwYXNz'",
+                     f'ExecStart="/bin/sh" "-c" "sleep 600" "Authorization:" "Bearer" "{S}"'],
     "api_token": ["sk-proj-" + S * 2, "sk_live_" + S * 2, "ghp_" + S + "abcdefghij",
                   "github_pat_" + S + "_" + S, "AKIAIOSFODNN7EXAMPLE", "xoxb-1234-" + S,
                   "glpat-" + S + "xyz"],
@@ -32,7 +35,8 @@ CASES = {
     "secret_assignment": [f"Environment=POSTGRES_PASSWORD={S}", f'Environment="SECRET_KEY={S} x"',
                           f"Environment=API_TOKEN={S} PATH=/usr/bin", f"SIGNING_KEY={S}",
                           f'"client_secret": "{S}"', f"Environment=DJANGO_SECRET_KEY={S}\\x20z",
-                          f"host=db password={S} dbname=x"],
+                          f"host=db password={S} dbname=x", f"app --token {S} --port 1",
+                          f'ExecStart="/srv/app" "--db-password" "{S}"', f"app --api-key={S}"],
     "url_secret": [f"GET /cb?code=1&access_token={S} HTTP/1.1", f"/x?api_key={S}"],
 }
 
@@ -56,6 +60,8 @@ def test_every_kind_is_masked_and_counted(kind: str, text: str) -> None:
     "limit_req_zone $binary_remote_addr zone=docs:10m rate=1r/m;",
     "ExecStart=/srv/app/backend/venv/bin/python -m uvicorn main:app --port 8000",
     "EnvironmentFile=/srv/app/backend/.env",
+    "proxy_set_header Authorization $http_authorization;",
+    "ExecStart=/usr/bin/app --no-password --port 8000",
 ])
 def test_what_rules_read_is_left_alone(text: str) -> None:
     r = Redactor()
@@ -206,3 +212,28 @@ def test_structures_with_nothing_to_mask_are_kept_as_walking_them_would(
     text = json.dumps(with_shortcut[-1])
     for secret in ("Hunter6pw", "Hunter7pw", "abcdefghijklmnopqrst"):
         assert secret not in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["/bin/echo", "connecting", "with", "Authorization:", "Bearer", S],
+    ["curl", "-H", "Authorization: Bearer", S, "http://127.0.0.1/"],
+    ["psql", "postgresql://app:" + S + "@db/x"],
+    ["app", "--header", "Cookie:", f"session={S}"],
+])
+def test_a_secret_spanning_argv_elements_is_masked(argv: list[str]) -> None:
+    # Seen for real: an ExecStartPre's echo caught in the process table, its bearer token
+    # one argument after the word "Bearer".
+    proc = {"pid": 7, "comm": argv[0], "cmdline": argv}
+    for r, out in ((Redactor(), None), (Redactor(mask_ips=True, mask_hosts=True), None)):
+        out = r.obj({"processes": [proc]})
+        assert S not in json.dumps(out), out
+        assert out["processes"][0]["cmdline"][0] == argv[0] and r.counts
+        _key, item = r.item("db.login", {"source": "db.login", "argv": argv})
+        assert S not in json.dumps(item), item
+
+
+def test_argv_without_secrets_keeps_its_elements() -> None:
+    argv = ["/srv/app/venv/bin/python", "-m", "uvicorn", "main:app", "--host", "0.0.0.0",
+            "--port", "8000", "two words"]
+    r = Redactor()
+    assert r.obj({"cmdline": argv}) == {"cmdline": argv} and not r.counts
