@@ -14,6 +14,11 @@ nginx, systemd, networking and logs. It writes only under the lab's private /run
 `--allow-system-changes`, so it loads no kernel module. Each tool runs N times (first
 run included: neither keeps a cache), and the median wall time and the archive size are
 printed, with the ratios. A figure, not a pass/fail test: the machine is shared and noisy.
+
+Both tools run on the same Python: gatewaydoctor is installed by pip (as users install
+it) into a venv of the interpreter sos runs on (its script's #! line: Debian's python3).
+The checkout's development .venv (another interpreter here, e.g. a pyenv build) is timed
+too, as a second row, so the two interpreters' share of the figure shows.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from compiled import compile_package  # noqa: E402
 from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
 from gdlab.scenarios import SCENARIOS  # noqa: E402
+from gdlab.venv import doctor_venv  # noqa: E402
 
 SOS_PLUGINS = "nginx,systemd,networking,logs"
 # Also what gatewaydoctor reads besides: processes, the app's Python, PostgreSQL, memory.
@@ -75,13 +81,18 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     compile_package()
-    script = Path(sys.executable).parent / "gatewaydoctor"  # the console script users run
-    doctor = [str(script)] if script.exists() else [sys.executable, "-m", "gatewaydoctor"]
+    sos_python = Path(sos).read_text(errors="replace").split("\n", 1)[0].removeprefix("#!")
+    sos_python = sos_python.split()[0] if sos_python.strip() else "/usr/bin/python3"
+    installed = doctor_venv(sos_python).parent / "gatewaydoctor"  # the console script
+    script = Path(sys.executable).parent / "gatewaydoctor"
+    dev = [str(script)] if script.exists() else [sys.executable, "-m", "gatewaydoctor"]
+    doctors = {"gatewaydoctor bundle": ([str(installed)], []),
+               "gatewaydoctor bundle --no-exec": ([str(installed)], ["--no-exec"]),
+               "gatewaydoctor bundle (dev .venv)": (dev, [])}
     scenario = SCENARIOS[args.scenario]
     stack = boot_stack(scenario.variant)
-    rows: dict[str, list[tuple[float, int]]] = {"gatewaydoctor bundle": [],
-                                                 "gatewaydoctor bundle --no-exec": [],
-                                                 "sos report": []}
+    rows: dict[str, list[tuple[float, int]]] = {label: [] for label in doctors}
+    rows["sos report"] = []
     sos_version = ""
     try:
         scenario.inject(stack)
@@ -90,9 +101,8 @@ def main(argv: list[str]) -> int:
         sos_version = stack.lab.run(["dpkg-query", "-W", "-f", "${Version}",
                                      "sosreport"]).stdout.strip()
         for n in range(args.runs):
-            for label, extra in (("gatewaydoctor bundle", []),
-                                 ("gatewaydoctor bundle --no-exec", ["--no-exec"])):
-                out = f"{BUNDLE_DIR}/b{n}{len(extra)}.tar.gz"
+            for i, (label, (doctor, extra)) in enumerate(doctors.items()):
+                out = f"{BUNDLE_DIR}/b{n}-{i}.tar.gz"
                 took, _o, err, rc = _timed(stack, [*doctor, "bundle", url, "-o", out, *extra])
                 if rc != 0:
                     print(f"{label} failed: {err[-800:]}", file=sys.stderr)
@@ -110,7 +120,8 @@ def main(argv: list[str]) -> int:
         stop_stack(stack)
 
     print(f"scenario {args.scenario}, {args.runs} runs each, inside one lab; "
-          f"sos {sos_version or '?'} plugins {args.sos_plugins}")
+          f"sos {sos_version or '?'} plugins {args.sos_plugins}; both on {sos_python} "
+          f"(dev .venv: {sys.executable})")
     print(f"{'tool':34} {'median s':>9} {'min s':>7} {'max s':>7} {'archive KiB':>12}")
     med: dict[str, tuple[float, float]] = {}
     for label, vals in rows.items():
@@ -120,7 +131,7 @@ def main(argv: list[str]) -> int:
         print(f"{label:34} {med[label][0]:9.2f} {min(times):7.2f} {max(times):7.2f} "
               f"{size:12.1f}")
     sos_t, sos_s = med["sos report"]
-    for label in ("gatewaydoctor bundle", "gatewaydoctor bundle --no-exec"):
+    for label in doctors:
         t, s = med[label]
         print(f"sos report / {label}: {sos_t / t:.1f}x the wall time, {sos_s / s:.1f}x the size")
     return 0

@@ -51,3 +51,23 @@ mount --bind {target} {LAB_VENV_PATH}
     os.chmod(target, 0o755)
     (target / ".complete").write_text("ok\n")
     return target
+
+
+def doctor_venv(base_python: str = BASE_PYTHON) -> Path:
+    """gatewaydoctor installed from this checkout by pip (as users install it, bytecode
+    compiled) into a venv of base_python; any user may run it. Reinstalled at every call,
+    so it is the checkout's code."""
+    name = "doctor-venv" if base_python == BASE_PYTHON else \
+        "doctor-venv-" + hashlib.sha256(base_python.encode()).hexdigest()[:8]
+    venv = cache_root() / name
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=120)
+    checkout = str(Path(__file__).resolve().parents[2])
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # The package itself always (its version does not change between commits), then
+    # whatever dependency is missing.
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", checkout], check=True, timeout=600)
+    subprocess.run([*pip, checkout], check=True, timeout=600)
+    subprocess.run(["chmod", "-R", "a+rX", str(cache_root())], check=True)
+    return python

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 from gdlab import stop_stack
 from gdlab.scenarios import SCENARIOS
-from gdlab.venv import cache_root
+from gdlab.venv import doctor_venv
 from labtools import boot
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _doctor_for_everyone() -> Path:
-    """gatewaydoctor installed in a venv of Debian's python3, which any user may run."""
-    venv = cache_root() / "doctor-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--force-reinstall", "--no-deps", str(ROOT)], check=True, timeout=600)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                    "--disable-pip-version-check", str(ROOT)], check=True, timeout=600)
-    subprocess.run(["chmod", "-R", "a+rX", str(cache_root())], check=True)
-    return python
 
 
 def test_non_root_diagnosis_is_honest_about_what_it_could_not_see() -> None:
-    python = _doctor_for_everyone()
+    # gatewaydoctor installed in a venv of Debian's python3, which any user may run.
+    python = doctor_venv()
     stack = boot()
     try:
         SCENARIOS["relative-import"].inject(stack)
