@@ -174,7 +174,7 @@ def test_trigger_trie_matches_exactly_where_a_word_occurs() -> None:
     """The one-scan trigger finds a text iff one of the patterns' words occurs in it."""
     import random
 
-    from gatewaydoctor.redact import _ANY_TRIGGER, _PATTERNS
+    from gatewaydoctor.redact import _ANY_TRIGGER, _PATTERNS, _words_in
 
     words = sorted({w for *_p, ws in _PATTERNS for w in ws})
     rng = random.Random(7)
@@ -184,6 +184,8 @@ def test_trigger_trie_matches_exactly_where_a_word_occurs() -> None:
               for _ in range(20000)]
     for text in texts:
         assert bool(_ANY_TRIGGER.search(text)) == any(w in text for w in words), text
+        # and the one scan that tells which words occur tells it exactly
+        assert _words_in(text) == {w for w in words if w in text}, text
 
 
 def test_structures_with_nothing_to_mask_are_kept_as_walking_them_would(
@@ -237,3 +239,40 @@ def test_argv_without_secrets_keeps_its_elements() -> None:
             "--port", "8000", "two words"]
     r = Redactor()
     assert r.obj({"cmdline": argv}) == {"cmdline": argv} and not r.counts
+
+
+def test_anchored_patterns_substitute_exactly_as_the_plain_regex() -> None:
+    """Matching only near an anchor gives re.subn's result, on lab recordings and on
+    random texts dense with anchors, quotes, separators and case-changing characters."""
+    import glob
+    import random
+    import re
+
+    from gatewaydoctor.redact import _PATTERNS, _Anchored
+
+    texts: list[str] = []
+
+    def strings(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                strings(v)
+
+    for path in sorted(glob.glob("tests/data/lab/*.json"))[:10]:
+        strings(json.loads(Path(path).read_text()))
+    pieces = ["PASSWORD", "token", "_KEY", "Api-Key", "://", "u:p@", "Bearer ", "Basic ",
+              "--", '"', "'", " ", "=", ":", "\n", "x", "9", ".", "-", "secret", "Ab1+/",
+              "***", "abc123XYZ", "İ", "ſ", "K"]  # the last three change length or case
+    rng = random.Random(11)
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+              for _ in range(6000)]
+    anchored = [(p, repl) for _k, p, repl, _w in _PATTERNS if isinstance(p, _Anchored)]
+    assert len(anchored) >= 5
+    for pattern, repl in anchored:
+        plain = re.compile(pattern._pattern.pattern)
+        for text in texts:
+            assert pattern.subn(repl, text) == plain.subn(repl, text), (plain.pattern, text)
