@@ -397,12 +397,13 @@ class Traceback:
 
 @dataclass(frozen=True)
 class Listener:
-    """A listening socket from /proc/net/{tcp,tcp6,unix}, with the processes holding it."""
+    """A listening socket, with the processes holding it."""
 
     proto: str
     endpoint: Endpoint
     inode: int
     pids: tuple[int, ...]
+    table: str  # where it was seen: /proc/net/tcp, /proc/net/unix, sock_diag netlink ...
 
 
 @dataclass(frozen=True)
@@ -863,6 +864,8 @@ class Facts:
     selinux: SelinuxState | None = None
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
+    # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
+    tcp_tables: str = "/proc/net/tcp, /proc/net/tcp6"
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""

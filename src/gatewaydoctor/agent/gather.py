@@ -24,6 +24,7 @@ from . import (
     probes,
     procfs,
     pyapp,
+    sockdiag,
     sysinfo,
     unitscan,
 )
@@ -197,8 +198,8 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         # -T tests the configuration exactly as -t does before dumping it: nginx.test is
         # read from its rc and stderr rather than parsing everything twice.
         f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
-        for table in ("tcp", "tcp6", "unix"):
-            c.submit(read_file, f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
+        c.submit(_tcp_listeners)
+        c.submit(read_file, "proc.net.unix", "/proc/net/unix", max_bytes=4 << 20)
         f_procs = c.submit(procfs.processes)
         c.submit(fsinfo.accounts, "sys.accounts")
         _system(c, booted)
@@ -258,6 +259,15 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         "items": dict(sorted(c.items.items())),
         "failures": failures,
     }
+
+
+def _tcp_listeners() -> list[Item]:
+    """Listening TCP sockets from sock_diag; /proc/net/tcp{,6} where netlink is not there."""
+    item = sockdiag.tcp_listeners()
+    if item["error"] is None:
+        return [item]
+    return [item, *(read_file(f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
+                     for table in ("tcp", "tcp6"))]
 
 
 def _probe_url(c: _Collector, url: str) -> None:

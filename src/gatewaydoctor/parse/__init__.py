@@ -102,17 +102,26 @@ def build_facts(ev: Evidence) -> Facts:
     if procs is None:
         missing["processes"] = _reason([procs_item], "/proc listing")
     raw_listeners = []
-    net_items = [ev.get("proc.net.tcp"), ev.get("proc.net.tcp6"), ev.get("proc.net.unix")]
-    for item, proto in zip(net_items, ("tcp", "tcp6", "unix"), strict=True):
-        if item is None or not item.ok:
-            continue
-        raw_listeners += (net.unix_listeners(item) if proto == "unix"
-                          else net.tcp_listeners(item, proto))
+    # TCP listeners from sock_diag, or (older bundles, no netlink) from /proc/net/tcp{,6}.
+    diag = ev.get("net.tcp_listen")
+    tcp_tables = "/proc/net/tcp, /proc/net/tcp6"
+    if diag is not None and diag.ok:
+        net_items = [diag, ev.get("proc.net.unix")]
+        raw_listeners += net.diag_listeners(diag)
+        tcp_tables = diag.path or tcp_tables
+    else:
+        net_items = [ev.get("proc.net.tcp"), ev.get("proc.net.tcp6"), ev.get("proc.net.unix")]
+        for item, proto in zip(net_items, ("tcp", "tcp6"), strict=False):
+            if item is not None and item.ok:
+                raw_listeners += net.tcp_listeners(item, proto)
+    unix = ev.get("proc.net.unix")
+    if unix is not None and unix.ok:
+        raw_listeners += net.unix_listeners(unix)
     listeners: tuple[Listener, ...] | None = None
     if any(i is not None and i.ok for i in net_items):
         listeners = tuple(net.listeners(raw_listeners, procs or []))
     else:
-        missing["listeners"] = _reason(net_items, "/proc/net tables")
+        missing["listeners"] = _reason([*net_items, diag], "/proc/net tables")
 
     import_probes = collect("python.import:", one(python.import_probe), "import_probes")
     if import_probes is not None and superseded_units:
@@ -159,6 +168,7 @@ def build_facts(ev: Evidence) -> Facts:
         selinux=_noted(system.selinux_state(ev), "selinux", missing, ev, "security.selinux"),
         nginx_runtime=nginx_runtime,
         supervisor=sup,
+        tcp_tables=tcp_tables,
     )
 
 

@@ -1,4 +1,4 @@
-"""Listening sockets from /proc/net/{tcp,tcp6,unix} and processes from the /proc listing."""
+"""Listening sockets (sock_diag, /proc/net/{tcp,tcp6,unix}) and processes from /proc."""
 
 from __future__ import annotations
 
@@ -21,19 +21,31 @@ def _hex_addr(text: str) -> str:
     return str(ipaddress.ip_address(words))
 
 
-def tcp_listeners(item: Item, proto: str) -> list[tuple[str, Endpoint, int]]:
-    """Parse /proc/net/tcp or tcp6 into (proto, endpoint, inode) for LISTEN sockets."""
+RawListener = tuple[str, Endpoint, int, str]  # proto, endpoint, inode, where it was seen
+
+
+def tcp_listeners(item: Item, proto: str) -> list[RawListener]:
+    """Parse /proc/net/tcp or tcp6 into LISTEN sockets."""
     out = []
     for line in (item.stdout or "").splitlines()[1:]:
         f = line.split()
         if len(f) < 10 or f[3] != TCP_LISTEN:
             continue
         addr, _, port = f[1].partition(":")
-        out.append((proto, Endpoint(host=_hex_addr(addr), port=int(port, 16)), int(f[9])))
+        out.append((proto, Endpoint(host=_hex_addr(addr), port=int(port, 16)), int(f[9]),
+                    f"/proc/net/{proto}"))
     return out
 
 
-def unix_listeners(item: Item) -> list[tuple[str, Endpoint, int]]:
+def diag_listeners(item: Item) -> list[RawListener]:
+    """The agent's sock_diag answer: listening TCP sockets."""
+    data: Mapping[str, Any] = item.data or {}
+    where = item.path or "sock_diag"
+    return [(str(s["family"]), Endpoint(host=str(s["host"]), port=int(s["port"])),
+             int(s["inode"]), where) for s in data.get("sockets", [])]
+
+
+def unix_listeners(item: Item) -> list[RawListener]:
     """Parse /proc/net/unix into listening sockets that have a path."""
     out = []
     for line in (item.stdout or "").splitlines()[1:]:
@@ -42,7 +54,7 @@ def unix_listeners(item: Item) -> list[tuple[str, Endpoint, int]]:
             continue
         if not int(f[3], 16) & SO_ACCEPTCON:
             continue
-        out.append(("unix", Endpoint(path=f[7]), int(f[6])))
+        out.append(("unix", Endpoint(path=f[7]), int(f[6]), "/proc/net/unix"))
     return out
 
 
@@ -72,11 +84,11 @@ def processes(item: Item) -> list[Process]:
     return out
 
 
-def listeners(raw: list[tuple[str, Endpoint, int]], procs: list[Process]) -> list[Listener]:
+def listeners(raw: list[RawListener], procs: list[Process]) -> list[Listener]:
     """Attach the pids holding each listening socket's inode."""
     owners: dict[int, list[int]] = {}
     for p in procs:
         for inode in p.socket_inodes:
             owners.setdefault(inode, []).append(p.pid)
-    return [Listener(proto, ep, inode, tuple(sorted(owners.get(inode, ()))))
-            for proto, ep, inode in raw]
+    return [Listener(proto, ep, inode, tuple(sorted(owners.get(inode, ()))), table)
+            for proto, ep, inode, table in raw]

@@ -50,7 +50,7 @@ def config_invalid(facts: Facts) -> Iterator[Hit]:
         down = [p for p in ports if not any(li.endpoint.port == p and li.proto.startswith("tcp")
                                             for li in facts.listeners)]
         if down:
-            evidence += (Excerpt("/proc/net/tcp, /proc/net/tcp6", "nothing listens on "
+            evidence += (Excerpt(facts.tcp_tables, "nothing listens on "
                                  + ", ".join(f":{p}" for p in down)
                                  + " (nginx is down: it cannot start with this configuration)"),)
     yield Hit(
@@ -121,7 +121,7 @@ def upstream_not_listening(facts: Facts) -> Iterator[Hit]:
     """proxy_pass targets a host:port or socket with no listening socket on this host."""
     for ep, uses in _dead_targets(facts):
         evidence = _location_excerpts(uses)
-        table = "/proc/net/unix" if ep.path else "/proc/net/tcp, /proc/net/tcp6"
+        table = "/proc/net/unix" if ep.path else facts.tcp_tables
         evidence.append(Excerpt(table, f"no listening socket at {ep.label}"))
         logs = _log_lines(facts, ep)
         if logs:
@@ -177,8 +177,9 @@ def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
         li, who = elsewhere[0]
         server, loc = uses[0]
         evidence = _location_excerpts(uses)
-        evidence.append(Excerpt(f"/proc/net/{li.proto}", f"{who} listens at {li.endpoint.label}"))
-        evidence.append(Excerpt("/proc/net", f"no listening socket at {ep.label}"))
+        evidence.append(Excerpt(li.table, f"{who} listens at {li.endpoint.label}"))
+        evidence.append(Excerpt("/proc/net/unix" if ep.path else facts.tcp_tables,
+                                f"no listening socket at {ep.label}"))
         new = li.endpoint.label
         if li.endpoint.host in ("0.0.0.0", "::", "*"):
             new = f"127.0.0.1:{li.endpoint.port}"
@@ -421,7 +422,7 @@ def upstream_address_family(facts: Facts) -> Iterator[Hit]:
         server, loc = uses[0]
         evidence = [Excerpt(logs[-1].where, logs[-1].raw)]
         evidence += _location_excerpts(uses)
-        evidence.append(Excerpt(f"/proc/net/{live[0].proto}",
+        evidence.append(Excerpt(live[0].table,
                                 f"the app listens at {live[0].endpoint.label} only; nothing "
                                 f"at {', '.join(sorted(dead_labels))}"))
         nolive = _errors(facts, re.compile(r"no live upstreams"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..facts import Endpoint, Facts, Process, Unit
+from ..facts import Endpoint, Facts, Listener, Process, Unit
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _
 from .common import journal_excerpt, restart_command
@@ -28,9 +28,10 @@ def _bind(message: str, unit: Unit) -> Endpoint | None:
     return next((b for b in unit.binds if b.port is not None), None)
 
 
-def _holders(facts: Facts, unit: Unit, want: Endpoint) -> list[tuple[str, Process | None, int]]:
-    """(listening address, process, pid) of sockets on want's port, not owned by unit itself."""
-    out: list[tuple[str, Process | None, int]] = []
+def _holders(facts: Facts, unit: Unit,
+             want: Endpoint) -> list[tuple[Listener, Process | None, int]]:
+    """(listener, process, pid) of sockets on want's port, not owned by unit itself."""
+    out: list[tuple[Listener, Process | None, int]] = []
     for li in facts.listeners or ():
         ep = li.endpoint
         if ep.path is not None or ep.port != want.port:
@@ -39,7 +40,7 @@ def _holders(facts: Facts, unit: Unit, want: Endpoint) -> list[tuple[str, Proces
             p = facts.process(pid)
             if p is not None and p.unit == unit.name:
                 continue
-            out.append((ep.label, p, pid))
+            out.append((li, p, pid))
     return out
 
 
@@ -69,9 +70,9 @@ def port_conflict(facts: Facts) -> Iterator[Hit]:
         want = _bind(line.message, unit)
         evidence = [journal_excerpt(line)]
         holders = _holders(facts, unit, want) if want is not None else []
-        for label, p, pid in holders[:2]:
-            table = "/proc/net/tcp6" if label.startswith("[") else "/proc/net/tcp"
-            evidence.append(Excerpt(table, f"{label} is held by {_who(p, pid, facts)}"))
+        for li, p, pid in holders[:2]:
+            evidence.append(Excerpt(li.table,
+                                    f"{li.endpoint.label} is held by {_who(p, pid, facts)}"))
         port = want.port if want else None
         answers = [e for e in facts.nginx_errors or ()
                    if NGINX_SQUATTED_RE.search(e.message) and port is not None and e.upstream
@@ -107,6 +108,6 @@ def port_conflict(facts: Facts) -> Iterator[Hit]:
                           restart_command(unit.name)),
             ),
             links=(Link("unit", unit.name), Link("log", line.message),
-                   *((Link("listener", first[0]),) if first else ()),
+                   *((Link("listener", first[0].endpoint.label),) if first else ()),
                    *((Link("upstream", f"127.0.0.1:{port}"),) if port else ())),
         )

@@ -244,7 +244,7 @@ def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
                 continue
             evidence = [Excerpt(loc.where, f"location {loc.path} {{ proxy_pass "
                                            f"{loc.proxy_pass}; }}"),
-                        Excerpt("/proc/net/tcp, /proc/net/tcp6" if ep.path is None
+                        Excerpt(facts.tcp_tables if ep.path is None
                                 else "/proc/net/unix", f"no process listens at {ep.label}")]
             if serving:
                 for u in serving:
