@@ -114,6 +114,24 @@ def _data_text(data: Any) -> str:
     return "\n".join(lines)
 
 
+def _manifest_text(manifest: Mapping[str, Any]) -> str:
+    """The manifest as JSON a person reads: a line per key, a line per source.
+
+    (C encoder only: json.dumps with indent is pure Python, and this is written last.)
+    """
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = []
+    for key, value in manifest.items():
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            body = ",\n".join("  " + dumps(v) for v in value)
+            lines.append(f" {dumps(key)}: [\n{body}\n ]")
+        else:
+            lines.append(f" {dumps(key)}: {dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def _journal_text(text: str) -> str:
     """journalctl -o json records as the short lines people read."""
     lines = []
@@ -225,8 +243,7 @@ def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | No
     mtime = int(created if created is not None else time.time())
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        ordered = {"manifest.json": json.dumps(manifest, indent=1, ensure_ascii=False).encode()
-                   + b"\n", **members}
+        ordered = {"manifest.json": _manifest_text(manifest).encode(), **members}
         for name, data in ordered.items():
             info = tarfile.TarInfo(f"{top}/{name}")
             info.size, info.mtime, info.mode = len(data), mtime, 0o644

@@ -72,6 +72,10 @@ def test_layout_manifest_and_one_file_per_source(tmp_path: Path) -> None:
     assert {"manifest.json", "evidence.json"} <= set(files)
     on_disk = json.loads(files["manifest.json"])
     assert on_disk == manifest
+    # Laid out for reading: a line per source.
+    lines = files["manifest.json"].decode().splitlines()
+    for s in manifest["sources"]:
+        assert sum(f'"source": {json.dumps(s["source"])}' in line for line in lines) == 1
     assert manifest["schema"] == "gatewaydoctor.bundle/1"
     assert manifest["host"] == ev["host"] and manifest["taken_at"] == ev["time"]
     assert manifest["tool_version"]
