@@ -424,7 +424,9 @@ def _units(c: _Collector, shows: dict[str, Job[Item | None]], no_exec: bool,
         blocks = execspec.parse_show((show or {}).get("stdout") or "")
         if blocks:
             _python_unit(c, unit, blocks[0], no_exec, unit in probed)  # the app probe first
-        c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
+            c.submit(unitscan.cat, f"systemd.cat:{unit}", unit, blocks[0])
+        else:  # systemd did not answer: let systemctl say why
+            c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
         c.submit(journal, f"journal.unit:{unit}", ["-u", unit, "-n",
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
 

@@ -85,7 +85,8 @@ def journal_entries(item: Item, unit: str | None) -> list[JournalEntry]:
 
 
 def unit_file_text(item: Item) -> UnitFileText | None:
-    """`systemctl cat UNIT`: the files on disk, and systemd's warning when they changed."""
+    """A unit's files on disk (as `systemctl cat` lays them out), and, from systemctl,
+    its warning when they changed."""
     text = item.stdout or ""
     if not text.strip():
         return None
@@ -93,5 +94,7 @@ def unit_file_text(item: Item) -> UnitFileText | None:
                   if line.strip().startswith("ExecStart=") and line.split("=", 1)[1].strip())
     warnings = tuple(line.lstrip("# ").rstrip() for line in (item.stderr or "").splitlines()
                      if line.strip())
+    # Read by the agent (FragmentPath and drop-ins), or `systemctl cat` in older bundles.
+    where = item.path if item.kind == "file" and item.path else f"systemctl cat {item.subject}"
     return UnitFileText(unit=item.subject, text=text, exec_start=execs, warnings=warnings,
-                        source=f"systemctl cat {item.subject}")
+                        source=where)
