@@ -59,3 +59,31 @@ def test_journal_falls_back_to_whole_records_on_old_systemd(
     assert item["rc"] == 0 and item["stdout"] == '{"MESSAGE":"hello"}\n'
     assert not any(a.startswith("--output-fields") for a in item["argv"])
     assert item["argv"][:3] == ["journalctl", "-o", "json"]
+
+
+def test_journal_records_lose_only_the_cursor_monotonic_time_and_boot_id() -> None:
+    """Every journal record recorded in the lab stays the same JSON object, minus those."""
+    import glob
+    import json
+
+    from gatewaydoctor.agent.runner import _JOURNAL_NOISE
+
+    dropped = {"__CURSOR", "__MONOTONIC_TIMESTAMP", "_BOOT_ID"}
+    seen = 0
+    for path in sorted(glob.glob("tests/data/lab/*.json"))[:12]:
+        items = json.loads(Path(path).read_text())["items"]
+        for source, item in items.items():
+            for line in (item.get("stdout") or "").splitlines() if source.startswith(
+                    "journal.") else ():
+                record = json.loads(line)
+                # the cursor first, last and in the middle of a record
+                for order in (record, dict(reversed(record.items()))):
+                    raw = json.dumps(order, ensure_ascii=False, separators=(",", ":"))
+                    kept = json.loads(_JOURNAL_NOISE.sub("", raw))
+                    assert kept == {k: v for k, v in order.items() if k not in dropped}
+                seen += 1
+    assert seen > 500
+    # A message that quotes such a field is left alone.
+    line = json.dumps({"MESSAGE": 'x,"__CURSOR":"s=1",y', "__CURSOR": "s=2"},
+                      separators=(",", ":"))
+    assert json.loads(_JOURNAL_NOISE.sub("", line)) == {"MESSAGE": 'x,"__CURSOR":"s=1",y'}
