@@ -58,12 +58,7 @@ def _lang_in(argv: Sequence[str]) -> str | None:
     return lang if lang in LANGUAGES else None
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gatewaydoctor", description=__doc__.splitlines()[0])
-    p.add_argument("--version", action="version", version=f"gatewaydoctor {__version__}")
-    _lang_option(p)
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("diagnose", help=_("find why nginx answers 502/503/504 on this host"))
+def _diagnose_options(d: argparse.ArgumentParser) -> None:
     d.add_argument("url", nargs="?",
                    help=_("the URL that fails, e.g. {url}").format(
                        url="http://example.com/api/health"))
@@ -83,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                           "them)"))
     _mask_options(d)
     _window_options(d)
-    b = sub.add_parser("bundle", help=_("write this host's evidence, redacted, as a .tar.gz "
-                                        "anyone can diagnose offline"))
+
+
+def _bundle_options(b: argparse.ArgumentParser) -> None:
     b.add_argument("url", nargs="?",
                    help=_("the URL that fails, e.g. {url}").format(
                        url="http://example.com/api/health"))
@@ -95,22 +91,76 @@ def _parser() -> argparse.ArgumentParser:
                    help=_("do not run the service's Python (no import probe)"))
     _mask_options(b)
     _window_options(b)
-    g = sub.add_parser("gather", help=_("print this host's raw evidence as JSON (redacted)"))
+
+
+def _gather_options(g: argparse.ArgumentParser) -> None:
     g.add_argument("url", nargs="?")
     g.add_argument("--no-exec", action="store_true")
     _mask_options(g)
     _window_options(g)
-    r = sub.add_parser("rules", help=_("list the rules (ID, symbol, category, severity, title)"))
+
+
+def _rules_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--json", action="store_true", help=_("print the list as JSON"))
-    e = sub.add_parser("explain", help=_("print a rule's documentation: what it detects, why, "
-                                         "the evidence it uses, how to fix and verify"))
+
+
+def _explain_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("rule", metavar="ID|SYMBOL",
                    help=_("e.g. {examples}").format(examples="GD-APP-001, relative-import"))
-    s = sub.add_parser("schema", help=_("print the JSON Schema of the --json report"))
-    c = sub.add_parser("completion", help=_("print a shell completion script"))
+
+
+def _completion_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("shell", choices=("bash", "zsh", "fish"))
-    for each in (d, b, g, r, e, s, c):
-        _lang_option(each)
+
+
+def _no_options(_p: argparse.ArgumentParser) -> None:
+    pass
+
+
+# name, what `gatewaydoctor -h` says of it (a function: translated when the parser is
+# built), and what adds its options
+COMMANDS: tuple[tuple[str, Callable[[], str], Callable[[argparse.ArgumentParser], None]],
+                ...] = (
+    ("diagnose", lambda: _("find why nginx answers 502/503/504 on this host"),
+     _diagnose_options),
+    ("bundle", lambda: _("write this host's evidence, redacted, as a .tar.gz anyone can "
+                         "diagnose offline"), _bundle_options),
+    ("gather", lambda: _("print this host's raw evidence as JSON (redacted)"), _gather_options),
+    ("rules", lambda: _("list the rules (ID, symbol, category, severity, title)"),
+     _rules_options),
+    ("explain", lambda: _("print a rule's documentation: what it detects, why, the evidence "
+                          "it uses, how to fix and verify"), _explain_options),
+    ("schema", lambda: _("print the JSON Schema of the --json report"), _no_options),
+    ("completion", lambda: _("print a shell completion script"), _completion_options),
+)
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand argv names, when nothing else comes before it but --lang."""
+    names = {name for name, _help, _add in COMMANDS}
+    after_lang = False
+    for arg in argv:
+        if after_lang:
+            after_lang = False
+        elif arg == "--lang":
+            after_lang = True
+        elif not arg.startswith("--lang="):
+            return arg if arg in names else None
+    return None
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the other subcommands get no options (building them
+    all is a few ms on the way to the first probe, and they cannot be used at once)."""
+    p = argparse.ArgumentParser(prog="gatewaydoctor", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"gatewaydoctor {__version__}")
+    _lang_option(p)
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, help_text, add_options in COMMANDS:
+        each = sub.add_parser(name, help=help_text())
+        if only is None or only == name:
+            add_options(each)
+            _lang_option(each)
     return p
 
 
@@ -262,10 +312,9 @@ def write_bundle(args: argparse.Namespace) -> int:
     # and lays out each item as it comes in. It starts once those probes are started:
     # sooner, it would slow the way to them. Masking IPs/host names needs every item
     # first (placeholders are shared), so then it all happens after.
-    red = _redactor(args)
     items: SimpleQueue[dict[str, Any] | None] = SimpleQueue()
     early: list[Any] = []
-    masks = red.mask_ips or red.mask_hosts
+    masks = bool(args.mask_ips or args.mask_hosts)
     go = threading.Event()
     writer = threading.Thread(target=_prepare_bundle, args=(items, early, masks, go),
                               daemon=True)
@@ -277,6 +326,8 @@ def write_bundle(args: argparse.Namespace) -> int:
         items.put(None)
         writer.join()
     from . import bundle as bundles
+
+    red = _redactor(args)  # (its import is the writer thread's, off the way to the probes)
 
     path = args.output
     if not path:
@@ -354,7 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gatewaydoctor` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     set_language(_lang_in(argv))  # --lang, else the locale variables
-    parser = _parser()
+    command = _command_in(argv)
+    # completion writes a script for every subcommand's options
+    parser = _parser(only=None if command == "completion" else command)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

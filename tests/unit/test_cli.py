@@ -76,3 +76,29 @@ def test_live_run_on_this_host_reports_coverage(capsys: pytest.CaptureFixture[st
     assert {"nginx configuration", "systemd units", "listening sockets"} <= set(areas)
     if not report["conclusive"]:
         assert report["verdict"] != "healthy"
+
+
+@pytest.mark.parametrize("argv", [
+    ["bundle", "http://127.0.0.1/x", "-o", "b.tar.gz", "--mask-ips", "--window", "2h"],
+    ["--lang", "zh-CN", "diagnose", "--json", "--skip", "GD-APP-001"],
+    ["--lang=en", "gather", "--no-exec"],
+    ["explain", "relative-import"],
+    ["rules", "--json"],
+    ["schema"],
+])
+def test_parsing_with_only_the_named_command_built_is_the_same(argv: list[str]) -> None:
+    from gatewaydoctor.cli import _command_in, _parser
+
+    only = _command_in(argv)
+    assert only == next(a for a in argv if not a.startswith("-") and a != "zh-CN")
+    assert vars(_parser(only=only).parse_args(argv)) == vars(_parser().parse_args(argv))
+    # and a wrong option is still refused by the command's own options
+    with pytest.raises(SystemExit):
+        _parser(only=only).parse_args([*argv, "--no-such-option"])
+
+
+def test_no_command_or_help_builds_every_command() -> None:
+    from gatewaydoctor.cli import _command_in
+
+    assert _command_in(["-h"]) is None and _command_in([]) is None
+    assert _command_in(["--lang", "en"]) is None and _command_in(["bogus"]) is None
