@@ -19,6 +19,7 @@ import io
 import json
 import re
 import tarfile
+import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -229,9 +230,31 @@ def build(evidence: Mapping[str, Any], redactor: Redactor, *, created: float | N
     }
     # The manifest goes through the same redactor (sources and reasons name paths and URLs);
     # its counts are those of the evidence, taken before.
-    manifest = redactor.obj(manifest)
+    manifest = redactor.whole(manifest)
     manifest["redactions"] = counts
     return manifest, members
+
+
+SPLIT_AT = 128 * 1024
+
+
+def _gzip(data: bytes) -> bytes:
+    """gzip at level 6 (the default: half the time of 9 for a 3% larger archive).
+
+    The last, serial step of a bundle: a large one is compressed as two gzip members at
+    once (zlib lets go of the GIL), which gzip, tar and Python read as one stream. The
+    halves are cut at a fixed place, so the same input gives the same bytes.
+    """
+    if len(data) < SPLIT_AT:
+        return gzip.compress(data, compresslevel=6, mtime=0)
+    half = len(data) // 2
+    first: list[bytes] = []
+    other = threading.Thread(target=lambda: first.append(
+        gzip.compress(data[:half], compresslevel=6, mtime=0)))
+    other.start()
+    second = gzip.compress(data[half:], compresslevel=6, mtime=0)
+    other.join()
+    return first[0] + second
 
 
 def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | None = None, *,
@@ -249,9 +272,7 @@ def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | No
             info.size, info.mtime, info.mode = len(data), mtime, 0o644
             info.uname = info.gname = "gatewaydoctor"
             tar.addfile(info, io.BytesIO(data))
-    # Level 6 (gzip's default): half the time of 9 for a 3% larger archive.
-    packed = gzip.compress(raw.getvalue(), compresslevel=6, mtime=0)
-    Path(path).write_bytes(packed)
+    Path(path).write_bytes(_gzip(raw.getvalue()))
     return manifest
 
 

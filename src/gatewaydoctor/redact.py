@@ -482,13 +482,17 @@ class Redactor:
                 new_item[field] = self._json_lines(v, source)
             elif field == "source":
                 new_item[field] = new_source
-            elif isinstance(v, (Mapping, list)) and self._holds_nothing(v, source):
-                new_item[field] = v
             elif field in _ARGV_KEYS:
                 new_item[field] = self._argv(v, source)
             else:
-                new_item[field] = self.obj(v, source)
+                new_item[field] = self.whole(v, source)
         return new_source, new_item
+
+    def whole(self, value: Any, source: str = "") -> Any:
+        """obj(value); a structure found to hold nothing to mask is returned as it is."""
+        if isinstance(value, (Mapping, list)) and self._holds_nothing(value, source):
+            return value
+        return self.obj(value, source)
 
     def _holds_nothing(self, value: Any, source: str) -> bool:
         """Nothing in this structure (keys and strings) would be masked: one scan of its

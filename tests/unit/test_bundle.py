@@ -259,3 +259,20 @@ def test_window_is_accepted(window: str) -> None:
 def test_bad_window_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bundle", "--window", "yesterday", "-o", "/nonexistent/x.tar.gz"]) == 2
     assert "--window 'yesterday' is not a time span" in capsys.readouterr().err
+
+
+def test_large_archives_are_two_gzip_members_read_as_one_stream(tmp_path: Path) -> None:
+    import random
+    import subprocess
+
+    rng = random.Random(5)
+    data = bytes(rng.getrandbits(8) for _ in range(40_000)) * 8  # > SPLIT_AT
+    packed = bundle._gzip(data)
+    assert packed == bundle._gzip(data)  # deterministic
+    assert packed.count(b"\x1f\x8b\x08") >= 2
+    assert gzip.decompress(packed) == data
+    (tmp_path / "x.gz").write_bytes(packed)
+    out = subprocess.run(["gzip", "-dc", str(tmp_path / "x.gz")], capture_output=True,
+                         check=True).stdout
+    assert out == data
+    assert gzip.decompress(bundle._gzip(b"small")) == b"small"
