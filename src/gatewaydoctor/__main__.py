@@ -1,5 +1,5 @@
 """`python -m gatewaydoctor` runs the CLI."""
 
-from .cli import main
+from .cli import console
 
-raise SystemExit(main())
+console()

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .i18n import LANGUAGES, _, set_language
@@ -399,6 +399,20 @@ def _redact(text: str) -> str:
     from .redact import redact
 
     return redact(text)
+
+
+def console() -> NoReturn:
+    """The `gatewaydoctor` console script: main(), then exit with its code.
+
+    Before the interpreter shuts down, every object is frozen out of the garbage
+    collector: shutdown's last collections would otherwise walk all the evidence the run
+    held (~8 ms of a 0.2 s bundle, after the work is done); the process's end frees it.
+    """
+    code = main()
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
