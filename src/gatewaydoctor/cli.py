@@ -416,7 +416,7 @@ def console() -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `gatewaydoctor` console script."""
+    """The CLI: parse argv, run the command, return the exit code (console() exits)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     set_language(_lang_in(argv))  # --lang, else the locale variables
     command = _command_in(argv)

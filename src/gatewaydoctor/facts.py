@@ -395,6 +395,9 @@ class Traceback:
     detail: tuple[str, ...] = ()
 
 
+PROC_TCP_TABLES = "/proc/net/tcp, /proc/net/tcp6"
+
+
 @dataclass(frozen=True)
 class Listener:
     """A listening socket, with the processes holding it."""
@@ -865,7 +868,7 @@ class Facts:
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
-    tcp_tables: str = "/proc/net/tcp, /proc/net/tcp6"
+    tcp_tables: str = PROC_TCP_TABLES
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""
@@ -879,6 +882,10 @@ class Facts:
     def web_units(self) -> list[Unit]:
         """Units that run a Python web server."""
         return [u for u in self.units or () if u.is_web_app]
+
+    def socket_table(self, target: Endpoint) -> str:
+        """Where a listening socket at target would have been seen."""
+        return "/proc/net/unix" if target.path else self.tcp_tables
 
     def listeners_at(self, target: Endpoint) -> list[Listener]:
         """Listeners that would accept a connection to target."""

@@ -110,6 +110,7 @@ _VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
 _SECRET_WORD = (r"(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|"
                 r"access[_-]?key|credentials?|_key\b)")
 _SECRET_NAME = r"[A-Z0-9_.-]*" + _SECRET_WORD + r"[A-Z0-9_.-]*"
+_FLAG_WORD = r"(?:password|passwd|secret|token|api[_-]?key)"  # --password x, --api-key x
 
 # (kind, pattern, replacement, words one of which the lowercased text must hold, or () for
 # always); applied in this order. The words make most strings (journal fields) cost nothing.
@@ -164,17 +165,15 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Matc
                                     + r"(?!\*\*\*)" + _VALUE, _SECRET_WORD, _name_char),
      r"\1\2" + MASK, _SECRET_WORDS),
     # --password x, "--token" "x" (a command line; --token=x is the one above)
-    ("secret_assignment", _Anchored(r"(?i)((?<![\w-])--?[A-Z0-9_-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|"
-                                    r"API[_-]?KEY)[A-Z0-9_-]*)([\"']?\s+)(?![\"']?-|\*\*\*)"
-                                    + _VALUE, "password|passwd|secret|token|api[_-]?key",
-                                    _name_char),
+    ("secret_assignment", _Anchored(r"(?i)((?<![\w-])--?[A-Z0-9_-]*" + _FLAG_WORD
+                                    + r"[A-Z0-9_-]*)([\"']?\s+)(?![\"']?-|\*\*\*)" + _VALUE,
+                                    _FLAG_WORD, _name_char),
      r"\1\2" + MASK, ("pass", "secret", "token", "key")),
     # ?token=x&password=y in URLs
     ("url_secret", _lazy(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
      ("token=", "key=", "password=", "secret=", "sig=", "signature=", "auth=")),
 )
-
 
 
 def _trie(words: Iterable[str], *, longest: bool = False) -> str:
@@ -215,6 +214,7 @@ def _words_in(low: str) -> set[str]:
     for word in set(_EVERY_TRIGGER.findall(low)):
         found |= _PREFIXES[word]
     return found
+
 
 # Extra fields of a `combined`-prefixed access log line ("$http_cookie", "$http_x_api_key").
 _ACCESS_PREFIX = _lazy(

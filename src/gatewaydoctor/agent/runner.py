@@ -132,8 +132,8 @@ JOURNAL_FIELDS = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_SYSTEMD_UNIT,_T
 # of each record's bytes (the cursor alone is ~170). Their values are hex and digits, never
 # a quote or a backslash; inside a JSON string value a quote is escaped, so these never
 # match within one. (__REALTIME_TIMESTAMP is kept: it dates the lines.)
-_JOURNAL_NOISE = re.compile(r',"(?:__CURSOR|__MONOTONIC_TIMESTAMP|_BOOT_ID)":"[^"\\]*"'
-                            r'|"(?:__CURSOR|__MONOTONIC_TIMESTAMP|_BOOT_ID)":"[^"\\]*",')
+_NOISE_FIELD = r'"(?:__CURSOR|__MONOTONIC_TIMESTAMP|_BOOT_ID)":"[^"\\]*"'
+_JOURNAL_NOISE = re.compile("," + _NOISE_FIELD + "|" + _NOISE_FIELD + ",")
 
 
 def journal(source: str, args: list[str], *, timeout: float = DEFAULT_TIMEOUT) -> Item:

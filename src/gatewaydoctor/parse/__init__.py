@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from ..evidence import Evidence, Item
-from ..facts import Accounts, Facts, Listener, Traceback
+from ..facts import PROC_TCP_TABLES, Accounts, Facts, Listener, Traceback
 from . import database, firewall, net, nginx_config, nginx_logs, probes, python, system, systemd
 from . import supervisor as supervisord
 
@@ -101,27 +101,25 @@ def build_facts(ev: Evidence) -> Facts:
     procs = net.processes(procs_item) if procs_item is not None and procs_item.ok else None
     if procs is None:
         missing["processes"] = _reason([procs_item], "/proc listing")
-    raw_listeners = []
     # TCP listeners from sock_diag, or (older bundles, no netlink) from /proc/net/tcp{,6}.
-    diag = ev.get("net.tcp_listen")
-    tcp_tables = "/proc/net/tcp, /proc/net/tcp6"
+    diag, unix = ev.get("net.tcp_listen"), ev.get("proc.net.unix")
     if diag is not None and diag.ok:
-        net_items = [diag, ev.get("proc.net.unix")]
-        raw_listeners += net.diag_listeners(diag)
-        tcp_tables = diag.path or tcp_tables
+        net_items = [diag, unix]
+        raw_listeners = net.diag_listeners(diag)
+        tcp_tables = diag.path or PROC_TCP_TABLES
     else:
-        net_items = [ev.get("proc.net.tcp"), ev.get("proc.net.tcp6"), ev.get("proc.net.unix")]
-        for item, proto in zip(net_items, ("tcp", "tcp6"), strict=False):
-            if item is not None and item.ok:
-                raw_listeners += net.tcp_listeners(item, proto)
-    unix = ev.get("proc.net.unix")
+        tables = [(ev.get(f"proc.net.{proto}"), proto) for proto in ("tcp", "tcp6")]
+        net_items = [*(item for item, _proto in tables), unix, diag]
+        raw_listeners = [li for item, proto in tables if item is not None and item.ok
+                         for li in net.tcp_listeners(item, proto)]
+        tcp_tables = PROC_TCP_TABLES
     if unix is not None and unix.ok:
         raw_listeners += net.unix_listeners(unix)
     listeners: tuple[Listener, ...] | None = None
     if any(i is not None and i.ok for i in net_items):
         listeners = tuple(net.listeners(raw_listeners, procs or []))
     else:
-        missing["listeners"] = _reason([*net_items, diag], "/proc/net tables")
+        missing["listeners"] = _reason(net_items, "/proc/net tables")
 
     import_probes = collect("python.import:", one(python.import_probe), "import_probes")
     if import_probes is not None and superseded_units:

@@ -121,8 +121,7 @@ def upstream_not_listening(facts: Facts) -> Iterator[Hit]:
     """proxy_pass targets a host:port or socket with no listening socket on this host."""
     for ep, uses in _dead_targets(facts):
         evidence = _location_excerpts(uses)
-        table = "/proc/net/unix" if ep.path else facts.tcp_tables
-        evidence.append(Excerpt(table, f"no listening socket at {ep.label}"))
+        evidence.append(Excerpt(facts.socket_table(ep), f"no listening socket at {ep.label}"))
         logs = _log_lines(facts, ep)
         if logs:
             evidence.append(Excerpt(logs[-1].where, logs[-1].raw))
@@ -178,8 +177,7 @@ def upstream_mismatch(facts: Facts) -> Iterator[Hit]:
         server, loc = uses[0]
         evidence = _location_excerpts(uses)
         evidence.append(Excerpt(li.table, f"{who} listens at {li.endpoint.label}"))
-        evidence.append(Excerpt("/proc/net/unix" if ep.path else facts.tcp_tables,
-                                f"no listening socket at {ep.label}"))
+        evidence.append(Excerpt(facts.socket_table(ep), f"no listening socket at {ep.label}"))
         new = li.endpoint.label
         if li.endpoint.host in ("0.0.0.0", "::", "*"):
             new = f"127.0.0.1:{li.endpoint.port}"

@@ -244,8 +244,7 @@ def unmanaged_server_gone(facts: Facts) -> Iterator[Hit]:
                 continue
             evidence = [Excerpt(loc.where, f"location {loc.path} {{ proxy_pass "
                                            f"{loc.proxy_pass}; }}"),
-                        Excerpt(facts.tcp_tables if ep.path is None
-                                else "/proc/net/unix", f"no process listens at {ep.label}")]
+                        Excerpt(facts.socket_table(ep), f"no process listens at {ep.label}")]
             if serving:
                 for u in serving:
                     evidence.append(Excerpt(u.source, f"{u.name} binds {ep.label} but is "
