@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .evidence import Evidence
-from .facts import Endpoint, Facts, Location, ServerBlock, Unit
+from .facts import Endpoint, Facts, Location, ServerBlock, Unit, location_for, server_for
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
 from .i18n import N_, _
 from .rules.probe import answered_by
@@ -176,8 +176,8 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
     if config is not None:
         wanted = _url_path(facts.target_url)
         if wanted is not None:
-            loc = config.location_for(wanted[1], wanted[0])
-            server = config.server_for(wanted[0])
+            loc = location_for(config, wanted[1], wanted[0])
+            server = server_for(config, wanted[0])
             if loc is not None and server is not None:
                 picks = [(server, loc)]
         if not picks:
@@ -190,7 +190,7 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
         if probe_path is None:
             probe_path = next((p.path for p in facts.probes or () if p.via == "nginx" and
                                p.path and config is not None and
-                               config.location_for(p.path, p.host_header) == loc), None)
+                               location_for(config, p.path, p.host_header) == loc), None)
         hop = _probe_hop(facts, via, probe_path, findings)
         if hop:
             hops.append(hop)

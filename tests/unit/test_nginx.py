@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gatewaydoctor.evidence import Item
+from gatewaydoctor.facts import location_for
 from gatewaydoctor.parse.nginx_config import read_config, read_test
 from gatewaydoctor.parse.nginx_logs import access_entries, error_entries
 
@@ -37,7 +38,7 @@ def test_read_config_with_crossplane() -> None:
     assert docs.upstream_group == "backend"
     assert [e.label for e in docs.endpoints] == ["unix:/run/app/gunicorn.sock"]
     assert cfg.error_logs == ("/var/log/nginx/error.log",)
-    assert cfg.location_for("/api/health", "app.example.test") == api
+    assert location_for(cfg, "/api/health", "app.example.test") == api
 
 
 def test_broken_file_is_read_tolerantly_and_said_so() -> None:

@@ -19,6 +19,7 @@ from conftest import ROOT, RULE_FIXTURES
 from gatewaydoctor.agent import nginxscan
 from gatewaydoctor.diagnose import coverage
 from gatewaydoctor.evidence import Evidence
+from gatewaydoctor.facts import location_for, server_for
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse.nginx_config import read_config
 
@@ -74,12 +75,12 @@ def test_includes_in_upstream_location_and_map() -> None:
     [backend] = cfg.upstreams
     assert [e.label for e in backend.servers] == ["127.0.0.1:8000", "127.0.0.1:8001"]
     [server] = cfg.servers
-    api = cfg.location_for("/api/users", "inc.example.test")
+    api = location_for(cfg, "/api/users", "inc.example.test")
     assert api is not None and api.where == "/tmp/gdngx/includes/conf.d/locations.inc:1"
     assert api.upstream_group == "backend"
     timeout = cfg.setting("proxy_read_timeout", server, api)
     assert timeout is not None and timeout.where == "/tmp/gdngx/includes/conf.d/proxy.inc:1"
-    root = cfg.location_for("/other")
+    root = location_for(cfg, "/other")
     assert root is not None and [e.label for e in root.endpoints] == ["unix:/run/app/app.sock"]
 
 
@@ -94,7 +95,7 @@ def test_includes_in_upstream_location_and_map() -> None:
 ])
 def test_location_matching_like_nginx(path: str, expected: str) -> None:
     cfg = read_config(dump("includes"), "read from nginx -T")
-    loc = cfg.location_for(path, "inc.example.test")
+    loc = location_for(cfg, path, "inc.example.test")
     assert loc is not None and loc.path == expected
 
 
@@ -170,7 +171,7 @@ def test_skip_and_only_by_id_and_symbol_from_the_command_line() -> None:
 ])
 def test_server_selection_like_nginx(host: str, port: int | None, upstream: str | None) -> None:
     cfg = read_config(dump("servers"), "read from nginx -T")
-    server = cfg.server_for(host, port)
+    server = server_for(cfg, host, port)
     assert server is not None
     labels = [ep.label for loc in server.locations for ep in loc.endpoints]
     assert labels == ([upstream] if upstream else [])

@@ -20,6 +20,8 @@ from ..facts import (
     Probe,
     ServerBlock,
     Unit,
+    location_for,
+    server_for,
 )
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _, sentences
@@ -279,8 +281,8 @@ def _place(facts: Facts, e: ErrorLogEntry) -> tuple[ServerBlock | None, Location
     config, path = facts.nginx_config, _request_path(e)
     if config is None or path is None:
         return None, None
-    loc = config.location_for(path, e.host)
-    server = config.server_of(loc) if loc is not None else config.server_for(e.host)
+    loc = location_for(config, path, e.host)
+    server = config.server_of(loc) if loc is not None else server_for(config, e.host)
     return server, loc
 
 
@@ -488,7 +490,7 @@ def rate_limited(facts: Facts) -> Iterator[Hit]:
         server, loc = _place(facts, last)
         if url is not None and url.path and facts.nginx_config is not None:
             # Prefer the URL the user gave when its location is behind this zone.
-            url_loc = facts.nginx_config.location_for(url.path, url.host_header)
+            url_loc = location_for(facts.nginx_config, url.path, url.host_header)
             hits = [e for e in lines if _place(facts, e)[1] == url_loc]
             if hits and url_loc is not None:
                 last, loc = hits[-1], url_loc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from ..facts import Facts, Probe
+from ..facts import Facts, Probe, location_for
 from ..findings import Excerpt, Fix, Hit, Link, Severity
 from ..i18n import N_, _
 from .registry import rule
@@ -78,7 +78,7 @@ def _links(facts: Facts, p: Probe) -> tuple[Link, ...]:
     if p.via == "upstream":
         links.append(Link("upstream", p.endpoint))
     elif facts.nginx_config is not None and p.path:
-        loc = facts.nginx_config.location_for(p.path, p.host_header)
+        loc = location_for(facts.nginx_config, p.path, p.host_header)
         if loc is not None:
             links.append(Link("location", f"{loc.path} {loc.where}"))
             links += [Link("upstream", ep.label) for ep in loc.endpoints]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from ..categories import CATEGORIES
+from ..errors import GatewayDoctorError
 from ..facts import Facts
 from ..findings import LAYERS, Finding, Hit, Severity
 from ..i18n import _
@@ -20,7 +21,7 @@ FACT_NAMES = frozenset(f.name for f in fields(Facts)) - {"host", "target_url", "
 RuleFunc = Callable[[Facts], Iterable[Hit]]
 
 
-class RegistryError(Exception):
+class RegistryError(GatewayDoctorError):
     """A rule's declaration is invalid (bad ID, duplicate, unknown category...)."""
 
 

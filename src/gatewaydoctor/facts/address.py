@@ -1,0 +1,69 @@
+"""Where things listen and connect: TCP host:port or unix socket, and which listener a
+connection reaches."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+_LOOPBACK_NAMES = {"localhost": ("127.0.0.1", "::1"), "ip6-localhost": ("::1",)}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where something listens or connects: a TCP host:port or a unix socket path."""
+
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`127.0.0.1:8000`, `[::1]:8000` or `unix:/run/app.sock`."""
+        if self.path is not None:
+            return f"unix:{self.path}"
+        host = self.host or "*"
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str, default_port: int = 80) -> Endpoint:
+        """Parse `host:port`, `[v6]:port`, `host` or `unix:/path`."""
+        if text.startswith("unix:"):
+            return cls(path=text[5:].rstrip(":") or text[5:])
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+        elif text.count(":") == 1:
+            host, _, port = text.partition(":")
+        elif text.isdigit():
+            host, port = "*", text
+        else:
+            host, port = text, ""
+        return cls(host=host, port=int(port) if port.isdigit() else default_port)
+
+    def addresses(self) -> tuple[str, ...]:
+        """The IP addresses this endpoint's host stands for (names resolved for loopback only)."""
+        if self.host is None:
+            return ()
+        return _LOOPBACK_NAMES.get(self.host, (self.host,))
+
+    def accepts(self, target: Endpoint) -> bool:
+        """Tell whether a listener bound at self receives connections made to target."""
+        if self.path is not None or target.path is not None:
+            return self.path == target.path
+        if self.port != target.port:
+            return False
+        for want in target.addresses():
+            for have in self.addresses():
+                if have == want or have in ("*", "::"):
+                    return True
+                if have == "0.0.0.0" and _is_v4(want):
+                    return True
+        return False
+
+
+def _is_v4(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr).version == 4
+    except ValueError:
+        return False

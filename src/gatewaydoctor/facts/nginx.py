@@ -1,0 +1,247 @@
+"""The nginx configuration as dumped, its `nginx -t` verdict, its logs and its processes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .address import Endpoint
+from .files import PathStat
+
+
+@dataclass(frozen=True)
+class Listen:
+    """One `listen` directive of a server block."""
+
+    endpoint: Endpoint
+    ssl: bool
+    default_server: bool
+    raw: str
+
+
+@dataclass(frozen=True)
+class NginxDirective:
+    """One simple directive of the configuration, where it is written, and its context."""
+
+    name: str
+    args: tuple[str, ...]
+    file: str
+    line: int
+    context: str = ""
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the directive."""
+        return f"{self.file}:{self.line}"
+
+    @property
+    def text(self) -> str:
+        """The directive as written: `proxy_read_timeout 2s;`."""
+        return " ".join((self.name, *self.args)) + ";"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A location block and where it proxies to."""
+
+    path: str
+    modifier: str
+    proxy_pass: str | None
+    endpoints: tuple[Endpoint, ...]
+    upstream_group: str | None
+    file: str
+    line: int
+    directives: tuple[NginxDirective, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the location block."""
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ServerBlock:
+    """A `server {}` block in the http context."""
+
+    file: str
+    line: int
+    listens: tuple[Listen, ...]
+    names: tuple[str, ...]
+    locations: tuple[Location, ...]
+    directives: tuple[NginxDirective, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """A short human label: first server name and first listen."""
+        name = next((n for n in self.names if n not in ("_", "")), "_")
+        listen = self.listens[0].raw if self.listens else "80"
+        return f"server {name} (listen {listen}) {self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class UpstreamGroup:
+    """An `upstream name {}` block."""
+
+    name: str
+    servers: tuple[Endpoint, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class NginxConfig:
+    """The nginx configuration as dumped by `nginx -T`."""
+
+    parser: str
+    note: str | None
+    files: tuple[str, ...]
+    servers: tuple[ServerBlock, ...]
+    upstreams: tuple[UpstreamGroup, ...]
+    error_logs: tuple[str, ...]
+    access_logs: tuple[str, ...]
+    errors: tuple[str, ...] = ()
+    # Simple directives of the main, events and http contexts (context says which).
+    globals: tuple[NginxDirective, ...] = ()
+
+    def setting(self, name: str, server: ServerBlock | None = None,
+                location: Location | None = None) -> NginxDirective | None:
+        """The directive in force for a location: its own, else the server's, else http's."""
+        for scope in (location.directives if location else (),
+                      server.directives if server else (),
+                      tuple(d for d in self.globals if d.context == "http"),
+                      tuple(d for d in self.globals if d.context in ("main", "events"))):
+            found = [d for d in scope if d.name == name]
+            if found:
+                return found[-1]
+        return None
+
+    def server_of(self, location: Location) -> ServerBlock | None:
+        """The server block a location belongs to."""
+        return next((s for s in self.servers if location in s.locations), None)
+
+    def proxied_locations(self) -> list[tuple[ServerBlock, Location]]:
+        """Every (server, location) pair that has a proxy_pass."""
+        return [(s, loc) for s in self.servers for loc in s.locations if loc.proxy_pass]
+
+
+@dataclass(frozen=True)
+class NginxMessage:
+    """One `nginx: [level] text in file:line` line from `nginx -t`."""
+
+    level: str
+    text: str
+    file: str | None
+    line: int | None
+    raw: str
+
+
+@dataclass(frozen=True)
+class NginxTest:
+    """The outcome of `nginx -t`."""
+
+    ok: bool
+    rc: int | None
+    messages: tuple[NginxMessage, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class ErrorLogEntry:
+    """One nginx error.log line (signatures.md §0)."""
+
+    time: str
+    level: str
+    pid: int
+    cid: int | None
+    message: str
+    action: str | None
+    client: str | None
+    server: str | None
+    request: str | None
+    upstream: str | None
+    host: str | None
+    where: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class AccessLogEntry:
+    """One access.log line in the `combined` format."""
+
+    remote: str
+    time: str
+    request: str
+    status: int
+    body_bytes: int
+    referer: str
+    agent: str
+    where: str
+    raw: str
+
+    @property
+    def path(self) -> str:
+        """The request path (`/api/health`)."""
+        parts = self.request.split()
+        return parts[1] if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True)
+class NginxProcess:
+    """A running nginx process (master or worker) and when it started (epoch seconds)."""
+
+    pid: int
+    ppid: int | None
+    role: str
+    start_time: float | None
+    uid: int | None
+    gid: int | None
+    groups: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """A configuration file's modification time (the newer of the file and its symlink)."""
+
+    path: str
+    mtime: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NginxUser:
+    """The account nginx workers run as (`user` directive) and its groups."""
+
+    name: str
+    uid: int | None
+    gid: int | None
+    groups: tuple[int, ...]
+    configured: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NginxRuntime:
+    """The running nginx: processes and start times, config file mtimes, socket paths."""
+
+    source: str
+    now: float | None
+    processes: tuple[NginxProcess, ...]
+    files: tuple[FileStamp, ...]
+    user: NginxUser | None
+    sockets: Mapping[str, tuple[PathStat, ...]]
+
+    @property
+    def master(self) -> NginxProcess | None:
+        """The master process, if running."""
+        return next((p for p in self.processes if p.role == "master"), None)
+
+    @property
+    def loaded_at(self) -> float | None:
+        """When the running configuration was read: the newest worker's start (a reload
+        starts new workers), else the master's."""
+        workers = [p.start_time for p in self.processes
+                   if p.role == "worker" and p.start_time is not None]
+        if workers:
+            return max(workers)
+        master = self.master
+        return master.start_time if master else None

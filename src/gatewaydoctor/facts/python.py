@@ -1,0 +1,71 @@
+"""The app's Python: tracebacks, the import probe, the interpreter, its .env keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Traceback:
+    """A Python traceback found in the journal or in the import probe's stderr."""
+
+    unit: str | None
+    origin: str
+    exc_type: str
+    exc_message: str
+    last_line: str
+    text: str
+    time: float | None
+    source: str
+    # Lines the exception printed after its `Type: message` line (pydantic's field list).
+    detail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportProbe:
+    """The unit's interpreter importing the app target like the server would."""
+
+    unit: str
+    interpreter: str
+    cwd: str
+    module: str
+    attr: str
+    user: str
+    ok: bool
+    rc: int | None
+    stage: str | None
+    exc_type: str | None
+    exc_message: str | None
+    exc_name: str | None
+    stderr: str
+    note: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    """The interpreter a unit runs and its version."""
+
+    unit: str
+    interpreter: str | None
+    version: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    """An EnvironmentFile/.env: which keys it sets (never the values)."""
+
+    path: str
+    exists: bool
+    keys: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DirListing:
+    """The entry names of a directory (a unit's WorkingDirectory)."""
+
+    path: str
+    names: frozenset[str]
+    error: str | None
