@@ -13,7 +13,6 @@ from .evidence import Evidence
 from .facts import Endpoint, Facts, Location, ServerBlock, Unit, location_for, server_for
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
 from .i18n import N_, _
-from .rules.probe import answered_by
 from .rules.registry import RuleRun, Skipped
 
 # Symptoms read from what nginx reports inwards to the service; the bare
@@ -161,7 +160,7 @@ def _probe_hop(facts: Facts, via: str, path: str | None, findings: Sequence[Find
     for p in facts.probes or ():
         if p.via == via and (path is None or p.path == path):
             detail = p.outcome if p.status is None else _("{outcome}, answered by {who}").format(
-                outcome=p.outcome, who=answered_by(facts, p, _))
+                outcome=p.outcome, who=facts.answered_by(p, _))
             return Hop("url", p.label, "failed" if p.failed else "ok", detail,
                        (Excerpt(f"probe {p.label}", p.outcome),),
                        _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))

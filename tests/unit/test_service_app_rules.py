@@ -17,8 +17,8 @@ from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse.python import exception_detail, find_tracebacks
 from gatewaydoctor.parse.systemd import unit_file_text
 from gatewaydoctor.rules import all_rules, run_rules
-from gatewaydoctor.rules.app import _needs
-from gatewaydoctor.rules.config import missing_fields
+from gatewaydoctor.rules.legacy.app import _needs
+from gatewaydoctor.rules.legacy.config import missing_fields
 
 
 def _diagnose(rel: str) -> Diagnosis:

@@ -15,8 +15,8 @@ from gatewaydoctor.facts import FirewallState
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse import firewall as fwparse
 from gatewaydoctor.parse.system import avc_denial
-from gatewaydoctor.rules.database import classify
-from gatewaydoctor.rules.network import blocking
+from gatewaydoctor.rules.legacy.database import classify
+from gatewaydoctor.rules.legacy.network import blocking
 
 SECRET = "Pl4nted-S3cret-pw"
 LAB = ROOT / "tests" / "data" / "lab"

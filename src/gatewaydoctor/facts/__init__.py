@@ -33,16 +33,34 @@ from .nginx import (
 )
 from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
 from .routing import location_for, pcre_to_python, server_for
-from .services import JournalEntry, SupervisorProgram, SupervisorState, Unit, UnitFileText
+from .services import (
+    APP_ERROR_RE,
+    EXITED_RE,
+    FAILED_RE,
+    MANAGERS,
+    RESTART_RE,
+    START_LIMIT_RE,
+    SYSTEMD_EXIT_RE,
+    SYSTEMD_REASON_RE,
+    JournalEntry,
+    Service,
+    SupervisorProgram,
+    SupervisorState,
+    Unit,
+    UnitFileText,
+    last_matching,
+)
 from .snapshot import Facts
 
 __all__ = [
-    "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy", "DatabaseCheck", "DirListing",
-    "DiskUsage", "Endpoint", "EnvFile", "ErrorLogEntry", "Facts", "FileStamp", "FileStat",
-    "FirewallRule", "FirewallState", "ImportProbe", "JournalEntry", "Listen", "Listener",
-    "Location", "NginxConfig", "NginxDirective", "NginxMessage", "NginxProcess",
-    "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit", "PROC_TCP_TABLES", "PathOwner",
-    "PathStat", "Probe", "Process", "PythonInfo", "SelinuxState", "ServerBlock",
-    "SupervisorProgram", "SupervisorState", "SystemState", "Traceback", "Unit", "UnitFileText",
-    "UpstreamGroup", "location_for", "pcre_to_python", "server_for",
+    "APP_ERROR_RE", "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy", "DatabaseCheck",
+    "DirListing", "DiskUsage", "EXITED_RE", "Endpoint", "EnvFile", "ErrorLogEntry",
+    "FAILED_RE", "Facts", "FileStamp", "FileStat", "FirewallRule", "FirewallState",
+    "ImportProbe", "JournalEntry", "Listen", "Listener", "Location", "MANAGERS", "NginxConfig",
+    "NginxDirective", "NginxMessage", "NginxProcess", "NginxRuntime", "NginxTest", "NginxUser",
+    "OpenFileLimit", "PROC_TCP_TABLES", "PathOwner", "PathStat", "Probe", "Process",
+    "PythonInfo", "RESTART_RE", "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE",
+    "SelinuxState", "ServerBlock", "Service", "SupervisorProgram", "SupervisorState",
+    "SystemState", "Traceback", "Unit", "UnitFileText", "UpstreamGroup", "last_matching",
+    "location_for", "pcre_to_python", "server_for",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from ..findings import Excerpt
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,17 @@ class Traceback:
     source: str
     # Lines the exception printed after its `Type: message` line (pydantic's field list).
     detail: tuple[str, ...] = ()
+
+    @property
+    def frame_excerpt(self) -> Excerpt | None:
+        """The innermost `File "...", line N` frame and its code line, as one evidence line."""
+        lines = self.text.splitlines()
+        for i in range(len(lines) - 1, -1, -1):
+            m = re.match(r'\s*File "([^"]+)", line (\d+)', lines[i])
+            if m and not m.group(1).startswith("<frozen"):
+                code = lines[i + 1].strip() if i + 1 < len(lines) else ""
+                return Excerpt(f"{m.group(1)}:{m.group(2)}", code or lines[i].strip())
+        return None
 
 
 @dataclass(frozen=True)

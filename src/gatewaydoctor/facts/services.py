@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..agent.execspec import AppTarget
+from ..findings import Excerpt
 from .address import Endpoint
+
+# What systemd writes to the journal about a service (signatures.md, systemd section).
+RESTART_RE = re.compile(r"Scheduled restart job, restart counter is at (\d+)")
+EXITED_RE = re.compile(r"Main process exited, code=(\w+), status=(\S+)")
+FAILED_RE = re.compile(r"Failed with result '([\w-]+)'")
+START_LIMIT_RE = re.compile(r"Start request repeated too quickly")
+# systemd's own exit codes (200..243) say the process never ran the app: exec(), chdir(), ...
+SYSTEMD_EXIT_RE = re.compile(r"status=2(?:[0-3]\d|4[0-3])/[A-Z_]+")
+# systemd lines that name a reason (not the bare `Failed with result`/`Failed to start`).
+SYSTEMD_REASON_RE = re.compile(r"Failed to (?!start )|Failed at step|status=\d+/KILL|"
+                               r"Main process exited, code=(?:killed|dumped)")
+# A line of the app's own output that says something went wrong.
+APP_ERROR_RE = re.compile(r"error|exception|failed|denied|fatal|critical|killed|refused",
+                          re.IGNORECASE)
+# Who runs a service; room for pm2, a container, a bare process.
+MANAGERS = ("systemd", "supervisor")
 
 
 @dataclass(frozen=True)
-class Unit:
-    """A systemd service unit, from `systemctl show`."""
+class Service:
+    """A service and the manager that runs it: a systemd unit (`systemctl show`) or a
+    supervisor program (its config and `supervisorctl status`, states mapped to systemd's).
+
+    `name` is how the service is joined to its journal, tracebacks and probes: the unit
+    name, or `supervisor:<program>` (made in one place, SupervisorProgram.unit).
+    """
 
     name: str
     load_state: str
@@ -33,6 +56,41 @@ class Unit:
     need_daemon_reload: bool
     description: str
     source: str
+    manager: str = "systemd"
+
+    @property
+    def program(self) -> str:
+        """The name its manager knows it by (`api.service`, or the supervisor program)."""
+        return self.name.split(":", 1)[1] if self.manager == "supervisor" else self.name
+
+    @property
+    def restart_command(self) -> str:
+        """How to restart it with its own manager."""
+        if self.manager == "supervisor":
+            return f"supervisorctl restart {self.program}"
+        return f"systemctl restart {self.name}"
+
+    @property
+    def status_command(self) -> str:
+        """How to see its state with its own manager."""
+        if self.manager == "supervisor":
+            return f"supervisorctl status {self.program}"
+        return f"systemctl status {self.name} --no-pager"
+
+    def logs_command(self, lines: int = 50, journal_opts: str = "") -> str:
+        """How to read its recent output: journalctl, or supervisorctl tail."""
+        if self.manager == "supervisor":
+            return f"supervisorctl tail -{lines * 120} {self.program} stderr"
+        extra = f" {journal_opts}" if journal_opts else ""
+        return f"journalctl -u {self.name} -n {lines} --no-pager{extra}"
+
+    @property
+    def state_excerpt(self) -> Excerpt:
+        """Its state as `systemctl show` reports it."""
+        return Excerpt(self.source, f"ActiveState={self.active_state} SubState={self.sub_state} "
+                       f"Result={self.result} NRestarts={self.n_restarts} "
+                       f"ExecMainStatus={self.exec_main_status} "
+                       f"UnitFileState={self.unit_file_state}")
 
     @property
     def is_web_app(self) -> bool:
@@ -56,6 +114,20 @@ class JournalEntry:
     identifier: str | None
     priority: int | None
     source: str
+
+    @property
+    def excerpt(self) -> Excerpt:
+        """This record as an evidence line."""
+        return Excerpt(self.source, self.message)
+
+
+def last_matching(entries: list[JournalEntry], pattern: re.Pattern[str]) -> JournalEntry | None:
+    """The newest journal entry whose message matches pattern."""
+    return next((e for e in reversed(entries) if pattern.search(e.message)), None)
+
+
+# The name rules used before services knew their manager.
+Unit = Service
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from ..i18n import N_
 from .address import Endpoint
 from .database import DatabaseCheck
 from .files import FileStat
@@ -12,7 +13,24 @@ from .host import PROC_TCP_TABLES, Accounts, Listener, Process, SystemState
 from .network import FirewallState, Probe, SelinuxState
 from .nginx import AccessLogEntry, ErrorLogEntry, NginxConfig, NginxRuntime, NginxTest
 from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
-from .services import JournalEntry, SupervisorProgram, SupervisorState, Unit, UnitFileText
+from .services import (
+    APP_ERROR_RE,
+    EXITED_RE,
+    RESTART_RE,
+    START_LIMIT_RE,
+    SYSTEMD_EXIT_RE,
+    SYSTEMD_REASON_RE,
+    JournalEntry,
+    SupervisorProgram,
+    SupervisorState,
+    Unit,
+    UnitFileText,
+    last_matching,
+)
+
+
+def _same(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -80,3 +98,125 @@ class Facts:
     def tracebacks_of(self, unit: str) -> list[Traceback]:
         """Tracebacks attributed to one unit, oldest first (import probe last)."""
         return [t for t in self.tracebacks or () if t.unit == unit]
+
+    # Shared predicates: what more than one rule (or the diagnosis) asks of the facts.
+
+    def services_serving(self, target: Endpoint) -> list[Unit]:
+        """Web services whose server is configured to bind where target points."""
+        return [u for u in self.web_units() if any(b.accepts(target) for b in u.binds)]
+
+    def since_last_start(self, unit: str) -> list[JournalEntry]:
+        """The unit's journal from its last `Started`/`Starting` line on (else its last 30).
+
+        In a restart loop that is the last attempt, up to its exit.
+        """
+        entries = self.journal_of(unit)
+        for i in range(len(entries) - 1, -1, -1):
+            msg = entries[i].message
+            if entries[i].identifier == "systemd" and (msg.startswith("Started ") or
+                                                       msg.startswith("Starting ")):
+                return entries[i:]
+        return entries[-30:]
+
+    def crash_looping(self, u: Unit) -> bool:
+        """Restarting again and again: auto-restart now, or restarts still being scheduled."""
+        if u.sub_state == "auto-restart":
+            return True
+        if u.active_state in ("inactive", "failed") or u.n_restarts < 2:
+            return False
+        systemd_lines = [e for e in self.journal_of(u.name) if EXITED_RE.search(e.message) or
+                         RESTART_RE.search(e.message) or "Started " in e.message]
+        # Type=simple units read as active/running for the instant between start and crash;
+        # the journal tells whether the last thing that happened was a crash.
+        return bool(systemd_lines) and not systemd_lines[-1].message.lstrip().startswith(
+            "Started")
+
+    def failing(self, u: Unit | None) -> bool:
+        """Tell whether a unit is down or restarting (an unknown unit counts as failing)."""
+        if u is None:
+            return True
+        return not (u.active_state == "active" and u.sub_state == "running") or \
+            self.crash_looping(u)
+
+    def reason_known(self, u: Unit) -> bool:
+        """Tell whether the unit's logs or the import probe say why it exits."""
+        if self.tracebacks_of(u.name):
+            return True
+        if u.exec_main_code in (2, 3) or (u.exec_main_status is not None and
+                                          200 <= u.exec_main_status <= 243):
+            return True
+        for e in self.since_last_start(u.name):
+            if e.identifier == "systemd":
+                if SYSTEMD_REASON_RE.search(e.message) or SYSTEMD_EXIT_RE.search(e.message):
+                    return True
+            elif APP_ERROR_RE.search(e.message):
+                return True
+        return any(p.unit == u.name and p.exc_type for p in self.import_probes or ())
+
+    def gave_up(self, u: Unit) -> JournalEntry | None:
+        """systemd's `Start request repeated too quickly`, if it is the unit's latest word."""
+        if u.active_state != "failed" and u.result != "start-limit-hit":
+            return None
+        entries = self.journal_of(u.name)
+        hit = last_matching(entries, START_LIMIT_RE)
+        if hit is None:
+            return None
+        later_start = any(e.identifier == "systemd" and e.message.startswith("Started ")
+                          and (e.time or 0) > (hit.time or 0) for e in entries)
+        return None if later_start else hit
+
+    def latest_traceback(self, unit: str, exc_types: tuple[str, ...]) -> Traceback | None:
+        """The newest journal traceback of unit ending in one of exc_types, else the probe's."""
+        tbs = [t for t in self.tracebacks_of(unit) if t.exc_type.split(".")[-1] in exc_types]
+        journal = [t for t in tbs if t.origin == "journal"]
+        if journal:
+            return journal[-1]
+        return tbs[-1] if tbs else None
+
+    def tracebacks_by_unit(self) -> dict[str, list[Traceback]]:
+        """Tracebacks grouped by unit (unit-less ones are dropped)."""
+        out: dict[str, list[Traceback]] = {}
+        for t in self.tracebacks or ():
+            if t.unit:
+                out.setdefault(t.unit, []).append(t)
+        return out
+
+    def python_of(self, unit: Unit) -> str:
+        """The interpreter the unit runs, for fix commands."""
+        for info in self.pythons or ():
+            if info.unit == unit.name and info.interpreter:
+                return info.interpreter
+        for probe in self.import_probes or ():
+            if probe.unit == unit.name:
+                return probe.interpreter
+        return unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"
+
+    def answered_by(self, p: Probe, tr: Callable[[str], str] = _same) -> str:
+        """Which layer produced this probe's answer: nginx itself, the app, or something else.
+
+        English for evidence; `tr=_` in the reader's language (the chain's URL hop).
+        """
+        if p.status is None:
+            return tr(N_("nobody answered"))
+        if p.via == "upstream":
+            return tr(N_("the app at {endpoint}")).format(endpoint=p.endpoint)
+        server = (p.server or "").lower()
+        if not server.startswith("nginx"):
+            owner = self.owner_at(p.endpoint)
+            said = (tr(N_("the Server header says {server}")).format(server=repr(p.server))
+                    if p.server else tr(N_("no nginx Server header")))
+            if owner:
+                return tr(N_("not nginx ({said}): {owner}")).format(said=said, owner=owner)
+            return tr(N_("not nginx ({said})")).format(said=said)
+        if p.status >= 400 and p.body_head and "<center>nginx" in p.body_head:
+            return tr(N_("nginx itself (its own error page)"))
+        return tr(N_("the app, relayed by nginx"))
+
+    def owner_at(self, endpoint: str) -> str | None:
+        """The process listening at a `host:port`, as `comm (pid N) listens at ...`."""
+        for li in self.listeners_at(Endpoint.parse(endpoint)):
+            for pid in li.pids[:1]:
+                proc = self.process(pid)
+                if proc is not None:
+                    return f"{proc.comm} (pid {proc.pid}) listens at {li.endpoint.label}"
+        return None

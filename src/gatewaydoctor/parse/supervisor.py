@@ -107,7 +107,8 @@ def program_units(state: SupervisorState) -> list[Unit]:
         active, sub = STATES.get(p.state or "", ("", ""))
         spawns = sum(1 for e in p.events if "spawned:" in e.message)
         out.append(Unit(
-            name=p.unit, load_state="loaded" if p.state else "", active_state=active,
+            name=p.unit, manager="supervisor", load_state="loaded" if p.state else "",
+            active_state=active,
             sub_state=sub, result="exit-code" if p.state == "FATAL" else "success",
             n_restarts=max(0, spawns - 1), exec_main_code=None, exec_main_status=None,
             exec_start=(tuple(argv),), server=server, app=execspec.app_target(argv),

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from ..categories import CATEGORIES
 from ..errors import GatewayDoctorError
 from ..facts import Facts
-from ..findings import LAYERS, Finding, Hit, Severity
+from ..findings import LAYERS, Excerpt, Finding, Fix, Hit, Link, Severity
 from ..i18n import _
+from . import render
+from .spec import Found, Text
 
 ID_RE = re.compile(r"^GD-[A-Z]{3}-\d{3}$")
 SYMBOL_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -25,9 +28,14 @@ class RegistryError(GatewayDoctorError):
     """A rule's declaration is invalid (bad ID, duplicate, unknown category...)."""
 
 
+Detector = Callable[..., Iterable[Found]]
+# A detector may also ask for the whole snapshot, for the predicates that live on it.
+WHOLE = "facts"
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A registered rule: identity as data, plus the pure function."""
+    """A registered rule: identity as data, its texts, and the detector."""
 
     id: str
     symbol: str
@@ -37,12 +45,28 @@ class Rule:
     title: str
     role: str
     layer: str
-    func: RuleFunc
+    func: RuleFunc | None
     # Categories this rule's finding explains: present together, those rank below it.
     explains: tuple[str, ...] = ()
+    detector: Detector | None = None
+    texts: Mapping[str, Text] = field(default_factory=dict)
+    # The detector's parameters: (name, required); required ones make the rule's needs.
+    params: tuple[tuple[str, bool], ...] = ()
+    module: str = ""
 
 
 REGISTRY: dict[str, Rule] = {}
+
+
+def parameters(detector: Callable[..., object]) -> tuple[tuple[str, bool], ...]:
+    """The detector's parameter names and whether each is required (has no default).
+
+    Read from the code object: `inspect` costs milliseconds to import on every run.
+    """
+    code = detector.__code__
+    names = code.co_varnames[:code.co_argcount]
+    defaults = len(detector.__defaults__ or ())
+    return tuple((n, i < len(names) - defaults) for i, n in enumerate(names))
 
 
 def check(r: Rule, existing: Iterable[Rule]) -> None:
@@ -57,7 +81,8 @@ def check(r: Rule, existing: Iterable[Rule]) -> None:
         raise RegistryError(f"rule {r.id}: role {r.role!r} must be one of {ROLES}")
     if r.layer not in LAYERS:
         raise RegistryError(f"rule {r.id}: layer {r.layer!r} must be one of {LAYERS}")
-    unknown = set(r.needs) - FACT_NAMES
+    unknown = set(r.needs) | {n for n, _req in r.params if n != WHOLE}
+    unknown -= FACT_NAMES
     if unknown:
         raise RegistryError(f"rule {r.id}: needs unknown facts {sorted(unknown)}")
     unknown_explained = set(r.explains) - set(CATEGORIES)
@@ -65,27 +90,43 @@ def check(r: Rule, existing: Iterable[Rule]) -> None:
         raise RegistryError(f"rule {r.id}: explains unknown categories {sorted(unknown_explained)}")
     if not r.title.strip():
         raise RegistryError(f"rule {r.id}: empty title")
+    if r.detector is not None and "default" not in r.texts:
+        raise RegistryError(f"rule {r.id}: texts must include 'default'")
     for other in existing:
         if other.id == r.id:
             raise RegistryError(f"rule ID {r.id} is registered twice")
         if other.symbol == r.symbol:
             raise RegistryError(f"rule symbol {r.symbol!r} is used by {other.id} and {r.id}")
+        if r.detector is not None and other.module == r.module:
+            raise RegistryError(f"rule {r.id}: {r.module} already holds {other.id} (one rule "
+                                f"per module)")
 
 
 def rule(
-    *, id: str, symbol: str, category: str, severity: Severity, needs: Sequence[str],
-    title: str, layer: str, role: str = "cause", explains: Sequence[str] = (),
-) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a rule function under a stable ID and symbol.
+    *, id: str, symbol: str, category: str, severity: Severity, title: str, layer: str,
+    role: str = "cause", explains: Sequence[str] = (), needs: Sequence[str] = (),
+    texts: Mapping[str, Text] | Text | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a rule under a stable ID and symbol.
 
-    `explains` names the categories this rule's finding is a deeper cause of (a
-    database refusing logins explains `app.startup_failed` and `service.crash_loop`);
-    when both are found, the explained ones rank below it.
+    The decorated function is a detector when `texts` are given: its parameters are named
+    after Facts fields (required ones without a default, optional ones defaulted; `facts`
+    asks for the whole snapshot) and the engine passes them in. `explains` names the
+    categories this rule's finding is a deeper cause of (a database refusing logins
+    explains `app.startup_failed` and `service.crash_loop`); when both are found, the
+    explained ones rank below it.
     """
 
-    def register(func: RuleFunc) -> RuleFunc:
-        r = Rule(id, symbol, category, severity, tuple(needs), title, role, layer, func,
-                 tuple(explains))
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        if texts is None:  # a rule not yet moved to rules/<area>/<rule>.py
+            r = Rule(id, symbol, category, severity, tuple(needs), title, role, layer, func,
+                     tuple(explains), module=func.__module__)
+        else:
+            params = parameters(func)
+            table = {"default": texts} if isinstance(texts, Text) else dict(texts)
+            r = Rule(id, symbol, category, severity,
+                     tuple(n for n, req in params if req and n != WHOLE), title, role, layer,
+                     None, tuple(explains), func, table, params, func.__module__)
         check(r, REGISTRY.values())
         REGISTRY[id] = r
         return func
@@ -93,23 +134,29 @@ def rule(
     return register
 
 
+def rule_modules() -> list[str]:
+    """The modules that declare rules: one module per rule in each area folder of rules/
+    (`rules/nginx/upstream_mismatch.py`), found by walking the folders."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(__package__ or "")
+    names: list[str] = []
+    for area in pkgutil.iter_modules(package.__path__):
+        if not area.ispkg or area.name == "__pycache__":
+            continue
+        folders = [f"{p}/{area.name}" for p in package.__path__]
+        names += [f"{package.__name__}.{area.name}.{m.name}"
+                  for m in pkgutil.iter_modules(folders) if not m.name.startswith("__")]
+    return names
+
+
 def all_rules() -> list[Rule]:
     """Every registered rule, by ID (importing the rule modules registers them)."""
-    from . import (  # noqa: F401
-        app,
-        config,
-        database,
-        network,
-        nginx,
-        permission,
-        port,
-        probe,
-        security,
-        service,
-        supervisor,
-        system,
-    )
+    import importlib
 
+    for name in rule_modules():
+        importlib.import_module(name)  # cached after the first call
     return sorted(REGISTRY.values(), key=lambda r: r.id)
 
 
@@ -156,18 +203,39 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
                                    _("not evaluated, because {why}").format(why=why)))
             continue
         try:
-            hits = list(r.func(facts))
+            findings += _findings(r, facts)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not sink the report
             at = traceback.extract_tb(exc.__traceback__)[-1]
             errors.append(Skipped(r.id, r.symbol, _(
                 "internal error in rule {rule} ({symbol}): {error} at {where}").format(
                     rule=r.id, symbol=r.symbol, error=f"{type(exc).__name__}: {exc}",
                     where=f"{at.filename}:{at.lineno}")))
-            continue
-        for h in hits:
-            findings.append(Finding(
-                rule=r.id, symbol=r.symbol, category=r.category, severity=r.severity,
-                role=h.role or r.role, layer=r.layer, title=h.title, evidence=h.evidence,
-                explanation=h.explanation, fix=h.fix, links=h.links, explains=r.explains,
-            ))
     return RuleRun(tuple(findings), tuple(skipped), tuple(errors))
+
+
+def _findings(r: Rule, facts: Facts) -> list[Finding]:
+    """Detect, then render each record in the reader's language."""
+    if r.detector is None:
+        assert r.func is not None
+        return [_stamp(r, h.role, h.title, h.evidence, h.explanation, h.fix, h.links)
+                for h in r.func(facts)]
+    kwargs: dict[str, object] = {}
+    for name, _required in r.params:
+        value = facts if name == WHOLE else getattr(facts, name)
+        if value is not None:
+            kwargs[name] = value
+    out = []
+    for f in r.detector(**kwargs):
+        text = r.texts[f.text]
+        out.append(_stamp(r, f.role, render.fill(text.title, f.values), f.evidence,
+                          render.fill(text.explanation, f.values), render.fix(text, f.values),
+                          f.links))
+    return out
+
+
+def _stamp(r: Rule, role: str | None, title: str, evidence: tuple[Excerpt, ...],
+           explanation: str, fix: Fix, links: tuple[Link, ...]) -> Finding:
+    """A finding with the rule's identity."""
+    return Finding(rule=r.id, symbol=r.symbol, category=r.category, severity=r.severity,
+                   role=role or r.role, layer=r.layer, title=title, evidence=evidence,
+                   explanation=explanation, fix=fix, links=links, explains=r.explains)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..facts import AvcDenial, Facts
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
-from .registry import rule
+from ...facts import AvcDenial, Facts
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 
 NGINX_DOMAINS = ("httpd_t",)
 PORT_TYPES = {8000: "soundd_port_t", 8080: "http_cache_port_t"}

@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from ..facts import DiskUsage, Endpoint, Facts, JournalEntry, Unit
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
+from ...facts import DiskUsage, Endpoint, Facts, JournalEntry, Unit
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 from .common import EXITED_RE, units_serving
-from .registry import rule
 
 OOM_RE = re.compile(r"(Out of memory|Memory cgroup out of memory): Killed process (\d+) "
                     r"\(([^)]+)\)")

@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..facts import DatabaseCheck, Facts, Probe
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
+from ...facts import DatabaseCheck, Facts, Probe
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 from .common import restart_command
-from .registry import rule
 
 UNREACHABLE = re.compile(
     r"connection to server (?:at|on socket) .*failed: (?:Connection refused|No such file or "

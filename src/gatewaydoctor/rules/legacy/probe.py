@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from ..facts import Facts, Probe, location_for
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
-from .registry import rule
+from ...facts import Facts, Probe, location_for
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 
 
 def _failed(p: Probe) -> bool:
@@ -63,7 +63,7 @@ def answered_by(facts: Facts, p: Probe, tr: Callable[[str], str] = _same) -> str
 
 def _owner(facts: Facts, endpoint: str) -> str | None:
     """The process listening at a `host:port`, as `comm (pid N)`."""
-    from ..facts import Endpoint
+    from ...facts import Endpoint
 
     for li in facts.listeners_at(Endpoint.parse(endpoint)):
         for pid in li.pids[:1]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..facts import Endpoint, Facts, Listener, Process, Unit
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
+from ...facts import Endpoint, Facts, Listener, Process, Unit
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 from .common import journal_excerpt, restart_command
-from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
 
 # uvicorn: `[Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address

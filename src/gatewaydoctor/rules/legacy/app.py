@@ -6,9 +6,10 @@ import os
 import re
 from collections.abc import Iterator
 
-from ..facts import Facts, Traceback, Unit
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
+from ...facts import Facts, Traceback, Unit
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 from .common import (
     frame_excerpt,
     journal_excerpt,
@@ -19,7 +20,6 @@ from .common import (
     supervised,
     tracebacks_by_unit,
 )
-from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
 
 RELATIVE = "attempted relative import with no known parent package"

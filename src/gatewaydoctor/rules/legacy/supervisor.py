@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..facts import Facts, SupervisorProgram
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _, sentences
+from ...facts import Facts, SupervisorProgram
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _, sentences
+from ..registry import rule
 from .common import journal_excerpt, last_matching
-from .registry import rule
 
 GAVE_UP_RE = re.compile(r"gave up: \S+ entered FATAL state")
 EXITED_RE = re.compile(r"exited: \S+ ")

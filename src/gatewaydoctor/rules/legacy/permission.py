@@ -9,11 +9,11 @@ import re
 import stat
 from collections.abc import Iterator
 
-from ..facts import Accounts, Facts, FileStat, PathOwner, Traceback, Unit
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _, sentences
+from ...facts import Accounts, Facts, FileStat, PathOwner, Traceback, Unit
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _, sentences
+from ..registry import rule
 from .common import restart_command
-from .registry import rule
 from .service import LOOP_SYMPTOMS, failing
 
 DENIED_RE = re.compile(r"\[Errno 13\] Permission denied: '([^']+)'")

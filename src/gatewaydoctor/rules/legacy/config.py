@@ -6,11 +6,11 @@ import os
 import re
 from collections.abc import Iterator
 
-from ..facts import EnvFile, Facts, Traceback, Unit
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import _
+from ...facts import EnvFile, Facts, Traceback, Unit
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import _
+from ..registry import rule
 from .common import frame_excerpt, journal_excerpt, restart_command
-from .registry import rule
 from .service import LOOP_SYMPTOMS, failing, since_last_start
 
 ENV_LOAD_RE = re.compile(r"Failed to load environment files: (.+)")

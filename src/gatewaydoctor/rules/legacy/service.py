@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..facts import Facts, JournalEntry, Unit, UnitFileText
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _, sentences
+from ...facts import Facts, JournalEntry, Unit, UnitFileText
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _, sentences
+from ..registry import rule
 from .common import EXITED_RE, FAILED_RE, RESTART_RE, journal_excerpt, last_matching
-from .registry import rule
 
 # What a cause that stops the service from staying up explains (used by every cause rule).
 LOOP_SYMPTOMS = ("service.crash_loop", "service.start_limit_hit", "service.not_running")

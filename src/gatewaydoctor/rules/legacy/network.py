@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..facts import ChainPolicy, Facts, FirewallRule, FirewallState
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _
-from .registry import rule
+from ...facts import ChainPolicy, Facts, FirewallRule, FirewallState
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _
+from ..registry import rule
 
 INPUT_CHAINS = ("INPUT", "ufw-user-input", "ufw-before-input", "incoming")
 

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 
-from ..facts import (
+from ...facts import (
     Endpoint,
     ErrorLogEntry,
     Facts,
@@ -23,11 +23,11 @@ from ..facts import (
     location_for,
     server_for,
 )
-from ..findings import Excerpt, Fix, Hit, Link, Severity
-from ..i18n import N_, _, sentences
+from ...findings import Excerpt, Fix, Hit, Link, Severity
+from ...i18n import N_, _, sentences
+from ..registry import rule
 from .common import status_command, unit_links, units_serving
 from .probe import answered_by
-from .registry import rule
 
 
 @rule(id="GD-NGX-001", symbol="config-invalid", category="nginx.config_invalid",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..facts import Endpoint, Facts, JournalEntry, Traceback, Unit
-from ..findings import Excerpt, Link
+from ...facts import Endpoint, Facts, JournalEntry, Traceback, Unit
+from ...findings import Excerpt, Link
 
 RESTART_RE = re.compile(r"Scheduled restart job, restart counter is at (\d+)")
 EXITED_RE = re.compile(r"Main process exited, code=(\w+), status=(\S+)")
