@@ -40,3 +40,6 @@ CATEGORIES: dict[str, str] = {
         "nothing listens where proxy_pass points (a symptom; the cause is why the app is down)",
     "probe.failed": "a probe from the host failed and no more specific rule explains it",
 }
+
+# What a cause that keeps the service from staying up explains (nearly every cause rule).
+LOOP_SYMPTOMS = ("service.crash_loop", "service.start_limit_hit", "service.not_running")
