@@ -11,12 +11,11 @@ from conftest import ROOT, free_port
 
 from gatewaydoctor.agent import dbprobe, firewall, sysinfo
 from gatewaydoctor.evidence import Evidence, Item, load
-from gatewaydoctor.facts import FirewallState
+from gatewaydoctor.facts import FirewallRule, FirewallState
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse import firewall as fwparse
 from gatewaydoctor.parse.system import avc_denial
 from gatewaydoctor.rules.legacy.database import classify
-from gatewaydoctor.rules.legacy.network import blocking
 
 SECRET = "Pl4nted-S3cret-pw"
 LAB = ROOT / "tests" / "data" / "lab"
@@ -112,9 +111,9 @@ def _state(source: str, text: str) -> FirewallState:
 def test_nft_rule_recorded_in_the_lab_blocks_port_80_only() -> None:
     text = load(LAB / "firewall-drop.json").items["firewall.nft"].stdout or ""
     state = _state("firewall.nft", text)
-    found = blocking(state, 80)
-    assert found is not None and found[1] == "drop"
-    assert blocking(state, 443) is None
+    found = state.blocking(80)
+    assert isinstance(found, FirewallRule) and found.verdict == "drop"
+    assert state.blocking(443) is None
 
 
 def test_ufw_and_iptables_policies() -> None:
@@ -123,14 +122,14 @@ def test_ufw_and_iptables_policies() -> None:
            "--                         ------      ----\n22/tcp                     ALLOW IN    "
            "Anywhere\n443/tcp                    ALLOW IN    Anywhere\n")
     state = _state("firewall.ufw", ufw)
-    assert blocking(state, 443) is None
-    assert blocking(state, 80) is not None
+    assert state.blocking(443) is None
+    assert state.blocking(80) is not None
     ipt = ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 203.0.113.7/32 -p tcp -m tcp --dport 80 "
            "-j DROP\n-A INPUT -p tcp -m tcp --dport 8000 -j REJECT --reject-with "
            "icmp-port-unreachable\nCOMMIT\n")
     state = _state("firewall.iptables", ipt)
-    assert blocking(state, 80) is None  # aimed at one source: deliberate
-    assert blocking(state, 8000) is not None
+    assert state.blocking(80) is None  # aimed at one source: deliberate
+    assert state.blocking(8000) is not None
 
 
 def test_avc_record_parsed() -> None:

@@ -84,6 +84,54 @@ class FirewallState:
     rules: tuple[FirewallRule, ...]
     policies: tuple[ChainPolicy, ...]
 
+    def blocking(self, port: int) -> FirewallRule | ChainPolicy | None:
+        """The rule (or chain policy) that stops a client on another host reaching port."""
+        chains: dict[tuple[str, str, str], list[FirewallRule]] = {}
+        for r in self.rules:
+            if _is_input(r):
+                chains.setdefault((r.tool, r.table, r.chain), []).append(r)
+        for rules in chains.values():
+            first = next((r for r in rules if _matches_outside(r, port)), None)
+            if first is not None and first.verdict in ("drop", "reject"):
+                return first
+        return next((p for p in self.policies if _is_input(p) and p.policy in ("drop", "reject")
+                     and not _policy_excepted(p, chains, port)), None)
+
+
+# Input chains by name, where a listing gives no hook (iptables-save, ufw).
+INPUT_CHAINS = ("INPUT", "ufw-user-input", "ufw-before-input", "incoming")
+
+
+def _is_input(r: FirewallRule | ChainPolicy) -> bool:
+    return r.hook == "input" or r.chain in INPUT_CHAINS
+
+
+def _matches_outside(r: FirewallRule, port: int) -> bool:
+    """Would this rule match a new TCP connection to port from another host?"""
+    if r.proto not in (None, "tcp", "th", "all"):
+        return False
+    if r.ports is not None and port not in r.ports:
+        return False
+    if r.ports is None and r.verdict != "accept" and r.proto is None and r.iif is None:
+        return False  # a catch-all drop at the end of a chain reads like a policy; see below
+    if r.saddr is not None:
+        return False  # aimed at given sources: deliberate
+    if r.iif == "lo" and not r.iif_negated:
+        return False
+    text = r.text.lower()
+    return not ("established" in text and "new" not in text)
+
+
+def _policy_excepted(p: ChainPolicy, chains: dict[tuple[str, str, str], list[FirewallRule]],
+                     port: int) -> bool:
+    """Does a rule accept port before a drop/reject policy applies?"""
+    if any(_matches_outside(r, port) and r.verdict == "accept"
+           for r in chains.get((p.tool, p.table, p.chain), [])):
+        return True
+    return any(r.verdict == "accept" and r.ports and port in r.ports and
+               _matches_outside(r, port)
+               for (tool, _t, _c), rs in chains.items() if tool == p.tool for r in rs)
+
 
 @dataclass(frozen=True)
 class AvcDenial:

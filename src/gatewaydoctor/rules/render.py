@@ -50,13 +50,25 @@ def commands(text: Text, values: Mapping[str, object]) -> Iterator[str]:
         line = entry.line if isinstance(entry, Cmd) else entry
         names = _names(line)
         whole = values.get(names[0]) if len(names) == 1 else None
-        if isinstance(whole, tuple) and line == "{" + names[0] + "}":
-            yield from (str(c) for c in whole)
-            continue
-        if _missing(line, values):
-            continue
-        filled = line.format(**{k: _value(v) for k, v in values.items() if k in names})
-        yield f"{filled}   # {_(entry.note)}" if isinstance(entry, Cmd) else filled
+        if isinstance(whole, (tuple, Cmd)) and line == "{" + names[0] + "}":
+            for each in whole if isinstance(whole, tuple) else (whole,):
+                yield _command(each, values)
+        elif not _missing(line, values):
+            yield _command(entry, values)
+
+
+def _command(entry: object, values: Mapping[str, object]) -> str:
+    """One command (not translated), with its translated note when it has one."""
+    if not isinstance(entry, Cmd):
+        return _format(str(entry), values)
+    line, note = _format(entry.line, values), fill(entry.note, values)
+    return f"{line}   # {note}" if line else f"# {note}"
+
+
+def _format(line: str, values: Mapping[str, object]) -> str:
+    names = set(_names(line))
+    return line.format(**{k: _value(v) for k, v in values.items() if k in names}) if names \
+        else line
 
 
 def fix(text: Text, values: Mapping[str, object]) -> Fix:

@@ -1,0 +1,1 @@
+"""Rules about the network in front of nginx."""
