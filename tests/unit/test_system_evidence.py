@@ -12,10 +12,10 @@ from conftest import ROOT, free_port
 from gatewaydoctor.agent import dbprobe, firewall, sysinfo
 from gatewaydoctor.evidence import Evidence, Item, load
 from gatewaydoctor.facts import FirewallRule, FirewallState
+from gatewaydoctor.facts.database import classify
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse import firewall as fwparse
 from gatewaydoctor.parse.system import avc_denial
-from gatewaydoctor.rules.legacy.database import classify
 
 SECRET = "Pl4nted-S3cret-pw"
 LAB = ROOT / "tests" / "data" / "lab"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .address import Endpoint
-from .database import DatabaseCheck
+from .database import DatabaseCheck, DatabaseProblem
 from .files import FileStat, PathOwner, PathStat
 from .host import (
     PROC_TCP_TABLES,
@@ -54,13 +54,13 @@ from .snapshot import Facts
 
 __all__ = [
     "APP_ERROR_RE", "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy", "DatabaseCheck",
-    "DirListing", "DiskUsage", "EXITED_RE", "Endpoint", "EnvFile", "ErrorLogEntry",
-    "FAILED_RE", "Facts", "FileStamp", "FileStat", "FirewallRule", "FirewallState",
-    "ImportProbe", "JournalEntry", "Listen", "Listener", "Location", "MANAGERS", "NginxConfig",
-    "NginxDirective", "NginxMessage", "NginxProcess", "NginxRuntime", "NginxTest", "NginxUser",
-    "OpenFileLimit", "PROC_TCP_TABLES", "PathOwner", "PathStat", "Probe", "Process",
-    "PythonInfo", "RESTART_RE", "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE",
-    "SelinuxState", "ServerBlock", "Service", "SupervisorProgram", "SupervisorState",
-    "SystemState", "Traceback", "Unit", "UnitFileText", "UpstreamGroup", "last_matching",
-    "location_for", "pcre_to_python", "server_for",
+    "DatabaseProblem", "DirListing", "DiskUsage", "EXITED_RE", "Endpoint", "EnvFile",
+    "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp", "FileStat", "FirewallRule",
+    "FirewallState", "ImportProbe", "JournalEntry", "Listen", "Listener", "Location",
+    "MANAGERS", "NginxConfig", "NginxDirective", "NginxMessage", "NginxProcess",
+    "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit", "PROC_TCP_TABLES", "PathOwner",
+    "PathStat", "Probe", "Process", "PythonInfo", "RESTART_RE", "START_LIMIT_RE",
+    "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE", "SelinuxState", "ServerBlock", "Service",
+    "SupervisorProgram", "SupervisorState", "SystemState", "Traceback", "Unit", "UnitFileText",
+    "UpstreamGroup", "last_matching", "location_for", "pcre_to_python", "server_for",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..i18n import N_
 from .address import Endpoint
-from .database import DatabaseCheck
+from .database import DatabaseCheck, DatabaseProblem, database_problems
 from .files import FileStat
 from .host import PROC_TCP_TABLES, Accounts, Listener, Process, SystemState
 from .network import FirewallState, Probe, SelinuxState
@@ -220,3 +220,14 @@ class Facts:
                 if proc is not None:
                     return f"{proc.comm} (pid {proc.pid}) listens at {li.endpoint.label}"
         return None
+
+    # database
+
+    def database_problems(self) -> list[DatabaseProblem]:
+        """Each service's trouble with its database (unreachable, auth, not_found)."""
+        return database_problems(self)
+
+    def restart_command_of(self, name: str) -> str:
+        """How to restart the service called name (with systemctl when it is not known)."""
+        service = self.unit(name)
+        return service.restart_command if service else f"systemctl restart {name}"
