@@ -67,6 +67,10 @@ class Found:
 
 
 def found(evidence: tuple[Excerpt, ...] | list[Excerpt], links: tuple[Link, ...] | list[Link],
-          *, text: str = "default", role: str | None = None, **values: object) -> Found:
-    """A detector's record: `found([excerpt], [link], unit=u.name, port=8000)`."""
-    return Found(tuple(evidence), tuple(links), values, text, role)
+          /, **values: object) -> Found:
+    """A detector's record: `found([excerpt], [link], unit=u.name, port=8000)`; `text=`
+    names which of the rule's texts tells it, `role=` overrides the rule's role."""
+    text = str(values.pop("text", "default"))
+    role = values.pop("role", None)
+    return Found(tuple(evidence), tuple(links), values, text,
+                 None if role is None else str(role))

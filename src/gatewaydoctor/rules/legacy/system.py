@@ -43,63 +43,6 @@ def _kernel_kills(facts: Facts) -> list[JournalEntry]:
     return [e for e in facts.journal or () if e.unit is None and OOM_RE.search(e.message)]
 
 
-@rule(id="GD-SYS-001", symbol="oom-killed", category="system.oom_killed",
-      severity=Severity.ERROR, needs=("units", "journal"), layer="system",
-      explains=LINKED_EXPLAINS + ("upstream.timeout",),
-      title=N_("The kernel OOM killer ended the app"))
-def oom_killed(facts: Facts) -> Iterator[Hit]:
-    """A kernel `Killed process` line that the app's unit saw as SIGKILL (or `oom-kill`)."""
-    kills = _kernel_kills(facts)
-    for unit in _relevant_units(facts):
-        for exit_line in reversed(_killed_exits(facts, unit)):
-            t = exit_line.time or 0.0
-            near = [k for k in kills if k.time is not None and abs(k.time - t) <= OOM_WINDOW]
-            unit_says = bool(OOM_UNIT_RE.search(exit_line.message))
-            if not near and not unit_says:
-                continue
-            kernel = near[-1] if near else None
-            m = OOM_RE.search(kernel.message) if kernel else None
-            memcg = bool(m and m.group(1).startswith("Memory cgroup"))
-            evidence = []
-            if kernel is not None:
-                evidence.append(Excerpt("journalctl -k", kernel.message.strip()))
-            evidence.append(Excerpt(exit_line.source, exit_line.message.strip()))
-            count = len([e for e in _killed_exits(facts, unit)
-                         if any(k.time is not None and e.time is not None and
-                                abs(k.time - e.time) <= OOM_WINDOW for k in kills)])
-            what = _("its memory limit (MemoryMax=/MemoryLimit= of the unit or container)") \
-                if memcg else _("the host's memory")
-            victim = (_("{process} (pid {pid})").format(process=m.group(3), pid=m.group(2))
-                      if m else _("the app"))
-            yield Hit(
-                title=(_("{unit}: the OOM killer killed {victim}, {count} times")
-                       if count > 1 else _("{unit}: the OOM killer killed {victim}")).format(
-                           unit=unit.name, victim=victim, count=count),
-                evidence=tuple(evidence),
-                explanation=_(
-                    "The app in {unit} used more than {what}, so the kernel killed it "
-                    "with SIGKILL. The request in flight gets 502 (`upstream prematurely "
-                    "closed connection`), and systemd restarts it until the next request "
-                    "that needs that much memory."
-                ).format(unit=unit.name, what=what),
-                fix=Fix(
-                    summary=_("Find what allocates that much (a whole table or file read into "
-                              "memory) and stream or paginate it; or raise the limit if the "
-                              "app really needs it."),
-                    commands=(
-                        f"systemctl show {unit.name} -p MemoryMax -p MemoryLimit -p "
-                        "MemoryCurrent",
-                        "journalctl -k --grep 'Killed process' --no-pager -n 20",
-                        f"systemctl edit {unit.name}   # "
-                        + _("[Service] MemoryMax=<more>, then {command}").format(
-                            command=f"systemctl restart {unit.name}"),
-                    ),
-                ),
-                links=(Link("unit", unit.name), Link("log", exit_line.message)),
-            )
-            break
-
-
 def _full_disk(facts: Facts, path: str | None) -> DiskUsage | None:
     disks = facts.system.disks if facts.system else ()
     best: DiskUsage | None = None

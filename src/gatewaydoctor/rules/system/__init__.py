@@ -1,0 +1,1 @@
+"""Rules about the host under the app: memory, disks."""
