@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from ...facts import DiskUsage, Endpoint, Facts, JournalEntry, Unit
+from ...facts import Endpoint, Facts, JournalEntry, Unit
 from ...findings import Excerpt, Fix, Hit, Link, Severity
 from ...i18n import N_, _
 from ..registry import rule
@@ -41,96 +41,6 @@ def _killed_exits(facts: Facts, unit: Unit) -> list[JournalEntry]:
 
 def _kernel_kills(facts: Facts) -> list[JournalEntry]:
     return [e for e in facts.journal or () if e.unit is None and OOM_RE.search(e.message)]
-
-
-def _full_disk(facts: Facts, path: str | None) -> DiskUsage | None:
-    disks = facts.system.disks if facts.system else ()
-    best: DiskUsage | None = None
-    for d in disks:
-        if path is not None and not (path == d.path or path.startswith(d.path.rstrip("/") + "/")):
-            continue
-        low = d.avail < DISK_LOW_BYTES or d.favail == 0
-        if low and (best is None or len(d.path) > len(best.path)):
-            best = d
-    return best
-
-
-def _size(n: int) -> str:
-    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20)):
-        if n >= factor:
-            return f"{n / factor:.1f} {unit}"
-    return f"{n // 1024} KiB"
-
-
-def _disk_line(d: DiskUsage) -> str:
-    return (f"{d.path}: {d.fstype or '?'} on {d.mount_point or '?'}, {_size(d.avail)} of "
-            f"{_size(d.total)} available ({d.used_pct:g}% used), {d.favail} inodes free")
-
-
-@rule(id="GD-SYS-002", symbol="disk-full", category="system.disk_full",
-      severity=Severity.ERROR, needs=("system",), layer="system",
-      explains=LINKED_EXPLAINS + ("permission.denied",),
-      title=N_("No space left where the app or nginx writes"))
-def disk_full(facts: Facts) -> Iterator[Hit]:
-    """`[Errno 28] No space left on device` from the app or nginx, with the filesystem's state."""
-    found: dict[str, tuple[str, str, str | None]] = {}
-    for e in facts.journal or ():
-        m = ENOSPC_RE.search(e.message)
-        if m and e.unit:
-            found[e.unit] = (e.source, e.message.strip(), m.group(1))
-    for t in facts.tracebacks or ():
-        m = ENOSPC_RE.search(t.last_line)
-        if m and t.unit and t.unit not in found:
-            found[t.unit] = (t.source, t.last_line, m.group(1))
-    for err in facts.nginx_errors or ():
-        if ENOSPC_RE.search(err.message):
-            found.setdefault("nginx.service", (err.where, err.raw, None))
-    for unit, (source, line, path) in found.items():
-        disk = _full_disk(facts, path)
-        evidence = [Excerpt(source, line)]
-        if disk is not None:
-            evidence.append(Excerpt("statvfs", _disk_line(disk)))
-        where = path or (disk.path if disk else None)
-        mount = disk.mount_point if disk else None
-        shown = where or _("the disk it writes to")
-        yield Hit(
-            title=_("{unit}: no space left on device ({where})").format(unit=unit, where=shown),
-            evidence=tuple(evidence),
-            explanation=(_(
-                "{unit} failed to write {where}: the filesystem mounted at {mount} is full, so "
-                "the write fails with ENOSPC and the app errors out (at start-up it exits and "
-                "restarts, and nginx answers 502).") if mount else _(
-                "{unit} failed to write {where}: the filesystem is full, so the write fails "
-                "with ENOSPC and the app errors out (at start-up it exits and restarts, and "
-                "nginx answers 502).")).format(unit=unit, where=shown, mount=mount),
-            fix=Fix(
-                summary=_("Free space on {mount} (old logs, caches, dumps) or grow it, then "
-                          "restart {unit}.").format(mount=mount or _("that filesystem"),
-                                                    unit=unit),
-                commands=(f"df -h {where or '/'}",
-                          f"du -xsh {mount or where or ''}/* | sort -h | tail",
-                          "journalctl --vacuum-size=200M   # "
-                          + _("if the journal is what filled it"),
-                          f"systemctl restart {unit}"),
-            ),
-            links=(Link("unit", unit), Link("log", line)),
-        )
-    if found:
-        return
-    for d in facts.system.disks if facts.system else ():
-        if d.total > 0 and (d.avail == 0 or d.favail == 0):
-            yield Hit(
-                title=_("{path} is full").format(path=d.path),
-                evidence=(Excerpt("statvfs", _disk_line(d)),),
-                explanation=_("The filesystem holding {path} has no space (or no inodes) "
-                              "left: the next write there fails with ENOSPC.").format(
-                                  path=d.path),
-                fix=Fix(summary=_("Free space on {mount}.").format(
-                            mount=d.mount_point or d.path),
-                        commands=(f"df -h {d.path}", f"df -i {d.path}",
-                                  f"du -xsh {d.mount_point or d.path}/* | sort -h | tail")),
-                links=(Link("log", _disk_line(d)),),
-            )
 
 
 def _access_time(text: str) -> float | None:
