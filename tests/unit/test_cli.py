@@ -5,17 +5,35 @@ from __future__ import annotations
 import json
 
 import pytest
+from cases import evidence_file
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor.categories import CATEGORIES
 from gatewaydoctor.cli import main
 
-BROKEN = str(RULE_FIXTURES / "relative-import" / "fires_journal.json")
-HEALTHY = str(RULE_FIXTURES / "relative-import" / "healthy_uvicorn.json")
+
+@pytest.fixture(scope="module")
+def case_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The relative-import cases as the evidence files the CLI reads."""
+    folder = tmp_path_factory.mktemp("cases")
+    return {name: str(evidence_file(RULE_FIXTURES / "relative-import" / f"{name}.json", folder))
+            for name in ("fires_journal", "healthy_uvicorn")}
 
 
-def test_json_contract_on_broken(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diagnose", "--evidence", BROKEN, "--json"]) == 1
+@pytest.fixture
+def broken(case_files: dict[str, str]) -> str:
+    """Evidence on which the app dies of a relative import."""
+    return case_files["fires_journal"]
+
+
+@pytest.fixture
+def healthy(case_files: dict[str, str]) -> str:
+    """Evidence of a healthy uvicorn app."""
+    return case_files["healthy_uvicorn"]
+
+
+def test_json_contract_on_broken(capsys: pytest.CaptureFixture[str], broken: str) -> None:
+    assert main(["diagnose", "--evidence", broken, "--json"]) == 1
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert report["schema"] == "gatewaydoctor.report/1" and report["verdict"] == "broken"
@@ -31,27 +49,28 @@ def test_json_contract_on_broken(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""
 
 
-def test_no_secret_leaks(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["diagnose", "--evidence", BROKEN, "--json"])
+def test_no_secret_leaks(capsys: pytest.CaptureFixture[str], broken: str) -> None:
+    main(["diagnose", "--evidence", broken, "--json"])
     assert "S3cretLabPassw0rd" not in capsys.readouterr().out
 
 
-def test_healthy_exits_0_and_terminal_renders(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diagnose", "--evidence", HEALTHY]) == 0
+def test_healthy_exits_0_and_terminal_renders(capsys: pytest.CaptureFixture[str],
+                                               healthy: str) -> None:
+    assert main(["diagnose", "--evidence", healthy]) == 0
     assert "HEALTHY" in capsys.readouterr().out
 
 
-def test_terminal_shows_cause_and_fix(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diagnose", "--evidence", BROKEN]) == 1
+def test_terminal_shows_cause_and_fix(capsys: pytest.CaptureFixture[str], broken: str) -> None:
+    assert main(["diagnose", "--evidence", broken]) == 1
     out = capsys.readouterr().out
     assert "relative-import" in out and "journalctl -u fastapi-backend.service" in out
 
 
-def test_skip_and_only(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["diagnose", "--evidence", BROKEN, "--json", "--skip", "relative-import", "GD-GEN-001"])
+def test_skip_and_only(capsys: pytest.CaptureFixture[str], broken: str) -> None:
+    main(["diagnose", "--evidence", broken, "--json", "--skip", "relative-import", "GD-GEN-001"])
     rules = {c["rule"] for c in json.loads(capsys.readouterr().out)["causes"]}
     assert rules and not rules & {"GD-APP-001", "GD-GEN-001"}
-    main(["diagnose", "--evidence", BROKEN, "--json", "--only", "crash-loop"])
+    main(["diagnose", "--evidence", broken, "--json", "--only", "crash-loop"])
     assert {c["rule"] for c in json.loads(capsys.readouterr().out)["causes"]} == {"GD-SVC-002"}
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from cases import load_case
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor.diagnose import diagnose
-from gatewaydoctor.evidence import load
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.rules import all_rules, run_rules
 
 
 def _diagnose(rel: str):  # type: ignore[no-untyped-def]
-    ev = load(RULE_FIXTURES / rel)
+    ev = load_case(RULE_FIXTURES / rel)
     facts = build_facts(ev)
     return diagnose(ev, facts, run_rules(facts, all_rules()))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import load_case
 from conftest import RULE_FIXTURES
 from report_cases import RECORDINGS, path
 
@@ -38,7 +39,7 @@ def _compare(request: pytest.FixtureRequest, golden: Path, got: dict[str, Any]) 
 
 
 def _rule_findings(rule: Rule, case: Path) -> dict[str, Any]:
-    ev = load(case)
+    ev = load_case(case)
     out: dict[str, Any] = {}
     for lang in LANGUAGES:
         set_language(lang)

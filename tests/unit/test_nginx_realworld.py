@@ -14,6 +14,7 @@ from pathlib import Path
 
 import crossplane  # type: ignore[import-untyped]
 import pytest
+from cases import evidence_file
 from conftest import ROOT, RULE_FIXTURES
 
 from gatewaydoctor.agent import nginxscan
@@ -144,8 +145,8 @@ def _cli(*args: str) -> dict[str, object]:
     return report
 
 
-def test_skip_and_only_by_id_and_symbol_from_the_command_line() -> None:
-    fixture = str(RULE_FIXTURES / "rate-limited" / "fires_lab.json")
+def test_skip_and_only_by_id_and_symbol_from_the_command_line(tmp_path: Path) -> None:
+    fixture = str(evidence_file(RULE_FIXTURES / "rate-limited" / "fires_lab.json", tmp_path))
 
     def rules(report: dict[str, object]) -> list[str]:
         return [str(f["rule"]) for f in report["findings"]]  # type: ignore[attr-defined]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from cases import load_case
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor.diagnose import Diagnosis, diagnose
-from gatewaydoctor.evidence import load
 from gatewaydoctor.facts import Facts
 from gatewaydoctor.findings import Finding
 from gatewaydoctor.parse import build_facts
@@ -18,7 +18,7 @@ RULES = {r.symbol: r for r in all_rules()}
 
 
 def facts_of(symbol: str, case: str = "fires_lab") -> Facts:
-    return build_facts(load(RULE_FIXTURES / symbol / f"{case}.json"))
+    return build_facts(load_case(RULE_FIXTURES / symbol / f"{case}.json"))
 
 
 def findings(symbol: str, facts: Facts) -> list[Finding]:
@@ -36,7 +36,7 @@ def only(symbol: str, case: str = "fires_lab") -> tuple[Finding, str, str]:
 
 def full(symbol: str, case: str = "fires_lab") -> Diagnosis:
     path = RULE_FIXTURES / symbol / f"{case}.json"
-    ev = load(path)
+    ev = load_case(path)
     facts = build_facts(ev)
     return diagnose(ev, facts, run_rules(facts, all_rules()))
 

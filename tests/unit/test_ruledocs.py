@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from cases import case_data, load_case
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor import cli, ruledocs
-from gatewaydoctor.evidence import load
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.rules.registry import Rule, all_rules, run_rules
 
@@ -43,10 +43,10 @@ def _fired(rule_id: str, path: Path) -> tuple[str, ...] | None:
     """The texts a fixture offers (its evidence strings and the findings' evidence), or None
     when the rule does not fire on it."""
     rule = next(r for r in RULES if r.id == rule_id)
-    run = run_rules(build_facts(load(path)), [rule])
+    run = run_rules(build_facts(load_case(path)), [rule])
     if not run.findings:
         return None
-    texts = list(_strings(json.loads(path.read_text(encoding="utf-8"))))
+    texts = list(_strings(case_data(path)))
     texts += [e.text for f in run.findings for e in f.evidence]
     return tuple(texts)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cases import CaseError, case_data, load_case
 from conftest import RULE_FIXTURES
 
-from gatewaydoctor.evidence import load
 from gatewaydoctor.facts import Facts
 from gatewaydoctor.findings import Hit, Severity
 from gatewaydoctor.parse import build_facts
@@ -30,10 +32,41 @@ def test_every_rule_has_both_fixtures(rule: Rule) -> None:
     assert list(folder.glob("healthy_*.json")), f"{rule.id} has no {folder}/healthy_*.json"
 
 
+@pytest.mark.parametrize(("case", "message"), [
+    ({"recording": "no-such-scenario"}, "names recording 'no-such-scenario', but there is no "),
+    ({"recording": "healthy", "extra": 1}, "unknown keys ['extra']"),
+    ({"patch": []}, 'must be an object with "recording"'),
+    ({"recording": "healthy", "patch": [{"op": "remove", "path": "/items/no.such"}]},
+     'patch operation 0 {"op": "remove", "path": "/items/no.such"} does not apply'),
+    ({"recording": "healthy", "patch": [
+        {"op": "test", "path": "/schema", "value": "gatewaydoctor.evidence/1"},
+        {"op": "test", "path": "/items/proc.processes/data/processes/0/comm", "value": "x"}]},
+     "patch operation 1 "),
+])
+def test_a_wrong_case_names_its_file(tmp_path: Path, case: dict[str, object],
+                                     message: str) -> None:
+    path = tmp_path / "fires_broken.json"
+    path.write_text(json.dumps(case))
+    with pytest.raises(CaseError, match=re.escape(message)) as err:
+        load_case(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_case_is_its_recording_trimmed_then_patched() -> None:
+    proc = case_data(RULE_FIXTURES / "nginx-not-running" / "fires_no_master.json")
+    healthy = case_data(RULE_FIXTURES / "nginx-not-running" / "healthy_uvicorn.json")
+    comms = [p["comm"] for p in healthy["items"]["proc.processes"]["data"]["processes"]]
+    assert "nginx" in comms and "systemd-journal" not in comms
+    assert [p["comm"] for p in proc["items"]["proc.processes"]["data"]["processes"]] == [
+        c for c in comms if c != "nginx"]
+    assert {k: v for k, v in proc["items"].items() if k != "proc.processes"} == {
+        k: v for k, v in healthy["items"].items() if k != "proc.processes"}
+
+
 @pytest.mark.parametrize(("rule", "path"), _fixtures("fires"), ids=lambda x: getattr(
     x, "name", getattr(x, "symbol", "")))
 def test_fires(rule: Rule, path: Path) -> None:
-    facts = build_facts(load(path))
+    facts = build_facts(load_case(path))
     run = run_rules(facts, [rule])
     assert not run.not_evaluated and not run.errors
     assert run.findings, f"{rule.symbol} did not fire on {path.name}"
@@ -45,7 +78,7 @@ def test_fires(rule: Rule, path: Path) -> None:
 @pytest.mark.parametrize(("rule", "path"), _fixtures("healthy"), ids=lambda x: getattr(
     x, "name", getattr(x, "symbol", "")))
 def test_does_not_fire(rule: Rule, path: Path) -> None:
-    run = run_rules(build_facts(load(path)), [rule])
+    run = run_rules(build_facts(load_case(path)), [rule])
     assert not run.errors and not run.not_evaluated
     assert not run.findings, [f.title for f in run.findings]
 
@@ -79,7 +112,7 @@ def test_crashing_rule_is_contained_and_missing_facts_reported() -> None:
     def boom(facts: Facts) -> Iterator[Hit]:
         raise KeyError("x")
 
-    facts = build_facts(load(RULE_FIXTURES / "crash-loop" / "healthy_uvicorn.json"))
+    facts = build_facts(load_case(RULE_FIXTURES / "crash-loop" / "healthy_uvicorn.json"))
     run = run_rules(facts, [_rule(func=boom), _rule(id="GD-TST-002", symbol="other",
                                                     needs=("units",))])
     assert run.errors[0].reason.startswith("internal error in rule GD-TST-001")

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cases import load_case
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor.agent import files
 from gatewaydoctor.diagnose import Diagnosis, diagnose
-from gatewaydoctor.evidence import Item, load
+from gatewaydoctor.evidence import Item
 from gatewaydoctor.facts import Traceback
 from gatewaydoctor.findings import Finding
 from gatewaydoctor.parse import build_facts
@@ -22,7 +23,7 @@ from gatewaydoctor.rules.legacy.config import missing_fields
 
 
 def _diagnose(rel: str) -> Diagnosis:
-    ev = load(RULE_FIXTURES / rel)
+    ev = load_case(RULE_FIXTURES / rel)
     facts = build_facts(ev)
     return diagnose(ev, facts, run_rules(facts, all_rules()))
 

@@ -1,0 +1,104 @@
+"""Rule cases: tests/rules/<symbol>/<case>.json names a lab recording and, at most, a patch.
+
+A case file is `{"recording": "<scenario>", "note": "...", "patch": [...]}`: the recording
+tests/data/lab/<scenario>.json, trimmed (process list cut to the processes rules read,
+journal records cut to the fields parsers read), then the RFC 6902 JSON Patch applied to it.
+"note" and "patch" are optional. tests/rules/README.md says how to add one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+
+from gatewaydoctor.evidence import Evidence
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "tests" / "data" / "lab"
+KEYS = frozenset({"recording", "note", "patch"})
+KEEP_COMM = re.compile(r"^(nginx|python.*|uvicorn|gunicorn|postgres|systemd)$")
+JOURNAL_FIELDS = frozenset({"MESSAGE", "_PID", "SYSLOG_IDENTIFIER", "PRIORITY",
+                            "__REALTIME_TIMESTAMP", "UNIT", "_SYSTEMD_UNIT"})
+KERNEL_RECORDS = 20
+
+
+class CaseError(Exception):
+    """A case file that is not a case, names no recording, or whose patch does not apply."""
+
+
+def trim(ev: dict[str, Any]) -> dict[str, Any]:
+    """Cut a recording (in place) to what the rules read, so a case stays small to review."""
+    procs = ev["items"]["proc.processes"]["data"]
+    procs["processes"] = [p for p in procs["processes"] if KEEP_COMM.match(p["comm"])]
+    for key, item in ev["items"].items():
+        if key.startswith("journal.") and item.get("stdout"):
+            records = [json.loads(line) for line in item["stdout"].splitlines() if line.strip()]
+            if key == "journal.kernel":
+                records = records[-KERNEL_RECORDS:]
+            item["stdout"] = "".join(
+                json.dumps({k: v for k, v in r.items() if k in JOURNAL_FIELDS}) + "\n"
+                for r in records)
+    return ev
+
+
+@cache
+def _trimmed_text(name: str) -> str:
+    # Cached as text: json.loads of it is a fresh, patchable copy, faster than deepcopy.
+    return json.dumps(trim(json.loads((LAB / f"{name}.json").read_text(encoding="utf-8"))))
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _spec(path: Path) -> dict[str, Any]:
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CaseError(f"cannot read case {_shown(path)}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise CaseError(f"case {_shown(path)} is not JSON: {exc}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("recording"), str):
+        raise CaseError(f'case {_shown(path)} must be an object with "recording": "<name>"')
+    if set(spec) - KEYS:
+        raise CaseError(f"case {_shown(path)} has unknown keys {sorted(set(spec) - KEYS)} "
+                        f"(a case has {sorted(KEYS)})")
+    if not isinstance(spec.get("patch", []), list) or not isinstance(spec.get("note", ""), str):
+        raise CaseError(f'case {_shown(path)}: "patch" must be a list of JSON Patch operations '
+                        'and "note" a string')
+    return spec
+
+
+def case_data(path: Path) -> dict[str, Any]:
+    """The evidence dict a case file stands for: its recording, trimmed, then patched."""
+    spec = _spec(path)
+    name = spec["recording"]
+    if "/" in name or not (LAB / f"{name}.json").is_file():
+        raise CaseError(f"case {_shown(path)} names recording {name!r}, but there is no "
+                        f"{_shown(LAB)}/{name}.json")
+    doc: dict[str, Any] = json.loads(_trimmed_text(name))
+    for n, op in enumerate(spec.get("patch", [])):
+        try:
+            doc = jsonpatch.JsonPatch([op]).apply(doc, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise CaseError(f"case {_shown(path)}: patch operation {n} {json.dumps(op)} does "
+                            f"not apply to recording {name!r}: {exc}") from None
+    return doc
+
+
+def load_case(path: Path) -> Evidence:
+    """The evidence a case file stands for, as `gatewaydoctor.evidence.load` would give it."""
+    return Evidence.from_dict(case_data(path))
+
+
+def evidence_file(path: Path, folder: Path) -> Path:
+    """Write a case's evidence to folder as a JSON file, for what only reads files (the CLI)."""
+    out = folder / f"{path.parent.name}.{path.stem}.json"
+    out.write_text(json.dumps(case_data(path)), encoding="utf-8")
+    return out
