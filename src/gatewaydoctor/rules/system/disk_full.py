@@ -42,19 +42,25 @@ def disk_full(system: SystemState, facts: Facts) -> Iterator[Found]:
     """`[Errno 28] No space left on device` from the app or nginx, with the filesystem's state."""
     failed = _enospc(facts)
     for unit, (source, line, path) in failed.items():
-        disk = _full_disk(system, path)
-        where = path or (disk.path if disk else None)
-        mount = disk.mount_point if disk else None
-        yield found([Excerpt(source, line),
-                     *([Excerpt("statvfs", _disk_line(disk))] if disk else [])],
-                    (Link("unit", unit), Link("log", line)),
-                    text="default" if mount else "unmounted", unit=unit, mount=mount or msg(
-                        N_("that filesystem")), where=where or msg(N_("the disk it writes to")),
-                    top=where or "/", under=mount or where or "")
+        yield _write_failed(system, unit, source, line, path)
     for d in () if failed else system.disks:
         if d.total > 0 and (d.avail == 0 or d.favail == 0):
             yield found((Excerpt("statvfs", _disk_line(d)),), (Link("log", _disk_line(d)),),
                         text="full", path=d.path, mount=d.mount_point or d.path)
+
+
+def _write_failed(system: SystemState, unit: str, source: str, line: str,
+                  path: str | None) -> Found:
+    """A unit's ENOSPC line, with the state of the filesystem it wrote to."""
+    disk = _full_disk(system, path)
+    where = path or (disk.path if disk else None)
+    mount = disk.mount_point if disk else None
+    return found([Excerpt(source, line), *([Excerpt("statvfs", _disk_line(disk))] if disk else [])],
+                 (Link("unit", unit), Link("log", line)),
+                 text="default" if mount else "unmounted", unit=unit,
+                 mount=mount or msg(N_("that filesystem")),
+                 where=where or msg(N_("the disk it writes to")),
+                 top=where or "/", under=mount or where or "")
 
 
 def _enospc(facts: Facts) -> dict[str, tuple[str, str, str | None]]:
