@@ -97,8 +97,10 @@ def run_diagnosis(options: Options, *, progress: Progress | None = None,
         if options.only or options.skip:
             loading.join()
             rules = _selected_rules(options)  # a wrong rule name fails before any work
-        raw = _gather(options, progress)
-        loading.join()
+        try:
+            raw = _gather(options, progress)
+        finally:
+            loading.join()  # exiting mid-import (on a bad option) can crash the interpreter
     import dataclasses
 
     from .diagnose import diagnose
