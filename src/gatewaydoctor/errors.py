@@ -9,5 +9,9 @@ class GatewayDoctorError(Exception):
     """Bad input or a request that cannot be carried out: its message is the whole story."""
 
 
+class UsageError(GatewayDoctorError):
+    """Options that cannot be carried out together, or a value of the wrong shape."""
+
+
 class EvidenceError(GatewayDoctorError, ValueError):
     """The evidence cannot be loaded (wrong schema or shape)."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from .errors import GatewayDoctorError
 from .i18n import LANGUAGES, current_language, normalize
 
 DOCS_DIR = Path(__file__).parent / "docs" / "rules"
@@ -57,7 +58,7 @@ _TITLE_RE = re.compile(r"^# (GD-[A-Z]{3}-\d{3}) ([a-z0-9-]+): (.+)$")
 _FENCE_RE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 
 
-class DocError(LookupError):
+class DocError(GatewayDoctorError, LookupError):
     """A rule has no page in that language, or its page does not have the expected shape."""
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from gdlab.scenarios import SCENARIOS
 
-from gatewaydoctor.cli import _parser, run_diagnosis
+from gatewaydoctor.app import Options, run_diagnosis
 from gatewaydoctor.diagnose import Diagnosis
 from gatewaydoctor.i18n import current_language, set_language
+from gatewaydoctor.options import parser
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "tests" / "data" / "lab"
@@ -29,7 +30,7 @@ def path(name: str) -> str:
 
 
 def args(name: str, *more: str) -> argparse.Namespace:
-    return _parser().parse_args(["diagnose", "--evidence", path(name), *more])
+    return parser().parse_args(["diagnose", "--evidence", path(name), *more])
 
 
 @cache
@@ -38,7 +39,7 @@ def diagnosis(name: str) -> Diagnosis:
     before = current_language()
     set_language("en")
     try:
-        return run_diagnosis(args(name))
+        return run_diagnosis(Options(evidence=path(name)))
     finally:
         set_language(before)
 

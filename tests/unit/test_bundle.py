@@ -251,9 +251,9 @@ def test_from_refuses_live_options(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("window", ["2h", "-30m", "3d"])
 def test_window_is_accepted(window: str) -> None:
-    from gatewaydoctor.cli import _since
+    from gatewaydoctor.app import since
 
-    assert _since(window) == "-" + window.lstrip("-")
+    assert since(window) == "-" + window.lstrip("-")
 
 
 def test_bad_window_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from report_cases import args, path
 
-from gatewaydoctor.cli import _parser, main
+from gatewaydoctor.cli import main
 from gatewaydoctor.completion import script
 from gatewaydoctor.i18n import current_language, set_language
+from gatewaydoctor.options import parser
 from gatewaydoctor.report import output
 
 BROKEN = path("relative-import")
@@ -116,7 +117,7 @@ def test_live_progress_on_a_tty_and_silence_with_json() -> None:
 def _bash_complete(words: list[str]) -> list[str]:
     """COMPREPLY of the generated bash completion for a command line (last word: partial)."""
     line = " ".join(f"'{w}'" for w in words)
-    prog = (script("bash", _parser()) +
+    prog = (script("bash", parser()) +
             f'\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _gatewaydoctor; '
             'printf "%s\\n" "${COMPREPLY[@]}"\n')
     res = subprocess.run(["bash", "--norc", "--noprofile"], input=prog, text=True,
@@ -139,7 +140,7 @@ def test_bash_completion() -> None:
     assert set(_bash_complete(["gatewaydoctor", "diagnose", "-"])) >= {
         "--format", "--json", "-o", "--output", "-q", "--from", "--example"}
     # A top-level option's value (e.g. --lang zh-CN) is not taken for the subcommand.
-    top = [a for a in _parser()._actions if a.option_strings and a.choices]
+    top = [a for a in parser()._actions if a.option_strings and a.choices]
     for action in top:
         flag, value = action.option_strings[-1], str(list(action.choices)[-1])
         assert _bash_complete(["gatewaydoctor", flag, ""]) == [str(c) for c in action.choices]
@@ -151,7 +152,7 @@ def test_bash_completion() -> None:
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed here")
 def test_fish_completion() -> None:
     def complete(line: str) -> list[str]:
-        prog = script("fish", _parser()) + f"complete -C{line!r}\n"
+        prog = script("fish", parser()) + f"complete -C{line!r}\n"
         res = subprocess.run(["fish", "--no-config"], input=prog, text=True,
                              capture_output=True, check=True)
         return [x.split("\t")[0] for x in res.stdout.splitlines()]
@@ -166,7 +167,7 @@ def test_fish_completion() -> None:
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed here")
 def test_zsh_completion_parses_and_registers(tmp_path: Path) -> None:
     f = tmp_path / "_gatewaydoctor"
-    f.write_text(script("zsh", _parser()))
+    f.write_text(script("zsh", parser()))
     subprocess.run(["zsh", "-n", str(f)], check=True)
     res = subprocess.run(
         ["zsh", "-f", "-c", f"autoload -U compinit && compinit -u -D && source {f} && "

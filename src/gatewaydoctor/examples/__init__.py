@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import GatewayDoctorError
 from ..i18n import _
 
 HERE = Path(__file__).parent
 
 
-class UnknownExample(Exception):
+class UnknownExample(GatewayDoctorError):
     """The example named does not exist."""
 
 

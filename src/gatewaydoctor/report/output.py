@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..errors import GatewayDoctorError
 from ..i18n import _
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ SUFFIXES = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html"
             ".htm": "html", ".txt": "terminal"}
 
 
-class OutputError(ValueError):
+class OutputError(GatewayDoctorError, ValueError):
     """Contradictory output options, or the report cannot be written."""
 
 

@@ -1,0 +1,266 @@
+"""The application: what each command does, as functions that take options and return data.
+
+`run_diagnosis` gathers this host's evidence (or replays a bundle, evidence file or
+example), runs the selected rules and returns the Diagnosis; `write_bundle` writes the
+redacted evidence as a .tar.gz and returns where and how much; `gather` returns the
+redacted evidence. Nothing here prints: the CLI does. Bad input raises UsageError (or
+another GatewayDoctorError) with the sentence to show.
+
+Only the standard library is imported here at first: the agent, the redactor, the
+bundle writer, the parsers, the rules and the reports are imported where they are used,
+so `gatewaydoctor bundle` reaches its first probe fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import UsageError
+from .i18n import _
+
+if TYPE_CHECKING:
+    from .bundle import Early
+    from .diagnose import Diagnosis
+    from .evidence import Evidence
+    from .redact import Redactor
+    from .rules import Rule
+
+Progress = Callable[[str, int, int], None]  # (source, done, started), as the agent calls it
+
+
+class Options(NamedTuple):
+    """What to look at and how: the options of diagnose, bundle and gather (argparse names).
+
+    (A NamedTuple: importing dataclasses, and inspect with it, costs 5-10 ms before the
+    first probe.)
+    """
+
+    url: str | None = None
+    no_exec: bool = False
+    max_log_lines: int | None = None
+    window: str | None = None
+    mask_ips: bool = False
+    mask_hosts: bool = False
+    only: Sequence[str] = ()
+    skip: Sequence[str] = ()
+    from_file: str | None = None  # --from: a bundle or evidence JSON
+    evidence: str | None = None  # --evidence: evidence JSON (tests and the lab)
+    example: str | None = None
+
+    @property
+    def replayed(self) -> str | None:
+        """The evidence to replay instead of looking at this host, if any."""
+        return self.example or self.from_file or self.evidence
+
+
+class BundleResult(NamedTuple):
+    """A bundle written: where, its size in bytes, its sources and the redactions by kind."""
+
+    path: str
+    size: int
+    gathered: int
+    failed: int
+    redactions: dict[str, int]
+
+
+def since(window: str | None) -> str | None:
+    """The journal's --since for a --window such as 2h, 30m or 3d (`-2h`); None for None."""
+    if window is None:
+        return None
+    m = re.fullmatch(r"-?\s*(\d+)\s*(s|sec|m|min|h|d|w)", window.strip())
+    if not m:
+        raise UsageError(_("--window {value} is not a time span (give e.g. 30m, 2h or 3d)")
+                         .format(value=repr(window)))
+    return f"-{m.group(1)}{m.group(2)}"
+
+
+def run_diagnosis(options: Options, *, progress: Progress | None = None,
+                  report_format: str | None = None) -> Diagnosis:
+    """Gather (or replay) the evidence, parse it, run the selected rules, diagnose."""
+    if options.replayed and (options.url or options.no_exec or options.max_log_lines
+                             or options.window):
+        raise UsageError(_("a URL, --no-exec, --max-log-lines and --window apply to a live "
+                           "diagnosis, not to --from/--example (the evidence is already "
+                           "taken)"))
+    rules: list[Rule] | None = None
+    raw: dict[str, Any] | None = None
+    if not options.replayed:
+        # Loading the rules, parsers and renderer (0.1-0.2 s) overlaps the gathering.
+        loading = _in_background(_load_diagnosis, report_format)
+        if options.only or options.skip:
+            loading.join()
+            rules = _selected_rules(options)  # a wrong rule name fails before any work
+        try:
+            raw = _gather(options, progress)
+        finally:
+            loading.join()  # exiting mid-import (on a bad option) can crash the interpreter
+    import dataclasses
+
+    from .diagnose import diagnose
+    from .evidence import Evidence
+    from .parse import build_facts
+    from .rules import run_rules
+
+    if rules is None:
+        rules = _selected_rules(options)
+    offline = None
+    if raw is not None:
+        ev = Evidence.from_dict(_redactor(options).evidence(raw) if _masks(options) else raw)
+    else:
+        ev, offline = _replayed_evidence(options)
+        if _masks(options):
+            ev = Evidence.from_dict(_redactor(options).evidence(ev.to_dict()))
+    facts = build_facts(ev)
+    return dataclasses.replace(diagnose(ev, facts, run_rules(facts, rules)), offline=offline)
+
+
+def gather(options: Options, *, progress: Progress | None = None) -> dict[str, Any]:
+    """This host's evidence, redacted (`gatewaydoctor gather`)."""
+    return _redactor(options).evidence(_gather(options, progress))
+
+
+def write_bundle(options: Options, output: str | None = None, *,
+                 progress: Progress | None = None) -> BundleResult:
+    """Gather, redact and write the bundle to output (default: a name with host and time)."""
+    if output and Path(output).is_dir():
+        raise UsageError(_("-o {path} is a directory; give a file name ending in .tar.gz")
+                         .format(path=output))
+    # A second thread redacts each item as it comes, while the gathering waits on its
+    # slowest probes; masking IPs/host names needs every item first, so then it waits.
+    items: SimpleQueue[dict[str, Any] | None] = SimpleQueue()
+    early: list[Early] = []
+    probes_started = threading.Event()
+    masks = _masks(options)
+    writer = threading.Thread(target=_redact_early, args=(items, early, probes_started, not masks),
+                              daemon=True)
+    writer.start()
+    try:
+        raw = _gather(options, progress, on_item=None if masks else items.put,
+                      busy_after=probes_started)
+    finally:
+        probes_started.set()  # also when the gathering never began (a bad option)
+        items.put(None)
+        writer.join()
+    from . import bundle as bundles
+
+    red = _redactor(options)
+    path = output
+    if not path:
+        host = str(raw.get("host", ""))
+        path = bundles.default_name(red.evidence({"host": host})["host"] if red.mask_hosts
+                                    else host)
+    try:
+        manifest = bundles.write(raw, path, red, early=early[0] if early else None)
+    except OSError as exc:
+        raise UsageError(_("cannot write {path}: {error}").format(
+            path=path, error=exc.strerror or exc)) from None
+    return BundleResult(
+        path=path, size=Path(path).stat().st_size,
+        gathered=sum(1 for s in manifest["sources"] if s["status"] == "gathered"),
+        failed=len(manifest["failed"]), redactions=dict(manifest["redactions"]))
+
+
+def examples() -> dict[str, str]:
+    """The examples recorded in the lab (`--example list`): name -> what fault it holds."""
+    from . import examples as recorded
+
+    return recorded.available()
+
+
+def _gather(options: Options, progress: Progress | None,
+            on_item: Callable[[dict[str, Any]], None] | None = None,
+            busy_after: threading.Event | None = None) -> dict[str, Any]:
+    _check_url(options.url)
+    if options.max_log_lines is not None and options.max_log_lines < 1:
+        raise UsageError(_("--max-log-lines must be at least 1"))
+    from .agent import gather as agent_gather
+
+    return agent_gather(options.url, no_exec=options.no_exec,
+                        max_log_lines=options.max_log_lines, since=since(options.window),
+                        progress=progress, on_item=on_item, busy_after=busy_after)
+
+
+def _check_url(url: str | None) -> None:
+    if url is None:
+        return
+    from .agent.probes import url_endpoint
+
+    try:
+        url_endpoint(url)
+    except ValueError as exc:
+        raise UsageError(_("{error} (give a URL like {url})").format(
+            error=exc, url="http://example.com/api/health")) from None
+
+
+def _masks(options: Options) -> bool:
+    return bool(options.mask_ips or options.mask_hosts)
+
+
+def _redactor(options: Options) -> Redactor:
+    from .redact import Redactor
+
+    return Redactor(mask_ips=options.mask_ips, mask_hosts=options.mask_hosts)
+
+
+def _selected_rules(options: Options) -> list[Rule]:
+    from .rules import all_rules, select
+
+    return select(all_rules(), only=options.only, skip=options.skip)
+
+
+def _replayed_evidence(options: Options) -> tuple[Evidence, str]:
+    """The evidence of --example, --from or --evidence, and how to name where it came from."""
+    from . import bundle as bundles
+    from . import examples as recorded
+    from .evidence import load
+
+    if options.example:
+        return bundles.read(recorded.path_of(options.example)).evidence, _(
+            "the example {name} (recorded in the lab)").format(name=repr(options.example))
+    if options.from_file:
+        return bundles.load_any(options.from_file)
+    return load(str(options.evidence)), str(options.evidence)
+
+
+def _load_diagnosis(report_format: str | None) -> None:
+    """Import the rules (the registry loads and checks them), the parsers, the diagnosis
+    and the report's renderer."""
+    from . import diagnose, parse  # noqa: F401
+    from .report.output import FORMATS
+    from .rules import all_rules
+
+    all_rules()
+    if report_format in FORMATS:  # each format's renderer is the module of its name
+        importlib.import_module(f"{__package__}.report.{report_format}")
+
+
+def _in_background(work: Callable[..., object], *args: object) -> threading.Thread:
+    """Start work in a daemon thread and return it; a failure there is dropped, because
+    the same work is done again where it is needed and fails there, reported."""
+    def quietly() -> None:
+        with contextlib.suppress(Exception):
+            work(*args)
+
+    thread = threading.Thread(target=quietly, daemon=True)
+    thread.start()
+    return thread
+
+
+def _redact_early(items: SimpleQueue[dict[str, Any] | None], early: list[Early],
+                  started: threading.Event, redact: bool) -> None:
+    """Once the slowest probes are started, load the bundle writer and, if `redact`, redact
+    the queued items until None; a failure costs only time (the writer redacts the rest)."""
+    started.wait()  # sooner, these imports and regex compiles slow the way to the probes
+    with contextlib.suppress(Exception):
+        from . import bundle
+
+        if redact:
+            early.append(bundle.Early())
+            early[0].take(items)
