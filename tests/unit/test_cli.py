@@ -141,7 +141,8 @@ def test_every_bad_input_error_is_a_gatewaydoctor_error() -> None:
 
 
 def test_a_bad_input_error_is_its_sentence_redacted(monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    broken: str) -> None:
     from gatewaydoctor import app
     from gatewaydoctor.errors import UsageError
 
@@ -149,20 +150,21 @@ def test_a_bad_input_error_is_its_sentence_redacted(monkeypatch: pytest.MonkeyPa
         raise UsageError("cannot reach postgresql://app:S3cretLabPassw0rd@db/x")
 
     monkeypatch.setattr(app, "run_diagnosis", refuse)
-    assert main(["diagnose", "--evidence", BROKEN]) == 2
+    assert main(["diagnose", "--evidence", broken]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == "gatewaydoctor: cannot reach postgresql://app:***@db/x\n"
 
 
 def test_an_unexpected_error_is_one_redacted_internal_error(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        broken: str) -> None:
     from gatewaydoctor import app
 
     def crash(*_args: object, **_kwargs: object) -> None:
         raise KeyError("password=hunter2")
 
     monkeypatch.setattr(app, "run_diagnosis", crash)
-    assert main(["--lang", "en", "diagnose", "--evidence", BROKEN]) == 2
+    assert main(["--lang", "en", "diagnose", "--evidence", broken]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("gatewaydoctor: internal error: KeyError: ")
     assert "hunter2" not in err and err.count("\n") == 1
@@ -175,10 +177,10 @@ def test_every_command_of_the_parser_has_a_handler() -> None:
     assert list(COMMANDS) == [name for name, _help, _add in PARSED]
 
 
-def test_the_application_returns_what_the_cli_prints(tmp_path: Path) -> None:
+def test_the_application_returns_what_the_cli_prints(tmp_path: Path, broken: str) -> None:
     from gatewaydoctor import app
 
-    assert app.run_diagnosis(app.Options(evidence=BROKEN)).verdict == "broken"
+    assert app.run_diagnosis(app.Options(evidence=broken)).verdict == "broken"
     written = app.write_bundle(app.Options(no_exec=True), str(tmp_path / "b.tar.gz"))
     assert written.path == str(tmp_path / "b.tar.gz")
     assert written.size == (tmp_path / "b.tar.gz").stat().st_size > 0
