@@ -11,6 +11,7 @@ Every page has the same shape, in English and in Simplified Chinese::
     ## How to verify          (## 验证方法)
     ## Bad example            (## 错误示例)
     ## Good example           (## 正确示例)
+    ## Messages               (## 消息; optional: the rule's messages in the page's language)
 
 `load(symbol_or_id, lang)` parses a page into a `RuleDoc`; `doc_anchor(symbol)` is the
 anchor reports link to; `gatewaydoctor explain ID|symbol` prints a page. The pages are
@@ -54,6 +55,10 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
 }
 
+# The optional last section: what the rule says, in the page's language (rules/render.py reads
+# it as `en:`/`tr:` line pairs in a code block).
+MESSAGES = {"en": "Messages", "zh-CN": "消息"}
+
 _TITLE_RE = re.compile(r"^# (GD-[A-Z]{3}-\d{3}) ([a-z0-9-]+): (.+)$")
 _FENCE_RE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 
@@ -78,6 +83,7 @@ class RuleDoc:
     good: str
     lang: str = "en"
     text: str = ""  # the whole page, as written
+    messages: str = ""
 
     def sections(self) -> dict[str, str]:
         """Heading (in the page's language) -> Markdown body, in page order."""
@@ -126,7 +132,7 @@ def parse(text: str, lang: str, where: str = "<page>") -> RuleDoc:
     if m is None:
         raise DocError(f"{where}: the first line must be `# GD-XXX-000 symbol: title`")
     headings = SECTIONS[lang]
-    by_heading = {h: f for f, h in headings.items()}
+    by_heading = {h: f for f, h in headings.items()} | {MESSAGES[lang]: "messages"}
     body: dict[str, list[str]] = {}
     current: str | None = None
     for line in lines[1:]:
@@ -143,7 +149,9 @@ def parse(text: str, lang: str, where: str = "<page>") -> RuleDoc:
             body[current].append(line)
         elif line.strip():
             raise DocError(f"{where}: text before the first section: {line.strip()[:60]!r}")
-    order = [f for f in headings if f in body]
+    order = [f for f in body if f != "messages"]
+    if list(body)[-1] != "messages" and "messages" in body:
+        raise DocError(f"{where}: section {MESSAGES[lang]!r} must come last")
     if order != list(headings):
         missing = [headings[f] for f in headings if f not in body]
         raise DocError(f"{where}: sections missing or out of order"

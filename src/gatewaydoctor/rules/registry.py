@@ -12,7 +12,7 @@ from ..categories import CATEGORIES
 from ..errors import GatewayDoctorError
 from ..facts import Facts
 from ..findings import LAYERS, Excerpt, Finding, Fix, Hit, Link, Severity
-from ..i18n import _
+from ..i18n import _, current_language
 from . import render
 from .spec import Found, Text
 
@@ -225,11 +225,12 @@ def _findings(r: Rule, facts: Facts) -> list[Finding]:
         if value is not None:
             kwargs[name] = value
     out = []
+    catalog = render.catalog(r.symbol, current_language())
     for f in r.detector(**kwargs):
         text = r.texts[f.text]
-        out.append(_stamp(r, f.role, render.fill(text.title, f.values), f.evidence,
-                          render.fill(text.explanation, f.values), render.fix(text, f.values),
-                          f.links))
+        out.append(_stamp(r, f.role, render.fill(text.title, f.values, catalog), f.evidence,
+                          render.fill(text.explanation, f.values, catalog),
+                          render.fix(text, f.values, catalog), f.links))
     return out
 
 

@@ -1,16 +1,59 @@
-"""Turn a detector's record into a finding's prose, in the reader's language."""
+"""Turn a detector's record into a finding's prose, in the reader's language.
+
+A rule's texts are written in English in its module; their translations live on the rule's
+page in that language (`docs/rules/zh-CN/<symbol>.md`, section `## 消息`), so a rule is one
+module and two pages. Messages a rule shares with the rest of the program (or a rule whose
+page does not translate them) fall back to the message catalog (gettext).
+"""
 
 from __future__ import annotations
 
 import re
 import string
 from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
 
 from ..findings import Fix
 from ..i18n import _, sentences
 from .spec import Cmd, Msg, Template, Text
 
 _FIELDS = string.Formatter()
+DOCS_DIR = Path(__file__).resolve().parents[1] / "docs" / "rules"
+# The section of a rule's page that holds its messages, per language.
+MESSAGES_HEADING = {"en": "Messages", "zh-CN": "消息"}
+NONE: Mapping[str, str] = MappingProxyType({})
+
+
+@cache
+def catalog(symbol: str, lang: str) -> Mapping[str, str]:
+    """The rule's messages in lang, from its page: English template -> translation."""
+    if lang == "en" or lang not in MESSAGES_HEADING:
+        return NONE
+    try:
+        page = (DOCS_DIR / lang / f"{symbol}.md").read_text(encoding="utf-8")
+    except OSError:
+        return NONE
+    return MappingProxyType(messages(page, MESSAGES_HEADING[lang]))
+
+
+def messages(page: str, heading: str) -> dict[str, str]:
+    """The `en:`/`tr:` line pairs of the page's messages section (in its first code block)."""
+    section = page.partition(f"\n## {heading}\n")[2].split("\n## ", 1)[0]
+    block = section.partition("```")[2].partition("\n")[2].partition("```")[0]
+    out: dict[str, str] = {}
+    english = None
+    for line in block.splitlines():
+        if line.startswith("en: "):
+            english = line[4:]
+        elif line.startswith("tr: ") and english is not None:
+            out[english], english = line[4:], None
+    return out
+
+
+def _tr(template: str, catalog: Mapping[str, str]) -> str:
+    return catalog.get(template) or _(template)
 
 
 def _names(template: str) -> list[str]:
@@ -26,25 +69,29 @@ def _missing(template: str, values: Mapping[str, object]) -> bool:
     return any(_empty(values.get(n)) for n in _names(template))
 
 
-def _value(value: object) -> object:
+def _value(value: object, catalog: Mapping[str, str]) -> object:
     if isinstance(value, Msg):
-        return fill(value.text, value.values)
+        return fill(value.text, value.values, catalog)
     if isinstance(value, tuple) and value and all(isinstance(v, Msg) for v in value):
-        return sentences(*(str(_value(v)) for v in value))
+        return sentences(*(str(_value(v, catalog)) for v in value))
     return value
 
 
-def fill(template: Template, values: Mapping[str, object]) -> str:
+def fill(template: Template, values: Mapping[str, object],
+         catalog: Mapping[str, str] = NONE) -> str:
     """Translate a template and fill in its values (Msg values are rendered first)."""
     if isinstance(template, tuple):
-        return sentences(*(fill(t, values) for t in template if not _missing(t, values)))
+        return sentences(*(fill(t, values, catalog) for t in template
+                           if not _missing(t, values)))
     if not template:
         return ""
     names = set(_names(template))
-    return _(template).format(**{k: _value(v) for k, v in values.items() if k in names})
+    return _tr(template, catalog).format(
+        **{k: _value(v, catalog) for k, v in values.items() if k in names})
 
 
-def commands(text: Text, values: Mapping[str, object]) -> Iterator[str]:
+def commands(text: Text, values: Mapping[str, object],
+             catalog: Mapping[str, str] = NONE) -> Iterator[str]:
     """The fix commands, left out where a value they name is missing."""
     for entry in text.commands:
         line = entry.line if isinstance(entry, Cmd) else entry
@@ -52,25 +99,26 @@ def commands(text: Text, values: Mapping[str, object]) -> Iterator[str]:
         whole = values.get(names[0]) if len(names) == 1 else None
         if isinstance(whole, (tuple, Cmd)) and line == "{" + names[0] + "}":
             for each in whole if isinstance(whole, tuple) else (whole,):
-                yield _command(each, values)
+                yield _command(each, values, catalog)
         elif not _missing(line, values):
-            yield _command(entry, values)
+            yield _command(entry, values, catalog)
 
 
-def _command(entry: object, values: Mapping[str, object]) -> str:
+def _command(entry: object, values: Mapping[str, object], catalog: Mapping[str, str]) -> str:
     """One command (not translated), with its translated note when it has one."""
     if not isinstance(entry, Cmd):
-        return _format(str(entry), values)
-    line, note = _format(entry.line, values), fill(entry.note, values)
+        return _format(str(entry), values, catalog)
+    line, note = _format(entry.line, values, catalog), fill(entry.note, values, catalog)
     return f"{line}   # {note}" if line else f"# {note}"
 
 
-def _format(line: str, values: Mapping[str, object]) -> str:
+def _format(line: str, values: Mapping[str, object], catalog: Mapping[str, str]) -> str:
     names = set(_names(line))
-    return line.format(**{k: _value(v) for k, v in values.items() if k in names}) if names \
-        else line
+    return line.format(**{k: _value(v, catalog) for k, v in values.items() if k in names}) \
+        if names else line
 
 
-def fix(text: Text, values: Mapping[str, object]) -> Fix:
+def fix(text: Text, values: Mapping[str, object],
+        catalog: Mapping[str, str] = NONE) -> Fix:
     """The fix: its summary and commands."""
-    return Fix(fill(text.fix, values), tuple(commands(text, values)))
+    return Fix(fill(text.fix, values, catalog), tuple(commands(text, values, catalog)))
