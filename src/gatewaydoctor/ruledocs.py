@@ -60,7 +60,6 @@ SECTIONS: dict[str, dict[str, str]] = {
 MESSAGES = {"en": "Messages", "zh-CN": "消息"}
 
 _TITLE_RE = re.compile(r"^# (GD-[A-Z]{3}-\d{3}) ([a-z0-9-]+): (.+)$")
-_FENCE_RE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 
 
 class DocError(GatewayDoctorError, LookupError):
@@ -96,8 +95,10 @@ class RuleDoc:
 
 def code_block(markdown: str) -> str:
     """The content of the first fenced code block in markdown ("" if none)."""
-    m = _FENCE_RE.search(markdown)
-    return m.group(1).rstrip("\n") if m else ""
+    from markdown_it import MarkdownIt  # only the doc checks read code blocks
+
+    fences = (t for t in MarkdownIt("commonmark").parse(markdown) if t.type == "fence")
+    return next((t.content.rstrip("\n") for t in fences), "")
 
 
 def doc_anchor(symbol: str) -> str:

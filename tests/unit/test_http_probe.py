@@ -1,4 +1,4 @@
-"""The HTTP probe (HTTP/1.1 over a plain socket) against real servers on real sockets.
+"""The HTTP probe (http.client) against real servers on real sockets.
 
 Each server is the standard library's HTTP server (or a bare socket peer for the answers a
 broken upstream gives), run in a thread: TCP, TLS with a certificate made by openssl, and a
@@ -188,6 +188,15 @@ def test_not_http_is_a_bad_status_line() -> None:
     for port in _peer(lambda conn: conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")):
         item = probes.http_probe("p", endpoint=f"127.0.0.1:{port}", path="/health")
         assert item["error"].startswith("BadStatusLine: 'SSH-2.0-OpenSSH_9.2'")
+
+
+def test_first_of_repeated_headers_and_what_came_of_a_cut_chunked_body() -> None:
+    answer = (b"HTTP/1.1 200 OK\r\nServer: first\r\nServer: second\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n40\r\npart")
+    for port in _peer(lambda conn: conn.sendall(answer)):
+        item = probes.http_probe("p", endpoint=f"127.0.0.1:{port}", path="/health")
+        assert item["error"] is None and item["data"]["server"] == "first"
+        assert item["data"]["body_head"] == "hello"  # the whole chunks (http.client's partial)
 
 
 def test_a_hung_upstream_times_out() -> None:

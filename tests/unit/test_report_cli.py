@@ -115,10 +115,13 @@ def test_live_progress_on_a_tty_and_silence_with_json() -> None:
 
 
 def _bash_complete(words: list[str]) -> list[str]:
-    """COMPREPLY of the generated bash completion for a command line (last word: partial)."""
+    """COMPREPLY of the generated bash completion for a command line (last word: partial),
+    calling the function the script registers for gatewaydoctor as bash would."""
     line = " ".join(f"'{w}'" for w in words)
     prog = (script("bash", parser()) +
-            f'\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _gatewaydoctor; '
+            f'\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; '
+            'fn=$(complete -p gatewaydoctor); fn=${fn##*-F }; fn=${fn%% *}; '
+            '"$fn" gatewaydoctor "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; '
             'printf "%s\\n" "${COMPREPLY[@]}"\n')
     res = subprocess.run(["bash", "--norc", "--noprofile"], input=prog, text=True,
                          capture_output=True, check=True)
@@ -147,6 +150,8 @@ def test_bash_completion() -> None:
         assert _bash_complete(["gatewaydoctor", flag, value, "diag"]) == ["diagnose"]
         assert _bash_complete(["gatewaydoctor", flag, value, "diagnose", "--for"]) == [
             "--format"]
+    # Files where a file is asked for.
+    assert BROKEN in _bash_complete(["gatewaydoctor", "diagnose", "--from", BROKEN[:-8]])
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed here")
@@ -162,15 +167,34 @@ def test_fish_completion() -> None:
     assert set(complete("gatewaydoctor diagnose --format ")) == {
         "terminal", "json", "markdown", "html"}
     assert "bash" in complete("gatewaydoctor completion ")
+    assert "GD-APP-001" in complete("gatewaydoctor diagnose --skip GD-A")
+    assert "relative-import" in complete("gatewaydoctor explain rel")
+    assert complete("gatewaydoctor --lang zh-CN diag") == ["diagnose"]
+    assert BROKEN in complete(f"gatewaydoctor diagnose --from {BROKEN[:-8]}")
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed here")
-def test_zsh_completion_parses_and_registers(tmp_path: Path) -> None:
+def test_zsh_completion(tmp_path: Path) -> None:
     f = tmp_path / "_gatewaydoctor"
     f.write_text(script("zsh", parser()))
     subprocess.run(["zsh", "-n", str(f)], check=True)
+    # Loaded both ways: as a file in $fpath, and with eval "$(gatewaydoctor completion zsh)".
     res = subprocess.run(
-        ["zsh", "-f", "-c", f"autoload -U compinit && compinit -u -D && source {f} && "
-                            "print -r -- ${_comps[gatewaydoctor]}"],
+        ["zsh", "-f", "-c", f"fpath=({tmp_path} $fpath); autoload -U compinit && "
+                            "compinit -u -D && print -r -- ${_comps[gatewaydoctor]}"],
         text=True, capture_output=True, check=True)
     assert res.stdout.strip() == "_gatewaydoctor"
+    # In an interactive zsh (on a pty), TAB after --format lists the formats.
+    driver = tmp_path / "drive.zsh"
+    driver.write_text(
+        "zmodload zsh/zpty\nzpty z zsh -f -i\n"
+        f"zpty -w z 'autoload -U compinit; compinit -u -D; eval \"$(<{f})\"'\n"
+        "zpty -w -n z $'gatewaydoctor diagnose --format \\t'\nout=\n"
+        # read until the listing is there (a loaded machine is slow to draw it), 20 s at most
+        "for i in {1..200}; do\n  while zpty -r -t z chunk; do out+=$chunk; done\n"
+        "  [[ $out == *markdown*terminal* ]] && break\n  sleep 0.1\ndone\n"
+        "print -r -- $out\nzpty -d z\n")
+    shown = subprocess.run(["zsh", "-f", str(driver)], text=True, capture_output=True,
+                           timeout=60, check=True).stdout
+    names = ("terminal", "json", "markdown", "html")
+    assert any(all(n in line for n in names) for line in shown.splitlines()), shown

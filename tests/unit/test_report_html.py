@@ -69,7 +69,8 @@ def test_everything_from_the_evidence_is_escaped_and_redacted() -> None:
         evidence=(Excerpt("<img src=x onerror=alert(1)>", "</code></pre><script>x()</script>"),
                   Excerpt("/srv/app/.env:2", f"DATABASE_URL=postgresql://u:{LAB_PASSWORD}@h/db"),
                   *top.evidence),
-        explanation="see `<b>` and **bold**", fix=Fix("restart `x`", ("echo '<b>' && ls",)))
+        explanation="see `<b>` and **not bold** in /app/__init__.py",
+        fix=Fix("restart `x`", ("echo '<b>' && ls",)))
     text = html_report.render(dataclasses.replace(d, causes=(evil, *d.causes[1:]),
                                                   summary=evil.title))
     assert LAB_PASSWORD not in text
@@ -78,13 +79,24 @@ def test_everything_from_the_evidence_is_escaped_and_redacted() -> None:
     p = page(text)
     assert '<script>alert("title")</script>' in p.text  # shown as text, not run
     assert "echo '<b>' && ls" in p.text
-    assert "see <code>&lt;b&gt;</code> and <strong>bold</strong>" in text
+    # A finding's prose has code spans, nothing else of Markdown: evidence stays as it is.
+    assert "see <code>&lt;b&gt;</code> and **not bold** in /app/__init__.py" in text
     assert text.count("<script>") == 1  # only the page's own
 
 
-def test_doc_markdown_subset() -> None:
-    out = str(html_report.doc_html("Para `code` and **b** <x>.\n\n- one\n- two\n\n```bash\n"
-                                   "echo <hi>\n```\n## Head"))
+def test_doc_markdown() -> None:
+    out = str(html_report.doc_html("Para `code` and **b** <x>.\n\n- one\n- two\n\n1. first\n"
+                                   "2. `split\ncode`\n\n```bash\necho <hi>\n```\n## Head\n\n"
+                                   "![img](http://x/y.png) <b onclick=x()>"))
     assert out == ("<p>Para <code>code</code> and <strong>b</strong> &lt;x&gt;.</p>\n"
-                   "<ul><li>one</li><li>two</li></ul>\n"
-                   "<pre><code>echo &lt;hi&gt;</code></pre>\n<h5>Head</h5>")
+                   "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n"
+                   "<ol>\n<li>first</li>\n<li><code>split code</code></li>\n</ol>\n"
+                   '<pre><code class="language-bash">echo &lt;hi&gt;\n</code></pre>\n'
+                   "<h5>Head</h5>\n"
+                   # no image (the page loads nothing), no raw HTML
+                   '<p>!<a href="http://x/y.png">img</a> &lt;b onclick=x()&gt;</p>\n')
+
+
+def test_doc_markdown_is_redacted() -> None:
+    out = str(html_report.doc_html(f"`POSTGRES_URL=postgresql://u:{LAB_PASSWORD}@h/db`"))
+    assert LAB_PASSWORD not in out and out.startswith("<p><code>POSTGRES_URL=")

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from . import (
@@ -30,7 +31,6 @@ from . import (
 )
 from . import files as fsinfo
 from . import supervisor as supervisord
-from .pool import Job, Pool, as_completed
 from .runner import Item, journal, new_item, read_file, read_tail, run, which
 
 SCHEMA = "gatewaydoctor.evidence/1"
@@ -78,27 +78,27 @@ def windows(
 class _Collector:
     """Holds the pool and the items gathered so far; one instance per gather() call."""
 
-    def __init__(self, pool: Pool, win: dict[str, Any] | None = None,
+    def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None,
                  progress: Progress | None = None,
                  on_item: Callable[[Item], None] | None = None) -> None:
         self.pool = pool
         self.windows = win or windows()
         self.items: dict[str, Item] = {}
-        self.pending: list[Job[Item | None]] = []
+        self.pending: list[Future[Item | None]] = []
         self.progress = progress
         self.on_item = on_item
         self.submitted = 0
         self.finished = 0
 
-    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Job[Item | None]:
-        fut: Job[Item | None] = self.pool.submit(fn, *args, **kwargs)
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Item | None]:
+        fut: Future[Item | None] = self.pool.submit(fn, *args, **kwargs)
         self.pending.append(fut)
         if self.progress is not None or self.on_item is not None:
             self.submitted += 1
             fut.add_done_callback(self._report)
         return fut
 
-    def _report(self, fut: Job[Item | None]) -> None:
+    def _report(self, fut: Future[Item | None]) -> None:
         """Hand what just came in to on_item and the progress display; their failures are
         ignored (neither may stop the gathering)."""
         self.finished += 1
@@ -112,7 +112,7 @@ class _Collector:
         except Exception:  # noqa: BLE001
             pass
 
-    def take(self, fut: Job[Item | None]) -> Item | None:
+    def take(self, fut: Future[Item | None]) -> Item | None:
         """The item a job returned (stored by source); a job may return a list of them."""
         items = _items_of(fut.result())
         for item in items:
@@ -161,7 +161,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             busy_after: threading.Event | None) -> dict[str, Any]:
     started = time.time()
     t0 = time.monotonic()
-    with Pool(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="gatewaydoctor") as pool:
         c = _Collector(pool, win, progress, on_item)
         # The unit chain first: it leads to the slowest probes (the app's own interpreter).
         # The unit files are read here, before any other job competes for the interpreter,
@@ -169,7 +169,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         booted = systemd_booted()
         f_units = None
         found: list[str] = []
-        shows: dict[str, Job[Item | None]] = {}
+        shows: dict[str, Future[Item | None]] = {}
         if booted:
             scan = c.items["systemd.unit_scan"] = unitscan.scan("systemd.unit_scan")
             found = _units_on_disk(scan)
@@ -363,7 +363,7 @@ def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
     return loaded
 
 
-def _show_units(c: _Collector, names: list[str]) -> dict[str, Job[Item | None]]:
+def _show_units(c: _Collector, names: list[str]) -> dict[str, Future[Item | None]]:
     return {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
             for u in dict.fromkeys(names)}
 
@@ -390,7 +390,8 @@ def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> lis
     return candidates
 
 
-def _early_app_probes(c: _Collector, scan: Item, shows: dict[str, Job[Item | None]]) -> set[str]:
+def _early_app_probes(c: _Collector, scan: Item,
+                      shows: dict[str, Future[Item | None]]) -> set[str]:
     """Start each web unit's app probe from its unit file, not waiting for `systemctl show`
     (which the probe checks its settings against once it answers)."""
     paths = {u["name"]: u["path"] for u in (scan.get("data") or {}).get("units", [])}
@@ -406,7 +407,7 @@ def _early_app_probes(c: _Collector, scan: Item, shows: dict[str, Job[Item | Non
     return started
 
 
-def _loaded(show: Job[Item | None]) -> dict[str, str] | None:
+def _loaded(show: Future[Item | None]) -> dict[str, str] | None:
     """The properties systemd loaded for a unit (None if `systemctl show` failed)."""
     item = show.result()
     blocks = execspec.parse_show((item or {}).get("stdout") or "") if item and \
@@ -414,7 +415,7 @@ def _loaded(show: Job[Item | None]) -> dict[str, str] | None:
     return blocks[0] if blocks else None
 
 
-def _units(c: _Collector, shows: dict[str, Job[Item | None]], no_exec: bool,
+def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool,
            probed: set[str] | frozenset[str] = frozenset()) -> None:
     """Each web unit and nginx closely: unit files, journal, and the app's own Python
     (unless its app probe is `probed` already)."""

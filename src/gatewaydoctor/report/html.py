@@ -3,19 +3,19 @@ asset), readable on a phone, printable, with copy buttons on the fix commands.
 
 It renders the redacted JSON report (`report/json.py::to_dict`) through a Jinja2 template
 with autoescaping on, so nothing from the evidence reaches the page unescaped. Rule
-documentation from `gatewaydoctor.ruledocs`, in the report's language, is embedded at the
-end of the page and linked from each finding.
+documentation from `gatewaydoctor.ruledocs`, in the report's language, is rendered by
+markdown-it (CommonMark, raw HTML escaped), embedded at the end of the page and linked from
+each finding.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .. import __version__
@@ -28,70 +28,35 @@ from .markdown import render as render_markdown
 from .markdown import verdict_label
 
 TEMPLATE = "report.html.j2"
-_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*$")
-_INLINE = re.compile(r"(`+)(.+?)\1|\*\*(.+?)\*\*")
+
+
+@cache
+def _docs_parser() -> MarkdownIt:
+    """CommonMark for the rule docs, without raw HTML (escaped instead: a page cannot inject
+    markup) and without images (the report loads nothing)."""
+    return MarkdownIt("commonmark", {"html": False}).disable("image")
+
+
+@cache
+def _prose_parser() -> MarkdownIt:
+    """Code spans only, for a finding's prose: it is text with `code` in it, not Markdown
+    (an evidence path such as .../__init__.py must not turn bold)."""
+    return MarkdownIt("zero").enable("backticks")
 
 
 def _inline(text: str) -> str:
-    """Escape one line of doc Markdown, keeping `code` and **bold**."""
-    out, pos = [], 0
-    for m in _INLINE.finditer(text):
-        out.append(html.escape(text[pos:m.start()]))
-        if m.group(2) is not None:
-            out.append(f"<code>{html.escape(m.group(2).strip())}</code>")
-        else:
-            out.append(f"<strong>{html.escape(m.group(3))}</strong>")
-        pos = m.end()
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
+    """One line of prose as HTML: escaped, with its `code` spans."""
+    return str(_prose_parser().renderInline(text))
 
 
 def doc_html(markdown: str) -> Markup:
-    """The small Markdown of rule docs (paragraphs, lists, code blocks, `code`, **bold**,
-    headings) as HTML. Everything is escaped first: a page cannot inject markup."""
-    out: list[str] = []
-    para: list[str] = []
-    items: list[str] = []
-    lines = redact(markdown).split("\n")
-
-    def flush() -> None:
-        if para:
-            out.append("<p>" + " ".join(_inline(x) for x in para) + "</p>")
-            para.clear()
-        if items:
-            out.append("<ul>" + "".join(f"<li>{_inline(x)}</li>" for x in items) + "</ul>")
-            items.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line.strip())
-        if fence:
-            flush()
-            body = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith(fence.group(1)):
-                body.append(lines[i])
-                i += 1
-            out.append(f"<pre><code>{html.escape(chr(10).join(body))}</code></pre>")
-        elif not line.strip():
-            flush()
-        elif re.match(r"^\s*[-*] ", line):
-            if para:
-                flush()
-            items.append(re.sub(r"^\s*[-*] ", "", line))
-        elif line.startswith("#"):
-            flush()
-            out.append(f"<h5>{_inline(line.lstrip('#').strip())}</h5>")
-        elif items and line.startswith("  "):
-            items[-1] += " " + line.strip()
-        else:
-            if items:
-                flush()
-            para.append(line.strip())
-        i += 1
-    flush()
-    return Markup("\n".join(out))
+    """A rule doc's Markdown (redacted) as HTML; headings become <h5> under the section's."""
+    md = _docs_parser()
+    tokens = md.parse(redact(markdown))
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = "h5"
+    return Markup(md.renderer.render(tokens, md.options, {}))
 
 
 def rule_docs(symbols: list[str], lang: str) -> dict[str, dict[str, Any]]:
