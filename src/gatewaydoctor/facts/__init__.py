@@ -30,6 +30,7 @@ from .nginx import (
     NginxUser,
     ServerBlock,
     UpstreamGroup,
+    place_links,
 )
 from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
 from .routing import location_for, pcre_to_python, server_for
@@ -62,5 +63,5 @@ __all__ = [
     "PythonInfo", "RESTART_RE", "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE",
     "SelinuxState", "ServerBlock", "Service", "SupervisorProgram", "SupervisorState",
     "SystemState", "Traceback", "Unit", "UnitFileText", "UpstreamGroup", "last_matching",
-    "location_for", "pcre_to_python", "server_for",
+    "location_for", "pcre_to_python", "place_links", "server_for",
 ]

@@ -551,96 +551,12 @@ def rate_limited(facts: Facts) -> Iterator[Hit]:
 TOO_BIG_RE = re.compile(r"upstream sent too big header")
 
 
-@rule(id="GD-NGX-008", symbol="header-too-big", category="nginx.header_too_big",
-      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="upstream",
-      explains=("probe.failed",),
-      title=N_("The app's response headers do not fit proxy_buffer_size (502)"))
-def header_too_big(facts: Facts) -> Iterator[Hit]:
-    """`upstream sent too big header while reading response header from upstream`."""
-    lines = [e for e, _m in _errors(facts, TOO_BIG_RE)]
-    if not lines:
-        return
-    last = lines[-1]
-    server, loc = _place(facts, last)
-    size, size_ex = _setting(facts, "proxy_buffer_size", server, loc, "4k (one memory page)")
-    _bufs, bufs_ex = _setting(facts, "proxy_buffers", server, loc, "8 4k")
-    evidence = [Excerpt(last.where, last.raw), size_ex, bufs_ex]
-    path = _request_path(last)
-    direct = [p for p in facts.probes or () if p.via == "upstream" and p.path == path
-              and p.status is not None]
-    if direct:
-        evidence.append(Excerpt(f"probe {direct[0].label}",
-                                f"{direct[0].outcome}: the app itself answers"))
-    where = loc.where if loc is not None else _("the server block")
-    yield Hit(
-        title=_("The app's response headers for {path} are larger than proxy_buffer_size "
-                "({size})").format(path=path or _("a request"), size=size),
-        evidence=tuple(evidence),
-        explanation=_(
-            "nginx reads the response headers of the app into one proxy_buffer_size buffer "
-            "({size}). The app sends more (usually a big Set-Cookie or token header), so nginx "
-            "gives up and answers 502, although the app answered. Seen {n} time(s)."
-        ).format(size=size, n=len(lines)),
-        fix=_reload_fix(
-            _("Give nginx bigger header buffers in {where}, or make the app send smaller "
-              "cookies/headers.").format(where=where),
-            "# " + _("add in {where}: {directives}").format(
-                where=where, directives="proxy_buffer_size 16k; proxy_buffers 8 16k; "
-                "proxy_busy_buffers_size 32k;")),
-        links=_loc_links(server, loc),
-    )
-
-
 # --- upstream.timeout (nginx side) -------------------------------------------------------
 
 TIMED_OUT_RE = re.compile(r"upstream timed out \(110: [^)]*\)")
 TIMEOUT_DIRECTIVE = {"reading response header from upstream": "proxy_read_timeout",
                      "reading upstream": "proxy_read_timeout",
                      "sending request to upstream": "proxy_send_timeout"}
-
-
-@rule(id="GD-NGX-009", symbol="upstream-timeout", category="upstream.timeout",
-      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="upstream",
-      explains=("probe.failed",),
-      title=N_("The app answers slower than nginx waits (504)"))
-def upstream_timeout(facts: Facts) -> Iterator[Hit]:
-    """`upstream timed out (110: Connection timed out) while reading response header`."""
-    lines = [e for e, _m in _errors(facts, TIMED_OUT_RE) if e.action in TIMEOUT_DIRECTIVE]
-    if not lines:
-        return
-    last = lines[-1]
-    name = TIMEOUT_DIRECTIVE[last.action or ""]
-    server, loc = _place(facts, last)
-    value, value_ex = _setting(facts, name, server, loc, "60s")
-    path = _request_path(last)
-    evidence = [Excerpt(last.where, last.raw), value_ex]
-    for p in facts.probes or ():
-        if p.path == path and p.via in ("url", "upstream") and (p.failed or (p.elapsed or 0) > 1):
-            evidence.append(_probe_excerpt(p))
-    upstream = _upstream_label(last.upstream)
-    serving = units_serving(facts, Endpoint.parse(upstream)) if upstream else []
-    where = loc.where if loc is not None else _("the server block")
-    yield Hit(
-        title=_("{path} took longer than {setting}: nginx answered 504").format(
-            path=path or _("a request"), setting=f"{name} {value}"),
-        evidence=tuple(evidence),
-        explanation=_(
-            "nginx waited {value} ({directive}) for {upstream} to answer {path} and gave up "
-            "({n} time(s)). The app is up but slow: a slow query, a blocking call in an async "
-            "handler, or all workers busy."
-        ).format(value=value, directive=name, upstream=upstream or _("the app"),
-                 path=path or _("the request"), n=len(lines)),
-        fix=Fix(
-            summary=_("Find what makes {path} slow (its logs, the database); if it is "
-                      "legitimately slow, raise {directive} in {where}.").format(
-                          path=path or _("the handler"), directive=name, where=where),
-            commands=(*(f"journalctl -u {u.name} --since -10min --no-pager" for u in serving),
-                      "# " + _("or edit {where}: {change}").format(
-                          where=value_ex.source, change=f"{name} 120s;"),
-                      "nginx -t && systemctl reload nginx"),
-        ),
-        links=_loc_links(server, loc) + unit_links(serving),
-    )
 
 
 # --- upstream.timeout (gunicorn WORKER TIMEOUT) ---------------------------------------------
