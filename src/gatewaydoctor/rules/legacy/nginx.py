@@ -584,69 +584,6 @@ def _seconds(value: str) -> float | None:
     return int(m.group(1)) * scale
 
 
-@rule(id="GD-NGX-010", symbol="gunicorn-worker-timeout", category="upstream.timeout",
-      severity=Severity.ERROR, needs=("journal", "units"), layer="app",
-      explains=("probe.failed", "upstream.unreachable"),
-      title=N_("gunicorn killed a worker that did not answer within --timeout"))
-def gunicorn_worker_timeout(facts: Facts) -> Iterator[Hit]:
-    """`[CRITICAL] WORKER TIMEOUT (pid:N)`: the request in flight dies; nginx sees the
-    connection close (502) or times out first (504)."""
-    for unit in facts.web_units():
-        entries = [e for e in facts.journal_of(unit.name) if WORKER_TIMEOUT_RE.search(e.message)]
-        if not entries:
-            continue
-        last = entries[-1]
-        pid = WORKER_TIMEOUT_RE.search(last.message)
-        seconds, how = _gunicorn_timeout(unit)
-        evidence = [Excerpt(last.source, last.message)]
-        killed = [e for e in facts.journal_of(unit.name)
-                  if pid and f"(pid:{pid.group(1)}) was sent" in e.message]
-        evidence += [Excerpt(e.source, e.message) for e in killed[-1:]]
-        evidence.append(Excerpt(unit.source, f"ExecStart: {how}"))
-        eps = {b.label for b in unit.binds}
-        nginx = [e for e, _m in _errors(facts, PREMATURE_RE) if _upstream_label(e.upstream) in eps]
-        server = loc = None
-        if nginx:
-            evidence.append(Excerpt(nginx[-1].where, nginx[-1].raw))
-            server, loc = _place(facts, nginx[-1])
-        order = ""
-        if loc is not None:
-            value, ex = _setting(facts, "proxy_read_timeout", server, loc, "60s")
-            evidence.append(ex)
-            secs = _seconds(value)
-            if secs is not None:
-                order = (_("gunicorn's --timeout ({seconds}s) is shorter than nginx's "
-                           "proxy_read_timeout ({value}), so the worker dies first: 502, not "
-                           "504.") if seconds < secs else
-                         _("nginx's proxy_read_timeout ({value}) is shorter than gunicorn's "
-                           "--timeout ({seconds}s): clients get 504 first.")).format(
-                               seconds=seconds, value=value)
-        yield Hit(
-            title=_("gunicorn WORKER TIMEOUT in {unit}: a request ran longer than --timeout "
-                    "{seconds}s and its worker was killed").format(unit=unit.name,
-                                                                  seconds=seconds),
-            evidence=tuple(evidence),
-            explanation=sentences(_(
-                "gunicorn's master ({unit}) killed worker {pid} because it sent no heartbeat "
-                "for {seconds}s ({n} time(s)). The request it was serving dies with it, so "
-                "nginx sees the connection close (`upstream prematurely closed connection`, "
-                "502). With an async worker this means blocking code (time.sleep, a sync DB "
-                "driver) inside `async def`."
-            ).format(unit=unit.name, pid=pid.group(1) if pid else "?", seconds=seconds,
-                     n=len(entries)), order),
-            fix=Fix(
-                summary=_("Make the slow handler non-blocking (plain `def`, or run the "
-                          "blocking call in a thread), or raise gunicorn's --timeout in "
-                          "{unit}.").format(unit=unit.name),
-                commands=(f"journalctl -u {unit.name} --since -10min --no-pager | "
-                          "grep -B5 'WORKER TIMEOUT'",
-                          f"systemctl edit {unit.name}  # ExecStart=... --timeout 120 ...",
-                          f"systemctl restart {unit.name}"),
-            ),
-            links=(Link("unit", unit.name), *_loc_links(server, loc)),
-        )
-
-
 # --- permission.socket ---------------------------------------------------------------------
 
 SOCKET_DENIED_RE = re.compile(r"connect\(\) to unix:(\S+?) failed \(13: Permission denied\)")
