@@ -40,6 +40,11 @@ class NginxDirective:
         """The directive as written: `proxy_read_timeout 2s;`."""
         return " ".join((self.name, *self.args)) + ";"
 
+    # rules/nginx rate-limited: a `key=value` argument.
+    def arg(self, prefix: str) -> str | None:
+        """The first argument starting with prefix (`rate=` → `rate=1r/s`), if any."""
+        return next((a for a in self.args if a.startswith(prefix)), None)
+
 
 @dataclass(frozen=True)
 class Location:
@@ -134,6 +139,21 @@ class NginxConfig:
             return " ".join(d.args), Excerpt(d.where, d.text)
         where = location.where if location is not None else "the configuration"
         return default, Excerpt(where, f"{name} not set: nginx's default {default} applies")
+
+    # rules/nginx rate-limited: which limit_req / limit_conn zone applies where.
+    def limit_at(self, directive: str, zone: str, server: ServerBlock | None,
+                 location: Location | None) -> NginxDirective | None:
+        """The `limit_req`/`limit_conn` naming zone in force at a location."""
+        here = [*(location.directives if location else ()),
+                *(server.directives if server else ()),
+                *(d for d in self.globals if d.context == "http")]
+        return next((d for d in here if d.name == directive
+                     and (f"zone={zone}" in d.args or d.args[:1] == (zone,))), None)
+
+    def zone_definition(self, directive: str, zone: str) -> NginxDirective | None:
+        """The `limit_req_zone`/`limit_conn_zone` that defines zone."""
+        return next((d for d in self.globals if d.name == directive
+                     and any(a.startswith(f"zone={zone}:") for a in d.args)), None)
 
 
 @dataclass(frozen=True)

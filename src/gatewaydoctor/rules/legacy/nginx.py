@@ -27,7 +27,6 @@ from ...findings import Excerpt, Fix, Hit, Link, Severity
 from ...i18n import N_, _, sentences
 from ..registry import rule
 from .common import status_command, unit_links, units_serving
-from .probe import answered_by
 
 
 @rule(id="GD-NGX-001", symbol="config-invalid", category="nginx.config_invalid",
@@ -473,77 +472,6 @@ def _zone_directives(facts: Facts, kind: str, zone: str, server: ServerBlock | N
     define = next((d for d in config.globals if d.name == def_name
                    and any(a.startswith(f"zone={zone}:") for a in d.args)), None)
     return use, define
-
-
-@rule(id="GD-NGX-007", symbol="rate-limited", category="nginx.rate_limited",
-      severity=Severity.ERROR, needs=("nginx_errors", "nginx_config"), layer="nginx",
-      explains=("probe.failed",),
-      title=N_("nginx's limit_req / limit_conn rejects requests (503)"))
-def rate_limited(facts: Facts) -> Iterator[Hit]:
-    """`limiting requests, excess: … by zone "z"`: nginx answers itself, the app never sees it."""
-    zones: dict[tuple[str, str], list[ErrorLogEntry]] = {}
-    for e, m in _errors(facts, LIMIT_RE):
-        zones.setdefault((m.group(1), m.group(3)), []).append(e)
-    url = _url_probe(facts)
-    for (kind, zone), lines in zones.items():
-        last = lines[-1]
-        server, loc = _place(facts, last)
-        if url is not None and url.path and facts.nginx_config is not None:
-            # Prefer the URL the user gave when its location is behind this zone.
-            url_loc = location_for(facts.nginx_config, url.path, url.host_header)
-            hits = [e for e in lines if _place(facts, e)[1] == url_loc]
-            if hits and url_loc is not None:
-                last, loc = hits[-1], url_loc
-                server = facts.nginx_config.server_of(url_loc)
-        use, define = _zone_directives(facts, kind, zone, server, loc)
-        paths = ", ".join(dict.fromkeys(p for e in lines if (p := _request_path(e))))
-        evidence = [Excerpt(last.where, last.raw)]
-        if use is not None:
-            inside = f"in location {loc.path}" if loc is not None else "in force here"
-            evidence.append(Excerpt(use.where, f"{use.text} ({inside})"))
-        if define is not None:
-            evidence.append(Excerpt(define.where, define.text))
-        status_name = "limit_req_status" if kind == "requests" else "limit_conn_status"
-        status_d = (facts.nginx_config.setting(status_name, server, loc)
-                    if facts.nginx_config else None)
-        status = status_d.args[0] if status_d and status_d.args else "503"
-        if url is not None and url.status is not None:
-            evidence.append(Excerpt(f"probe {url.label}",
-                                    f"{url.outcome}: answered by {answered_by(facts, url)}; the "
-                                    "log line names no upstream, so the app never saw it"))
-        ok = [p for p in facts.probes or () if p.via in ("nginx", "url") and p.status
-              and p.status < 400]
-        if ok:
-            evidence.append(Excerpt(f"probe {ok[0].label}", f"{ok[0].outcome} (not limited)"))
-        rate = next((a for a in (define.args if define else ()) if a.startswith("rate=")), None)
-        where = use.where if use is not None else (loc.where if loc else _("the configuration"))
-        what = "limit_req" if kind == "requests" else "limit_conn"
-        knob = (_("rate= in limit_req_zone, or burst=") if kind == "requests"
-                else _("the limit_conn number"))
-        limit = f"{what} zone \"{zone}\"" + (f", {rate}" if rate else "")
-        yield Hit(
-            title=_("nginx rejects {paths} with {status}: {limit}").format(
-                paths=paths or _("requests"), status=status,
-                limit=f"{what} zone \"{zone}\"" + (f" ({rate})" if rate else "")),
-            evidence=tuple(evidence),
-            explanation=_(
-                "{n} request(s) to {paths} were refused by nginx itself ({limit}, set at "
-                "{where}): nginx answers {status} without contacting the app, which is why the "
-                "app's logs show nothing and other paths work."
-            ).format(n=len(lines), paths=paths or _("this server"), limit=limit, where=where,
-                     status=status),
-            fix=_reload_fix(
-                _("Raise the limit ({knob}) or drop {directive} at {where}.").format(
-                    knob=knob, directive=what, where=where),
-                "# " + _("edit {where}: {change}").format(
-                    where=where, change=f"{what} zone={zone}"
-                    + (" burst=20 nodelay;" if kind == "requests" else " 100;")),
-                *(("# " + _("or edit {where}: raise {setting}").format(
-                    where=define.where, setting=rate),) if define and rate else ())),
-            # nginx answered before the upstream: the chain stops at the location.
-            links=((Link("url", f"{url.endpoint}{url.path or '/'}"),) if url else ())
-            + _loc_links(server, loc, upstream=False),
-        )
 
 
 # --- nginx.header_too_big -----------------------------------------------------------------
