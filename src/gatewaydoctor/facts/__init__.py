@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from .address import Endpoint
-from .database import DatabaseCheck, DatabaseProblem
-from .files import FileStat, PathOwner, PathStat
+from .address import (
+    Endpoint,
+)
+from .database import (
+    AUTH,
+    KINDS,
+    NOT_FOUND,
+    UNREACHABLE,
+    DatabaseCheck,
+    DatabaseProblem,
+    classify,
+    database_problems,
+)
+from .files import (
+    FileStat,
+    PathOwner,
+    PathStat,
+)
 from .host import (
     PROC_TCP_TABLES,
     Accounts,
@@ -14,7 +29,15 @@ from .host import (
     Process,
     SystemState,
 )
-from .network import AvcDenial, ChainPolicy, FirewallRule, FirewallState, Probe, SelinuxState
+from .network import (
+    INPUT_CHAINS,
+    AvcDenial,
+    ChainPolicy,
+    FirewallRule,
+    FirewallState,
+    Probe,
+    SelinuxState,
+)
 from .nginx import (
     AccessLogEntry,
     ErrorLogEntry,
@@ -30,9 +53,20 @@ from .nginx import (
     NginxUser,
     ServerBlock,
     UpstreamGroup,
+    place_links,
 )
-from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
-from .routing import location_for, pcre_to_python, server_for
+from .python import (
+    DirListing,
+    EnvFile,
+    ImportProbe,
+    PythonInfo,
+    Traceback,
+)
+from .routing import (
+    location_for,
+    pcre_to_python,
+    server_for,
+)
 from .services import (
     APP_ERROR_RE,
     EXITED_RE,
@@ -50,17 +84,20 @@ from .services import (
     UnitFileText,
     last_matching,
 )
-from .snapshot import Facts
+from .snapshot import (
+    Facts,
+)
 
 __all__ = [
-    "APP_ERROR_RE", "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy", "DatabaseCheck",
-    "DatabaseProblem", "DirListing", "DiskUsage", "EXITED_RE", "Endpoint", "EnvFile",
-    "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp", "FileStat", "FirewallRule",
-    "FirewallState", "ImportProbe", "JournalEntry", "Listen", "Listener", "Location",
-    "MANAGERS", "NginxConfig", "NginxDirective", "NginxMessage", "NginxProcess",
-    "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit", "PROC_TCP_TABLES", "PathOwner",
-    "PathStat", "Probe", "Process", "PythonInfo", "RESTART_RE", "START_LIMIT_RE",
-    "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE", "SelinuxState", "ServerBlock", "Service",
-    "SupervisorProgram", "SupervisorState", "SystemState", "Traceback", "Unit", "UnitFileText",
-    "UpstreamGroup", "last_matching", "location_for", "pcre_to_python", "server_for",
+    "APP_ERROR_RE", "AUTH", "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy",
+    "DatabaseCheck", "DatabaseProblem", "DirListing", "DiskUsage", "EXITED_RE", "Endpoint",
+    "EnvFile", "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp", "FileStat", "FirewallRule",
+    "FirewallState", "INPUT_CHAINS", "ImportProbe", "JournalEntry", "KINDS", "Listen",
+    "Listener", "Location", "MANAGERS", "NOT_FOUND", "NginxConfig", "NginxDirective",
+    "NginxMessage", "NginxProcess", "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit",
+    "PROC_TCP_TABLES", "PathOwner", "PathStat", "Probe", "Process", "PythonInfo", "RESTART_RE",
+    "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE", "SelinuxState", "ServerBlock",
+    "Service", "SupervisorProgram", "SupervisorState", "SystemState", "Traceback",
+    "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "classify", "database_problems",
+    "last_matching", "location_for", "pcre_to_python", "place_links", "server_for",
 ]

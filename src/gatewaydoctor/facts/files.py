@@ -45,6 +45,18 @@ class PathStat:
             return f"{self.path}: {self.error}"
         return f"{_mode_text(self.kind, self.mode)} {self.owner}:{self.group} {self.path}"
 
+    # rules/nginx socket-permission: the owner/group/other check (one of two; to unify).
+    def allows(self, uid: int, groups: tuple[int, ...], bit: int) -> bool:
+        """Whether uid, a member of groups, gets permission bit (4 r, 2 w, 1 x) here by the
+        owner/group/other bits (root always does; an unknown mode counts as allowed)."""
+        if self.mode is None or uid == 0:
+            return True
+        if self.uid == uid:
+            return bool(self.mode >> 6 & bit)
+        if self.gid in groups:
+            return bool(self.mode >> 3 & bit)
+        return bool(self.mode & bit)
+
 
 def _mode_text(kind: str | None, mode: int) -> str:
     first = {"dir": "d", "socket": "s", "symlink": "l"}.get(kind or "", "-")

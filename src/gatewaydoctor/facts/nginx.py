@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..findings import Excerpt, Link
 from .address import Endpoint
 from .files import PathStat
 
@@ -38,6 +39,11 @@ class NginxDirective:
     def text(self) -> str:
         """The directive as written: `proxy_read_timeout 2s;`."""
         return " ".join((self.name, *self.args)) + ";"
+
+    # rules/nginx rate-limited: a `key=value` argument.
+    def arg(self, prefix: str) -> str | None:
+        """The first argument starting with prefix (`rate=` → `rate=1r/s`), if any."""
+        return next((a for a in self.args if a.startswith(prefix)), None)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,32 @@ class NginxConfig:
         """Every (server, location) pair that has a proxy_pass."""
         return [(s, loc) for s in self.servers for loc in s.locations if loc.proxy_pass]
 
+    # rules/nginx and rules/upstream (limits, buffers, timeouts): a setting cited as evidence.
+    def in_force(self, name: str, server: ServerBlock | None, location: Location | None,
+                 default: str) -> tuple[str, Excerpt]:
+        """The value of a directive in force at a location and where it is set, else nginx's
+        default and where it would be set."""
+        d = self.setting(name, server, location)
+        if d is not None:
+            return " ".join(d.args), Excerpt(d.where, d.text)
+        where = location.where if location is not None else "the configuration"
+        return default, Excerpt(where, f"{name} not set: nginx's default {default} applies")
+
+    # rules/nginx rate-limited: which limit_req / limit_conn zone applies where.
+    def limit_at(self, directive: str, zone: str, server: ServerBlock | None,
+                 location: Location | None) -> NginxDirective | None:
+        """The `limit_req`/`limit_conn` naming zone in force at a location."""
+        here = [*(location.directives if location else ()),
+                *(server.directives if server else ()),
+                *(d for d in self.globals if d.context == "http")]
+        return next((d for d in here if d.name == directive
+                     and (f"zone={zone}" in d.args or d.args[:1] == (zone,))), None)
+
+    def zone_definition(self, directive: str, zone: str) -> NginxDirective | None:
+        """The `limit_req_zone`/`limit_conn_zone` that defines zone."""
+        return next((d for d in self.globals if d.name == directive
+                     and any(a.startswith(f"zone={zone}:") for a in d.args)), None)
+
 
 @dataclass(frozen=True)
 class NginxMessage:
@@ -162,6 +194,30 @@ class ErrorLogEntry:
     host: str | None
     where: str
     raw: str
+
+    # rules/nginx and rules/upstream (limits, buffers, timeouts): what the line names.
+    @property
+    def excerpt(self) -> Excerpt:
+        """This line as an evidence line."""
+        return Excerpt(self.where, self.raw)
+
+    @property
+    def request_path(self) -> str | None:
+        """The path of the logged request (`GET /docs HTTP/1.1` → `/docs`)."""
+        parts = (self.request or "").split()
+        return parts[1] if len(parts) > 1 else None
+
+    @property
+    def upstream_label(self) -> str | None:
+        """`http://127.0.0.1:8000/api` → `127.0.0.1:8000`; `http://unix:/a.sock:/x` →
+        `unix:/a.sock`."""
+        url = self.upstream
+        if not url or "://" not in url:
+            return None
+        rest = url.split("://", 1)[1]
+        if rest.startswith("unix:"):
+            return "unix:" + rest[5:].split(":", 1)[0]
+        return rest.split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -245,3 +301,18 @@ class NginxRuntime:
             return max(workers)
         master = self.master
         return master.start_time if master else None
+
+
+# rules/nginx and rules/upstream (limits, buffers, timeouts): a finding's place on the path.
+def place_links(server: ServerBlock | None, location: Location | None,
+                upstream: bool = True) -> tuple[Link, ...]:
+    """Links to a server block, its location and (unless nginx answered before the upstream)
+    where the location proxies to."""
+    links: list[Link] = []
+    if server is not None:
+        links.append(Link("server", server.label))
+    if location is not None:
+        links.append(Link("location", f"{location.path} {location.where}"))
+        if upstream:
+            links += [Link("upstream", ep.label) for ep in location.endpoints]
+    return tuple(links)

@@ -11,8 +11,17 @@ from .database import DatabaseCheck, DatabaseProblem, database_problems
 from .files import FileStat
 from .host import PROC_TCP_TABLES, Accounts, Listener, Process, SystemState
 from .network import FirewallState, Probe, SelinuxState
-from .nginx import AccessLogEntry, ErrorLogEntry, NginxConfig, NginxRuntime, NginxTest
+from .nginx import (
+    AccessLogEntry,
+    ErrorLogEntry,
+    Location,
+    NginxConfig,
+    NginxRuntime,
+    NginxTest,
+    ServerBlock,
+)
 from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
+from .routing import location_for, server_for
 from .services import (
     APP_ERROR_RE,
     EXITED_RE,
@@ -231,3 +240,18 @@ class Facts:
         """How to restart the service called name (with systemctl when it is not known)."""
         service = self.unit(name)
         return service.restart_command if service else f"systemctl restart {name}"
+    # rules/nginx and rules/upstream (limits, buffers, timeouts): where a request went.
+
+    def place(self, entry: ErrorLogEntry) -> tuple[ServerBlock | None, Location | None]:
+        """The server block and location the request of an nginx error-log line went
+        through (None, None without a configuration or a request)."""
+        config, path = self.nginx_config, entry.request_path
+        if config is None or path is None:
+            return None, None
+        loc = location_for(config, path, entry.host)
+        server = config.server_of(loc) if loc is not None else server_for(config, entry.host)
+        return server, loc
+
+    def url_probe(self) -> Probe | None:
+        """The probe of the URL the user gave, if any."""
+        return next((p for p in self.probes or () if p.via == "url"), None)

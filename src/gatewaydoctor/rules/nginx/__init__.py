@@ -1,0 +1,1 @@
+"""Rules about nginx itself: its limits, buffers and connections to the app."""

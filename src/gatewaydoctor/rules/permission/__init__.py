@@ -1,0 +1,1 @@
+"""Rules about permissions: who may read, write or connect to what."""

@@ -1,0 +1,1 @@
+"""Rules about security modules: SELinux denying nginx the connection to the app."""

@@ -1,0 +1,1 @@
+"""Rules about the app behind nginx: too slow, or its workers killed mid-request."""
