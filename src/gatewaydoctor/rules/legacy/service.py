@@ -9,7 +9,7 @@ from ...facts import Facts, JournalEntry, Unit, UnitFileText
 from ...findings import Excerpt, Fix, Hit, Link, Severity
 from ...i18n import N_, _, sentences
 from ..registry import rule
-from .common import EXITED_RE, FAILED_RE, RESTART_RE, journal_excerpt, last_matching
+from .common import EXITED_RE, RESTART_RE, journal_excerpt, last_matching
 
 # What a cause that stops the service from staying up explains (used by every cause rule).
 LOOP_SYMPTOMS = ("service.crash_loop", "service.start_limit_hit", "service.not_running")
@@ -113,62 +113,6 @@ def gave_up(facts: Facts, u: Unit) -> JournalEntry | None:
     return None if later_start else hit
 
 
-@rule(id="GD-SVC-001", symbol="service-not-running", category="service.not_running",
-      severity=Severity.ERROR, needs=("units",), layer="unit",
-      title=N_("The service is stopped or failed"))
-def not_running(facts: Facts) -> Iterator[Hit]:
-    """A web app unit (or nginx) that is inactive or failed, and not about to restart."""
-    for u in _relevant(facts):
-        if u.load_state == "not-found":
-            continue
-        if u.active_state not in ("inactive", "failed") or u.sub_state == "auto-restart":
-            continue
-        failed = u.active_state == "failed" or u.result not in ("success", "")
-        disabled = u.unit_file_state == "disabled"
-        evidence = [state_line(u)]
-        last = last_matching(facts.journal_of(u.name), FAILED_RE)
-        stopped = last_matching(facts.journal_of(u.name), re.compile(r"^Stopped |Deactivated"))
-        if last and failed:
-            evidence.append(journal_excerpt(last))
-        elif stopped:
-            evidence.append(journal_excerpt(stopped))
-        if failed:
-            commands = [f"journalctl -u {u.name} -n 50 --no-pager", f"systemctl restart {u.name}"]
-        elif disabled:
-            commands = [f"systemctl enable --now {u.name}"]
-        else:
-            commands = [f"systemctl start {u.name}"]
-        state = dict(unit=u.name, active=u.active_state, sub=u.sub_state, result=u.result)
-        if failed:
-            explanation = sentences(
-                _("{unit} failed and systemd is not restarting it.").format(unit=u.name),
-                _underlying(facts, u))
-        elif disabled:
-            explanation = _(
-                "{unit} is stopped (it exited cleanly or was never started) and is not enabled "
-                "(UnitFileState=disabled), so it does not start at boot. Nothing listens for "
-                "nginx, which answers 502.").format(unit=u.name)
-        else:
-            explanation = _(
-                "{unit} is stopped (it exited cleanly or was never started). Nothing listens "
-                "for nginx, which answers 502.").format(unit=u.name)
-        yield Hit(
-            title=(_("{unit} is {active} ({sub}, result {result}), disabled at boot")
-                   if disabled else _("{unit} is {active} ({sub}, result {result})")).format(
-                       **state),
-            evidence=tuple(evidence),
-            explanation=explanation,
-            fix=Fix(
-                summary=(_("Fix the error it failed with, then restart it.") if failed
-                         else _("Enable {unit} and start it now.").format(unit=u.name)
-                         if disabled else _("Start {unit}.").format(unit=u.name)),
-                commands=tuple(commands),
-            ),
-            links=(Link("unit", u.name),),
-            role="symptom" if failed else "cause",
-        )
-
-
 def _app_output(facts: Facts, u: Unit, limit: int = 3) -> list[Excerpt]:
     lines = [e for e in since_last_start(facts, u.name) if e.identifier != "systemd"]
     return [journal_excerpt(e) for e in lines[-limit:]]
@@ -246,46 +190,6 @@ def crash_loop(facts: Facts) -> Iterator[Hit]:
             ),
             links=(Link("unit", u.name),),
             role="symptom" if known else "cause",
-        )
-
-
-@rule(id="GD-SVC-003", symbol="start-limit-hit", category="service.start_limit_hit",
-      severity=Severity.ERROR, needs=("units", "journal"), layer="unit",
-      explains=("service.crash_loop", "service.not_running"),
-      title=N_("systemd gave up restarting the service (start request repeated too quickly)"))
-def start_limit_hit(facts: Facts) -> Iterator[Hit]:
-    """The unit failed too often within StartLimitIntervalSec, so systemd stopped trying."""
-    for u in _relevant(facts):
-        hit = gave_up(facts, u)
-        if hit is None:
-            continue
-        entries = facts.journal_of(u.name)
-        evidence = [journal_excerpt(hit), state_line(u)]
-        exited = last_matching(entries, EXITED_RE)
-        if exited:
-            evidence.append(journal_excerpt(exited))
-        restarts = last_matching(entries, RESTART_RE)
-        if restarts:
-            evidence.append(journal_excerpt(restarts))
-        yield Hit(
-            title=_("{unit}: start request repeated too quickly; systemd gave up").format(
-                unit=u.name),
-            evidence=tuple(evidence),
-            explanation=sentences(
-                _("{unit} exited {times} times in a row within the start limit "
-                  "(StartLimitIntervalSec/StartLimitBurst), so systemd stopped restarting it "
-                  "and left it failed. Nothing listens, nginx answers 502. The start limit is "
-                  "the consequence: the reason is why each start exited.").format(
-                      unit=u.name, times=u.n_restarts or _("several")),
-                _underlying(facts, u)),
-            fix=Fix(
-                summary=_("Find and fix why {unit} exits (its journal before the give-up), "
-                          "then clear the failed state and start it again.").format(unit=u.name),
-                commands=(f"journalctl -u {u.name} -n 100 --no-pager",
-                          f"systemctl reset-failed {u.name}",
-                          f"systemctl start {u.name}"),
-            ),
-            links=(Link("unit", u.name), Link("log", hit.message)),
         )
 
 
