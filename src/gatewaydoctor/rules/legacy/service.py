@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ...facts import Facts, JournalEntry, Unit, UnitFileText
 from ...findings import Excerpt, Fix, Hit, Link, Severity
-from ...i18n import N_, _, sentences
+from ...i18n import N_, _
 from ..registry import rule
 from .common import EXITED_RE, RESTART_RE, journal_excerpt, last_matching
 
@@ -127,72 +127,6 @@ def _silent_probe(facts: Facts, u: Unit) -> Excerpt | None:
     return None
 
 
-@rule(id="GD-SVC-002", symbol="crash-loop", category="service.crash_loop",
-      severity=Severity.ERROR, needs=("units",), layer="unit", role="symptom",
-      title=N_("The service restarts again and again"))
-def crash_loop(facts: Facts) -> Iterator[Hit]:
-    """Restart= keeps restarting a unit whose main process exits.
-
-    A symptom when the logs name the reason (another rule names it); the root cause
-    as far as can be told when the process exits without saying why.
-    """
-    for u in _relevant(facts):
-        if not crash_looping(facts, u):
-            continue
-        entries = facts.journal_of(u.name)
-        evidence = [state_line(u)]
-        restarts = u.n_restarts
-        for pattern in (EXITED_RE, RESTART_RE):
-            e = last_matching(entries, pattern)
-            if e:
-                evidence.append(journal_excerpt(e))
-                m = RESTART_RE.search(e.message)
-                restarts = max(restarts, int(m.group(1)) if m else 0)
-        count = (_("{n} restarts").format(n=restarts) if restarts
-                 else _("waiting to restart"))
-        known = reason_known(facts, u)
-        exited = last_matching(entries, EXITED_RE)
-        status = EXITED_RE.search(exited.message) if exited else None
-        if not known:
-            output = _app_output(facts, u)
-            evidence += output or [Excerpt(f"journalctl -u {u.name}",
-                                           "(the process printed nothing before it exited)")]
-            probe = _silent_probe(facts, u)
-            if probe:
-                evidence.append(probe)
-        why = (
-            _underlying(facts, u) if known else
-            _("The process exits with status {status} and its logs do not say why: no "
-              "traceback, no error line.").format(status=status.group(2) if status else "?")
-        )
-        yield Hit(
-            title=(_("{unit} is in a restart loop ({count})") if known else
-                   _("{unit} is in a restart loop ({count}), exiting without a reason in its "
-                     "logs")).format(unit=u.name, count=count),
-            evidence=tuple(evidence),
-            explanation=sentences(
-                _("{unit} exits soon after each start and Restart= starts it again, so it "
-                  "never listens for long and nginx gets `connection refused`.").format(
-                      unit=u.name), why),
-            fix=Fix(
-                summary=_("Fix the error the process exits with (see the cause above); "
-                          "the loop stops by itself once the app starts.") if known else _(
-                    "Run the service's command by hand, as its user, in its WorkingDirectory, "
-                    "to see why it exits (look for sys.exit()/os._exit() or a wrapper script "
-                    "that exits non-zero), then restart it."),
-                commands=(f"journalctl -u {u.name} -n 80 --no-pager",) if known else (
-                    f"journalctl -u {u.name} -n 80 --no-pager -o cat",
-                    f"systemctl cat {u.name}",
-                    f"cd {u.working_directory or '/'} && sudo -u {u.user or 'root'} "
-                    + " ".join(u.exec_start[0] if u.exec_start else ("<ExecStart>",))
-                    + "; echo exit=$?",
-                ),
-            ),
-            links=(Link("unit", u.name),),
-            role="symptom" if known else "cause",
-        )
-
-
 EXEC_FAIL_RE = re.compile(r"Failed (?:to locate executable|at step EXEC spawning) (\S+?):? ")
 
 
@@ -291,49 +225,3 @@ def workdir_missing(facts: Facts) -> Iterator[Hit]:
 
 def _unit_file(facts: Facts, u: Unit) -> UnitFileText | None:
     return next((f for f in facts.unit_files or () if f.unit == u.name), None)
-
-
-@rule(id="GD-SVC-006", symbol="unit-changed", category="service.unit_changed",
-      severity=Severity.ERROR, needs=("units",), layer="unit",
-      explains=LOOP_SYMPTOMS + ("service.exec_missing", "service.workdir_missing",
-                                "config.env_missing", "app.wrong_target"),
-      title=N_("The unit file changed on disk but systemd still runs the old one "
-               "(no daemon-reload)"))
-def unit_changed(facts: Facts) -> Iterator[Hit]:
-    """NeedDaemonReload=yes on a unit that is not running properly."""
-    for u in _relevant(facts):
-        if not u.need_daemon_reload:
-            continue
-        healthy = u.active_state == "active" and u.sub_state == "running" \
-            and not crash_looping(facts, u)
-        if healthy:
-            continue
-        evidence = [Excerpt(u.source, "NeedDaemonReload=yes")]
-        on_disk = _unit_file(facts, u)
-        if on_disk is not None:
-            evidence += [Excerpt(on_disk.source, w) for w in on_disk.warnings
-                         if "daemon-reload" in w or "changed on disk" in w]
-        loaded = [" ".join(a) for a in u.exec_start]
-        if on_disk is not None and on_disk.exec_start and loaded and \
-                on_disk.exec_start[-1].lstrip("-@:+!") != loaded[-1]:
-            evidence.append(Excerpt(u.source, f"ExecStart={loaded[-1]}   (loaded, in use)"))
-            evidence.append(Excerpt(on_disk.source,
-                                    f"ExecStart={on_disk.exec_start[-1]}   (on disk)"))
-        if not any("daemon-reload" in e.text for e in evidence):
-            evidence.append(Excerpt(u.source, "the unit file changed on disk since the last "
-                                    "`systemctl daemon-reload`"))
-        yield Hit(
-            title=_("{unit} changed on disk, but systemd has not reloaded it").format(
-                unit=u.name),
-            evidence=tuple(evidence),
-            explanation=_(
-                "The unit file (or a drop-in) of {unit} was edited after systemd loaded it. "
-                "`systemctl restart` keeps using the loaded, old definition until "
-                "`systemctl daemon-reload`, so the fix on disk is not in effect and the unit "
-                "keeps failing ({state}, result {result})."
-            ).format(unit=u.name, state=u.state, result=u.result),
-            fix=Fix(summary=_("Reload systemd's unit definitions, then restart the service."),
-                    commands=("systemctl daemon-reload", f"systemctl restart {u.name}",
-                              f"systemctl status {u.name} --no-pager")),
-            links=(Link("unit", u.name),),
-        )
