@@ -255,3 +255,19 @@ class Facts:
     def url_probe(self) -> Probe | None:
         """The probe of the URL the user gave, if any."""
         return next((p for p in self.probes or () if p.via == "url"), None)
+    # Service rules (rules/service).
+
+    def gateway_units(self) -> list[Unit]:
+        """The systemd units on the request path: web apps and nginx (supervisor programs
+        have a rule of their own)."""
+        return [u for u in self.units or () if (u.is_web_app or u.name.startswith("nginx"))
+                and u.manager == "systemd"]
+
+    def exit_reason(self, u: Unit) -> tuple[str | None, str | None]:
+        """What says why the unit exits: (the last error line it printed, else None;
+        systemd's `Main process exited` message when it printed none, else None)."""
+        tbs = self.tracebacks_of(u.name)
+        if tbs:
+            return tbs[-1].last_line, None
+        exited = last_matching(self.journal_of(u.name), EXITED_RE)
+        return None, exited.message if exited else None
