@@ -34,7 +34,7 @@ from .nginx import (
 from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
 from .routing import location_for, pcre_to_python, server_for
 from .services import JournalEntry, SupervisorProgram, SupervisorState, Unit, UnitFileText
-from .snapshot import Facts
+from .snapshot import Facts, SkippedSource
 
 __all__ = [
     "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy", "DatabaseCheck", "DirListing",
@@ -42,7 +42,7 @@ __all__ = [
     "FirewallRule", "FirewallState", "ImportProbe", "JournalEntry", "Listen", "Listener",
     "Location", "NginxConfig", "NginxDirective", "NginxMessage", "NginxProcess",
     "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit", "PROC_TCP_TABLES", "PathOwner",
-    "PathStat", "Probe", "Process", "PythonInfo", "SelinuxState", "ServerBlock",
+    "PathStat", "Probe", "Process", "PythonInfo", "SelinuxState", "ServerBlock", "SkippedSource",
     "SupervisorProgram", "SupervisorState", "SystemState", "Traceback", "Unit", "UnitFileText",
     "UpstreamGroup", "location_for", "pcre_to_python", "server_for",
 ]

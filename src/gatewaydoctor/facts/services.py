@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..agent.execspec import AppTarget
+from ..formats.execspec import AppTarget
 from .address import Endpoint
 
 

@@ -16,6 +16,14 @@ from .services import JournalEntry, SupervisorProgram, SupervisorState, Unit, Un
 
 
 @dataclass(frozen=True)
+class SkippedSource:
+    """Evidence deliberately not gathered (`--no-exec` skips running the app's Python)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
 
@@ -47,6 +55,9 @@ class Facts:
     supervisor: SupervisorState | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
     tcp_tables: str = PROC_TCP_TABLES
+    # What was deliberately not gathered, in the order it was recorded.
+    skipped: tuple[SkippedSource, ...] = ()
+    taken_at: str = ""  # when the evidence was gathered
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""

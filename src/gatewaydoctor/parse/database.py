@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..evidence import Evidence, Item
 from ..facts import DatabaseCheck
+from ..formats import sources
 
 
 def check(item: Item) -> DatabaseCheck | None:
@@ -38,8 +39,8 @@ def check(item: Item) -> DatabaseCheck | None:
 
 def checks(ev: Evidence) -> tuple[DatabaseCheck, ...] | None:
     """Every database check; () when units were looked at and none names a database."""
-    settings = list(ev.prefixed("db.settings:"))
-    found = [c for c in (check(i) for i in ev.prefixed("db.check:")) if c is not None]
+    settings = list(ev.prefixed(sources.DB_SETTINGS_PREFIX))
+    found = [c for c in (check(i) for i in ev.prefixed(sources.DB_CHECK_PREFIX)) if c is not None]
     if not settings and not found:
         return None
     return tuple(found)

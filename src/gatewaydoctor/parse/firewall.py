@@ -10,6 +10,7 @@ import re
 
 from ..evidence import Evidence, Item
 from ..facts import ChainPolicy, FirewallRule, FirewallState
+from ..formats import sources
 
 VERDICTS = ("accept", "drop", "reject")
 _NFT_PORTS = re.compile(r"\b(tcp|udp|th)\s+dport\s+(!=\s*)?(\{[^}]*\}|\S+)")
@@ -154,8 +155,8 @@ def ufw_rules(item: Item) -> tuple[list[FirewallRule], list[ChainPolicy]]:
     return rules, policies
 
 
-PARSERS = {"firewall.nft": nft_rules, "firewall.iptables": iptables_rules,
-           "firewall.ip6tables": iptables_rules, "firewall.ufw": ufw_rules}
+PARSERS = {sources.FIREWALL_NFT: nft_rules, sources.FIREWALL_IPTABLES: iptables_rules,
+           sources.FIREWALL_IP6TABLES: iptables_rules, sources.FIREWALL_UFW: ufw_rules}
 
 
 def firewall_state(ev: Evidence) -> FirewallState | None:
@@ -167,7 +168,7 @@ def firewall_state(ev: Evidence) -> FirewallState | None:
         item = ev.get(source)
         if item is None or not item.ok or item.rc not in (0, None):
             continue
-        tools.append(source.split(".", 1)[1])
+        tools.append(sources.firewall_tool(source))
         r, p = parse(item)
         rules += r
         policies += p

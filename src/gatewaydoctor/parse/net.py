@@ -6,9 +6,9 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from ..agent import execspec
 from ..evidence import Item
 from ..facts import Endpoint, Listener, Process
+from ..formats import execspec
 
 TCP_LISTEN = "0A"
 SO_ACCEPTCON = 0x10000

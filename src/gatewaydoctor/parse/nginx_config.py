@@ -4,7 +4,7 @@ Each `# configuration file <path>:` section is written into a temporary tree and
 parsed on its own by crossplane (includes are resolved against the dump, never
 against this machine's files). A file crossplane rejects (a Lua block its lexer
 cannot follow, a `*_by_lua_block` directive newer than it) is read by the tolerant,
-Lua-aware reader of agent/nginxscan.py instead, and the config records that it was.
+Lua-aware reader of formats/nginx.py instead, and the config records that it was.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any
 
 import crossplane  # type: ignore[import-untyped]
 
-from ..agent import nginxscan
-from ..agent.nginxscan import children, proxy_endpoints, split_dump
 from ..evidence import Item
 from ..facts import (
     Endpoint,
@@ -36,6 +34,7 @@ from ..facts import (
     ServerBlock,
     UpstreamGroup,
 )
+from ..formats.nginx import LUA_BLOCK_RE, children, proxy_endpoints, split_dump, tree
 
 Directive = dict[str, Any]
 # Simple directives a rule may ask for, kept with their file:line.
@@ -73,7 +72,7 @@ def _parse_files(files: list[tuple[str, str]]) -> tuple[dict[str, list[Directive
             for err in result["errors"]:
                 text = str(err.get("error", "")).replace(local, path)
                 errors.append(text)
-            trees[path] = nginxscan.tree(content)
+            trees[path] = tree(content)
             tolerant.append(path)
     return trees, errors, tolerant
 
@@ -82,7 +81,7 @@ def _misread_lua(tree: list[Directive]) -> Directive | None:
     """A `*_by_lua_block` that crossplane parsed as an nginx block instead of Lua code."""
     for d in tree:
         if "block" in d:
-            if nginxscan.LUA_BLOCK_RE.search(d["directive"]):
+            if LUA_BLOCK_RE.search(d["directive"]):
                 return d
             found = _misread_lua(d["block"])
             if found is not None:

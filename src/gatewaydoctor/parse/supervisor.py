@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from ..agent import execspec
 from ..evidence import Evidence, Item
 from ..facts import Endpoint, JournalEntry, SupervisorProgram, SupervisorState, Unit
+from ..formats import execspec, sources, systemd
 
 # `name   STATE   description` (supervisorctl status).
 _STATUS_RE = re.compile(r"^(\S+)\s+(RUNNING|STARTING|BACKOFF|STOPPING|STOPPED|EXITED|FATAL|"
@@ -42,10 +42,10 @@ def _entry(path: str, n: int, line: str, unit: str | None, ident: str) -> Journa
 
 def supervisor_state(ev: Evidence) -> SupervisorState | None:
     """Programs from the config, with their state and the supervisord.log lines about them."""
-    conf = ev.get("supervisor.config")
+    conf = ev.get(sources.SUPERVISOR_CONFIG)
     if conf is None or not conf.ok:
         return None
-    status = ev.get("supervisor.status")
+    status = ev.get(sources.SUPERVISOR_STATUS)
     states: dict[str, tuple[str, str]] = {}
     status_error = None
     if status is not None and status.ok:
@@ -57,14 +57,15 @@ def supervisor_state(ev: Evidence) -> SupervisorState | None:
             status_error = ((status.stdout or "") + (status.stderr or "")).strip() or None
     elif status is not None:
         status_error = status.error
-    log = ev.get("supervisor.log")
+    log = ev.get(sources.SUPERVISOR_LOG)
     events: dict[str, list[JournalEntry]] = {}
     for n, line in _lines(log):
         m = _EVENT_RE.match(line)
         if m and log is not None:
             name = next(g for g in m.groups() if g)
             events.setdefault(name, []).append(
-                _entry(log.path or "supervisord.log", n, line, f"supervisor:{name}", "supervisord"))
+                _entry(log.path or "supervisord.log", n, line, sources.supervisor_unit(name),
+                       "supervisord"))
     data = conf.data or {}
     programs = []
     for p in data.get("programs", []):
@@ -92,7 +93,7 @@ def supervisor_state(ev: Evidence) -> SupervisorState | None:
 
 
 def _split(command: str) -> list[str]:
-    argvs = execspec.exec_argvs(command)
+    argvs = systemd.exec_argvs(command)
     return argvs[0] if argvs else []
 
 
@@ -125,9 +126,10 @@ def program_journal(ev: Evidence) -> list[JournalEntry]:
     """The programs' stderr and stdout log lines, as the journal of `supervisor:<name>`."""
     out = []
     for item in ev.items.values():
-        if not item.source.startswith(("supervisor.stderr:", "supervisor.stdout:")):
+        if not item.source.startswith((sources.SUPERVISOR_STDERR_PREFIX,
+                                        sources.SUPERVISOR_STDOUT_PREFIX)):
             continue
-        unit = f"supervisor:{item.subject}"
+        unit = sources.supervisor_unit(item.subject)
         for n, line in _lines(item):
             out.append(_entry(item.path or item.source, n, line, unit, item.subject))
     return out
@@ -138,7 +140,7 @@ def superseded(units: tuple[Unit, ...], programs: list[Unit]) -> set[str]:
     the same app (module:attr from the same directory) or binding the same address."""
     out = set()
     for u in units:
-        if not u.is_web_app or u.name.startswith("supervisor:"):
+        if not u.is_web_app or u.name.startswith(sources.SUPERVISOR_UNIT_PREFIX):
             continue
         if u.active_state not in ("inactive", "failed") or u.unit_file_state == "enabled":
             continue

@@ -6,6 +6,7 @@ import re
 
 from ..evidence import Evidence, Item
 from ..facts import AvcDenial, DiskUsage, OpenFileLimit, SelinuxState, SystemState
+from ..formats import sources
 
 AVC_RE = re.compile(r"avc:\s+denied\s+\{\s*([^}]*)\}")
 
@@ -22,9 +23,9 @@ def _meminfo(item: Item | None) -> dict[str, int]:
 
 def system_state(ev: Evidence) -> SystemState | None:
     """Memory, load, disks and limits; None when none of them was gathered."""
-    mem_item, load_item = ev.get("sys.memory"), ev.get("sys.load")
-    disk_item, limits_item = ev.get("sys.disk"), ev.get("sys.limits")
-    nr_item = ev.get("sys.file_nr")
+    mem_item, load_item = ev.get(sources.MEMORY), ev.get(sources.LOAD)
+    disk_item, limits_item = ev.get(sources.DISK), ev.get(sources.LIMITS)
+    nr_item = ev.get(sources.FILE_NR)
     if all(i is None or not i.ok for i in (mem_item, load_item, disk_item, limits_item)):
         return None
     mem = _meminfo(mem_item)
@@ -91,7 +92,7 @@ def _avc_lines(item: Item) -> list[str]:
 
 def selinux_state(ev: Evidence) -> SelinuxState | None:
     """SELinux mode and the recent AVC denials."""
-    item = ev.get("security.selinux")
+    item = ev.get(sources.SELINUX)
     if item is None:
         return None
     data = item.data or {}
@@ -100,9 +101,9 @@ def selinux_state(ev: Evidence) -> SelinuxState | None:
     mode = None if not present else ("enforcing" if enforce else "permissive"
                                      if enforce is False else None)
     denials: list[AvcDenial] = []
-    kernel = ev.get("journal.kernel")
-    sources = [*ev.prefixed("security.avc"), *ev.prefixed("security.audit_log:")]
-    for avc_item in sources + ([kernel] if kernel is not None else []):
+    kernel = ev.get(sources.KERNEL_JOURNAL)
+    avc_items = [*ev.prefixed(sources.SELINUX_AVC), *ev.prefixed(sources.AUDIT_LOG_PREFIX)]
+    for avc_item in avc_items + ([kernel] if kernel is not None else []):
         if not avc_item.ok:
             continue
         label = avc_item.path or avc_item.label()
