@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..evidence import Item
@@ -84,7 +84,7 @@ def processes(item: Item) -> list[Process]:
     return out
 
 
-def listeners(raw: list[RawListener], procs: list[Process]) -> list[Listener]:
+def listeners(raw: list[RawListener], procs: Iterable[Process]) -> list[Listener]:
     """Attach the pids holding each listening socket's inode."""
     owners: dict[int, list[int]] = {}
     for p in procs:

@@ -47,6 +47,11 @@ def unit_from(item: Item) -> Unit | None:
     )
 
 
+def unit_journal(item: Item) -> list[JournalEntry]:
+    """The journal of the unit a `journal.unit:<unit>` item names."""
+    return journal_entries(item, item.subject)
+
+
 def journal_entries(item: Item, unit: str | None) -> list[JournalEntry]:
     """Parse `journalctl -o json` output (one JSON object per line)."""
     label = f"journalctl -u {unit}" if unit else "journalctl -k"
