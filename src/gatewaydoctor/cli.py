@@ -276,7 +276,7 @@ def run_diagnosis(args: argparse.Namespace) -> Diagnosis:
         if args.mask_ips or args.mask_hosts:
             ev = Evidence.from_dict(_redactor(args).evidence(ev.to_dict()))
     facts = build_facts(ev)
-    return dataclasses.replace(diagnose(ev, facts, run_rules(facts, rules)), offline=offline)
+    return dataclasses.replace(diagnose(facts, run_rules(facts, rules)), offline=offline)
 
 
 def _selected_rules(args: argparse.Namespace) -> list[Any]:

@@ -133,7 +133,7 @@ def test_coverage_names_the_parser() -> None:
         "items": {"nginx.dump": {"kind": "command", "argv": ["nginx", "-T"], "rc": 0,
                                  "stdout": dump("lua")}}})
     facts = build_facts(ev)
-    [cov] = [c for c in coverage(ev, facts) if c.area == "nginx configuration"]
+    [cov] = [c for c in coverage(facts) if c.area == "nginx configuration"]
     assert "crossplane+tolerant" in cov.detail and "/tmp/gdngx/lua/nginx.conf" in cov.detail
 
 
