@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..evidence import Item
 from ..facts import Endpoint, JournalEntry, Unit, UnitFileText
 from ..formats import execspec, journal, systemd
@@ -21,8 +23,8 @@ def unit_from(item: Item) -> Unit | None:
         return None
     p = blocks[0]
     argvs = systemd.exec_argvs(p.get("ExecStart", ""))
-    web = execspec.server_argv(p.get("ExecStart", ""))
     return Unit(
+        **_serves(p.get("ExecStart", "")),
         name=p.get("Id") or item.subject,
         load_state=p.get("LoadState", ""),
         active_state=p.get("ActiveState", ""),
@@ -32,9 +34,6 @@ def unit_from(item: Item) -> Unit | None:
         exec_main_code=_int(p.get("ExecMainCode")),
         exec_main_status=_int(p.get("ExecMainStatus")),
         exec_start=tuple(tuple(a) for a in argvs),
-        server=execspec.server_of(web) if web else None,
-        app=execspec.app_target(web) if web else None,
-        binds=tuple(Endpoint.parse(b) for b in execspec.binds(web)) if web else (),
         working_directory=systemd.clean_path(p.get("WorkingDirectory", "")) or None,
         user=p.get("User") or None,
         environment_files=tuple(systemd.environment_files(p.get("EnvironmentFiles", ""))),
@@ -45,6 +44,15 @@ def unit_from(item: Item) -> Unit | None:
         description=p.get("Description", ""),
         source=f"systemctl show {item.subject}",
     )
+
+
+def _serves(exec_start: str) -> dict[str, Any]:
+    """Unit's server, app and binds: those of the first ExecStart argv starting a web server."""
+    web = execspec.server_argv(exec_start)
+    if web is None:
+        return {"server": None, "app": None, "binds": ()}
+    return {"server": execspec.server_of(web), "app": execspec.app_target(web),
+            "binds": tuple(Endpoint.parse(b) for b in execspec.binds(web))}
 
 
 def unit_journal(item: Item) -> list[JournalEntry]:
@@ -76,11 +84,17 @@ def unit_file_text(item: Item) -> UnitFileText | None:
     text = item.stdout or ""
     if not text.strip():
         return None
-    execs = tuple(line.split("=", 1)[1].strip() for line in text.splitlines()
-                  if line.strip().startswith("ExecStart=") and line.split("=", 1)[1].strip())
+    execs = tuple(_exec_starts(text))
     warnings = tuple(line.lstrip("# ").rstrip() for line in (item.stderr or "").splitlines()
                      if line.strip())
     # Read by the agent (FragmentPath and drop-ins), or `systemctl cat` in older bundles.
     where = item.path if item.kind == "file" and item.path else f"systemctl cat {item.subject}"
     return UnitFileText(unit=item.subject, text=text, exec_start=execs, warnings=warnings,
                         source=where)
+
+
+def _exec_starts(text: str) -> list[str]:
+    """The non-empty `ExecStart=` command lines of unit files."""
+    values = (line.split("=", 1)[1].strip() for line in text.splitlines()
+              if line.strip().startswith("ExecStart="))
+    return [v for v in values if v]
