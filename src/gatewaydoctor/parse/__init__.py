@@ -130,7 +130,7 @@ TABLE: tuple[Row, ...] = (
     Step("nginx_config", _nginx_config),
     One("nginx_test", sources.NGINX_TEST, nginx_config.read_test, "nginx -t", usable=_tested),
     One("nginx_runtime", sources.NGINX_RUNTIME, nginx_config.runtime_from, "nginx processes",
-        absent="nginx.runtime was not gathered"),
+        absent=f"{sources.NGINX_RUNTIME} was not gathered"),
     Collect("units", sources.UNIT_SHOW_PREFIX, one(systemd.unit_from)),
     Step("units", _unit_list),
     Collect("journal", sources.UNIT_JOURNAL_PREFIX, systemd.unit_journal),
