@@ -50,6 +50,7 @@ class PythonInfo:
     interpreter: str | None
     version: str | None
     error: str | None
+    source: str = ""  # the evidence it was read from: `python.version:<unit>`
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class EnvFile:
     exists: bool
     keys: tuple[str, ...]
     error: str | None
+    source: str = ""  # the evidence it was read from: `env.keys:<path>`
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,4 @@ class DirListing:
     path: str
     names: frozenset[str]
     error: str | None
+    source: str = ""  # the evidence it was read from: `fs.listing:<path>`

@@ -55,6 +55,8 @@ class Facts:
     supervisor: SupervisorState | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
     tcp_tables: str = PROC_TCP_TABLES
+    # Where processes were looked for (cited when none runs, e.g. no nginx).
+    process_table: str = "/proc"
     # What was deliberately not gathered, in the order it was recorded.
     skipped: tuple[SkippedSource, ...] = ()
     taken_at: str = ""  # when the evidence was gathered

@@ -73,6 +73,12 @@ def _supervisor(b: Build) -> object:
     return state
 
 
+def _process_table(b: Build) -> str:
+    """Where processes were looked for."""
+    item = b.ev.get(sources.PROCESSES)
+    return (item.path if item is not None else None) or "/proc"
+
+
 def _listeners(b: Build) -> tuple[Listener, ...] | None:
     """Listening sockets with the pids holding them: TCP from sock_diag (or, in older
     bundles, /proc/net/tcp{,6}), unix from /proc/net/unix."""
@@ -137,6 +143,7 @@ TABLE: tuple[Row, ...] = (
     Step("journal", _kernel_journal),
     Step("supervisor", _supervisor, also=("units", "journal")),
     One("processes", sources.PROCESSES, lambda i: tuple(net.processes(i)), "/proc listing"),
+    Step("process_table", _process_table),
     Step("listeners", _listeners, also=("tcp_tables",)),
     Collect("import_probes", sources.IMPORT_PROBE_PREFIX, one(python.import_probe)),
     Step("import_probes", _not_superseded),

@@ -31,6 +31,8 @@ def check(item: Item) -> DatabaseCheck | None:
         login_ok=ok if isinstance(ok, bool) else None,
         login_error=login.get("error"),
         login_note=login.get("note"),
+        connect_source=(f"TCP connect to {data.get('host') or 'localhost'}:"
+                        f"{data.get('port') or 5432} ({data.get('setting', '')})"),
         source=(f"{driver} login as the app ({login.get('interpreter')}, "
                 f"{data.get('setting')} from {data.get('origin')})" if driver
                 else f"database check of {data.get('setting')} from {data.get('origin')}"),
