@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..evidence import Evidence, Item
 from ..facts import DatabaseCheck
 from ..formats import sources
@@ -33,10 +36,16 @@ def check(item: Item) -> DatabaseCheck | None:
         login_note=login.get("note"),
         connect_source=(f"TCP connect to {data.get('host') or 'localhost'}:"
                         f"{data.get('port') or 5432} ({data.get('setting', '')})"),
-        source=(f"{driver} login as the app ({login.get('interpreter')}, "
-                f"{data.get('setting')} from {data.get('origin')})" if driver
-                else f"database check of {data.get('setting')} from {data.get('origin')}"),
+        source=_source(data, login),
     )
+
+
+def _source(data: Mapping[str, Any], login: Mapping[str, Any]) -> str:
+    """How the check is cited: the login as the app, or the check of a setting."""
+    if login.get("driver"):
+        return (f"{login.get('driver')} login as the app ({login.get('interpreter')}, "
+                f"{data.get('setting')} from {data.get('origin')})")
+    return f"database check of {data.get('setting')} from {data.get('origin')}"
 
 
 def checks(ev: Evidence) -> tuple[DatabaseCheck, ...] | None:
