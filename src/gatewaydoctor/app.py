@@ -118,7 +118,7 @@ def run_diagnosis(options: Options, *, progress: Progress | None = None,
         if _masks(options):
             ev = Evidence.from_dict(_redactor(options).evidence(ev.to_dict()))
     facts = build_facts(ev)
-    return dataclasses.replace(diagnose(ev, facts, run_rules(facts, rules)), offline=offline)
+    return dataclasses.replace(diagnose(facts, run_rules(facts, rules)), offline=offline)
 
 
 def gather(options: Options, *, progress: Progress | None = None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .evidence import Evidence
 from .facts import Endpoint, Facts, Location, ServerBlock, Unit, location_for, server_for
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
 from .i18n import N_, _
@@ -221,7 +220,7 @@ def _url_path(url: str | None) -> tuple[str | None, str] | None:
     return parts.netloc or None, parts.path or "/"
 
 
-def coverage(ev: Evidence, facts: Facts) -> list[Coverage]:
+def coverage(facts: Facts) -> list[Coverage]:
     """What could and could not be looked at."""
     out = []
 
@@ -254,9 +253,7 @@ def coverage(ev: Evidence, facts: Facts) -> list[Coverage]:
     add(_("import probe"), facts.import_probes,
         ", ".join(f"{p.unit}: {ok if p.ok else p.exc_type or failed}"
                   for p in facts.import_probes or ()), "import_probes")
-    for item in ev.items.values():
-        if item.error_kind == "skipped":
-            out.append(Coverage(item.source, "skipped", item.error or ""))
+    out += [Coverage(s.source, "skipped", s.reason) for s in facts.skipped]
     return out
 
 
@@ -268,7 +265,7 @@ def _conclusive(facts: Facts) -> bool:
     return has_nginx or has_app or answered
 
 
-def diagnose(ev: Evidence, facts: Facts, run: RuleRun) -> Diagnosis:
+def diagnose(facts: Facts, run: RuleRun) -> Diagnosis:
     """Rank findings, build the request chains and decide the verdict."""
     ranked = rank(run.findings)
     causes = tuple(f for f in ranked if f.severity != Severity.INFO)
@@ -289,6 +286,6 @@ def diagnose(ev: Evidence, facts: Facts, run: RuleRun) -> Diagnosis:
     return Diagnosis(
         host=facts.host, target_url=facts.target_url, verdict=verdict, conclusive=conclusive,
         summary=summary, causes=causes, findings=tuple(ranked),
-        chains=tuple(build_chains(facts, ranked)), coverage=tuple(coverage(ev, facts)),
-        not_evaluated=run.not_evaluated, errors=run.errors, taken_at=ev.time,
+        chains=tuple(build_chains(facts, ranked)), coverage=tuple(coverage(facts)),
+        not_evaluated=run.not_evaluated, errors=run.errors, taken_at=facts.taken_at,
     )

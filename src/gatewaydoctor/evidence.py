@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EvidenceError as EvidenceError
+from .formats import sources
 
 SCHEMA = "gatewaydoctor.evidence/1"
 KINDS = ("command", "file", "probe", "listing")
@@ -40,8 +41,8 @@ class Item:
 
     @property
     def subject(self) -> str:
-        """The part of the source key after the first colon (unit name, path, endpoint)."""
-        return self.source.partition(":")[2]
+        """The part of the source key after its kind (unit name, path, endpoint)."""
+        return sources.subject(self.source)
 
     def label(self) -> str:
         """How a human reads where this came from: the command line or the path."""

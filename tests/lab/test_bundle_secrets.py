@@ -123,7 +123,7 @@ def _causes(report: dict[str, Any]) -> list[tuple[str, str]]:
 def _diagnosis(evidence: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
     ev = Evidence.from_dict(evidence)
     facts = build_facts(ev)
-    d = diagnose(ev, facts, run_rules(facts, all_rules()))
+    d = diagnose(facts, run_rules(facts, all_rules()))
     return d.verdict, [(f.category, f.rule) for f in d.causes]
 
 

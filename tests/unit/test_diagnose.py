@@ -13,7 +13,7 @@ from gatewaydoctor.rules import all_rules, run_rules
 def _diagnose(rel: str):  # type: ignore[no-untyped-def]
     ev = load_case(RULE_FIXTURES / rel)
     facts = build_facts(ev)
-    return diagnose(ev, facts, run_rules(facts, all_rules()))
+    return diagnose(facts, run_rules(facts, all_rules()))
 
 
 def test_root_cause_ranked_above_symptoms() -> None:
@@ -58,3 +58,22 @@ def test_a_finding_that_explains_a_category_outranks_it() -> None:
     # ...but the database failure explains the startup failure.
     assert [f.category for f in rank([startup, database])] == [
         "database.unreachable", "app.startup_failed"]
+
+
+def test_what_no_exec_skipped_is_a_fact_and_shows_in_coverage() -> None:
+    import dataclasses
+
+    from gatewaydoctor.diagnose import coverage
+    from gatewaydoctor.evidence import Item
+    from gatewaydoctor.facts import SkippedSource
+
+    ev = load_case(RULE_FIXTURES / "crash-loop" / "healthy_uvicorn.json")
+    skip = Item(source="python.import:api.service", kind="command", error="skipped: --no-exec",
+                error_kind="skipped")
+    ev = dataclasses.replace(ev, items={**ev.items, skip.source: skip})
+    facts = build_facts(ev)
+    assert facts.skipped == (SkippedSource("python.import:api.service", "skipped: --no-exec"),)
+    assert facts.taken_at == ev.time
+    assert [(c.area, c.status, c.detail) for c in coverage(facts) if c.status == "skipped"] == [
+        ("python.import:api.service", "skipped", "skipped: --no-exec")]
+    assert diagnose(facts, run_rules(facts, all_rules())).taken_at == ev.time

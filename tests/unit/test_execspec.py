@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatewaydoctor.agent import execspec
+from gatewaydoctor.formats import execspec, systemd
 
 SHOW_EXECSTART = (
     "{ path=/srv/app/backend/venv/bin/python ; argv[]=/srv/app/backend/venv/bin/python -m uvicorn "
@@ -14,7 +14,7 @@ SHOW_EXECSTART = (
 
 
 def test_exec_argvs_reads_systemctl_show_format() -> None:
-    assert execspec.exec_argvs(SHOW_EXECSTART) == [[
+    assert systemd.exec_argvs(SHOW_EXECSTART) == [[
         "/srv/app/backend/venv/bin/python", "-m", "uvicorn", "main:app", "--host", "0.0.0.0",
         "--port", "8000"]]
 
@@ -56,10 +56,10 @@ def test_binds(cmd: str, binds: list[str]) -> None:
 
 def test_env_file_keys_and_quotes() -> None:
     text = '# c\nPOSTGRES_URL="postgresql://app:pw@127.0.0.1/appdb"\nexport APP_NAME=x\nbad line\n'
-    assert execspec.parse_env_file(text) == [
+    assert systemd.parse_env_file(text) == [
         ("POSTGRES_URL", "postgresql://app:pw@127.0.0.1/appdb"), ("APP_NAME", "x")]
 
 
 def test_environment_files_property() -> None:
-    assert execspec.environment_files("/srv/app/backend/.env (ignore_errors=no)") == [
+    assert systemd.environment_files("/srv/app/backend/.env (ignore_errors=no)") == [
         ("/srv/app/backend/.env", False)]

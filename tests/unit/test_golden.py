@@ -63,7 +63,7 @@ def _report(name: str) -> dict[str, Any]:
     for lang in LANGUAGES:
         set_language(lang)
         facts = build_facts(ev)
-        report = to_dict(diagnose(ev, facts, run_rules(facts, RULES)))
+        report = to_dict(diagnose(facts, run_rules(facts, RULES)))
         report.pop("tool_version")
         out[lang] = report
     return out

@@ -21,6 +21,7 @@ from gatewaydoctor.agent import nginxscan
 from gatewaydoctor.diagnose import coverage
 from gatewaydoctor.evidence import Evidence
 from gatewaydoctor.facts import location_for, server_for
+from gatewaydoctor.formats import nginx as nginx_dump
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse.nginx_config import read_config
 
@@ -32,7 +33,7 @@ def dump(name: str) -> str:
 
 
 def test_crossplane_really_rejects_the_lua_dump(tmp_path: Path) -> None:
-    path, content = nginxscan.split_dump(dump("lua"))[0]
+    path, content = nginx_dump.split_dump(dump("lua"))[0]
     (tmp_path / "nginx.conf").write_text(content)
     result = crossplane.parse(str(tmp_path / "nginx.conf"), single=True, catch_errors=True,
                               check_ctx=False, check_args=False)
@@ -118,13 +119,13 @@ def test_tolerant_lexer_on_lua_edge_cases() -> None:
     text = ('set_by_lua_block $x { return "}" -- } \n }\n'
             'content_by_lua_block { local s = [=[ ]] } ]=] }\n'
             "location / { return 200 'a\\'b'; }\n")
-    tree = nginxscan.tree(text)
+    tree = nginx_dump.tree(text)
     assert [d["directive"] for d in tree] == ["set_by_lua_block", "content_by_lua_block",
                                               "location"]
     assert tree[0]["args"][0] == "$x" and 'return "}"' in tree[0]["args"][1]
     assert tree[2]["block"][0]["args"] == ["200", "a'b"]
     # Unclosed blocks are closed at the end and a stray brace is skipped, never an error.
-    assert nginxscan.tree("} http { server { listen 80;")[0]["block"][0]["directive"] == "server"
+    assert nginx_dump.tree("} http { server { listen 80;")[0]["block"][0]["directive"] == "server"
 
 
 def test_coverage_names_the_parser() -> None:
@@ -133,7 +134,7 @@ def test_coverage_names_the_parser() -> None:
         "items": {"nginx.dump": {"kind": "command", "argv": ["nginx", "-T"], "rc": 0,
                                  "stdout": dump("lua")}}})
     facts = build_facts(ev)
-    [cov] = [c for c in coverage(ev, facts) if c.area == "nginx configuration"]
+    [cov] = [c for c in coverage(facts) if c.area == "nginx configuration"]
     assert "crossplane+tolerant" in cov.detail and "/tmp/gdngx/lua/nginx.conf" in cov.detail
 
 

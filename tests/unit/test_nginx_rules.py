@@ -38,7 +38,7 @@ def full(symbol: str, case: str = "fires_lab") -> Diagnosis:
     path = RULE_FIXTURES / symbol / f"{case}.json"
     ev = load_case(path)
     facts = build_facts(ev)
-    return diagnose(ev, facts, run_rules(facts, all_rules()))
+    return diagnose(facts, run_rules(facts, all_rules()))
 
 
 def test_config_invalid_names_file_line_and_that_nginx_is_down() -> None:

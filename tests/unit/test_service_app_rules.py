@@ -25,7 +25,7 @@ from gatewaydoctor.rules.legacy.config import missing_fields
 def _diagnose(rel: str) -> Diagnosis:
     ev = load_case(RULE_FIXTURES / rel)
     facts = build_facts(ev)
-    return diagnose(ev, facts, run_rules(facts, all_rules()))
+    return diagnose(facts, run_rules(facts, all_rules()))
 
 
 def _text(f: Finding) -> str:

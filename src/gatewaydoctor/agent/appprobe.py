@@ -15,7 +15,8 @@ import subprocess
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from . import dbprobe, execspec, pyapp
+from ..formats import execspec, sources, systemd
+from . import dbprobe, pyapp
 from .runner import Item, collect, kill, spawn
 
 DB_MARK = "@@gatewaydoctor-db-results@@"
@@ -61,8 +62,8 @@ def start(unit: str, props: dict[str, str], argv: list[str],
         logins.append([var, *dbprobe.login_spec(item)])
         db_items.append((item, secrets + plan.secrets))
     payload = json.dumps([*pyapp.import_payload(plan, bool(skipped)), logins, DB_MARK])
-    ran, proc, began = spawn(f"python.import:{unit}", [plan.python, "-c", SCRIPT, payload], env=env,
-                      cwd=plan.cwd, user=plan.user, group=plan.group)
+    ran, proc, began = spawn(sources.import_probe(unit), [plan.python, "-c", SCRIPT, payload],
+                              env=env, cwd=plan.cwd, user=plan.user, group=plan.group)
     return Started(unit, props, plan, payload, logins, db_items, ran, proc, began, skipped)
 
 
@@ -76,7 +77,7 @@ def finish(started: Started) -> list[Item]:
         collect(ran, started.proc, started.began, timeout=timeout)
     results = _db_results(ran)
     out = [pyapp.finish_import(ran, plan, started.payload, started.skipped)]
-    out.append(pyapp.version_of(out[0], f"python.version:{started.unit}", plan.python))
+    out.append(pyapp.version_of(out[0], sources.python_version(started.unit), plan.python))
     for n, (item, secrets) in enumerate(started.db_items):
         result = results[n] if results is not None and n < len(results) else None
         out.append(dbprobe.finish(
@@ -127,9 +128,9 @@ def same_settings(a: dict[str, str], b: dict[str, str]) -> bool:
     """Do two property sets run the app the same way (command, directory, user, env)?"""
     def key(p: dict[str, str]) -> tuple[Any, ...]:
         return (execspec.server_argv(p.get("ExecStart", "")),
-                execspec.clean_path(p.get("WorkingDirectory", "")), p.get("User") or "",
-                p.get("Group") or "", sorted(execspec.parse_environment(p.get("Environment", ""))),
-                execspec.environment_files(p.get("EnvironmentFiles", "")))
+                systemd.clean_path(p.get("WorkingDirectory", "")), p.get("User") or "",
+                p.get("Group") or "", sorted(systemd.parse_environment(p.get("Environment", ""))),
+                systemd.environment_files(p.get("EnvironmentFiles", "")))
     return key(a) == key(b)
 
 

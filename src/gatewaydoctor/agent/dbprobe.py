@@ -15,7 +15,9 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from . import execspec, probes, pyapp
+from ..formats import sources, systemd
+from ..formats.endpoint import join_hostport
+from . import probes, pyapp
 from .runner import Item, new_item, run
 
 LOGIN_TIMEOUT = 10.0
@@ -75,23 +77,23 @@ def _settings_from(pairs: list[tuple[str, str]], origin: str,
 def database_settings(props: dict[str, str], user: str | None) -> list[tuple[str, str, str]]:
     """(setting, DSN, where it came from) for every PostgreSQL URL the app would see."""
     found: dict[str, tuple[str, str]] = {}
-    workdir = execspec.clean_path(props.get("WorkingDirectory", ""))
+    workdir = systemd.clean_path(props.get("WorkingDirectory", ""))
     if workdir.startswith("/"):
         # Read by the app itself (pydantic-settings, python-dotenv); the unit's own
         # environment wins over it, so it goes first.
         path = os.path.join(workdir, ".env")
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                _settings_from(execspec.parse_env_file(fh.read(256 * 1024)), path, found)
+                _settings_from(systemd.parse_env_file(fh.read(256 * 1024)), path, found)
         except OSError:
             pass
-    for path, _optional in execspec.environment_files(props.get("EnvironmentFiles", "")):
+    for path, _optional in systemd.environment_files(props.get("EnvironmentFiles", "")):
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                _settings_from(execspec.parse_env_file(fh.read(256 * 1024)), path, found)
+                _settings_from(systemd.parse_env_file(fh.read(256 * 1024)), path, found)
         except OSError:
             continue
-    _settings_from(execspec.parse_environment(props.get("Environment", "")), "Environment=",
+    _settings_from(systemd.parse_environment(props.get("Environment", "")), "Environment=",
                    found)
     return [(k, v, origin) for k, (v, origin) in list(found.items())[:MAX_SETTINGS]]
 
@@ -152,7 +154,7 @@ def connect(item: Item) -> None:
     if host.startswith("/"):
         endpoint = f"unix:{host.rstrip('/')}/.s.PGSQL.{data['port']}"
     else:
-        endpoint = execspec.join_hostport(host, data["port"])
+        endpoint = join_hostport(host, data["port"])
     probe = probes.tcp_probe(f"{item['source']}:connect", endpoint,
                              timeout=float(CONNECT_TIMEOUT))
     data["connect"] = {"endpoint": endpoint, **(probe["data"] or {})}
@@ -200,7 +202,7 @@ def check(source: str, unit: str, setting: str, dsn: str, origin: str, props: di
     if python is None:
         item["data"]["login"] = {"ok": None, "note": "cannot tell which Python the unit runs"}
         return item
-    workdir = execspec.clean_path(props.get("WorkingDirectory", "")) or "/"
+    workdir = systemd.clean_path(props.get("WorkingDirectory", "")) or "/"
     user = props.get("User") or None
     group = props.get("Group") or None
     env, env_secrets = pyapp.unit_environment(props, user)
@@ -229,7 +231,7 @@ def plan(unit: str, props: dict[str, str], argv: list[str],
     python = pyapp.interpreter(argv)
     out = []
     for setting, dsn, origin in database_settings(props, user):
-        out.append((f"db.check:{unit}:{setting}",
+        out.append((sources.db_check(unit, setting),
                     {"unit": unit, "setting": setting, "dsn": dsn, "origin": origin,
                      "props": props, "python": python, "no_exec": no_exec}))
     return out

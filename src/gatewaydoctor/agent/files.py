@@ -8,12 +8,12 @@ never opens the files themselves.
 from __future__ import annotations
 
 import grp
-import json
 import os
 import pwd
 import re
 from collections.abc import Iterable
 
+from ..formats import journal, sources
 from .runner import Item, new_item
 
 MAX_ACCOUNTS = 2000
@@ -61,16 +61,12 @@ def path_stat(source: str, path: str) -> Item:
 
 def _texts(item: Item) -> Iterable[str]:
     source = str(item.get("source", ""))
-    if source.startswith("journal.unit:"):
-        for line in (item.get("stdout") or "").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            msg = rec.get("MESSAGE") if isinstance(rec, dict) else None
+    if source.startswith(sources.UNIT_JOURNAL_PREFIX):
+        for rec in journal.records(item.get("stdout") or ""):
+            msg = rec.get("MESSAGE")
             if isinstance(msg, str):
                 yield msg
-    elif source.startswith("python.import:"):
+    elif source.startswith(sources.IMPORT_PROBE_PREFIX):
         yield from (item.get("stderr") or "").splitlines()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from ..formats import sources
 from .runner import Item, journal, new_item, read_tail, run, which
 
 FIREWALL_TIMEOUT = 5.0
@@ -16,10 +17,10 @@ SELINUX_FS = "/sys/fs/selinux"
 AUDIT_LOG = "/var/log/audit/audit.log"
 
 LISTINGS: tuple[tuple[str, str, list[str]], ...] = (
-    ("firewall.nft", "nft", ["list", "ruleset"]),
-    ("firewall.iptables", "iptables-save", []),
-    ("firewall.ip6tables", "ip6tables-save", []),
-    ("firewall.ufw", "ufw", ["status", "verbose"]),
+    (sources.FIREWALL_NFT, "nft", ["list", "ruleset"]),
+    (sources.FIREWALL_IPTABLES, "iptables-save", []),
+    (sources.FIREWALL_IP6TABLES, "ip6tables-save", []),
+    (sources.FIREWALL_UFW, "ufw", ["status", "verbose"]),
 )
 
 
@@ -38,7 +39,7 @@ def listing(source: str, argv: list[str]) -> Item:
     return run(source, argv, timeout=FIREWALL_TIMEOUT)
 
 
-def none_installed(source: str = "firewall.nft") -> Item:
+def none_installed(source: str = sources.FIREWALL_NFT) -> Item:
     """The item recorded when no packet-filter tool is installed."""
     return new_item(source, "command", error="none of nft, iptables-save, ufw is installed",
                     error_kind="missing")
@@ -63,8 +64,9 @@ def selinux_state(source: str) -> Item:
 def avc_sources() -> list[tuple[str, str, list[str] | None]]:
     """Where AVC denials are read from: (source, kind, argv or None for the audit log)."""
     return [
-        ("security.avc", "journal", ["-n", "100", "--since", "-24h", "--grep", "avc: +denied"]),
-        (f"security.audit_log:{AUDIT_LOG}", "file", None),
+        (sources.SELINUX_AVC, "journal",
+         ["-n", "100", "--since", "-24h", "--grep", "avc: +denied"]),
+        (sources.audit_log(AUDIT_LOG), "file", None),
     ]
 
 

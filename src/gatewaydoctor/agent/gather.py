@@ -1,8 +1,7 @@
 """Gather raw evidence on this host, concurrently, without changing anything.
 
-Source keys read `<area>.<what>[:<subject>]`, e.g. `nginx.dump`,
-`systemd.show:api.service`, `journal.unit:api.service`,
-`probe.http:upstream:127.0.0.1:8000/health`.
+Each item goes under a source key made by formats/sources.py, e.g. `nginx.dump`,
+`systemd.show:api.service`, `probe.http:upstream:127.0.0.1:8000/health`.
 """
 
 from __future__ import annotations
@@ -16,10 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
+from ..formats import execspec, sources, systemd
+from ..formats.endpoint import join_hostport, split_hostport
+from ..formats.nginx import proxy_endpoints
 from . import (
     appprobe,
     dbprobe,
-    execspec,
     firewall,
     nginxscan,
     probes,
@@ -171,7 +172,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         found: list[str] = []
         shows: dict[str, Future[Item | None]] = {}
         if booted:
-            scan = c.items["systemd.unit_scan"] = unitscan.scan("systemd.unit_scan")
+            scan = c.items[sources.UNIT_SCAN] = unitscan.scan(sources.UNIT_SCAN)
             found = _units_on_disk(scan)
             # The web units alone first, and waited for: their app probes then start with
             # the host (and systemd, which answers one client at a time) not yet busy with
@@ -183,12 +184,13 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             if web and busy_after is not None:
                 busy_after.set()
             shows = _show_units(c, [u for u in found if u not in web])
-            f_units = c.submit(run, "systemd.units", ["systemctl", "list-units", "--type=service",
-                               "--all", "--plain", "--no-legend", "--no-pager"])
-            c.submit(journal, "journal.kernel", ["-k", "-p", "warning", "-n", str(KERNEL_LINES),
-                                                 "--since", KERNEL_SINCE])
+            f_units = c.submit(run, sources.UNIT_LIST, [
+                "systemctl", "list-units", "--type=service", "--all", "--plain", "--no-legend",
+                "--no-pager"])
+            c.submit(journal, sources.KERNEL_JOURNAL, [
+                "-k", "-p", "warning", "-n", str(KERNEL_LINES), "--since", KERNEL_SINCE])
         else:
-            for key in ("systemd.units", "journal.kernel"):
+            for key in (sources.UNIT_LIST, sources.KERNEL_JOURNAL):
                 c.items[key] = new_item(
                     key, "command",
                     error="systemd is not the init system here (no /run/systemd/system)",
@@ -197,11 +199,11 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         nginx = which("nginx") or "nginx"
         # -T tests the configuration exactly as -t does before dumping it: nginx.test is
         # read from its rc and stderr rather than parsing everything twice.
-        f_dump = c.submit(run, "nginx.dump", [nginx, "-T"])
+        f_dump = c.submit(run, sources.NGINX_DUMP, [nginx, "-T"])
         c.submit(_tcp_listeners)
-        c.submit(read_file, "proc.net.unix", "/proc/net/unix", max_bytes=4 << 20)
+        c.submit(read_file, sources.PROC_NET_UNIX, "/proc/net/unix", max_bytes=4 << 20)
         f_procs = c.submit(procfs.processes)
-        c.submit(fsinfo.accounts, "sys.accounts")
+        c.submit(fsinfo.accounts, sources.ACCOUNTS)
         _system(c, booted)
         if url:
             _probe_url(c, url)
@@ -210,7 +212,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             # table come in: their probes (the app's own interpreter) are the slowest.
             _units(c, shows, no_exec)
             procs_item = c.take(f_procs)
-            loaded = _loaded_without_file(c.take(f_units), c.items["systemd.unit_scan"])
+            loaded = _loaded_without_file(c.take(f_units), c.items[sources.UNIT_SCAN])
             more = [u for u in _more_units(c, loaded, procs_item) if u not in found]
             _units(c, _show_units(c, more), no_exec)
         else:
@@ -220,28 +222,29 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             busy_after.set()
         dump = c.take(f_dump)
         if dump is not None:
-            c.items["nginx.test"] = _nginx_test_of(dump)
+            c.items[sources.NGINX_TEST] = _nginx_test_of(dump)
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
         # -V (version, build options, the main config's path) only when -T dumped nothing
         # (the test failed): then the files are read so the proxy_pass targets are known.
-        version = c.take(c.submit(run, "nginx.version", [nginx, "-V"])) if text is None else None
+        version = (c.take(c.submit(run, sources.NGINX_VERSION, [nginx, "-V"]))
+                   if text is None else None)
         if text is None and version and version["rc"] == 0:
             main = nginxscan.conf_path(version["stderr"] or "")
-            files = new_item("nginx.files", "file", path=main,
+            files = new_item(sources.NGINX_FILES, "file", path=main,
                              stdout=nginxscan.read_config_files(main))
-            c.items["nginx.files"] = files
+            c.items[sources.NGINX_FILES] = files
             text = files["stdout"]
         if text:
             scan = nginxscan.scan(text)
             _nginx_logs(c, scan)
             _nginx_probes(c, scan)
-            c.submit(nginxscan.runtime, "nginx.runtime", text, scan)
+            c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan)
 
         c.drain()
         _system_after_units(c, procs_item)
         # The owners of files a service was denied (named in its journal or import probe).
         for path in fsinfo.denied_paths(list(c.items.values())):
-            c.submit(fsinfo.path_stat, f"fs.stat:{path}", path)
+            c.submit(fsinfo.path_stat, sources.path_stat(path), path)
         c.drain()
     failures = [
         {"source": k, "reason": v["error"], "kind": v["error_kind"]}
@@ -266,7 +269,7 @@ def _tcp_listeners() -> list[Item]:
     item = sockdiag.tcp_listeners()
     if item["error"] is None:
         return [item]
-    return [item, *(read_file(f"proc.net.{table}", f"/proc/net/{table}", max_bytes=4 << 20)
+    return [item, *(read_file(sources.proc_net(table), f"/proc/net/{table}", max_bytes=4 << 20)
                      for table in ("tcp", "tcp6"))]
 
 
@@ -274,12 +277,13 @@ def _probe_url(c: _Collector, url: str) -> None:
     try:
         endpoint, path, tls, host = probes.url_endpoint(url)
     except ValueError as exc:
-        c.items[f"probe.http:url:{url}"] = new_item(
-            f"probe.http:url:{url}", "probe", error=str(exc), error_kind="failed")
+        c.items[sources.http_probe(sources.VIA_URL, url)] = new_item(
+            sources.http_probe(sources.VIA_URL, url), "probe", error=str(exc), error_kind="failed")
         return
     # The URL gets longer than the other probes: a 504 needs proxy_read_timeout to pass.
-    c.submit(probes.http_probe, f"probe.http:url:{url}", endpoint=endpoint, path=path,
-             host_header=host, tls=tls, via="url", timeout=URL_PROBE_TIMEOUT)
+    c.submit(probes.http_probe, sources.http_probe(sources.VIA_URL, url), endpoint=endpoint,
+             path=path, host_header=host, tls=tls, via=sources.VIA_URL,
+             timeout=URL_PROBE_TIMEOUT)
 
 
 def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
@@ -287,10 +291,10 @@ def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
     access = [p for p in scan["access_logs"] if p.startswith("/")] or ["/var/log/nginx/access.log"]
     w = c.windows
     for path in errors[:4]:
-        c.submit(read_tail, f"nginx.error_log:{path}", path, max_bytes=w["error_log_bytes"],
+        c.submit(read_tail, sources.nginx_error_log(path), path, max_bytes=w["error_log_bytes"],
                  max_lines=w["error_log_lines"])
     for path in access[:4]:
-        c.submit(read_tail, f"nginx.access_log:{path}", path, max_bytes=w["access_log_bytes"],
+        c.submit(read_tail, sources.nginx_access_log(path), path, max_bytes=w["access_log_bytes"],
                  max_lines=w["access_log_lines"])
 
 
@@ -303,12 +307,12 @@ def _listen_endpoint(listen: str) -> tuple[str, bool] | None:
         return addr, tls
     if addr.isdigit():
         return f"127.0.0.1:{addr}", tls
-    host, port = execspec.split_hostport(addr)
+    host, port = split_hostport(addr)
     if host in ("*", "0.0.0.0", ""):
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
-    return execspec.join_hostport(host, port), tls
+    return join_hostport(host, port), tls
 
 
 def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
@@ -326,19 +330,20 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
             seen.add((endpoint, host))
             label = f"{host}@{endpoint}" if host else endpoint
             for path in probes.HEALTH_PATHS:
-                c.submit(probes.http_probe, f"probe.http:nginx:{label}{path}", endpoint=endpoint,
-                         path=path, host_header=host, tls=tls, via="nginx")
+                c.submit(probes.http_probe, sources.http_probe(sources.VIA_NGINX, label + path),
+                         endpoint=endpoint, path=path, host_header=host, tls=tls,
+                         via=sources.VIA_NGINX)
             break  # one listen per server block is enough to reach it
     endpoints: list[str] = []
     for server in scan["servers"]:
         for loc in server["locations"]:
             if loc["proxy_pass"]:
-                endpoints += nginxscan.proxy_endpoints(loc["proxy_pass"], scan["upstreams"])
+                endpoints += proxy_endpoints(loc["proxy_pass"], scan["upstreams"])
     for ep in list(dict.fromkeys(endpoints))[:MAX_UPSTREAMS]:
-        c.submit(probes.tcp_probe, f"probe.connect:{ep}", ep)
+        c.submit(probes.tcp_probe, sources.connect_probe(ep), ep)
         for path in probes.HEALTH_PATHS:
-            c.submit(probes.http_probe, f"probe.http:upstream:{ep}{path}", endpoint=ep,
-                     path=path, via="upstream")
+            c.submit(probes.http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
+                     endpoint=ep, path=path, via=sources.VIA_UPSTREAM)
 
 
 def _units_on_disk(scan: Item | None) -> list[str]:
@@ -347,7 +352,7 @@ def _units_on_disk(scan: Item | None) -> list[str]:
     return [u["name"] for u in on_disk if not u["masked"] and (
         u["name"].startswith("nginx") or any(
             execspec.server_of(a) not in (None, "python")
-            for line in u["exec_start"] for a in execspec.exec_argvs(line)))]
+            for line in u["exec_start"] for a in systemd.exec_argvs(line)))]
 
 
 def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
@@ -364,7 +369,7 @@ def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
 
 
 def _show_units(c: _Collector, names: list[str]) -> dict[str, Future[Item | None]]:
-    return {u: c.submit(run, f"systemd.show:{u}", ["systemctl", "show", u, "--no-pager"])
+    return {u: c.submit(run, sources.unit_show(u), ["systemctl", "show", u, "--no-pager"])
             for u in dict.fromkeys(names)}
 
 
@@ -372,12 +377,12 @@ def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> lis
     """Web units with no file on disk (screened by ExecStart) or seen running a server."""
     candidates: list[str] = []
     if names:
-        screen = run("systemd.screen", ["systemctl", "show", "--no-pager", "-p", "Id",
+        screen = run(sources.UNIT_SCREEN, ["systemctl", "show", "--no-pager", "-p", "Id",
                      "-p", "ExecStart", *names], timeout=10.0)
-        c.items["systemd.screen"] = screen
-        for props in execspec.parse_show(screen["stdout"] or ""):
+        c.items[sources.UNIT_SCREEN] = screen
+        for props in systemd.parse_show(screen["stdout"] or ""):
             unit = props.get("Id", "")
-            argvs = execspec.exec_argvs(props.get("ExecStart", ""))
+            argvs = systemd.exec_argvs(props.get("ExecStart", ""))
             web = any(execspec.server_of(a) not in (None, "python") for a in argvs)
             if web or unit.startswith("nginx"):
                 candidates.append(unit)
@@ -410,7 +415,7 @@ def _early_app_probes(c: _Collector, scan: Item,
 def _loaded(show: Future[Item | None]) -> dict[str, str] | None:
     """The properties systemd loaded for a unit (None if `systemctl show` failed)."""
     item = show.result()
-    blocks = execspec.parse_show((item or {}).get("stdout") or "") if item and \
+    blocks = systemd.parse_show((item or {}).get("stdout") or "") if item and \
         item["rc"] == 0 else []
     return blocks[0] if blocks else None
 
@@ -422,21 +427,21 @@ def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool,
     units = {fut: unit for unit, fut in shows.items()}
     for fut in as_completed(units):
         unit, show = units[fut], c.take(fut)
-        blocks = execspec.parse_show((show or {}).get("stdout") or "")
+        blocks = systemd.parse_show((show or {}).get("stdout") or "")
         if blocks:
             _python_unit(c, unit, blocks[0], no_exec, unit in probed)  # the app probe first
-            c.submit(unitscan.cat, f"systemd.cat:{unit}", unit, blocks[0])
+            c.submit(unitscan.cat, sources.unit_cat(unit), unit, blocks[0])
         else:  # systemd did not answer: let systemctl say why
-            c.submit(run, f"systemd.cat:{unit}", ["systemctl", "cat", unit, "--no-pager"])
-        c.submit(journal, f"journal.unit:{unit}", ["-u", unit, "-n",
+            c.submit(run, sources.unit_cat(unit), ["systemctl", "cat", unit, "--no-pager"])
+        c.submit(journal, sources.unit_journal(unit), ["-u", unit, "-n",
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
 
 
 def _nginx_test_of(dump: Item) -> Item:
     """`nginx -t`'s evidence, from `nginx -T` (same test, same messages on stderr, same rc)."""
-    return new_item("nginx.test", "command", argv=dump["argv"], rc=dump["rc"], stdout="",
+    return new_item(sources.NGINX_TEST, "command", argv=dump["argv"], rc=dump["rc"], stdout="",
                     stderr=dump["stderr"], duration=dump["duration"], error=dump["error"],
-                    error_kind=dump["error_kind"], data={"read_from": "nginx.dump"})
+                    error_kind=dump["error_kind"], data={"read_from": sources.NGINX_DUMP})
 
 
 def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
@@ -446,19 +451,19 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
         return
     python = pyapp.interpreter(argv)
     if python is None:
-        c.items[f"python.version:{unit}"] = new_item(
-            f"python.version:{unit}", "command",
+        c.items[sources.python_version(unit)] = new_item(
+            sources.python_version(unit), "command",
             error=f"cannot tell which Python {argv[0]} runs", error_kind="failed")
     else:
         _python_probes(c, unit, props, argv, python, no_exec, probed)
-    env_files = [p for p, _optional in execspec.environment_files(
+    env_files = [p for p, _optional in systemd.environment_files(
         props.get("EnvironmentFiles", ""))]
-    workdir = execspec.clean_path(props.get("WorkingDirectory", ""))
+    workdir = systemd.clean_path(props.get("WorkingDirectory", ""))
     if workdir.startswith("/"):
-        c.submit(pyapp.workdir_listing, f"fs.listing:{workdir}", workdir)
+        c.submit(pyapp.workdir_listing, sources.dir_listing(workdir), workdir)
         env_files.append(os.path.join(workdir, ".env"))
     for path in dict.fromkeys(env_files):
-        c.submit(pyapp.env_keys, f"env.keys:{path}", path)
+        c.submit(pyapp.env_keys, sources.env_keys(path), path)
 
 
 def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
@@ -467,12 +472,12 @@ def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[s
     checks = _databases(c, unit, props, argv, no_exec)
     if no_exec or execspec.app_target(argv) is None:
         # No app probe: the version and the database checks (TCP only under --no-exec).
-        c.submit(pyapp.python_version, f"python.version:{unit}", python)
+        c.submit(pyapp.python_version, sources.python_version(unit), python)
         for source, kwargs in checks:
             c.submit(dbprobe.check, source, **kwargs)
         if no_exec:
-            c.items[f"python.import:{unit}"] = new_item(
-                f"python.import:{unit}", "command", error="skipped: --no-exec",
+            c.items[sources.import_probe(unit)] = new_item(
+                sources.import_probe(unit), "command", error="skipped: --no-exec",
                 error_kind="skipped")
     elif not probed:
         # One run of the app's interpreter: database logins, then the import probe (which
@@ -487,35 +492,35 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
         return
     config, running = supervisord.supervisord_config(procs)
     if config is None:
-        c.submit(supervisord.status, "supervisor.status", config)
-        c.items["supervisor.config"] = new_item(
-            "supervisor.config", "listing", error="no supervisord.conf found",
+        c.submit(supervisord.status, sources.SUPERVISOR_STATUS, config)
+        c.items[sources.SUPERVISOR_CONFIG] = new_item(
+            sources.SUPERVISOR_CONFIG, "listing", error="no supervisord.conf found",
             error_kind="missing")
         return
-    item, programs = supervisord.read_config("supervisor.config", config)
-    c.items["supervisor.config"] = item
+    item, programs = supervisord.read_config(sources.SUPERVISOR_CONFIG, config)
+    c.items[sources.SUPERVISOR_CONFIG] = item
     if running or programs:
-        c.submit(supervisord.status, "supervisor.status", config)
+        c.submit(supervisord.status, sources.SUPERVISOR_STATUS, config)
     else:
         # supervisorctl is a Python program of its own (~0.1 s): not worth starting to
         # hear that a supervisord with no web program is not running.
-        c.items["supervisor.status"] = new_item(
-            "supervisor.status", "command",
+        c.items[sources.SUPERVISOR_STATUS] = new_item(
+            sources.SUPERVISOR_STATUS, "command",
             error="supervisord is not running and its config names no web server",
             error_kind="skipped")
     for source, path in supervisord.log_paths(item):
         c.submit(read_tail, source, path, max_bytes=supervisord.LOG_BYTES,
                  max_lines=supervisord.LOG_LINES)
     for name, props in programs:
-        _python_unit(c, f"supervisor:{name}", props, no_exec)
+        _python_unit(c, sources.supervisor_unit(name), props, no_exec)
 
 
 def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
                no_exec: bool) -> list[tuple[str, dict[str, Any]]]:
     """The database each of the unit's settings names (to reach, and log in to)."""
     checks = dbprobe.plan(unit, props, argv, no_exec)
-    c.items[f"db.settings:{unit}"] = new_item(
-        f"db.settings:{unit}", "listing",
+    c.items[sources.db_settings(unit)] = new_item(
+        sources.db_settings(unit), "listing",
         data={"settings": [{"setting": kw["setting"], "origin": kw["origin"]}
                            for _s, kw in checks]})
     return checks
@@ -523,16 +528,16 @@ def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
 
 def _system(c: _Collector, booted: bool) -> None:
     """Memory, load, file handles, the packet filter and SELinux: nothing here waits on units."""
-    c.submit(read_file, "sys.memory", "/proc/meminfo", max_bytes=16384)
-    c.submit(sysinfo.load, "sys.load")
-    c.submit(read_file, "sys.file_nr", "/proc/sys/fs/file-nr", max_bytes=256)
+    c.submit(read_file, sources.MEMORY, "/proc/meminfo", max_bytes=16384)
+    c.submit(sysinfo.load, sources.LOAD)
+    c.submit(read_file, sources.FILE_NR, "/proc/sys/fs/file-nr", max_bytes=256)
     listings = firewall.plan()
     for source, argv in listings:
         c.submit(firewall.listing, source, argv)
     if not listings:
-        c.items["firewall.nft"] = firewall.none_installed()
-    selinux = firewall.selinux_state("security.selinux")
-    c.items["security.selinux"] = selinux
+        c.items[sources.FIREWALL_NFT] = firewall.none_installed()
+    selinux = firewall.selinux_state(sources.SELINUX)
+    c.items[sources.SELINUX] = selinux
     if (selinux["data"] or {}).get("present"):
         for source, _kind, avc_argv in firewall.avc_sources():
             if avc_argv is not None and not booted:
@@ -544,16 +549,16 @@ def _system_after_units(c: _Collector, procs_item: Item | None) -> None:
     """Disk space where the units work and nginx writes; open-file limits of nginx and the app."""
     workdirs: list[str] = []
     for key, item in list(c.items.items()):
-        if key.startswith("systemd.show:"):
-            for props in execspec.parse_show(item.get("stdout") or "")[:1]:
-                wd = execspec.clean_path(props.get("WorkingDirectory", ""))
+        if key.startswith(sources.UNIT_SHOW_PREFIX):
+            for props in systemd.parse_show(item.get("stdout") or "")[:1]:
+                wd = systemd.clean_path(props.get("WorkingDirectory", ""))
                 if wd.startswith("/") and wd not in workdirs:
                     workdirs.append(wd)
-    c.submit(sysinfo.disk_usage, "sys.disk", workdirs)
+    c.submit(sysinfo.disk_usage, sources.DISK, workdirs)
     pids: list[tuple[int, str]] = []
     for proc in ((procs_item or {}).get("data") or {}).get("processes", []):
         comm = str(proc.get("comm") or "")
         if comm == "nginx" or execspec.server_of(proc.get("cmdline") or []) not in (None, "python"):
             pids.append((int(proc["pid"]), comm))
-    c.submit(sysinfo.open_file_limits, "sys.limits", pids)
+    c.submit(sysinfo.open_file_limits, sources.LIMITS, pids)
     c.drain()

@@ -1,9 +1,7 @@
-"""A tolerant reading of `nginx -T` output, and what the running nginx looks like.
+"""What the agent needs of nginx's configuration (which logs to tail, what to probe) and
+what the running nginx looks like.
 
-The parse layer reads the dump with crossplane; this module is the standard-library
-fallback it uses for files crossplane rejects (Lua blocks it cannot lex, `*_by_lua_block`
-directives newer than it), and what the agent uses to know which logs to tail and what
-to probe. It never has to be exact, only never to give up.
+The dump is read with the tolerant reader of formats/nginx.py: never exact, never giving up.
 """
 
 from __future__ import annotations
@@ -16,180 +14,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..formats.nginx import FILE_MARK, children, proxy_endpoints, split_dump, tree
 from .runner import Item, new_item
 
-FILE_MARK = "# configuration file "
-# Every `*_by_lua_block` holds Lua, not nginx syntax (openresty adds new ones over time).
-LUA_BLOCK_RE = re.compile(r"_by_lua_block$")
-_LONG_OPEN_RE = re.compile(r"\[(=*)\[")
-_SPECIAL = "{};"
-
 Directive = dict[str, Any]
-Token = tuple[str, int, bool]
-
-
-def split_dump(text: str) -> list[tuple[str, str]]:
-    """Split `nginx -T` stdout into (path, content) pairs."""
-    files: list[tuple[str, str]] = []
-    path: str | None = None
-    lines: list[str] = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith(FILE_MARK) and line.rstrip().endswith(":"):
-            if path is not None:
-                files.append((path, "".join(lines)))
-            path = line[len(FILE_MARK):].rstrip()[:-1]
-            lines = []
-        elif path is not None:
-            lines.append(line)
-    if path is not None:
-        files.append((path, "".join(lines)))
-    return files
-
-
-def _lua_body(text: str, i: int) -> tuple[str, int]:
-    """Return the Lua code from i up to its closing `}` and the index after that brace.
-
-    Lua strings (with escapes), long strings `[==[ ]==]` and comments may hold braces;
-    an unclosed block runs to the end of the text.
-    """
-    n, depth, start = len(text), 1, i
-    while i < n:
-        c = text[i]
-        if c in "\"'":
-            i += 1
-            while i < n and text[i] != c and text[i] != "\n":
-                i += 2 if text[i] == "\\" else 1
-            i += 1
-            continue
-        if c == "-" and text.startswith("--", i):
-            m = _LONG_OPEN_RE.match(text, i + 2)
-            if m:
-                end = text.find(f"]{m.group(1)}]", m.end())
-                i = n if end < 0 else end + len(m.group(1)) + 2
-            else:
-                end = text.find("\n", i)
-                i = n if end < 0 else end
-            continue
-        if c == "[":
-            m = _LONG_OPEN_RE.match(text, i)
-            if m:
-                end = text.find(f"]{m.group(1)}]", m.end())
-                i = n if end < 0 else end + len(m.group(1)) + 2
-                continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:i], i + 1
-        i += 1
-    return text[start:], n
-
-
-def lex(text: str) -> Iterator[Token]:
-    """Yield (token, line, quoted) like crossplane's lexer, but never raise."""
-    i, n, line = 0, len(text), 1
-    stmt: list[str] = []
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-            i += 1
-        elif c.isspace():
-            i += 1
-        elif c == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif c in _SPECIAL:
-            lua = bool(stmt) and LUA_BLOCK_RE.search(stmt[0]) is not None
-            if c == "{" and lua:
-                body, i2 = _lua_body(text, i + 1)
-                yield body, line, True
-                line += text.count("\n", i, i2)
-                yield ";", line, False
-                i = i2
-            else:
-                yield c, line, False
-                i += 1
-            stmt = []
-        elif c in "\"'":
-            j, buf, start_line = i + 1, [], line
-            while j < n and text[j] != c:
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in (c, "\\"):
-                    buf.append(text[j + 1])
-                    j += 2
-                    continue
-                if text[j] == "\n":
-                    line += 1
-                buf.append(text[j])
-                j += 1
-            token = "".join(buf)
-            stmt.append(token)
-            yield token, start_line, True
-            i = j + 1
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
-                if text[j] == "$" and j + 1 < n and text[j + 1] == "{":
-                    close = text.find("}", j)
-                    j = n if close < 0 else close + 1
-                    continue
-                j += 1
-            token = text[i:j]
-            stmt.append(token)
-            yield token, line, False
-            i = j
-
-
-def tree(text: str) -> list[Directive]:
-    """Build a crossplane-shaped directive tree; close what is unclosed, skip a stray `}`."""
-    root: list[Directive] = []
-    stack: list[list[Directive]] = [root]
-    words: list[str] = []
-    line = 0
-    for token, tline, quoted in lex(text):
-        if not words:
-            line = tline
-        if token == ";" and not quoted:
-            if words:
-                stack[-1].append({"directive": words[0], "args": words[1:], "line": line})
-            words = []
-        elif token == "{" and not quoted:
-            block: list[Directive] = []
-            if words:
-                stack[-1].append(
-                    {"directive": words[0], "args": words[1:], "line": line, "block": block})
-            stack.append(block)
-            words = []
-        elif token == "}" and not quoted:
-            if len(stack) > 1:
-                stack.pop()
-            words = []
-        else:
-            words.append(token)
-    return root
-
-
-def expand(pattern: str, main: str, paths: list[str]) -> list[str]:
-    """The dumped files an `include` pattern names (relative to the main file's directory)."""
-    import fnmatch
-
-    if not pattern.startswith("/"):
-        pattern = os.path.join(os.path.dirname(main), pattern)
-    return sorted(p for p in paths if fnmatch.fnmatchcase(p, pattern))
-
-
-def children(trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
-             seen: frozenset[str] = frozenset()) -> Iterator[tuple[str, Directive]]:
-    """Yield a block's directives with includes expanded in place, with the file of each."""
-    for d in block:
-        if d["directive"] == "include" and d["args"]:
-            for inc in expand(d["args"][0], main, list(trees)):
-                if inc not in seen:
-                    yield from children(trees, inc, trees[inc], main, seen | {inc})
-        else:
-            yield file, d
-
 
 def _scan_locations(trees: dict[str, list[Directive]], file: str, block: list[Directive],
                     main: str, out: list[dict[str, Any]]) -> None:
@@ -265,23 +93,6 @@ def _flatten(block: list[Directive]) -> Iterator[Directive]:
 
 def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
-
-
-def proxy_endpoints(target: str, upstreams: dict[str, list[str]]) -> list[str]:
-    """Resolve a proxy_pass URL to `host:port` / `unix:/path` endpoints, expanding upstreams."""
-    m = re.match(r"(https?)://(unix:[^:]+|\[[^\]]+\](?::\d+)?|[^/:$]+(?::\d+)?)", target)
-    if not m:
-        return []
-    scheme, hostpart = m.groups()
-    if hostpart.startswith("unix:"):
-        return [hostpart]
-    name = hostpart.split(":")[0] if not hostpart.startswith("[") else hostpart
-    if name in upstreams:
-        return [s if s.startswith("unix:") or ":" in s.lstrip("[") else s + ":80"
-                for s in upstreams[name]]
-    if ":" in hostpart.lstrip("[").split("]")[-1] or hostpart.rsplit(":", 1)[-1].isdigit():
-        return [hostpart]
-    return [hostpart + (":443" if scheme == "https" else ":80")]
 
 
 def read_config_files(main: str, *, max_files: int = 200, max_bytes: int = 1 << 20) -> str:

@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .execspec import split_hostport
+from ..formats.endpoint import split_hostport
 from .runner import Item, new_item
 
 PROBE_TIMEOUT = 2.0

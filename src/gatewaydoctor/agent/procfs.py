@@ -6,6 +6,7 @@ import os
 import time
 from typing import Any
 
+from ..formats import sources
 from .runner import Item, new_item
 
 MAX_FDS = 4096
@@ -102,7 +103,7 @@ def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None
     }
 
 
-def processes(source: str = "proc.processes") -> Item:
+def processes(source: str = sources.PROCESSES) -> Item:
     """List every process this user can see, with the socket inodes it holds."""
     item = new_item(source, "listing", path="/proc")
     start = time.monotonic()

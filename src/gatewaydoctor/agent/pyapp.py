@@ -14,7 +14,8 @@ import re
 import time
 from typing import Any, NamedTuple
 
-from . import execspec, procfs
+from ..formats import execspec, systemd
+from . import procfs
 from .runner import Item, new_item, read_file, run
 
 IMPORT_TIMEOUT = 10.0
@@ -97,7 +98,7 @@ def env_keys(source: str, path: str) -> Item:
     text = item.pop("stdout", None) or ""
     item["stdout"] = None
     if item["error"] is None:
-        item["data"] = {"keys": [k for k, _ in execspec.parse_env_file(text)]}
+        item["data"] = {"keys": [k for k, _ in systemd.parse_env_file(text)]}
     return item
 
 
@@ -111,10 +112,10 @@ def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str,
         except KeyError:
             pass
     secrets: list[str] = []
-    for path, _optional in execspec.environment_files(props.get("EnvironmentFiles", "")):
+    for path, _optional in systemd.environment_files(props.get("EnvironmentFiles", "")):
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                pairs = execspec.parse_env_file(fh.read(256 * 1024))
+                pairs = systemd.parse_env_file(fh.read(256 * 1024))
         except OSError:
             continue
         for key, value in pairs:
@@ -122,7 +123,7 @@ def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str,
             # Every .env value is private; short ones (ports, flags) would mask too much.
             if (_SECRET_KEY.search(key) and len(value) >= 4) or len(value) >= 6:
                 secrets.append(value)
-    for key, value in execspec.parse_environment(props.get("Environment", "")):
+    for key, value in systemd.parse_environment(props.get("Environment", "")):
         env[key] = value
         if _SECRET_KEY.search(key) and len(value) >= 4:
             secrets.append(value)
@@ -135,7 +136,7 @@ def import_plan(props: dict[str, str], argv: list[str]) -> ImportPlan | None:
     python = interpreter(argv)
     if target is None or python is None:
         return None
-    workdir = execspec.clean_path(props.get("WorkingDirectory", "")) or "/"
+    workdir = systemd.clean_path(props.get("WorkingDirectory", "")) or "/"
     if workdir == "~":
         workdir = "/"
     cwd = os.path.join(workdir, target.chdir) if target.chdir else workdir

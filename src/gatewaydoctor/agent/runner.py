@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import signal
 import subprocess
 import time
 from typing import Any
+
+from ..formats import journal as journal_format
 
 MAX_OUTPUT = 512 * 1024
 DEFAULT_TIMEOUT = 5.0
@@ -123,31 +124,19 @@ def collect(item: Item, proc: subprocess.Popen[bytes], began: float, *,
     return item
 
 
-# The journal fields the diagnosis reads (and a reader of the bundle wants); -o json adds
-# the cursor, timestamps and boot id. A whole record is ~1 KiB of mostly metadata
-# (_CMDLINE, _EXE, cgroup, capabilities), so this keeps bundles 2-3x smaller, cuts the
-# redaction work accordingly, and keeps command lines (which may hold secrets) out.
-JOURNAL_FIELDS = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_SYSTEMD_UNIT,_TRANSPORT"
-# What -o json adds to every record whatever --output-fields says, and nothing reads: half
-# of each record's bytes (the cursor alone is ~170). Their values are hex and digits, never
-# a quote or a backslash; inside a JSON string value a quote is escaped, so these never
-# match within one. (__REALTIME_TIMESTAMP is kept: it dates the lines.)
-_NOISE_FIELD = r'"(?:__CURSOR|__MONOTONIC_TIMESTAMP|_BOOT_ID)":"[^"\\]*"'
-_JOURNAL_NOISE = re.compile("," + _NOISE_FIELD + "|" + _NOISE_FIELD + ",")
-
-
 def journal(source: str, args: list[str], *, timeout: float = DEFAULT_TIMEOUT) -> Item:
-    """Run `journalctl -o json <args>` limited to JOURNAL_FIELDS.
+    """Run `journalctl -o json <args>` limited to the fields the parsers read.
 
     journalctl before systemd 236 has no --output-fields: then the whole records are kept.
     """
-    argv = ["journalctl", "-o", "json", f"--output-fields={JOURNAL_FIELDS}", "--no-pager", *args]
+    argv = ["journalctl", "-o", "json", f"--output-fields={journal_format.FIELDS}",
+            "--no-pager", *args]
     item = run(source, argv, timeout=timeout)
     if item["rc"] not in (None, 0) and "output-fields" in (item["stderr"] or ""):
         item = run(source, [a for a in argv if not a.startswith("--output-fields=")],
                    timeout=timeout)
     if item["stdout"]:
-        item["stdout"] = _JOURNAL_NOISE.sub("", item["stdout"])
+        item["stdout"] = journal_format.strip_noise(item["stdout"])
     return item
 
 

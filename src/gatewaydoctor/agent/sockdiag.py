@@ -16,9 +16,10 @@ import socket
 import struct
 import time
 
+from ..formats import sources
 from .runner import Item, new_item
 
-SOURCE = "net.tcp_listen"
+SOURCE = sources.TCP_LISTEN
 TABLE = "sock_diag netlink (ss -tln)"
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20

@@ -14,7 +14,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from . import execspec
+from ..formats import execspec, sources
 from .runner import Item, new_item, run, which
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def log_paths(item: Item) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     main_log = data.get("logfile") or "/var/log/supervisor/supervisord.log"
     if main_log.startswith("/"):
-        out.append(("supervisor.log", main_log))
+        out.append((sources.SUPERVISOR_LOG, main_log))
     for prog in data.get("programs", []):
         if execspec.server_of(_split(prog.get("command") or "")) in (None, "python"):
             continue
@@ -178,7 +178,7 @@ def log_paths(item: Item) -> list[tuple[str, str]]:
             if path is None or path.upper() == "AUTO":
                 path = _auto_log(data.get("childlogdir") or "/tmp", prog["name"], stream)
             if path and path.startswith("/") and path.upper() != "NONE":
-                out.append((f"supervisor.{stream}:{prog['name']}", path))
+                out.append((sources.supervisor_output(stream, prog["name"]), path))
     return out
 
 

@@ -86,6 +86,7 @@ from .services import (
 )
 from .snapshot import (
     Facts,
+    SkippedSource,
 )
 
 __all__ = [
@@ -97,7 +98,8 @@ __all__ = [
     "NginxMessage", "NginxProcess", "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit",
     "PROC_TCP_TABLES", "PathOwner", "PathStat", "Probe", "Process", "PythonInfo", "RESTART_RE",
     "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE", "SelinuxState", "ServerBlock",
-    "Service", "SupervisorProgram", "SupervisorState", "SystemState", "Traceback",
-    "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "classify", "database_problems",
-    "last_matching", "location_for", "pcre_to_python", "place_links", "server_for",
+    "Service", "SkippedSource", "SupervisorProgram", "SupervisorState", "SystemState",
+    "Traceback", "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "classify",
+    "database_problems", "last_matching", "location_for", "pcre_to_python", "place_links",
+    "server_for",
 ]

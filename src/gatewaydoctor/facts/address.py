@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ..formats.endpoint import split_endpoint
+
 _LOOPBACK_NAMES = {"localhost": ("127.0.0.1", "::1"), "ip6-localhost": ("::1",)}
 
 
@@ -27,19 +29,9 @@ class Endpoint:
 
     @classmethod
     def parse(cls, text: str, default_port: int = 80) -> Endpoint:
-        """Parse `host:port`, `[v6]:port`, `host` or `unix:/path`."""
-        if text.startswith("unix:"):
-            return cls(path=text[5:].rstrip(":") or text[5:])
-        if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port = rest[1:] if rest.startswith(":") else ""
-        elif text.count(":") == 1:
-            host, _, port = text.partition(":")
-        elif text.isdigit():
-            host, port = "*", text
-        else:
-            host, port = text, ""
-        return cls(host=host, port=int(port) if port.isdigit() else default_port)
+        """Parse `host:port`, `[v6]:port`, `host`, a bare `port` or `unix:/path`."""
+        host, port, path = split_endpoint(text, default_port)
+        return cls(host=host, port=port, path=path)
 
     def addresses(self) -> tuple[str, ...]:
         """The IP addresses this endpoint's host stands for (names resolved for loopback only)."""

@@ -57,6 +57,8 @@ class DatabaseCheck:
     login_error: str | None
     login_note: str | None
     source: str
+    # How reaching host:port is cited: `TCP connect to <host:port> (<setting>)`.
+    connect_source: str = ""
 
     @property
     def target(self) -> str:

@@ -75,6 +75,7 @@ class DiskUsage:
     avail: int
     files: int
     favail: int
+    source: str = "statvfs"  # how it was measured
 
     @property
     def used_pct(self) -> float:

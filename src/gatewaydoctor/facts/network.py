@@ -23,6 +23,11 @@ class Probe:
     errno: int | None
 
     @property
+    def where(self) -> str:
+        """How evidence cites the probe: `probe <label>`."""
+        return f"probe {self.label}"
+
+    @property
     def failed(self) -> bool:
         """No answer, or a 5xx answer."""
         return self.error is not None or (self.status is not None and self.status >= 500)

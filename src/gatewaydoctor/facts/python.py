@@ -64,6 +64,7 @@ class PythonInfo:
     interpreter: str | None
     version: str | None
     error: str | None
+    source: str = ""  # the evidence it was read from: `python.version:<unit>`
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class EnvFile:
     exists: bool
     keys: tuple[str, ...]
     error: str | None
+    source: str = ""  # the evidence it was read from: `env.keys:<path>`
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,4 @@ class DirListing:
     path: str
     names: frozenset[str]
     error: str | None
+    source: str = ""  # the evidence it was read from: `fs.listing:<path>`

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..agent.execspec import AppTarget
 from ..findings import Excerpt
+from ..formats.execspec import AppTarget
 from .address import Endpoint
 
 # What systemd writes to the journal about a service (signatures.md, systemd section).

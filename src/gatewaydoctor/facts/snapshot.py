@@ -43,6 +43,14 @@ def _same(message: str) -> str:
 
 
 @dataclass(frozen=True)
+class SkippedSource:
+    """Evidence deliberately not gathered (`--no-exec` skips running the app's Python)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
 
@@ -74,6 +82,11 @@ class Facts:
     supervisor: SupervisorState | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
     tcp_tables: str = PROC_TCP_TABLES
+    # Where processes were looked for (cited when none runs, e.g. no nginx).
+    process_table: str = "/proc"
+    # What was deliberately not gathered, in the order it was recorded.
+    skipped: tuple[SkippedSource, ...] = ()
+    taken_at: str = ""  # when the evidence was gathered
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""

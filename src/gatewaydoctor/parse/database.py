@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..evidence import Evidence, Item
 from ..facts import DatabaseCheck
+from ..formats import sources
 
 
 def check(item: Item) -> DatabaseCheck | None:
@@ -30,16 +34,24 @@ def check(item: Item) -> DatabaseCheck | None:
         login_ok=ok if isinstance(ok, bool) else None,
         login_error=login.get("error"),
         login_note=login.get("note"),
-        source=(f"{driver} login as the app ({login.get('interpreter')}, "
-                f"{data.get('setting')} from {data.get('origin')})" if driver
-                else f"database check of {data.get('setting')} from {data.get('origin')}"),
+        connect_source=(f"TCP connect to {data.get('host') or 'localhost'}:"
+                        f"{data.get('port') or 5432} ({data.get('setting', '')})"),
+        source=_source(data, login),
     )
+
+
+def _source(data: Mapping[str, Any], login: Mapping[str, Any]) -> str:
+    """How the check is cited: the login as the app, or the check of a setting."""
+    if login.get("driver"):
+        return (f"{login.get('driver')} login as the app ({login.get('interpreter')}, "
+                f"{data.get('setting')} from {data.get('origin')})")
+    return f"database check of {data.get('setting')} from {data.get('origin')}"
 
 
 def checks(ev: Evidence) -> tuple[DatabaseCheck, ...] | None:
     """Every database check; () when units were looked at and none names a database."""
-    settings = list(ev.prefixed("db.settings:"))
-    found = [c for c in (check(i) for i in ev.prefixed("db.check:")) if c is not None]
+    settings = list(ev.prefixed(sources.DB_SETTINGS_PREFIX))
+    found = [c for c in (check(i) for i in ev.prefixed(sources.DB_CHECK_PREFIX)) if c is not None]
     if not settings and not found:
         return None
     return tuple(found)

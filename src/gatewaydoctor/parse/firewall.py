@@ -10,6 +10,7 @@ import re
 
 from ..evidence import Evidence, Item
 from ..facts import ChainPolicy, FirewallRule, FirewallState
+from ..formats import sources
 
 VERDICTS = ("accept", "drop", "reject")
 _NFT_PORTS = re.compile(r"\b(tcp|udp|th)\s+dport\s+(!=\s*)?(\{[^}]*\}|\S+)")
@@ -37,6 +38,29 @@ def _ports(text: str) -> tuple[int, ...] | None:
     return tuple(out) or None
 
 
+def _nft_rule(line: str, table: str, chain: str, hook: str | None,
+              where: str) -> FirewallRule | None:
+    """One rule line of a chain, if it ends in a verdict and its ports are understood."""
+    words = line.rstrip(";").split()
+    verdict = next((w for w in words if w in VERDICTS), None)
+    pm = _NFT_PORTS.search(line)
+    if verdict is None or (pm and pm.group(2)):
+        return None  # no verdict; or `dport != X`: too clever to judge, left out
+    iif, iif_negated = _nft_iif(line)
+    sm = _NFT_SADDR.search(line)
+    proto = pm.group(1) if pm else ("tcp" if re.search(r"\btcp\b", line) else None)
+    return FirewallRule(
+        tool="nft", table=table, chain=chain, hook=hook, verdict=verdict, proto=proto,
+        ports=_ports(pm.group(3)) if pm else None, iif=iif, iif_negated=iif_negated,
+        saddr=sm.group(2) if sm else None, text=line, where=where)
+
+
+def _nft_iif(line: str) -> tuple[str | None, bool]:
+    """(the input interface a rule matches, whether it matches every other one instead)."""
+    im = _NFT_IIF.search(line)
+    return (im.group(2).strip('"'), bool(im.group(1))) if im else (None, False)
+
+
 def nft_rules(item: Item) -> tuple[list[FirewallRule], list[ChainPolicy]]:
     """Parse `nft list ruleset` output."""
     rules: list[FirewallRule] = []
@@ -57,32 +81,40 @@ def nft_rules(item: Item) -> tuple[list[FirewallRule], list[ChainPolicy]]:
         m = re.match(r"type\s+\S+\s+hook\s+(\S+).*?(?:policy\s+(\w+))?;?\s*$", line)
         if m:
             hook = m.group(1)
-            if m.group(2):
-                policies.append(ChainPolicy("nft", table, chain, hook, m.group(2), where))
+            policies += [ChainPolicy("nft", table, chain, hook, m.group(2), where)
+                         ] if m.group(2) else []
             continue
-        words = line.rstrip(";").split()
-        verdict = next((w for w in words if w in VERDICTS), None)
-        if not chain or verdict is None:
-            continue
-        pm = _NFT_PORTS.search(line)
-        ports = None
-        if pm and not pm.group(2):
-            ports = _ports(pm.group(3))
-        if pm and pm.group(2):
-            continue  # `dport != X`: too clever to judge; leave it out
-        im = _NFT_IIF.search(line)
-        sm = _NFT_SADDR.search(line)
-        proto = pm.group(1) if pm else ("tcp" if re.search(r"\btcp\b", line) else None)
-        rules.append(FirewallRule(
-            tool="nft", table=table, chain=chain, hook=hook, verdict=verdict, proto=proto,
-            ports=ports, iif=im.group(2).strip('"') if im else None,
-            iif_negated=bool(im and im.group(1)), saddr=sm.group(2) if sm else None,
-            text=line, where=where))
+        rule = _nft_rule(line, table, chain, hook, where) if chain else None
+        rules += [rule] if rule is not None else []
     return rules, policies
 
 
 _IPT_HOOK = {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output",
              "PREROUTING": "prerouting", "POSTROUTING": "postrouting"}
+
+
+def _opt(words: list[str], name: str) -> str | None:
+    """The value after option `name` in an iptables rule, if given."""
+    return words[words.index(name) + 1] if name in words[:-1] else None
+
+
+def _ipt_rule(line: str, tool: str, table: str, where: str) -> FirewallRule | None:
+    """One `-A CHAIN ... -j VERDICT` line (None for a jump elsewhere)."""
+    words = line.split()
+    chain = words[1]
+    target = (_opt(words, "-j") or "").lower()
+    if target not in VERDICTS:
+        return None
+    ports = None
+    for opt in ("--dport", "--dports", "--destination-port"):
+        value = _opt(words, opt)
+        ports = _ports(value) if value is not None else ports
+    iif = _opt(words, "-i")
+    negated = iif is not None and words[words.index("-i") - 1] == "!"
+    return FirewallRule(
+        tool=tool, table=table, chain=chain, hook=_IPT_HOOK.get(chain), verdict=target,
+        proto=_opt(words, "-p"), ports=ports, iif=iif, iif_negated=negated,
+        saddr=_opt(words, "-s"), text=line, where=where)
 
 
 def iptables_rules(item: Item) -> tuple[list[FirewallRule], list[ChainPolicy]]:
@@ -104,25 +136,8 @@ def iptables_rules(item: Item) -> tuple[list[FirewallRule], list[ChainPolicy]]:
                 policies.append(ChainPolicy(tool, table, m.group(1), _IPT_HOOK.get(m.group(1)),
                                             m.group(2).lower(), where))
             continue
-        if not line.startswith("-A "):
-            continue
-        words = line.split()
-        chain = words[1]
-        target = words[words.index("-j") + 1].lower() if "-j" in words[:-1] else ""
-        if target not in VERDICTS:
-            continue
-        ports = None
-        for opt in ("--dport", "--dports", "--destination-port"):
-            if opt in words[:-1]:
-                ports = _ports(words[words.index(opt) + 1])
-        proto = words[words.index("-p") + 1] if "-p" in words[:-1] else None
-        iif = words[words.index("-i") + 1] if "-i" in words[:-1] else None
-        negated = iif is not None and words[words.index("-i") - 1] == "!"
-        saddr = words[words.index("-s") + 1] if "-s" in words[:-1] else None
-        rules.append(FirewallRule(
-            tool=tool, table=table, chain=chain, hook=_IPT_HOOK.get(chain), verdict=target,
-            proto=proto, ports=ports, iif=iif, iif_negated=negated, saddr=saddr, text=line,
-            where=where))
+        rule = _ipt_rule(line, tool, table, where) if line.startswith("-A ") else None
+        rules += [rule] if rule is not None else []
     return rules, policies
 
 
@@ -154,8 +169,8 @@ def ufw_rules(item: Item) -> tuple[list[FirewallRule], list[ChainPolicy]]:
     return rules, policies
 
 
-PARSERS = {"firewall.nft": nft_rules, "firewall.iptables": iptables_rules,
-           "firewall.ip6tables": iptables_rules, "firewall.ufw": ufw_rules}
+PARSERS = {sources.FIREWALL_NFT: nft_rules, sources.FIREWALL_IPTABLES: iptables_rules,
+           sources.FIREWALL_IP6TABLES: iptables_rules, sources.FIREWALL_UFW: ufw_rules}
 
 
 def firewall_state(ev: Evidence) -> FirewallState | None:
@@ -167,7 +182,7 @@ def firewall_state(ev: Evidence) -> FirewallState | None:
         item = ev.get(source)
         if item is None or not item.ok or item.rc not in (0, None):
             continue
-        tools.append(source.split(".", 1)[1])
+        tools.append(sources.firewall_tool(source))
         r, p = parse(item)
         rules += r
         policies += p

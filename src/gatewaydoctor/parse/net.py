@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..agent import execspec
 from ..evidence import Item
 from ..facts import Endpoint, Listener, Process
+from ..formats import execspec
 
 TCP_LISTEN = "0A"
 SO_ACCEPTCON = 0x10000
@@ -84,7 +84,7 @@ def processes(item: Item) -> list[Process]:
     return out
 
 
-def listeners(raw: list[RawListener], procs: list[Process]) -> list[Listener]:
+def listeners(raw: list[RawListener], procs: Iterable[Process]) -> list[Listener]:
     """Attach the pids holding each listening socket's inode."""
     owners: dict[int, list[int]] = {}
     for p in procs:

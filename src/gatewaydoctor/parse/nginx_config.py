@@ -4,7 +4,7 @@ Each `# configuration file <path>:` section is written into a temporary tree and
 parsed on its own by crossplane (includes are resolved against the dump, never
 against this machine's files). A file crossplane rejects (a Lua block its lexer
 cannot follow, a `*_by_lua_block` directive newer than it) is read by the tolerant,
-Lua-aware reader of agent/nginxscan.py instead, and the config records that it was.
+Lua-aware reader of formats/nginx.py instead, and the config records that it was.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any
 
 import crossplane  # type: ignore[import-untyped]
 
-from ..agent import nginxscan
-from ..agent.nginxscan import children, proxy_endpoints, split_dump
 from ..evidence import Item
 from ..facts import (
     Endpoint,
@@ -36,6 +34,7 @@ from ..facts import (
     ServerBlock,
     UpstreamGroup,
 )
+from ..formats.nginx import LUA_BLOCK_RE, children, proxy_endpoints, split_dump, tree
 
 Directive = dict[str, Any]
 # Simple directives a rule may ask for, kept with their file:line.
@@ -73,7 +72,7 @@ def _parse_files(files: list[tuple[str, str]]) -> tuple[dict[str, list[Directive
             for err in result["errors"]:
                 text = str(err.get("error", "")).replace(local, path)
                 errors.append(text)
-            trees[path] = nginxscan.tree(content)
+            trees[path] = tree(content)
             tolerant.append(path)
     return trees, errors, tolerant
 
@@ -82,7 +81,7 @@ def _misread_lua(tree: list[Directive]) -> Directive | None:
     """A `*_by_lua_block` that crossplane parsed as an nginx block instead of Lua code."""
     for d in tree:
         if "block" in d:
-            if nginxscan.LUA_BLOCK_RE.search(d["directive"]):
+            if LUA_BLOCK_RE.search(d["directive"]):
                 return d
             found = _misread_lua(d["block"])
             if found is not None:
@@ -108,6 +107,31 @@ def _listen(args: list[str]) -> Listen:
                   raw=raw)
 
 
+def _location_args(args: list[str]) -> tuple[str, str]:
+    """(modifier, path) of `location [modifier] path`."""
+    if len(args) > 1:
+        return args[0], args[1]
+    return "", args[0] if args else ""
+
+
+def _proxy(own: tuple[NginxDirective, ...], groups: dict[str, list[str]]
+           ) -> tuple[str | None, str | None, tuple[Endpoint, ...]]:
+    """(proxy_pass, the upstream group it names, the endpoints it reaches) of a block."""
+    proxy = next((c.args[0] for c in own if c.name == "proxy_pass" and c.args), None)
+    if not proxy:
+        return proxy, None, ()
+    m = re.match(r"https?://([^/:]+)", proxy)
+    group = m.group(1) if m and m.group(1) in groups else None
+    return proxy, group, tuple(Endpoint.parse(e) for e in proxy_endpoints(proxy, groups))
+
+
+def _inherit(inherited: tuple[NginxDirective, ...], own: tuple[NginxDirective, ...]
+             ) -> tuple[NginxDirective, ...]:
+    """A nested location inherits what its parent location sets (proxy_pass excepted)."""
+    names = {c.name for c in own}
+    return tuple(c for c in inherited if c.name not in names and c.name != "proxy_pass") + own
+
+
 def _locations(
     trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
     groups: dict[str, list[str]], inherited: tuple[NginxDirective, ...],
@@ -115,25 +139,73 @@ def _locations(
     for f, d in children(trees, file, block, main):
         if d["directive"] != "location":
             continue
-        args = d["args"]
-        modifier, path = (args[0], args[1]) if len(args) > 1 else ("", args[0] if args else "")
+        modifier, path = _location_args(d["args"])
         inner = d.get("block", [])
         own = _simple(trees, f, inner, main, "location")
-        proxy = next((c.args[0] for c in own if c.name == "proxy_pass" and c.args), None)
-        group = None
-        endpoints: tuple[Endpoint, ...] = ()
-        if proxy:
-            m = re.match(r"https?://([^/:]+)", proxy)
-            group = m.group(1) if m and m.group(1) in groups else None
-            endpoints = tuple(Endpoint.parse(e) for e in proxy_endpoints(proxy, groups))
-        # A nested location inherits what its parent location sets (proxy_pass excepted).
-        names = {c.name for c in own}
-        directives = tuple(c for c in inherited if c.name not in names
-                           and c.name != "proxy_pass") + own
+        proxy, group, endpoints = _proxy(own, groups)
+        directives = _inherit(inherited, own)
         yield Location(path=path, modifier=modifier, proxy_pass=proxy, endpoints=endpoints,
                        upstream_group=group, file=f, line=int(d.get("line", 0)),
                        directives=directives)
         yield from _locations(trees, f, inner, main, groups, directives)
+
+
+def _globals(trees: dict[str, list[Directive]], main: str, top: list[tuple[str, Directive]],
+             http_blocks: list[tuple[str, Directive]]) -> tuple[NginxDirective, ...]:
+    """The simple directives of the main, events and http contexts, in that order."""
+    found = list(_simple(trees, main, trees[main], main, "main"))
+    for f, d in top:
+        if d["directive"] == "events":
+            found += _simple(trees, f, d.get("block", []), main, "events")
+    for f, http in http_blocks:
+        found += _simple(trees, f, http.get("block", []), main, "http")
+    return tuple(found)
+
+
+def _upstream(trees: dict[str, list[Directive]], main: str, file: str,
+              d: Directive) -> UpstreamGroup:
+    servers = tuple(Endpoint.parse(c["args"][0])
+                    for _f, c in children(trees, file, d.get("block", []), main)
+                    if c["directive"] == "server" and c["args"])
+    return UpstreamGroup(d["args"][0], servers, file, int(d["line"]))
+
+
+def _http_contents(trees: dict[str, list[Directive]], main: str,
+                   http_blocks: list[tuple[str, Directive]]
+                   ) -> tuple[list[UpstreamGroup], list[tuple[str, Directive]]]:
+    """The upstream groups and the server blocks (with their files) of the http blocks."""
+    upstreams: list[UpstreamGroup] = []
+    servers: list[tuple[str, Directive]] = []
+    for f, http in http_blocks:
+        for cf, d in children(trees, f, http.get("block", []), main):
+            if d["directive"] == "upstream" and d["args"]:
+                upstreams.append(_upstream(trees, main, cf, d))
+            elif d["directive"] == "server":
+                servers.append((cf, d))
+    return upstreams, servers
+
+
+def _server_block(trees: dict[str, list[Directive]], main: str, f: str, d: Directive,
+                  groups: dict[str, list[str]]) -> ServerBlock:
+    inner = d.get("block", [])
+    own = _simple(trees, f, inner, main, "server")
+    listens = tuple(_listen(list(c.args)) for c in own if c.name == "listen")
+    names = tuple(a for c in own if c.name == "server_name" for a in c.args)
+    locs = list(_locations(trees, f, inner, main, groups, ()))
+    direct, _group, endpoints = _proxy(own, groups)
+    if direct:  # proxy_pass in the server block itself: a location of its own, first
+        locs.insert(0, Location("", "", direct, endpoints, None, f, int(d["line"])))
+    return ServerBlock(f, int(d["line"]), listens, names, tuple(locs), own)
+
+
+def _log_paths(trees: dict[str, list[Directive]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(error logs, access logs) every file names by absolute path."""
+    logs: dict[str, list[str]] = {"error_log": [], "access_log": []}
+    for f in trees:
+        for d in _all(trees[f]):
+            if d["directive"] in logs and d["args"] and d["args"][0].startswith("/"):
+                logs[d["directive"]].append(d["args"][0])
+    return (tuple(dict.fromkeys(logs["error_log"])), tuple(dict.fromkeys(logs["access_log"])))
 
 
 def read_config(text: str, how: str) -> NginxConfig:
@@ -146,54 +218,20 @@ def read_config(text: str, how: str) -> NginxConfig:
     main = files[0][0]
     top = list(children(trees, main, trees[main], main, frozenset({main})))
     http_blocks = [(f, d) for f, d in top if d["directive"] == "http"]
-    globals_ = list(_simple(trees, main, trees[main], main, "main"))
-    for f, d in top:
-        if d["directive"] == "events":
-            globals_ += _simple(trees, f, d.get("block", []), main, "events")
-    upstreams: list[UpstreamGroup] = []
-    server_dirs: list[tuple[str, Directive]] = []
-    for f, http in http_blocks:
-        globals_ += _simple(trees, f, http.get("block", []), main, "http")
-        for cf, d in children(trees, f, http.get("block", []), main):
-            if d["directive"] == "upstream" and d["args"]:
-                servers = tuple(Endpoint.parse(c["args"][0])
-                                for _f, c in children(trees, cf, d.get("block", []), main)
-                                if c["directive"] == "server" and c["args"])
-                upstreams.append(UpstreamGroup(d["args"][0], servers, cf, int(d["line"])))
-            elif d["directive"] == "server":
-                server_dirs.append((cf, d))
+    upstreams, server_dirs = _http_contents(trees, main, http_blocks)
     groups = {u.name: [s.label for s in u.servers] for u in upstreams}
-    blocks = []
-    for f, d in server_dirs:
-        inner = d.get("block", [])
-        own = _simple(trees, f, inner, main, "server")
-        listens = tuple(_listen(list(c.args)) for c in own if c.name == "listen")
-        names = tuple(a for c in own if c.name == "server_name" for a in c.args)
-        locs = list(_locations(trees, f, inner, main, groups, ()))
-        direct = next((c.args[0] for c in own if c.name == "proxy_pass" and c.args), None)
-        if direct:
-            locs.insert(0, Location("", "", direct, tuple(
-                Endpoint.parse(e) for e in proxy_endpoints(direct, groups)), None, f,
-                int(d["line"])))
-        blocks.append(ServerBlock(f, int(d["line"]), listens, names, tuple(locs), own))
-    error_logs: list[str] = []
-    access_logs: list[str] = []
-    for f in trees:
-        for d in _all(trees[f]):
-            if d["directive"] in ("error_log", "access_log") and d["args"]:
-                target = d["args"][0]
-                if target.startswith("/"):
-                    (error_logs if d["directive"] == "error_log" else access_logs).append(target)
-    parser = "crossplane" if not tolerant else "crossplane+tolerant"
+    error_logs, access_logs = _log_paths(trees)
     note = how
     if tolerant:
         note += (f"; crossplane rejected {', '.join(tolerant)} ({errors[0] if errors else '?'}),"
                  " read by the tolerant reader")
-    return NginxConfig(parser=parser, note=note, files=tuple(trees), servers=tuple(blocks),
-                       upstreams=tuple(upstreams),
-                       error_logs=tuple(dict.fromkeys(error_logs)),
-                       access_logs=tuple(dict.fromkeys(access_logs)), errors=tuple(errors),
-                       globals=tuple(globals_))
+    return NginxConfig(parser="crossplane+tolerant" if tolerant else "crossplane", note=note,
+                       files=tuple(trees),
+                       servers=tuple(_server_block(trees, main, f, d, groups)
+                                     for f, d in server_dirs),
+                       upstreams=tuple(upstreams), error_logs=error_logs,
+                       access_logs=access_logs, errors=tuple(errors),
+                       globals=_globals(trees, main, top, http_blocks))
 
 
 def _all(block: list[Directive]) -> list[Directive]:
@@ -240,31 +278,43 @@ def _only_privilege_errors(stderr: str, messages: list[NginxMessage]) -> bool:
             and all("(13: Permission denied)" in m.text and m.file is None for m in emerg))
 
 
+def _process(p: dict[str, Any]) -> NginxProcess:
+    return NginxProcess(pid=int(p["pid"]), ppid=p.get("ppid"), role=str(p.get("role", "other")),
+                        start_time=p.get("start_time"), uid=p.get("uid"), gid=p.get("gid"),
+                        groups=tuple(p.get("groups") or ()))
+
+
+def _stamp(f: dict[str, Any]) -> FileStamp:
+    """A config file and when it last changed (the file or the symlink to it, the later)."""
+    return FileStamp(path=str(f["path"]), error=f.get("error"),
+                     mtime=max((t for t in (f.get("mtime"), f.get("lmtime")) if t is not None),
+                               default=None))
+
+
+def _user(u: dict[str, Any] | None) -> NginxUser | None:
+    if not u:
+        return None
+    return NginxUser(name=str(u.get("name", "")), uid=u.get("uid"), gid=u.get("gid"),
+                     groups=tuple(u.get("groups") or ()), configured=bool(u.get("configured")),
+                     error=u.get("error"))
+
+
+def _chain(s: dict[str, Any]) -> tuple[PathStat, ...]:
+    """Owner and mode of a unix socket and of every directory above it."""
+    return tuple(
+        PathStat(path=str(c["path"]), kind=c.get("type"), mode=c.get("mode"), uid=c.get("uid"),
+                 gid=c.get("gid"), owner=c.get("owner"), group=c.get("group"),
+                 error=c.get("error"))
+        for c in s.get("chain") or ())
+
+
 def runtime_from(item: Item) -> NginxRuntime | None:
     """Read the agent's `nginx.runtime` item."""
     d = item.data
     if not d:
         return None
-    procs = tuple(
-        NginxProcess(pid=int(p["pid"]), ppid=p.get("ppid"), role=str(p.get("role", "other")),
-                     start_time=p.get("start_time"), uid=p.get("uid"), gid=p.get("gid"),
-                     groups=tuple(p.get("groups") or ()))
-        for p in d.get("processes") or ())
-    files = tuple(
-        FileStamp(path=str(f["path"]), error=f.get("error"),
-                  mtime=max((t for t in (f.get("mtime"), f.get("lmtime")) if t is not None),
-                            default=None))
-        for f in d.get("files") or ())
-    u = d.get("user")
-    user = NginxUser(name=str(u.get("name", "")), uid=u.get("uid"), gid=u.get("gid"),
-                     groups=tuple(u.get("groups") or ()), configured=bool(u.get("configured")),
-                     error=u.get("error")) if u else None
-    sockets = {
-        str(s["socket"]): tuple(
-            PathStat(path=str(c["path"]), kind=c.get("type"), mode=c.get("mode"),
-                     uid=c.get("uid"), gid=c.get("gid"), owner=c.get("owner"),
-                     group=c.get("group"), error=c.get("error"))
-            for c in s.get("chain") or ())
-        for s in d.get("sockets") or ()}
-    return NginxRuntime(source=item.source, now=d.get("now"), processes=procs, files=files,
-                        user=user, sockets=sockets)
+    return NginxRuntime(
+        source=item.source, now=d.get("now"),
+        processes=tuple(map(_process, d.get("processes") or ())),
+        files=tuple(map(_stamp, d.get("files") or ())), user=_user(d.get("user")),
+        sockets={str(s["socket"]): _chain(s) for s in d.get("sockets") or ()})

@@ -23,6 +23,40 @@ _CHAIN = ("The above exception was the direct cause", "During handling of the ab
 _EXC_RE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 
 
+def _skipped_in_traceback(line: str) -> bool:
+    """Frames, blank lines, and the headers of a chained traceback."""
+    return (not line.strip() or line[:1].isspace() or TB_START in line
+            or line.startswith(_CHAIN))
+
+
+def _chained_after(lines: list[str], j: int) -> int | None:
+    """The index of a `The above exception ...` line following line j (blank lines between)."""
+    k = j + 1
+    while k < len(lines) and not lines[k].strip():
+        k += 1
+    return k if k < len(lines) and lines[k].startswith(_CHAIN) else None
+
+
+def _traceback_end(lines: list[str], start: int) -> tuple[int, str, str] | None:
+    """(the index of the last exception line, its type, its message) of the traceback at
+    start; None when no exception line ends it."""
+    found = None
+    j = start + 1
+    while j < len(lines):
+        if _skipped_in_traceback(lines[j]):
+            j += 1
+            continue
+        m = _EXC_RE.match(lines[j])
+        if not m:
+            break
+        found = (j, m.group(1), m.group(2) or "")
+        chained = _chained_after(lines, j)
+        if chained is None:
+            break
+        j = chained
+    return found
+
+
 def find_tracebacks(lines: list[str]) -> list[tuple[int, int, str, str]]:
     """Find tracebacks in lines: (first index, last index, exception type, message).
 
@@ -32,35 +66,12 @@ def find_tracebacks(lines: list[str]) -> list[tuple[int, int, str, str]]:
     found: list[tuple[int, int, str, str]] = []
     i = 0
     while i < len(lines):
-        if TB_START not in lines[i]:
-            i += 1
-            continue
-        start = i
-        end = None
-        exc = ("", "")
-        j = i + 1
-        while j < len(lines):
-            line = lines[j]
-            if not line.strip() or line[:1].isspace() or TB_START in line or \
-                    line.startswith(_CHAIN):
-                j += 1
-                continue
-            m = _EXC_RE.match(line)
-            if not m:
-                break
-            end, exc = j, (m.group(1), m.group(2) or "")
-            k = j + 1
-            while k < len(lines) and not lines[k].strip():
-                k += 1
-            if k < len(lines) and lines[k].startswith(_CHAIN):
-                j = k
-                continue
-            break
+        end = _traceback_end(lines, i) if TB_START in lines[i] else None
         if end is None:
             i += 1
             continue
-        found.append((start, end, exc[0], exc[1]))
-        i = end + 1
+        found.append((i, *end))
+        i = end[0] + 1
     return found
 
 
@@ -134,21 +145,23 @@ def python_info(item: Item) -> PythonInfo:
     text = ((item.stdout or "") + (item.stderr or "")).strip()
     m = re.search(r"Python (\d+\.\d+(?:\.\d+)?\S*)", text)
     return PythonInfo(unit=item.subject, interpreter=item.argv[0] if item.argv else None,
-                      version=m.group(1) if m else None, error=item.error)
+                      version=m.group(1) if m else None, error=item.error,
+                      source=item.source)
 
 
 def env_file(item: Item) -> EnvFile:
     """Keys set by an EnvironmentFile/.env."""
     data = item.data or {}
     return EnvFile(path=item.path or item.subject, exists=item.error_kind != "missing",
-                   keys=tuple(data.get("keys", ())), error=item.error)
+                   keys=tuple(data.get("keys", ())), error=item.error, source=item.source)
 
 
 def listing(item: Item) -> DirListing:
     """Entry names of a directory listing."""
     entries = (item.data or {}).get("entries", [])
     return DirListing(path=item.path or item.subject,
-                      names=frozenset(str(e["name"]) for e in entries), error=item.error)
+                      names=frozenset(str(e["name"]) for e in entries), error=item.error,
+                      source=item.source)
 
 
 def _int(value: object) -> int | None:

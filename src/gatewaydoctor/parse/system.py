@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from ..evidence import Evidence, Item
 from ..facts import AvcDenial, DiskUsage, OpenFileLimit, SelinuxState, SystemState
+from ..formats import journal, sources
 
 AVC_RE = re.compile(r"avc:\s+denied\s+\{\s*([^}]*)\}")
 
 
 def _meminfo(item: Item | None) -> dict[str, int]:
     out: dict[str, int] = {}
-    for line in ((item.stdout if item is not None and item.ok else None) or "").splitlines():
+    for line in _read(item).splitlines():
         key, _, rest = line.partition(":")
         words = rest.split()
         if words and words[0].isdigit():
@@ -20,44 +23,63 @@ def _meminfo(item: Item | None) -> dict[str, int]:
     return out
 
 
+def _read(item: Item | None) -> str:
+    """The text of an item that was gathered, else ""."""
+    return (item.stdout if item is not None and item.ok else None) or ""
+
+
+def _load(item: Item | None) -> tuple[tuple[float, float, float] | None, int | None]:
+    """(the 1, 5 and 15 minute load averages, the number of CPUs) from /proc/loadavg."""
+    text = _read(item)
+    if item is None or not text:
+        return None, None
+    words = text.split()
+    try:
+        load = (float(words[0]), float(words[1]), float(words[2]))
+    except (ValueError, IndexError):
+        return None, (item.data or {}).get("cpus")
+    return load, (item.data or {}).get("cpus")
+
+
+def _file_nr(item: Item | None) -> tuple[int, int, int] | None:
+    """/proc/sys/fs/file-nr: handles allocated, free, and the system-wide maximum."""
+    nums = _read(item).split()
+    if len(nums) == 3 and all(n.isdigit() for n in nums):
+        return int(nums[0]), int(nums[1]), int(nums[2])
+    return None
+
+
+def _records(item: Item | None, key: str) -> list[dict[str, Any]]:
+    """The agent's records under data[key] (read even from an item that failed part-way)."""
+    return list((item.data or {}).get(key, [])) if item is not None else []
+
+
+def _disk(d: dict[str, Any]) -> DiskUsage:
+    return DiskUsage(path=str(d["path"]), mount_point=d.get("mount_point"),
+                     fstype=d.get("fstype"), total=int(d.get("total") or 0),
+                     avail=int(d.get("avail") or 0), files=int(d.get("files") or 0),
+                     favail=int(d.get("favail") or 0))
+
+
+def _limit(r: dict[str, Any]) -> OpenFileLimit:
+    return OpenFileLimit(pid=int(r["pid"]), comm=str(r.get("comm", "")), soft=r.get("soft"),
+                         hard=r.get("hard"), open_fds=r.get("open_fds"))
+
+
 def system_state(ev: Evidence) -> SystemState | None:
     """Memory, load, disks and limits; None when none of them was gathered."""
-    mem_item, load_item = ev.get("sys.memory"), ev.get("sys.load")
-    disk_item, limits_item = ev.get("sys.disk"), ev.get("sys.limits")
-    nr_item = ev.get("sys.file_nr")
+    mem_item, load_item = ev.get(sources.MEMORY), ev.get(sources.LOAD)
+    disk_item, limits_item = ev.get(sources.DISK), ev.get(sources.LIMITS)
     if all(i is None or not i.ok for i in (mem_item, load_item, disk_item, limits_item)):
         return None
     mem = _meminfo(mem_item)
-    load: tuple[float, float, float] | None = None
-    cpus = None
-    if load_item is not None and load_item.ok and load_item.stdout:
-        words = load_item.stdout.split()
-        try:
-            load = (float(words[0]), float(words[1]), float(words[2]))
-        except (ValueError, IndexError):
-            load = None
-        cpus = (load_item.data or {}).get("cpus")
-    file_nr = None
-    if nr_item is not None and nr_item.ok and nr_item.stdout:
-        nums = nr_item.stdout.split()
-        if len(nums) == 3 and all(n.isdigit() for n in nums):
-            file_nr = (int(nums[0]), int(nums[1]), int(nums[2]))
-    disks = tuple(
-        DiskUsage(path=str(d["path"]), mount_point=d.get("mount_point"), fstype=d.get("fstype"),
-                  total=int(d.get("total") or 0), avail=int(d.get("avail") or 0),
-                  files=int(d.get("files") or 0), favail=int(d.get("favail") or 0))
-        for d in ((disk_item.data or {}).get("disks", []) if disk_item is not None else [])
-    )
-    limits = tuple(
-        OpenFileLimit(pid=int(r["pid"]), comm=str(r.get("comm", "")), soft=r.get("soft"),
-                      hard=r.get("hard"), open_fds=r.get("open_fds"))
-        for r in ((limits_item.data or {}).get("processes", []) if limits_item is not None
-                  else [])
-    )
+    load, cpus = _load(load_item)
     return SystemState(
         mem_total_kb=mem.get("MemTotal"), mem_available_kb=mem.get("MemAvailable"),
         swap_total_kb=mem.get("SwapTotal"), swap_free_kb=mem.get("SwapFree"),
-        load=load, cpus=cpus, disks=disks, file_nr=file_nr, limits=limits,
+        load=load, cpus=cpus, disks=tuple(map(_disk, _records(disk_item, "disks"))),
+        file_nr=_file_nr(ev.get(sources.FILE_NR)),
+        limits=tuple(map(_limit, _records(limits_item, "processes"))),
     )
 
 
@@ -84,31 +106,35 @@ def avc_denial(text: str, source: str) -> AvcDenial | None:
 def _avc_lines(item: Item) -> list[str]:
     if item.kind == "file":
         return [line for line in (item.stdout or "").splitlines() if "avc:" in line]
-    from .systemd import journal_entries
+    messages = (journal.message(r.get("MESSAGE")) for r in journal.records(item.stdout or ""))
+    return [m for m in messages if "avc:" in m]
 
-    return [e.message for e in journal_entries(item, None) if "avc:" in e.message]
+
+def _mode(data: Mapping[str, Any]) -> str | None:
+    """`enforcing` or `permissive` (None when SELinux is absent or its mode unknown)."""
+    enforce = data.get("enforce")
+    if not data.get("present"):
+        return None
+    return "enforcing" if enforce else "permissive" if enforce is False else None
+
+
+def _denials(ev: Evidence) -> list[AvcDenial]:
+    """AVC denials from the journal, the audit log and the kernel log."""
+    kernel = ev.get(sources.KERNEL_JOURNAL)
+    avc_items = [*ev.prefixed(sources.SELINUX_AVC), *ev.prefixed(sources.AUDIT_LOG_PREFIX)]
+    found = []
+    for item in avc_items + ([kernel] if kernel is not None else []):
+        if item.ok:
+            label = item.path or item.label()
+            found += [avc_denial(line, label) for line in _avc_lines(item)]
+    return [d for d in found if d is not None]
 
 
 def selinux_state(ev: Evidence) -> SelinuxState | None:
     """SELinux mode and the recent AVC denials."""
-    item = ev.get("security.selinux")
+    item = ev.get(sources.SELINUX)
     if item is None:
         return None
     data = item.data or {}
-    present = bool(data.get("present"))
-    enforce = data.get("enforce")
-    mode = None if not present else ("enforcing" if enforce else "permissive"
-                                     if enforce is False else None)
-    denials: list[AvcDenial] = []
-    kernel = ev.get("journal.kernel")
-    sources = [*ev.prefixed("security.avc"), *ev.prefixed("security.audit_log:")]
-    for avc_item in sources + ([kernel] if kernel is not None else []):
-        if not avc_item.ok:
-            continue
-        label = avc_item.path or avc_item.label()
-        for line in _avc_lines(avc_item):
-            d = avc_denial(line, label)
-            if d is not None:
-                denials.append(d)
-    return SelinuxState(present=present, mode=mode, denials=tuple(denials),
-                        source="/sys/fs/selinux/enforce")
+    return SelinuxState(present=bool(data.get("present")), mode=_mode(data),
+                        denials=tuple(_denials(ev)), source="/sys/fs/selinux/enforce")

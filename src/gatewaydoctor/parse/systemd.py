@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..agent import execspec
 from ..evidence import Item
 from ..facts import Endpoint, JournalEntry, Unit, UnitFileText
+from ..formats import execspec, journal, systemd
 
 
 def _int(value: str | None) -> int | None:
@@ -19,13 +18,13 @@ def _int(value: str | None) -> int | None:
 
 def unit_from(item: Item) -> Unit | None:
     """Build a Unit from one `systemctl show <unit>` item."""
-    blocks = execspec.parse_show(item.stdout or "")
+    blocks = systemd.parse_show(item.stdout or "")
     if not blocks:
         return None
     p = blocks[0]
-    argvs = execspec.exec_argvs(p.get("ExecStart", ""))
-    web = execspec.server_argv(p.get("ExecStart", ""))
+    argvs = systemd.exec_argvs(p.get("ExecStart", ""))
     return Unit(
+        **_serves(p.get("ExecStart", "")),
         name=p.get("Id") or item.subject,
         load_state=p.get("LoadState", ""),
         active_state=p.get("ActiveState", ""),
@@ -35,12 +34,9 @@ def unit_from(item: Item) -> Unit | None:
         exec_main_code=_int(p.get("ExecMainCode")),
         exec_main_status=_int(p.get("ExecMainStatus")),
         exec_start=tuple(tuple(a) for a in argvs),
-        server=execspec.server_of(web) if web else None,
-        app=execspec.app_target(web) if web else None,
-        binds=tuple(Endpoint.parse(b) for b in execspec.binds(web)) if web else (),
-        working_directory=execspec.clean_path(p.get("WorkingDirectory", "")) or None,
+        working_directory=systemd.clean_path(p.get("WorkingDirectory", "")) or None,
         user=p.get("User") or None,
-        environment_files=tuple(execspec.environment_files(p.get("EnvironmentFiles", ""))),
+        environment_files=tuple(systemd.environment_files(p.get("EnvironmentFiles", ""))),
         fragment_path=p.get("FragmentPath") or None,
         unit_file_state=p.get("UnitFileState", ""),
         main_pid=_int(p.get("MainPID")) or None,
@@ -50,32 +46,30 @@ def unit_from(item: Item) -> Unit | None:
     )
 
 
-def _message(value: Any) -> str:
-    # journalctl prints MESSAGE as an array of bytes when it is not valid UTF-8
-    # or holds control characters.
-    if isinstance(value, list):
-        return bytes(int(b) & 0xFF for b in value).decode("utf-8", errors="replace")
-    if value is None:
-        return ""
-    return str(value)
+def _serves(exec_start: str) -> dict[str, Any]:
+    """Unit's server, app and binds: those of the first ExecStart argv starting a web server."""
+    web = execspec.server_argv(exec_start)
+    if web is None:
+        return {"server": None, "app": None, "binds": ()}
+    return {"server": execspec.server_of(web), "app": execspec.app_target(web),
+            "binds": tuple(Endpoint.parse(b) for b in execspec.binds(web))}
+
+
+def unit_journal(item: Item) -> list[JournalEntry]:
+    """The journal of the unit a `journal.unit:<unit>` item names."""
+    return journal_entries(item, item.subject)
 
 
 def journal_entries(item: Item, unit: str | None) -> list[JournalEntry]:
     """Parse `journalctl -o json` output (one JSON object per line)."""
     label = f"journalctl -u {unit}" if unit else "journalctl -k"
     out = []
-    for line in (item.stdout or "").splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(rec, dict):
-            continue
+    for rec in journal.records(item.stdout or ""):
         usec = _int(rec.get("__REALTIME_TIMESTAMP"))
         out.append(JournalEntry(
             unit=unit,
             time=usec / 1e6 if usec is not None else None,
-            message=_message(rec.get("MESSAGE")),
+            message=journal.message(rec.get("MESSAGE")),
             pid=_int(rec.get("_PID")),
             identifier=rec.get("SYSLOG_IDENTIFIER"),
             priority=_int(rec.get("PRIORITY")),
@@ -90,11 +84,17 @@ def unit_file_text(item: Item) -> UnitFileText | None:
     text = item.stdout or ""
     if not text.strip():
         return None
-    execs = tuple(line.split("=", 1)[1].strip() for line in text.splitlines()
-                  if line.strip().startswith("ExecStart=") and line.split("=", 1)[1].strip())
+    execs = tuple(_exec_starts(text))
     warnings = tuple(line.lstrip("# ").rstrip() for line in (item.stderr or "").splitlines()
                      if line.strip())
     # Read by the agent (FragmentPath and drop-ins), or `systemctl cat` in older bundles.
     where = item.path if item.kind == "file" and item.path else f"systemctl cat {item.subject}"
     return UnitFileText(unit=item.subject, text=text, exec_start=execs, warnings=warnings,
                         source=where)
+
+
+def _exec_starts(text: str) -> list[str]:
+    """The non-empty `ExecStart=` command lines of unit files."""
+    values = (line.split("=", 1)[1].strip() for line in text.splitlines()
+              if line.strip().startswith("ExecStart="))
+    return [v for v in values if v]

@@ -1,0 +1,197 @@
+"""Evidence source keys, made here and nowhere else.
+
+A key reads `<area>.<what>` or `<area>.<what>:<subject>` (a unit, a path, an endpoint):
+`nginx.dump`, `systemd.show:api.service`, `probe.http:upstream:127.0.0.1:8000/health`.
+The agent writes items under these keys and the parsers read them back by the same
+names; the keys are also the bundle's member names, so they never change spelling.
+For each kind with a subject there is a function that makes the key and a `*_PREFIX`
+constant that selects every key of that kind.
+"""
+
+from __future__ import annotations
+
+SEP = ":"
+
+
+def subject(key: str) -> str:
+    """The part of a key after its kind: the unit, path or endpoint it is about."""
+    return key.partition(SEP)[2]
+
+
+# --- nginx
+NGINX_PREFIX = "nginx."
+NGINX_DUMP = "nginx.dump"  # `nginx -T`
+NGINX_TEST = "nginx.test"  # `nginx -t`, read from the dump's rc and stderr
+NGINX_VERSION = "nginx.version"  # `nginx -V`, only when -T failed
+NGINX_FILES = "nginx.files"  # the config files read from disk, only when -T failed
+NGINX_RUNTIME = "nginx.runtime"  # the running masters and workers, config mtimes
+NGINX_ERROR_LOG_PREFIX = "nginx.error_log:"
+NGINX_ACCESS_LOG_PREFIX = "nginx.access_log:"
+
+
+def nginx_error_log(path: str) -> str:
+    """The tail of one nginx error log."""
+    return NGINX_ERROR_LOG_PREFIX + path
+
+
+def nginx_access_log(path: str) -> str:
+    """The tail of one nginx access log."""
+    return NGINX_ACCESS_LOG_PREFIX + path
+
+
+# --- systemd and the journal
+SYSTEMD_PREFIX = "systemd."
+UNIT_SCAN = "systemd.unit_scan"  # the unit files on disk
+UNIT_LIST = "systemd.units"  # `systemctl list-units`
+UNIT_SCREEN = "systemd.screen"  # Id and ExecStart of loaded units with no file on disk
+UNIT_SHOW_PREFIX = "systemd.show:"
+UNIT_CAT_PREFIX = "systemd.cat:"
+JOURNAL_PREFIX = "journal."
+KERNEL_JOURNAL = "journal.kernel"
+UNIT_JOURNAL_PREFIX = "journal.unit:"
+
+
+def unit_show(unit: str) -> str:
+    """`systemctl show <unit>`."""
+    return UNIT_SHOW_PREFIX + unit
+
+
+def unit_cat(unit: str) -> str:
+    """A unit's files as `systemctl cat <unit>` lays them out."""
+    return UNIT_CAT_PREFIX + unit
+
+
+def unit_journal(unit: str) -> str:
+    """`journalctl -u <unit>`."""
+    return UNIT_JOURNAL_PREFIX + unit
+
+
+# --- supervisord
+SUPERVISOR_CONFIG = "supervisor.config"
+SUPERVISOR_STATUS = "supervisor.status"
+SUPERVISOR_LOG = "supervisor.log"  # supervisord's own log
+SUPERVISOR_STDOUT_PREFIX = "supervisor.stdout:"
+SUPERVISOR_STDERR_PREFIX = "supervisor.stderr:"
+# A program goes by `supervisor:<name>` where a unit name is expected (python.import:...).
+SUPERVISOR_UNIT_PREFIX = "supervisor:"
+
+
+def supervisor_output(stream: str, program: str) -> str:
+    """A program's `stdout` or `stderr` log."""
+    return f"supervisor.{stream}{SEP}{program}"
+
+
+def supervisor_unit(program: str) -> str:
+    """The unit-like name a supervisor program's evidence is keyed by."""
+    return SUPERVISOR_UNIT_PREFIX + program
+
+
+# --- the app's Python
+PYTHON_VERSION_PREFIX = "python.version:"
+IMPORT_PROBE_PREFIX = "python.import:"
+ENV_KEYS_PREFIX = "env.keys:"
+DIR_LISTING_PREFIX = "fs.listing:"
+PATH_STAT_PREFIX = "fs.stat:"
+
+
+def python_version(unit: str) -> str:
+    """The version of the interpreter a unit runs."""
+    return PYTHON_VERSION_PREFIX + unit
+
+
+def import_probe(unit: str) -> str:
+    """The import of a unit's app target, run as the unit would run it."""
+    return IMPORT_PROBE_PREFIX + unit
+
+
+def env_keys(path: str) -> str:
+    """The keys (never the values) an EnvironmentFile or .env sets."""
+    return ENV_KEYS_PREFIX + path
+
+
+def dir_listing(path: str) -> str:
+    """The entry names of a directory (a unit's WorkingDirectory)."""
+    return DIR_LISTING_PREFIX + path
+
+
+def path_stat(path: str) -> str:
+    """Owner and mode of a path and of every directory above it."""
+    return PATH_STAT_PREFIX + path
+
+
+# --- databases
+DB_PREFIX = "db."
+DB_SETTINGS_PREFIX = "db.settings:"
+DB_CHECK_PREFIX = "db.check:"
+
+
+def db_settings(unit: str) -> str:
+    """Which of a unit's settings name a database."""
+    return DB_SETTINGS_PREFIX + unit
+
+
+def db_check(unit: str, setting: str) -> str:
+    """Reaching (and logging in to) the database one setting of a unit names."""
+    return f"{DB_CHECK_PREFIX}{unit}{SEP}{setting}"
+
+
+# --- probes made from the host
+PROBE_PREFIX = "probe."
+HTTP_PROBE_PREFIX = "probe.http:"
+CONNECT_PROBE_PREFIX = "probe.connect:"
+# Where an HTTP probe went: the URL asked about, nginx's listen address, or an upstream.
+VIA_URL, VIA_NGINX, VIA_UPSTREAM = "url", "nginx", "upstream"
+
+
+def http_probe(via: str, target: str) -> str:
+    """An HTTP GET: `target` is the URL (via url) or `[host@]endpoint/path`."""
+    return f"{HTTP_PROBE_PREFIX}{via}{SEP}{target}"
+
+
+def connect_probe(endpoint: str) -> str:
+    """A TCP (or unix socket) connect to `host:port` or `unix:/path`."""
+    return CONNECT_PROBE_PREFIX + endpoint
+
+
+# --- processes and sockets
+PROCESSES = "proc.processes"
+TCP_LISTEN = "net.tcp_listen"  # sock_diag's listening TCP sockets
+PROC_NET_PREFIX = "proc.net."
+TCP_TABLES = ("tcp", "tcp6")  # /proc/net/tcp{,6}: read where sock_diag is not there
+
+
+def proc_net(table: str) -> str:
+    """A /proc/net table: `tcp`, `tcp6` or `unix`."""
+    return PROC_NET_PREFIX + table
+
+
+PROC_NET_UNIX = proc_net("unix")
+
+# --- the system
+SYS_PREFIX = "sys."
+ACCOUNTS = "sys.accounts"
+MEMORY = "sys.memory"
+LOAD = "sys.load"
+FILE_NR = "sys.file_nr"
+DISK = "sys.disk"
+LIMITS = "sys.limits"
+
+# --- packet filters and SELinux
+FIREWALL_PREFIX = "firewall."
+FIREWALL_NFT = "firewall.nft"
+FIREWALL_IPTABLES = "firewall.iptables"
+FIREWALL_IP6TABLES = "firewall.ip6tables"
+FIREWALL_UFW = "firewall.ufw"
+SELINUX = "security.selinux"
+SELINUX_AVC = "security.avc"  # AVC denials from the journal
+AUDIT_LOG_PREFIX = "security.audit_log:"
+
+
+def firewall_tool(key: str) -> str:
+    """The tool a firewall listing came from (`nft`, `iptables`, `ufw`)."""
+    return key[len(FIREWALL_PREFIX):]
+
+
+def audit_log(path: str) -> str:
+    """The tail of the audit log (AVC denials)."""
+    return AUDIT_LOG_PREFIX + path
