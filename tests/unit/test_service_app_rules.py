@@ -17,7 +17,6 @@ from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse.python import exception_detail, find_tracebacks
 from gatewaydoctor.parse.systemd import unit_file_text
 from gatewaydoctor.rules import all_rules, run_rules
-from gatewaydoctor.rules.legacy.app import _needs
 from gatewaydoctor.rules.legacy.config import missing_fields
 
 
@@ -116,7 +115,7 @@ def _tb(exc: str, msg: str, code: str = "x = 1") -> Traceback:
 ])
 def test_python_version_table(tb: Traceback, have: tuple[int, int],
                               want: tuple[tuple[int, int], str, bool]) -> None:
-    assert _needs(tb, have) == want
+    assert tb.needs_python(have) == want
 
 
 @pytest.mark.parametrize(("tb", "have"), [
@@ -126,7 +125,7 @@ def test_python_version_table(tb: Traceback, have: tuple[int, int],
     (_tb("SyntaxError", "invalid syntax", "def f(:"), (3, 11)),
 ])
 def test_python_version_does_not_blame_the_version(tb: Traceback, have: tuple[int, int]) -> None:
-    assert _needs(tb, have) is None
+    assert tb.needs_python(have) is None
 
 
 def test_env_missing_lists_keys_never_values() -> None:

@@ -220,3 +220,17 @@ class Facts:
                 if proc is not None:
                     return f"{proc.comm} (pid {proc.pid}) listens at {li.endpoint.label}"
         return None
+
+    # app, config and permission rules: a service known by the name its tracebacks carry.
+
+    def tracebacks_latest_first(self, unit: str) -> list[Traceback]:
+        """The unit's journal tracebacks, newest first, then the import probe's."""
+        tbs = self.tracebacks_of(unit)
+        return [t for t in tbs if t.origin == "journal"][::-1] + \
+            [t for t in tbs if t.origin != "journal"]
+
+    def restart_command_of(self, name: str) -> str:
+        """How to restart the service called name (one whose unit was not gathered is taken
+        for a systemd unit: supervisor programs always are)."""
+        u = self.unit(name)
+        return u.restart_command if u is not None else f"systemctl restart {name}"

@@ -134,14 +134,15 @@ def python_info(item: Item) -> PythonInfo:
     text = ((item.stdout or "") + (item.stderr or "")).strip()
     m = re.search(r"Python (\d+\.\d+(?:\.\d+)?\S*)", text)
     return PythonInfo(unit=item.subject, interpreter=item.argv[0] if item.argv else None,
-                      version=m.group(1) if m else None, error=item.error)
+                      version=m.group(1) if m else None, error=item.error,
+                      source=item.source)
 
 
 def env_file(item: Item) -> EnvFile:
     """Keys set by an EnvironmentFile/.env."""
     data = item.data or {}
     return EnvFile(path=item.path or item.subject, exists=item.error_kind != "missing",
-                   keys=tuple(data.get("keys", ())), error=item.error)
+                   keys=tuple(data.get("keys", ())), error=item.error, source=item.source)
 
 
 def listing(item: Item) -> DirListing:
