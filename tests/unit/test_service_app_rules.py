@@ -17,7 +17,6 @@ from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse.python import exception_detail, find_tracebacks
 from gatewaydoctor.parse.systemd import unit_file_text
 from gatewaydoctor.rules import all_rules, run_rules
-from gatewaydoctor.rules.legacy.config import missing_fields
 
 
 def _diagnose(rel: str) -> Diagnosis:
@@ -156,7 +155,7 @@ def test_pydantic_detail_lines_are_kept_with_the_traceback() -> None:
     assert detail[-1].startswith("  Field required") and len(detail) == 4
     tb = Traceback(unit="u", origin="journal", exc_type=exc, exc_message=msg,
                    last_line=lines[end], text="", time=None, source="s", detail=detail)
-    assert missing_fields(tb) == ["postgres_url", "redis_url"]
+    assert tb.missing_fields == ["postgres_url", "redis_url"]
 
 
 def test_permission_shows_owner_against_the_unit_user() -> None:

@@ -51,7 +51,8 @@ def commands(text: Text, values: Mapping[str, object]) -> Iterator[str]:
         names = _names(line)
         whole = values.get(names[0]) if len(names) == 1 else None
         if isinstance(whole, tuple) and line == "{" + names[0] + "}":
-            yield from (str(c) for c in whole)
+            note = f"   # {_(entry.note)}" if isinstance(entry, Cmd) else ""
+            yield from (f"{c}{note}" for c in whole)
             continue
         if _missing(line, values):
             continue
