@@ -70,6 +70,12 @@ class Traceback:
         return None
 
     @property
+    def app_excerpts(self) -> tuple[Excerpt, ...]:
+        """Its last line and its innermost frame in the app's own code, as evidence."""
+        frame = self.app_frame
+        return (Excerpt(self.source, self.last_line), *((frame,) if frame else ()))
+
+    @property
     def denied_path(self) -> str | None:
         """The path of a `PermissionError: [Errno 13] Permission denied: '...'`."""
         m = _DENIED_RE.search(self.last_line)

@@ -1,0 +1,1 @@
+"""Rules about what the service user may read and write."""
