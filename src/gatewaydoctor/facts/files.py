@@ -1,4 +1,5 @@
-"""Owners and modes of paths, and the chain of directories above them."""
+"""Owners and modes of paths, the chain of directories above them, and the one permission
+check the rules make on them (`allows`)."""
 
 from __future__ import annotations
 

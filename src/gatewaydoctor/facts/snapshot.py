@@ -230,7 +230,7 @@ class Facts:
             [t for t in tbs if t.origin != "journal"]
 
     def restart_command_of(self, name: str) -> str:
-        """How to restart the service called name (one whose unit was not gathered is taken
-        for a systemd unit: supervisor programs always are)."""
+        """How to restart the service called name (a name with no unit fact is taken for a
+        systemd unit: supervisor programs always join the units)."""
         u = self.unit(name)
         return u.restart_command if u is not None else f"systemctl restart {name}"

@@ -12,7 +12,7 @@ from ...facts import Facts, Traceback, Unit
 from ...findings import Link, Severity
 from ...i18n import N_
 from ..registry import rule
-from ..spec import Found, Text, found, msg
+from ..spec import Found, Msg, Text, found, msg
 
 RELATIVE = "attempted relative import with no known parent package"
 _RELATIVE_LINE_RE = re.compile(r"from (\.+)([\w.]*) import (.+)")
@@ -52,7 +52,8 @@ def relative_import(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Iterator
                     restart=facts.restart_command_of(name), **_fix(unit, name, tb))
 
 
-def _why(unit: Unit | None, name: str) -> object:
+def _why(unit: Unit | None, name: str) -> Msg:
+    """The explanation, with the unit's own target and folder."""
     target = f"{unit.app.module}:{unit.app.attr}" if unit and unit.app else msg(N_("the app"))
     return msg(N_("{unit} starts {target} from {workdir}, so the module is imported as a "
                   "top-level module with no parent package, and its relative import "
