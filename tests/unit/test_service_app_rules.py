@@ -18,8 +18,6 @@ from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse.python import exception_detail, find_tracebacks
 from gatewaydoctor.parse.systemd import unit_file_text
 from gatewaydoctor.rules import all_rules, run_rules
-from gatewaydoctor.rules.legacy.app import _needs
-from gatewaydoctor.rules.legacy.config import missing_fields
 
 
 def _diagnose(rel: str) -> Diagnosis:
@@ -117,7 +115,7 @@ def _tb(exc: str, msg: str, code: str = "x = 1") -> Traceback:
 ])
 def test_python_version_table(tb: Traceback, have: tuple[int, int],
                               want: tuple[tuple[int, int], str, bool]) -> None:
-    assert _needs(tb, have) == want
+    assert tb.needs_python(have) == want
 
 
 @pytest.mark.parametrize(("tb", "have"), [
@@ -127,7 +125,7 @@ def test_python_version_table(tb: Traceback, have: tuple[int, int],
     (_tb("SyntaxError", "invalid syntax", "def f(:"), (3, 11)),
 ])
 def test_python_version_does_not_blame_the_version(tb: Traceback, have: tuple[int, int]) -> None:
-    assert _needs(tb, have) is None
+    assert tb.needs_python(have) is None
 
 
 def test_env_missing_lists_keys_never_values() -> None:
@@ -158,7 +156,7 @@ def test_pydantic_detail_lines_are_kept_with_the_traceback() -> None:
     assert detail[-1].startswith("  Field required") and len(detail) == 4
     tb = Traceback(unit="u", origin="journal", exc_type=exc, exc_message=msg,
                    last_line=lines[end], text="", time=None, source="s", detail=detail)
-    assert missing_fields(tb) == ["postgres_url", "redis_url"]
+    assert tb.missing_fields == ["postgres_url", "redis_url"]
 
 
 def test_permission_shows_owner_against_the_unit_user() -> None:

@@ -17,8 +17,10 @@ from .database import (
 )
 from .files import (
     FileStat,
+    Owned,
     PathOwner,
     PathStat,
+    allows,
 )
 from .host import (
     PROC_TCP_TABLES,
@@ -56,9 +58,14 @@ from .nginx import (
     place_links,
 )
 from .python import (
+    ADDED,
+    ADDED_MODULES,
+    NEW_SYNTAX,
+    REMOVED_MODULES,
     DirListing,
     EnvFile,
     ImportProbe,
+    Need,
     PythonInfo,
     Traceback,
 )
@@ -90,16 +97,17 @@ from .snapshot import (
 )
 
 __all__ = [
-    "APP_ERROR_RE", "AUTH", "AccessLogEntry", "Accounts", "AvcDenial", "ChainPolicy",
-    "DatabaseCheck", "DatabaseProblem", "DirListing", "DiskUsage", "EXITED_RE", "Endpoint",
-    "EnvFile", "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp", "FileStat", "FirewallRule",
-    "FirewallState", "INPUT_CHAINS", "ImportProbe", "JournalEntry", "KINDS", "Listen",
-    "Listener", "Location", "MANAGERS", "NOT_FOUND", "NginxConfig", "NginxDirective",
-    "NginxMessage", "NginxProcess", "NginxRuntime", "NginxTest", "NginxUser", "OpenFileLimit",
-    "PROC_TCP_TABLES", "PathOwner", "PathStat", "Probe", "Process", "PythonInfo", "RESTART_RE",
+    "ADDED", "ADDED_MODULES", "APP_ERROR_RE", "AUTH", "AccessLogEntry", "Accounts",
+    "AvcDenial", "ChainPolicy", "DatabaseCheck", "DatabaseProblem", "DirListing", "DiskUsage",
+    "EXITED_RE", "Endpoint", "EnvFile", "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp",
+    "FileStat", "FirewallRule", "FirewallState", "INPUT_CHAINS", "ImportProbe", "JournalEntry",
+    "KINDS", "Listen", "Listener", "Location", "MANAGERS", "NEW_SYNTAX", "NOT_FOUND", "Need",
+    "NginxConfig", "NginxDirective", "NginxMessage", "NginxProcess", "NginxRuntime",
+    "NginxTest", "NginxUser", "OpenFileLimit", "Owned", "PROC_TCP_TABLES", "PathOwner",
+    "PathStat", "Probe", "Process", "PythonInfo", "REMOVED_MODULES", "RESTART_RE",
     "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE", "SelinuxState", "ServerBlock",
     "Service", "SkippedSource", "SupervisorProgram", "SupervisorState", "SystemState",
-    "Traceback", "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "classify",
+    "Traceback", "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "allows", "classify",
     "database_problems", "last_matching", "location_for", "pcre_to_python", "place_links",
     "server_for",
 ]

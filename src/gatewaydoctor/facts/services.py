@@ -102,6 +102,14 @@ class Service:
         """`active/running`, `activating/auto-restart`, ..."""
         return f"{self.active_state}/{self.sub_state}"
 
+    # app rules
+    def is_app_module(self, name: str) -> bool:
+        """Tell whether name is the module its server imports as the app, or a package above."""
+        if self.app is None:
+            return False
+        parts = self.app.module.split(".")
+        return any(name == ".".join(parts[: i + 1]) for i in range(len(parts)))
+
 
 @dataclass(frozen=True)
 class JournalEntry:

@@ -284,3 +284,10 @@ class Facts:
             return tbs[-1].last_line, None
         exited = last_matching(self.journal_of(u.name), EXITED_RE)
         return None, exited.message if exited else None
+    # app, config and permission rules: a service known by the name its tracebacks carry.
+
+    def tracebacks_latest_first(self, unit: str) -> list[Traceback]:
+        """The unit's journal tracebacks, newest first, then the import probe's."""
+        tbs = self.tracebacks_of(unit)
+        return [t for t in tbs if t.origin == "journal"][::-1] + \
+            [t for t in tbs if t.origin != "journal"]

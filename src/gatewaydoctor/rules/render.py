@@ -99,9 +99,19 @@ def commands(text: Text, values: Mapping[str, object],
         whole = values.get(names[0]) if len(names) == 1 else None
         if isinstance(whole, (tuple, Cmd)) and line == "{" + names[0] + "}":
             for each in whole if isinstance(whole, tuple) else (whole,):
-                yield _command(each, values, catalog)
+                yield _spliced(each, entry, values, catalog)
         elif not _missing(line, values):
             yield _command(entry, values, catalog)
+
+
+def _spliced(each: object, entry: str | Cmd, values: Mapping[str, object],
+             catalog: Mapping[str, str]) -> str:
+    """One element of a tuple value given as commands: a Cmd, or a ready command line (not
+    formatted again), with the note of the entry that named it."""
+    if isinstance(each, Cmd):
+        return _command(each, values, catalog)
+    note = f"   # {fill(entry.note, values, catalog)}" if isinstance(entry, Cmd) else ""
+    return f"{each}{note}"
 
 
 def _command(entry: object, values: Mapping[str, object], catalog: Mapping[str, str]) -> str:

@@ -31,7 +31,7 @@ class Text:
 
     Templates are marked with `N_()` and filled with `{name}` values after translation. A
     command naming a value that is None or empty is left out; a command that is exactly
-    `{name}` whose value is a tuple becomes one command per element.
+    `{name}` whose value is a tuple becomes one command per element (a Cmd's note on each).
     """
 
     title: Template

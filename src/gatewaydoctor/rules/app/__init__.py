@@ -1,0 +1,1 @@
+"""Rules about the Python application itself: imports, dependencies, the app target."""

@@ -1,0 +1,1 @@
+"""Rules about the service's configuration: EnvironmentFile/.env, required variables."""
