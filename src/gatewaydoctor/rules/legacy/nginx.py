@@ -30,49 +30,6 @@ from .common import status_command, unit_links, units_serving
 from .probe import answered_by
 
 
-@rule(id="GD-NGX-001", symbol="config-invalid", category="nginx.config_invalid",
-      severity=Severity.ERROR, needs=("nginx_test",), layer="nginx",
-      title=N_("nginx -t rejects the configuration"))
-def config_invalid(facts: Facts) -> Iterator[Hit]:
-    """`nginx -t` exits non-zero: nginx cannot (re)load this configuration."""
-    test = facts.nginx_test
-    if test is None or test.ok:
-        return
-    bad = [m for m in test.messages if m.level in ("emerg", "alert", "crit", "error")]
-    evidence = tuple(
-        Excerpt(f"{m.file}:{m.line}" if m.file else test.source, m.raw) for m in bad
-    ) or (Excerpt(test.source, f"exit status {test.rc}"),)
-    first = bad[0] if bad else None
-    where = f"{first.file}:{first.line}" if first and first.file else _("the configuration")
-    config = facts.nginx_config
-    down: list[int] = []
-    if facts.listeners is not None and config is not None:
-        ports = sorted({li.endpoint.port for s in config.servers for li in s.listens
-                        if li.endpoint.port is not None})
-        down = [p for p in ports if not any(li.endpoint.port == p and li.proto.startswith("tcp")
-                                            for li in facts.listeners)]
-        if down:
-            evidence += (Excerpt(facts.tcp_tables, "nothing listens on "
-                                 + ", ".join(f":{p}" for p in down)
-                                 + " (nginx is down: it cannot start with this configuration)"),)
-    yield Hit(
-        title=_("nginx -t fails: {error}").format(
-            error=first.text if first else _("configuration test failed")),
-        evidence=evidence,
-        explanation=(_(
-            "nginx refuses the configuration at {where}. A reload keeps the old configuration "
-            "running; a restart or boot leaves nginx down, as it is now: nothing answers.")
-            if down else _(
-            "nginx refuses the configuration at {where}. A reload keeps the old configuration "
-            "running; a restart or boot leaves nginx down.")).format(where=where),
-        fix=Fix(summary=(_("Correct {where}, then test and start nginx.") if down else
-                         _("Correct {where}, then test and reload.")).format(where=where),
-                commands=("nginx -t", "systemctl restart nginx" if down
-                          else "systemctl reload nginx")),
-        links=(Link("server", where),),
-    )
-
-
 def _targets(facts: Facts) -> dict[str, tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
     out: dict[str, tuple[Endpoint, list[tuple[ServerBlock, Location]]]] = {}
     for server, loc in (facts.nginx_config.proxied_locations() if facts.nginx_config else []):

@@ -1,0 +1,1 @@
+"""Rules about nginx: its configuration, its process and where it forwards."""
