@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..findings import Excerpt, Link
 from .address import Endpoint
 from .files import PathStat
 
@@ -57,6 +58,18 @@ class Location:
     def where(self) -> str:
         """`file:line` of the location block."""
         return f"{self.file}:{self.line}"
+
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch, upstream-address-family)
+
+    @property
+    def excerpt(self) -> Excerpt:
+        """The block reduced to where it proxies: `location /api/ { proxy_pass ...; }`."""
+        return Excerpt(self.where, f"location {self.path} {{ proxy_pass {self.proxy_pass}; }}")
+
+    @property
+    def link(self) -> Link:
+        """A link to this location on the request path."""
+        return Link("location", f"{self.path} {self.where}")
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,16 @@ class NginxConfig:
     def proxied_locations(self) -> list[tuple[ServerBlock, Location]]:
         """Every (server, location) pair that has a proxy_pass."""
         return [(s, loc) for s in self.servers for loc in s.locations if loc.proxy_pass]
+
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch, upstream-address-family)
+
+    def targets(self) -> dict[str, tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
+        """Each endpoint proxy_pass points at, by label, with the locations that point there."""
+        out: dict[str, tuple[Endpoint, list[tuple[ServerBlock, Location]]]] = {}
+        for server, loc in self.proxied_locations():
+            for ep in loc.endpoints:
+                out.setdefault(ep.label, (ep, []))[1].append((server, loc))
+        return out
 
 
 @dataclass(frozen=True)

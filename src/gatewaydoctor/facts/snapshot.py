@@ -11,7 +11,15 @@ from .database import DatabaseCheck
 from .files import FileStat
 from .host import PROC_TCP_TABLES, Accounts, Listener, Process, SystemState
 from .network import FirewallState, Probe, SelinuxState
-from .nginx import AccessLogEntry, ErrorLogEntry, NginxConfig, NginxRuntime, NginxTest
+from .nginx import (
+    AccessLogEntry,
+    ErrorLogEntry,
+    Location,
+    NginxConfig,
+    NginxRuntime,
+    NginxTest,
+    ServerBlock,
+)
 from .python import DirListing, EnvFile, ImportProbe, PythonInfo, Traceback
 from .services import (
     APP_ERROR_RE,
@@ -220,3 +228,11 @@ class Facts:
                 if proc is not None:
                     return f"{proc.comm} (pid {proc.pid}) listens at {li.endpoint.label}"
         return None
+
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch)
+
+    def dead_targets(self) -> list[tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
+        """proxy_pass targets on this host where nothing listens, with the locations."""
+        targets = self.nginx_config.targets() if self.nginx_config else {}
+        return [(ep, uses) for ep, uses in targets.values()
+                if ep.on_this_host and not self.listeners_at(ep)]

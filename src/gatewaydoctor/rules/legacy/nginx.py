@@ -26,7 +26,7 @@ from ...facts import (
 from ...findings import Excerpt, Fix, Hit, Link, Severity
 from ...i18n import N_, _, sentences
 from ..registry import rule
-from .common import status_command, unit_links, units_serving
+from .common import unit_links, units_serving
 from .probe import answered_by
 
 
@@ -71,42 +71,6 @@ def _links(ep: Endpoint, uses: list[tuple[ServerBlock, Location]]) -> tuple[Link
     links = [Link("upstream", ep.label)]
     links += [Link("location", f"{loc.path} {loc.where}") for _s, loc in uses]
     return tuple(links)
-
-
-@rule(id="GD-NGX-002", symbol="upstream-not-listening", category="upstream.unreachable",
-      severity=Severity.ERROR, needs=("nginx_config", "listeners"), layer="upstream",
-      role="symptom", title=N_("Nothing listens where proxy_pass points"))
-def upstream_not_listening(facts: Facts) -> Iterator[Hit]:
-    """proxy_pass targets a host:port or socket with no listening socket on this host."""
-    for ep, uses in _dead_targets(facts):
-        evidence = _location_excerpts(uses)
-        evidence.append(Excerpt(facts.socket_table(ep), f"no listening socket at {ep.label}"))
-        logs = _log_lines(facts, ep)
-        if logs:
-            evidence.append(Excerpt(logs[-1].where, logs[-1].raw))
-        for p in facts.probes or ():
-            if p.kind == "connect" and p.endpoint == ep.label and p.error:
-                evidence.append(Excerpt(f"probe {p.label}", p.error))
-        serving = units_serving(facts, ep)
-        who = ", ".join(u.name for u in serving) or _("the app")
-        yield Hit(
-            title=_("Nothing listens at {address} (proxy_pass of {path})").format(
-                address=ep.label, path=uses[0][1].path or "/"),
-            evidence=tuple(evidence),
-            explanation=sentences(
-                _("nginx forwards to {address}, where no socket is listening, so clients get "
-                  "502 Bad Gateway.").format(address=ep.label),
-                _("nginx logged {n} failed connections to it.").format(n=len(logs))
-                if logs else "",
-                _("Usually {who} is not running; the cause is why.").format(who=who)),
-            fix=Fix(
-                summary=_("Get {who} listening at {address} again (see the cause).").format(
-                    who=who, address=ep.label),
-                commands=tuple(status_command(u.name) for u in serving)
-                or ("ss -ltnpx",),
-            ),
-            links=_links(ep, uses) + unit_links(serving),
-        )
 
 
 def _app_listeners(facts: Facts) -> list[tuple[Listener, str]]:

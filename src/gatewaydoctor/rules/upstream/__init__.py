@@ -1,0 +1,1 @@
+"""Rules about the hop from nginx to the app: whether anything answers where nginx forwards."""
