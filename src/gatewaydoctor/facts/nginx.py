@@ -186,6 +186,20 @@ class ErrorLogEntry:
     where: str
     raw: str
 
+    # the upstream a line names (not-reloaded, upstream-address-family)
+
+    @property
+    def upstream_label(self) -> str | None:
+        """The upstream it names as an endpoint label: `http://127.0.0.1:8000/api` →
+        `127.0.0.1:8000`; `http://unix:/a.sock:/x` → `unix:/a.sock`."""
+        url = self.upstream
+        if not url or "://" not in url:
+            return None
+        rest = url.split("://", 1)[1]
+        if rest.startswith("unix:"):
+            return "unix:" + rest[5:].split(":", 1)[0]
+        return rest.split("/", 1)[0]
+
 
 @dataclass(frozen=True)
 class AccessLogEntry:

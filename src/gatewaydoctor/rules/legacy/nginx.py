@@ -166,69 +166,6 @@ def _reload_fix(summary: str, *edits: str) -> Fix:
 RELOAD_SLACK = 0.25
 
 
-@rule(id="GD-NGX-005", symbol="not-reloaded", category="nginx.not_reloaded",
-      severity=Severity.ERROR, needs=("nginx_config", "nginx_runtime"), layer="nginx",
-      explains=("nginx.upstream_mismatch", "upstream.unreachable", "probe.failed"),
-      title=N_("The running nginx still uses an older configuration than the one on disk"))
-def not_reloaded(facts: Facts) -> Iterator[Hit]:
-    """A config file changed after nginx last read its configuration, and nginx's traffic
-    shows the old configuration (upstreams the files no longer name, or failing requests)."""
-    rt, config = facts.nginx_runtime, facts.nginx_config
-    if rt is None or config is None or rt.loaded_at is None:
-        return
-    loaded = rt.loaded_at
-    changed = [f for f in rt.files if f.mtime is not None and f.mtime > loaded + RELOAD_SLACK]
-    if not changed:
-        return
-    configured = {ep.label for _s, loc in config.proxied_locations() for ep in loc.endpoints}
-    named = {_upstream_label(f"http://{u.name}/") for u in config.upstreams}
-    stale = [e for e in facts.nginx_errors or ()
-             if (label := _upstream_label(e.upstream)) is not None and ":" in label
-             and label not in configured and label not in named]
-    failing = [p for p in facts.probes or () if p.via in ("nginx", "url") and p.failed]
-    if not stale and not failing:
-        return
-    paths = {f.path for f in changed}
-    evidence = [Excerpt(rt.source, f"{f.path} modified {_utc(f.mtime)}, after nginx last loaded "
-                        f"its configuration ({_utc(loaded)})") for f in changed[:3]]
-    master = rt.master
-    if master is not None:
-        evidence.append(Excerpt(rt.source, f"nginx master pid {master.pid} started "
-                                f"{_utc(master.start_time)}; newest worker started {_utc(loaded)}"))
-    uses = [(s, loc) for s, loc in config.proxied_locations() if loc.file in paths]
-    evidence += [Excerpt(loc.where, f"on disk: location {loc.path} {{ proxy_pass "
-                         f"{loc.proxy_pass}; }}") for _s, loc in uses[:2]]
-    if stale:
-        evidence.append(Excerpt(stale[-1].where, stale[-1].raw))
-    for p in failing[:1]:
-        evidence.append(_probe_excerpt(p))
-    on_disk = {ep.label for _s, loc in uses for ep in loc.endpoints}
-    for p in facts.probes or ():
-        if p.via == "upstream" and p.endpoint in on_disk and p.status and p.status < 400:
-            evidence.append(Excerpt(f"probe {p.label}", f"{p.outcome}: the app answers where "
-                                    "the files on disk point"))
-            break
-    old = _upstream_label(stale[-1].upstream) if stale else None
-    new = ", ".join(dict.fromkeys(ep.label for _s, loc in uses for ep in loc.endpoints))
-    differs = (_("The running nginx still sends requests to {old}, while the files say "
-                 "{new}.").format(old=old, new=new) if old and new else "")
-    yield Hit(
-        title=_("nginx was not reloaded after {files} changed").format(
-            files=", ".join(sorted(paths))),
-        evidence=tuple(evidence),
-        explanation=sentences(
-            _("{files} changed on disk after the running nginx read its configuration "
-              "({loaded}), so nginx still serves the old one.").format(
-                  files=", ".join(sorted(paths)), loaded=_utc(loaded)),
-            differs,
-            _("`nginx -T` shows the files, not what nginx runs.")),
-        fix=_reload_fix(_("Test the configuration on disk and reload nginx so it takes "
-                          "effect.")),
-        links=(Link("unit", "nginx.service"), *(link for s, loc in uses[:2]
-                                               for link in _loc_links(s, loc))),
-    )
-
-
 # --- nginx.upstream_address_family ----------------------------------------------------
 
 CONNECT_FAILED_RE = re.compile(r"connect\(\) (?:to \S+ )?failed \((\d+): ([^)]*)\)")
