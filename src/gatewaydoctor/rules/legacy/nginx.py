@@ -171,62 +171,6 @@ RELOAD_SLACK = 0.25
 CONNECT_FAILED_RE = re.compile(r"connect\(\) (?:to \S+ )?failed \((\d+): ([^)]*)\)")
 
 
-@rule(id="GD-NGX-006", symbol="upstream-address-family",
-      category="nginx.upstream_address_family", severity=Severity.ERROR,
-      needs=("nginx_config", "nginx_errors", "listeners"), layer="upstream",
-      explains=("upstream.unreachable", "probe.failed"),
-      title=N_("proxy_pass names a host that resolves to an address family the app does not "
-               "listen on"))
-def upstream_address_family(facts: Facts) -> Iterator[Hit]:
-    """`localhost` resolves to ::1 and 127.0.0.1; the app listens on only one of them, so
-    nginx fails on the other first (every request, or 502 once both are marked down)."""
-    failures = _errors(facts, CONNECT_FAILED_RE)
-    for ep, uses in _targets(facts).values():
-        addresses = ep.addresses()
-        if ep.path is not None or len(addresses) < 2:
-            continue
-        dead = [a for a in addresses if not facts.listeners_at(Endpoint(host=a, port=ep.port))]
-        alive = [a for a in addresses if a not in dead]
-        if not dead or not alive:
-            continue
-        dead_labels = {Endpoint(host=a, port=ep.port).label for a in dead}
-        logs = [e for e, _m in failures if _upstream_label(e.upstream) in dead_labels]
-        if not logs:
-            continue
-        live = facts.listeners_at(Endpoint(host=alive[0], port=ep.port))
-        server, loc = uses[0]
-        evidence = [Excerpt(logs[-1].where, logs[-1].raw)]
-        evidence += _location_excerpts(uses)
-        evidence.append(Excerpt(live[0].table,
-                                f"the app listens at {live[0].endpoint.label} only; nothing "
-                                f"at {', '.join(sorted(dead_labels))}"))
-        nolive = _errors(facts, re.compile(r"no live upstreams"))
-        if nolive:
-            evidence.append(Excerpt(nolive[-1][0].where, nolive[-1][0].raw))
-        fixed = Endpoint(host=alive[0], port=ep.port).label
-        yield Hit(
-            title=_("proxy_pass {target} also tries {dead}, where nothing listens").format(
-                target=f"{ep.host}:{ep.port}", dead=", ".join(sorted(dead_labels))),
-            evidence=tuple(evidence),
-            explanation=_(
-                "`{host}` resolves to {addresses}; the app listens on {listening} only. nginx "
-                "tries {dead} first and logs connect() failed ({n} times here) before it "
-                "reaches the app; after any hiccup both addresses are marked down and nginx "
-                "answers 502 (`no live upstreams`) for fail_timeout (10s)."
-            ).format(host=ep.host, addresses=", ".join(addresses),
-                     listening=live[0].endpoint.label, dead=", ".join(sorted(dead_labels)),
-                     n=len(logs)),
-            fix=_reload_fix(
-                _("Point proxy_pass at the address the app listens on ({url}) in {where}, or "
-                  "make the app listen on both families.").format(
-                      url=f"http://{fixed}", where=loc.where),
-                "# " + _("edit {where}: {change}").format(
-                    where=loc.where, change=f"proxy_pass http://{fixed};")),
-            links=_links(ep, uses) + (Link("listener", live[0].endpoint.label),)
-            + _loc_links(server, None),
-        )
-
-
 # --- nginx.rate_limited -----------------------------------------------------------------
 
 LIMIT_RE = re.compile(r"limiting (requests|connections), (?!dry run)(?:excess: ([\d.]+) )?"
