@@ -53,6 +53,19 @@ class Endpoint:
                     return True
         return False
 
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch)
+
+    @property
+    def on_this_host(self) -> bool:
+        """A unix socket, or a loopback/wildcard host: its listeners are visible here."""
+        if self.host is None or self.host in ("localhost", "*"):
+            return True
+        try:
+            addr = ipaddress.ip_address(self.host)
+        except ValueError:
+            return False  # a DNS name or another machine
+        return addr.is_loopback or addr.is_unspecified
+
 
 def _is_v4(addr: str) -> bool:
     try:

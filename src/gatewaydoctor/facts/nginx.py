@@ -64,6 +64,18 @@ class Location:
         """`file:line` of the location block."""
         return f"{self.file}:{self.line}"
 
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch, upstream-address-family)
+
+    @property
+    def excerpt(self) -> Excerpt:
+        """The block reduced to where it proxies: `location /api/ { proxy_pass ...; }`."""
+        return Excerpt(self.where, f"location {self.path} {{ proxy_pass {self.proxy_pass}; }}")
+
+    @property
+    def link(self) -> Link:
+        """A link to this location on the request path."""
+        return Link("location", f"{self.path} {self.where}")
+
 
 @dataclass(frozen=True)
 class ServerBlock:
@@ -154,6 +166,16 @@ class NginxConfig:
         """The `limit_req_zone`/`limit_conn_zone` that defines zone."""
         return next((d for d in self.globals if d.name == directive
                      and any(a.startswith(f"zone={zone}:") for a in d.args)), None)
+
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch, upstream-address-family)
+
+    def targets(self) -> dict[str, tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
+        """Each endpoint proxy_pass points at, by label, with the locations that point there."""
+        out: dict[str, tuple[Endpoint, list[tuple[ServerBlock, Location]]]] = {}
+        for server, loc in self.proxied_locations():
+            for ep in loc.endpoints:
+                out.setdefault(ep.label, (ep, []))[1].append((server, loc))
+        return out
 
 
 @dataclass(frozen=True)

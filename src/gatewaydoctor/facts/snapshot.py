@@ -291,3 +291,10 @@ class Facts:
         tbs = self.tracebacks_of(unit)
         return [t for t in tbs if t.origin == "journal"][::-1] + \
             [t for t in tbs if t.origin != "journal"]
+    # proxy_pass targets (upstream-not-listening, upstream-mismatch)
+
+    def dead_targets(self) -> list[tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
+        """proxy_pass targets on this host where nothing listens, with the locations."""
+        targets = self.nginx_config.targets() if self.nginx_config else {}
+        return [(ep, uses) for ep, uses in targets.values()
+                if ep.on_this_host and not self.listeners_at(ep)]

@@ -1,1 +1,2 @@
-"""Rules about nginx itself: its limits, buffers and connections to the app."""
+"""Rules about nginx: its configuration, its process, its limits and buffers, and where it
+forwards."""

@@ -1,1 +1,2 @@
-"""Rules about the app behind nginx: too slow, or its workers killed mid-request."""
+"""Rules about the hop from nginx to the app: nothing answers, it is too slow, or its workers
+are killed mid-request."""

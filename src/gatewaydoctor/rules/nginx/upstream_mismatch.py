@@ -1,0 +1,59 @@
+"""proxy_pass points where nothing listens, while the app is up elsewhere: they disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...facts import Facts, Listener, NginxConfig, Process
+from ...findings import Excerpt, Link, Severity
+from ...i18n import N_
+from ..registry import rule
+from ..spec import Cmd, Found, Text, found
+
+
+@rule(id="GD-NGX-003", symbol="upstream-mismatch", category="nginx.upstream_mismatch",
+      severity=Severity.ERROR, layer="upstream",
+      explains=("upstream.unreachable", "service.not_running", "probe.failed"),
+      title=N_("proxy_pass points where nothing listens, while the app listens elsewhere"),
+      texts=Text(
+          title=N_("proxy_pass goes to {address}, but the app listens at {listening}"),
+          explanation=N_(
+              "{where} sends {path} to {address}, where nothing listens, while {who} is up "
+              "at {listening}. nginx answers 502."),
+          fix=N_("Make them agree: {directive} in {where}, or bind the app to {address}."),
+          commands=(Cmd("", N_("edit {where}: {change}")),
+                    "nginx -t && systemctl reload nginx")))
+def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[Listener, ...],
+                      processes: tuple[Process, ...]) -> Iterator[Found]:
+    """The app is up, but on another port or socket than nginx's proxy_pass."""
+    apps = _app_listeners(facts, listeners)
+    if not apps:
+        return
+    for ep, uses in facts.dead_targets():
+        # Prefer an app listening on the same kind of address (TCP or unix socket).
+        li, who = next(((li, who) for li, who in apps
+                        if (li.endpoint.path is None) == (ep.path is None)), apps[0])
+        first = uses[0][1]
+        new = li.endpoint.label
+        if li.endpoint.host in ("0.0.0.0", "::", "*"):
+            new = f"127.0.0.1:{li.endpoint.port}"
+        evidence = [loc.excerpt for _s, loc in uses[:3]]
+        evidence += [Excerpt(li.table, f"{who} listens at {li.endpoint.label}"),
+                     Excerpt(facts.socket_table(ep), f"no listening socket at {ep.label}")]
+        yield found(evidence, [Link("upstream", ep.label), *(loc.link for _s, loc in uses),
+                               Link("listener", li.endpoint.label)],
+                    address=ep.label, listening=li.endpoint.label, where=first.where,
+                    path=first.path or "/", who=who, directive=f"proxy_pass http://{new}",
+                    change=f"proxy_pass http://{new};")
+
+
+def _app_listeners(facts: Facts, listeners: tuple[Listener, ...]) -> list[tuple[Listener, str]]:
+    """Sockets a Python web server listens on, with who it is: `uvicorn (pid 12, api.service)`."""
+    out = []
+    for li in listeners:
+        for pid in li.pids:
+            p = facts.process(pid)
+            if p is not None and p.server not in (None, "python"):
+                out.append((li, f"{p.server} (pid {p.pid}{', ' + p.unit if p.unit else ''})"))
+                break
+    return out
