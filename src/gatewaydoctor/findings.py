@@ -56,18 +56,6 @@ class Link:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """What a rule function yields; the engine adds the rule's identity to make a Finding."""
-
-    title: str
-    evidence: tuple[Excerpt, ...]
-    explanation: str
-    fix: Fix
-    links: tuple[Link, ...] = ()
-    role: str | None = None
-
-
-@dataclass(frozen=True)
 class Finding:
     """A rule's hit, stamped with the rule's id, symbol, category, severity, role and layer."""
 

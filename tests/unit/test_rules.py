@@ -12,10 +12,11 @@ from cases import CaseError, case_data, load_case
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor.facts import Facts
-from gatewaydoctor.findings import Hit, Severity
+from gatewaydoctor.findings import Excerpt, Link, Severity
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.rules import registry
 from gatewaydoctor.rules.registry import RegistryError, Rule, all_rules, check, run_rules
+from gatewaydoctor.rules.spec import Found, Text, found
 
 RULES = all_rules()
 
@@ -96,23 +97,30 @@ def test_does_not_fire(rule: Rule, path: Path) -> None:
     assert not run.findings, [f.title for f in run.findings]
 
 
-def _noop(facts: Facts) -> Iterator[Hit]:
+def _noop(facts: Facts) -> Iterator[Found]:
     return iter(())
 
 
 def _rule(**kw: object) -> Rule:
-    base: dict[str, object] = dict(id="GD-TST-001", symbol="test-rule", category="probe.failed",
-                                   severity=Severity.ERROR, needs=(), title="t", role="cause",
-                                   layer="url", func=_noop)
+    base: dict[str, object] = dict(
+        id="GD-TST-001", symbol="test-rule", category="probe.failed", severity=Severity.ERROR,
+        title="t", role="cause", layer="url", detector=_noop, texts={"default": TEXT},
+        params=(("facts", True),), module="tests.rule")
     base.update(kw)
     return Rule(**base)  # type: ignore[arg-type]
+
+
+TEXT = Text("{what} went wrong", "because {why}", "fix {what}", ("restart {what}",))
 
 
 @pytest.mark.parametrize(("kw", "message"), [
     ({"id": "GD-1"}, "ID must look like"),
     ({"symbol": "Bad_Symbol"}, "symbol"),
     ({"category": "app.nonsense"}, "not in the vocabulary"),
-    ({"needs": ("nope",)}, "unknown facts"),
+    ({"params": (("nope", True),)}, "unknown facts"),
+    ({"texts": {"other": TEXT}}, "must include 'default'"),
+    ({"id": "GD-TST-009", "symbol": "fresh", "module": "gatewaydoctor.rules.port.port_conflict"},
+     "one rule per module"),
     ({"id": "GD-APP-001"}, "registered twice"),
     ({"symbol": "relative-import"}, "used by GD-APP-001"),
 ])
@@ -122,14 +130,32 @@ def test_registry_rejects(kw: dict[str, object], message: str) -> None:
 
 
 def test_crashing_rule_is_contained_and_missing_facts_reported() -> None:
-    def boom(facts: Facts) -> Iterator[Hit]:
+    def boom(facts: Facts) -> Iterator[Found]:
         raise KeyError("x")
 
     facts = build_facts(load_case(RULE_FIXTURES / "crash-loop" / "healthy_uvicorn.json"))
-    run = run_rules(facts, [_rule(func=boom), _rule(id="GD-TST-002", symbol="other",
-                                                    needs=("units",))])
+    run = run_rules(facts, [_rule(detector=boom), _rule(id="GD-TST-002", symbol="other",
+                                                        params=(("units", True),))])
     assert run.errors[0].reason.startswith("internal error in rule GD-TST-001")
     assert not run.not_evaluated
     no_units = Facts(**{**facts.__dict__, "units": None, "missing": {"units": "systemctl: gone"}})
-    run = run_rules(no_units, [_rule(needs=("units",))])
+    run = run_rules(no_units, [_rule(params=(("units", True),))])
     assert run.not_evaluated[0].reason == "not evaluated, because units: systemctl: gone"
+
+
+def test_the_engine_passes_the_facts_a_detector_names_and_renders_its_texts() -> None:
+    seen: dict[str, object] = {}
+
+    def detect(units: tuple[object, ...], probes: tuple[object, ...] = (),
+               selinux: object = "absent") -> Iterator[Found]:
+        seen.update(units=units, probes=probes, selinux=selinux)
+        yield found([Excerpt("src", "line")], [Link("unit", "u")], what="api", why=None)
+
+    facts = build_facts(load_case(RULE_FIXTURES / "crash-loop" / "healthy_uvicorn.json"))
+    facts = Facts(**{**facts.__dict__, "selinux": None})
+    rule = _rule(detector=detect, params=registry.parameters(detect))
+    assert rule.needs == ("units",)
+    [finding] = run_rules(facts, [rule]).findings
+    assert seen == {"units": facts.units, "probes": facts.probes, "selinux": "absent"}
+    assert (finding.title, finding.explanation, finding.fix.summary, finding.fix.commands) == (
+        "api went wrong", "because None", "fix api", ("restart api",))

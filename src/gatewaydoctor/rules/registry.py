@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, fields
 
 from ..categories import CATEGORIES
 from ..errors import GatewayDoctorError
 from ..facts import Facts
-from ..findings import LAYERS, Excerpt, Finding, Fix, Hit, Link, Severity
+from ..findings import LAYERS, Excerpt, Finding, Fix, Link, Severity
 from ..i18n import _, current_language
 from . import render
 from .spec import Found, Text
@@ -21,7 +20,6 @@ SYMBOL_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 ROLES = ("cause", "symptom")
 FACT_NAMES = frozenset(f.name for f in fields(Facts)) - {"host", "target_url", "missing"}
 
-RuleFunc = Callable[[Facts], Iterable[Hit]]
 
 
 class RegistryError(GatewayDoctorError):
@@ -41,18 +39,21 @@ class Rule:
     symbol: str
     category: str
     severity: Severity
-    needs: tuple[str, ...]
     title: str
     role: str
     layer: str
-    func: RuleFunc | None
+    detector: Detector
+    texts: Mapping[str, Text]
     # Categories this rule's finding explains: present together, those rank below it.
     explains: tuple[str, ...] = ()
-    detector: Detector | None = None
-    texts: Mapping[str, Text] = field(default_factory=dict)
-    # The detector's parameters: (name, required); required ones make the rule's needs.
+    # The detector's parameters: (name, required); required ones must be present to run it.
     params: tuple[tuple[str, bool], ...] = ()
     module: str = ""
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The facts the rule cannot be evaluated without."""
+        return tuple(n for n, required in self.params if required and n != WHOLE)
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -81,7 +82,7 @@ def check(r: Rule, existing: Iterable[Rule]) -> None:
         raise RegistryError(f"rule {r.id}: role {r.role!r} must be one of {ROLES}")
     if r.layer not in LAYERS:
         raise RegistryError(f"rule {r.id}: layer {r.layer!r} must be one of {LAYERS}")
-    unknown = set(r.needs) | {n for n, _req in r.params if n != WHOLE}
+    unknown = {n for n, _req in r.params if n != WHOLE}
     unknown -= FACT_NAMES
     if unknown:
         raise RegistryError(f"rule {r.id}: needs unknown facts {sorted(unknown)}")
@@ -90,43 +91,36 @@ def check(r: Rule, existing: Iterable[Rule]) -> None:
         raise RegistryError(f"rule {r.id}: explains unknown categories {sorted(unknown_explained)}")
     if not r.title.strip():
         raise RegistryError(f"rule {r.id}: empty title")
-    if r.detector is not None and "default" not in r.texts:
+    if "default" not in r.texts:
         raise RegistryError(f"rule {r.id}: texts must include 'default'")
     for other in existing:
         if other.id == r.id:
             raise RegistryError(f"rule ID {r.id} is registered twice")
         if other.symbol == r.symbol:
             raise RegistryError(f"rule symbol {r.symbol!r} is used by {other.id} and {r.id}")
-        if r.detector is not None and other.module == r.module:
+        if other.module == r.module:
             raise RegistryError(f"rule {r.id}: {r.module} already holds {other.id} (one rule "
                                 f"per module)")
 
 
 def rule(
     *, id: str, symbol: str, category: str, severity: Severity, title: str, layer: str,
-    role: str = "cause", explains: Sequence[str] = (), needs: Sequence[str] = (),
-    texts: Mapping[str, Text] | Text | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a rule under a stable ID and symbol.
+    texts: Mapping[str, Text] | Text, role: str = "cause", explains: Sequence[str] = (),
+) -> Callable[[Detector], Detector]:
+    """Register a rule under a stable ID and symbol, with its texts, over its detector.
 
-    The decorated function is a detector when `texts` are given: its parameters are named
-    after Facts fields (required ones without a default, optional ones defaulted; `facts`
-    asks for the whole snapshot) and the engine passes them in. `explains` names the
+    The detector's parameters are named after Facts fields (required ones without a
+    default, optional ones defaulted; `facts` asks for the whole snapshot) and the engine
+    passes them in; it yields `found(...)` records the texts are filled from. `explains` names the
     categories this rule's finding is a deeper cause of (a database refusing logins
     explains `app.startup_failed` and `service.crash_loop`); when both are found, the
     explained ones rank below it.
     """
 
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        if texts is None:  # a rule not yet moved to rules/<area>/<rule>.py
-            r = Rule(id, symbol, category, severity, tuple(needs), title, role, layer, func,
-                     tuple(explains), module=func.__module__)
-        else:
-            params = parameters(func)
-            table = {"default": texts} if isinstance(texts, Text) else dict(texts)
-            r = Rule(id, symbol, category, severity,
-                     tuple(n for n, req in params if req and n != WHOLE), title, role, layer,
-                     None, tuple(explains), func, table, params, func.__module__)
+    def register(func: Detector) -> Detector:
+        table = {"default": texts} if isinstance(texts, Text) else dict(texts)
+        r = Rule(id, symbol, category, severity, title, role, layer, func, table,
+                 tuple(explains), parameters(func), func.__module__)
         check(r, REGISTRY.values())
         REGISTRY[id] = r
         return func
@@ -215,10 +209,6 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
 
 def _findings(r: Rule, facts: Facts) -> list[Finding]:
     """Detect, then render each record in the reader's language."""
-    if r.detector is None:
-        assert r.func is not None
-        return [_stamp(r, h.role, h.title, h.evidence, h.explanation, h.fix, h.links)
-                for h in r.func(facts)]
     kwargs: dict[str, object] = {}
     for name, _required in r.params:
         value = facts if name == WHOLE else getattr(facts, name)
