@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ...facts import Listener, NginxConfig, NginxMessage, NginxTest
 from ...findings import Excerpt, Link, Severity
-from ...i18n import N_, _
+from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Text, found, msg
 
@@ -43,7 +43,7 @@ def config_invalid(nginx_test: NginxTest, tcp_tables: str, nginx_config: NginxCo
     where = _where(first)
     # The link names the place as the texts do (in the reader's language when unknown).
     yield found(_evidence(nginx_test, bad, down, tcp_tables),
-                [Link("server", where or _("the configuration"))],
+                [Link("server", where or "the configuration")],
                 text="down" if down else "default",
                 error=first.text if first else msg(N_("configuration test failed")),
                 where=where or msg(N_("the configuration")))

@@ -4,19 +4,20 @@ nginx's own `(13: Permission denied)` on a unix socket is permission.socket, els
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Facts, FileStat, PathOwner, Traceback, Unit
 from ...findings import Excerpt, Link, Severity
-from ...i18n import N_, _
+from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Text, found, msg
 
 # What the user lacks (FileStat.blocker), as the reader reads it.
 LACKS = {"search": N_("search (x)"), "read": N_("read (r)"), "write": N_("write (w)"),
          "create": N_("write (w), to create files in it")}
+# The access the fix summary names: the permission alone.
+ACCESS = {LACKS["create"]: LACKS["write"]}
 
 _WHY = (N_("{unit} runs as {user}, and {target} does not give {user} {lacks} permission, so "
            "the app gets PermissionError on {path} and exits."), "{creating}", "{unknown_owner}")
@@ -24,17 +25,6 @@ _FIX = N_("Give {user} {access} access to {target}: make {user} its owner (or fi
           "then restart.")
 _COMMANDS = ("chmod o+x {search}   # {group_hint}", "chown {user}:{user} {owned}", "# {keep}",
              "sudo -u {user} test -{bit} {tested} && echo ok", "{restart}")
-
-
-@dataclass(frozen=True)
-class _FirstClause:
-    """A message up to its first comma once translated (`write (w)` of `write (w), to create
-    files in it`), as the fix summary names the access; formatted at render time."""
-
-    text: str
-
-    def __format__(self, spec: str) -> str:
-        return format(_(self.text).split(",")[0], spec)
 
 
 @rule(id="GD-PRM-001", symbol="permission-denied", category="permission.denied",
@@ -66,7 +56,7 @@ def _access(st: FileStat | None, blocker: tuple[PathOwner, str] | None, path: st
     target = blocker[0].path if blocker else path
     what = LACKS[kind] if kind else N_("access")
     return dict(text="write" if write else "default", path=path, target=target,
-                lacks=msg(what), access=_FirstClause(what), bit="w" if write else "r",
+                lacks=msg(what), access=msg(ACCESS.get(what, what)), bit="w" if write else "r",
                 tested=target if creating else path, **_change(kind, target, user, write),
                 **_sentences(st, creating, user))
 
