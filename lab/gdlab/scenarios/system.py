@@ -68,6 +68,35 @@ def oom_killed(stack: Stack) -> None:
 
 
 @scenario(
+    name="gunicorn-worker-oom",
+    category="system.oom_killed",
+    description=f"gunicorn under MemoryMax={MEMORY_MAX}; /api/report allocates 600 MiB: the "
+    "kernel kills the worker, the master stays active and starts another (502).",
+    variant="gunicorn",
+    path="/api/report",
+    status=502,
+    decisive=("was sent SIGKILL! Perhaps out of memory?",),
+)
+def gunicorn_worker_oom(stack: Stack) -> None:
+    dropin = stack.units / f"{UNIT}.d"
+    dropin.mkdir(exist_ok=True)
+    (dropin / "memory.conf").write_text(f"[Service]\nMemoryMax={MEMORY_MAX}\n")
+    append_to_main(stack, HOG)
+    stack.lab.run(["systemctl", "daemon-reload"], check=True)
+    stack.lab.run(["systemctl", "restart", UNIT], check=True)
+    wait_status(stack, "/api/health", 200)
+    seen = stack.curl_status("/api/report", timeout=20)
+    if seen != 502:
+        raise AssertionError(f"/api/report answered {seen}, expected 502 from the OOM kill")
+    if not stack.journal_has(UNIT, "Perhaps out of memory?"):
+        raise AssertionError("gunicorn never logged the worker's SIGKILL")
+    state = stack.systemctl("show", UNIT, "-p", "ActiveState", "-p", "SubState").split()
+    if state != ["ActiveState=active", "SubState=running"]:
+        raise AssertionError(f"the gunicorn master should stay up, but: {state}")
+    wait_status(stack, "/api/health", 200)
+
+
+@scenario(
     name="disk-full",
     category="system.disk_full",
     description="The app writes data/state.json at start-up; data/ is a full 256 KiB tmpfs, "
