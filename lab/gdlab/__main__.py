@@ -15,6 +15,8 @@ from .scenarios import SCENARIOS
 from .stack import boot_stack, stop_stack
 
 RECORD_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "lab"
+# The checkout's own package, so `record` runs this agent whether or not it is installed.
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "src"
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "src" / "gatewaydoctor" / "examples"
 EXAMPLES = ("healthy", "relative-import", "db-down-health", "upstream-mismatch",
             "rate-limit-docs")
@@ -98,7 +100,8 @@ def _record(names: list[str], output: Path) -> int:
             scenario.inject(stack)
             started = time.monotonic()
             proc = stack.lab.run([sys.executable, "-c", AGENT_CALL, stack.url(scenario.path)],
-                                 timeout=120, env={"PYTHONPATH": os.pathsep.join(sys.path)})
+                                 timeout=120,
+                                 env={"PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), *sys.path])})
             took = time.monotonic() - started
         finally:
             stop_stack(stack)
