@@ -48,6 +48,8 @@ def main(argv: list[str]) -> int:
             report = json.loads(proc.stdout)
         except json.JSONDecodeError:
             report = {"verdict": "error", "causes": []}
+            print(f"{name}: exit {proc.returncode}, no JSON; stderr: {proc.stderr[-800:]!r}",
+                  file=sys.stderr)
         expected = scenario.category or "healthy"
         if scenario.category is None:
             found = "healthy" if report["verdict"] == "healthy" else report["verdict"]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import __version__
 from .errors import EvidenceError
+from .formats import sources
 from .i18n import _
 from .redact import Redacted, Redactor
 
@@ -85,7 +86,7 @@ def _readable(item: Mapping[str, Any]) -> str:
     if item.get("error"):
         head.append(f"# error ({item.get('error_kind')}): {item['error']}")
     parts = ["\n".join(head)]
-    if item.get("stdout") and str(item.get("source", "")).startswith("journal."):
+    if item.get("stdout") and str(item.get("source", "")).startswith(sources.JOURNAL_PREFIX):
         head.append("# shown as `time identifier[pid]: message`; evidence.json has every field")
         parts = ["\n".join(head), "## journal\n" + _journal_text(str(item["stdout"]))]
     elif item.get("stdout"):

@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, cast
 
+from .formats import sources
+
 MASK = "***"
 
 
@@ -402,10 +404,10 @@ class Redactor:
                 if n:
                     self.counts[kind] += n
                     fresh = False
-        if source.startswith("nginx.access_log"):
+        if source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
             text = "\n".join(self._access_line(x) for x in text.split("\n"))
         if self.mask_ips:
-            if source.startswith("proc.net.tcp"):
+            if source.startswith(sources.PROC_NET_PREFIX + "tcp"):
                 text = self._proc_net(text)
             text = self._ip_text(text)
         if self.mask_hosts and self._host_re is not None:
@@ -478,7 +480,7 @@ class Redactor:
         new_item: dict[str, Any] = {}
         for field, v in item.items():
             if field in ("stdout", "stderr") and isinstance(v, str) and \
-                    source.startswith("journal."):
+                    source.startswith(sources.JOURNAL_PREFIX):
                 new_item[field] = self._json_lines(v, source)
             elif field == "source":
                 new_item[field] = new_source
@@ -499,7 +501,7 @@ class Redactor:
         JSON text tells, instead of a walk calling text() on every string (a process table
         has thousands). JSON escapes only quotes, backslashes and control characters, none
         of which a trigger word holds; secret-named keys hold one too."""
-        if self.mask_ips or self.mask_hosts or source.startswith("nginx.access_log"):
+        if self.mask_ips or self.mask_hosts or source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
             return False
         try:
             dumped = json.dumps(value, ensure_ascii=False)

@@ -39,16 +39,8 @@ def _journal_k_has(stack: Stack, text: str, timeout: float = 20.0) -> bool:
     return False
 
 
-@scenario(
-    name="oom-killed",
-    category="system.oom_killed",
-    description=f"MemoryMax={MEMORY_MAX} on the unit; /api/report allocates 600 MiB and the "
-    "kernel OOM killer ends uvicorn (502).",
-    path="/api/report",
-    status=502,
-    decisive=("Memory cgroup out of memory: Killed process",),
-)
-def oom_killed(stack: Stack) -> None:
+def _request_too_much_memory(stack: Stack) -> None:
+    """MemoryMax= on the unit and an endpoint that allocates more; ask it, expect 502."""
     dropin = stack.units / f"{UNIT}.d"
     dropin.mkdir(exist_ok=True)
     (dropin / "memory.conf").write_text(f"[Service]\nMemoryMax={MEMORY_MAX}\n")
@@ -62,6 +54,19 @@ def oom_killed(stack: Stack) -> None:
     seen = stack.curl_status("/api/report", timeout=20)
     if seen != 502:
         raise AssertionError(f"/api/report answered {seen}, expected 502 from the OOM kill")
+
+
+@scenario(
+    name="oom-killed",
+    category="system.oom_killed",
+    description=f"MemoryMax={MEMORY_MAX} on the unit; /api/report allocates 600 MiB and the "
+    "kernel OOM killer ends uvicorn (502).",
+    path="/api/report",
+    status=502,
+    decisive=("Memory cgroup out of memory: Killed process",),
+)
+def oom_killed(stack: Stack) -> None:
+    _request_too_much_memory(stack)
     if not _journal_k_has(stack, "Memory cgroup out of memory: Killed process"):
         raise AssertionError("the kernel logged no memory-cgroup OOM kill")
     wait_status(stack, "/api/health", 200)
@@ -78,16 +83,7 @@ def oom_killed(stack: Stack) -> None:
     decisive=("was sent SIGKILL! Perhaps out of memory?",),
 )
 def gunicorn_worker_oom(stack: Stack) -> None:
-    dropin = stack.units / f"{UNIT}.d"
-    dropin.mkdir(exist_ok=True)
-    (dropin / "memory.conf").write_text(f"[Service]\nMemoryMax={MEMORY_MAX}\n")
-    append_to_main(stack, HOG)
-    stack.lab.run(["systemctl", "daemon-reload"], check=True)
-    stack.lab.run(["systemctl", "restart", UNIT], check=True)
-    wait_status(stack, "/api/health", 200)
-    seen = stack.curl_status("/api/report", timeout=20)
-    if seen != 502:
-        raise AssertionError(f"/api/report answered {seen}, expected 502 from the OOM kill")
+    _request_too_much_memory(stack)
     if not stack.journal_has(UNIT, "Perhaps out of memory?"):
         raise AssertionError("gunicorn never logged the worker's SIGKILL")
     state = stack.systemctl("show", UNIT, "-p", "ActiveState", "-p", "SubState").split()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..findings import Excerpt
+from ..findings import Excerpt, Link
 from .network import Probe
 
 if TYPE_CHECKING:
@@ -79,6 +79,12 @@ class DatabaseProblem:
     check: DatabaseCheck | None
     urls: list[str] = field(default_factory=list)
     log_line: str | None = None
+
+    @property
+    def links(self) -> list[Link]:
+        """The service, the log line and the URLs this problem is about."""
+        return [Link("unit", self.unit), *([Link("log", self.log_line)] if self.log_line else []),
+                *(Link("url", u) for u in self.urls)]
 
     @property
     def user(self) -> str:

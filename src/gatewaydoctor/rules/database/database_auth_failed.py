@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...facts import DatabaseProblem, Facts
-from ...findings import Link, Severity
+from ...findings import Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Cmd, Found, Msg, Text, found, msg
@@ -40,7 +40,7 @@ def database_auth_failed(facts: Facts) -> Iterator[Found]:
             continue
         text = " ".join(e.text for e in case.evidence)
         hba = "pg_hba.conf" in text or "Peer authentication" in text
-        yield found(case.evidence, _links(case), text="hba" if hba else "default",
+        yield found(case.evidence, case.links, text="hba" if hba else "default",
                     unit=case.unit, user=case.user, origin=case.origin,
                     setting=case.setting, where=_where(case),
                     line="host <db> <user> 127.0.0.1/32 scram-sha-256",
@@ -53,8 +53,3 @@ def _where(case: DatabaseProblem) -> Msg:
         return msg(N_("the database"))
     return msg(N_("{target} as user {user} ({setting} in {origin})"), target=c.target,
                user=c.user or "?", setting=c.setting, origin=c.origin)
-
-
-def _links(case: DatabaseProblem) -> list[Link]:
-    return [Link("unit", case.unit), *([Link("log", case.log_line)] if case.log_line else []),
-            *(Link("url", u) for u in case.urls)]

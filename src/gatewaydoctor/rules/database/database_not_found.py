@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ...facts import DatabaseProblem, Facts
-from ...findings import Link, Severity
+from ...findings import Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Cmd, Found, Msg, Text, found, msg
@@ -35,7 +35,7 @@ def database_not_found(facts: Facts) -> Iterator[Found]:
             continue
         c = case.check
         m = NAME_RE.search(" ".join(e.text for e in case.evidence))
-        yield found(case.evidence, _links(case), unit=case.unit,
+        yield found(case.evidence, case.links, unit=case.unit,
                     name=m.group(1) if m else (c.dbname if c else None) or "<db>",
                     user=case.user, origin=case.origin, setting=case.setting,
                     where=_where(case),
@@ -48,8 +48,3 @@ def _where(case: DatabaseProblem) -> Msg:
         return msg(N_("the database"))
     return msg(N_("{target} as user {user} ({setting} in {origin})"), target=c.target,
                user=c.user or "?", setting=c.setting, origin=c.origin)
-
-
-def _links(case: DatabaseProblem) -> list[Link]:
-    return [Link("unit", case.unit), *([Link("log", case.log_line)] if case.log_line else []),
-            *(Link("url", u) for u in case.urls)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...facts import DatabaseProblem, Facts
-from ...findings import Link, Severity
+from ...findings import Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Cmd, Found, Msg, Text, found, msg
@@ -39,7 +39,7 @@ def database_unreachable(facts: Facts) -> Iterator[Found]:
         c = case.check
         host, port = (c.host or "localhost", c.port or 5432) if c else ("<db host>", 5432)
         local = host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
-        yield found(case.evidence, _links(case), text="default" if local else "remote",
+        yield found(case.evidence, case.links, text="default" if local else "remote",
                     unit=case.unit, host=host, port=port, address=f"{host}:{port}",
                     where=_where(case), restart=facts.restart_command_of(case.unit))
 
@@ -50,8 +50,3 @@ def _where(case: DatabaseProblem) -> Msg:
         return msg(N_("the database"))
     return msg(N_("{target} as user {user} ({setting} in {origin})"), target=c.target,
                user=c.user or "?", setting=c.setting, origin=c.origin)
-
-
-def _links(case: DatabaseProblem) -> list[Link]:
-    return [Link("unit", case.unit), *([Link("log", case.log_line)] if case.log_line else []),
-            *(Link("url", u) for u in case.urls)]
