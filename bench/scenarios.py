@@ -3,6 +3,9 @@
 Run as root from the checkout:  python3 bench/scenarios.py [NAME ...]
 Prints, for each scenario: lab boot and provisioning time, fault injection time,
 expected vs found category (causes[0]), and the diagnosis wall time; then accuracy.
+Each diagnosis runs twice, side by side: with gatewaydoctor as users install it (pip, into
+a venv of Debian's python3: the accuracy and the first figure are this run's), and with the
+interpreter running this script (e.g. the checkout's development .venv).
 A figure, not a pass/fail test: the machine is shared and noisy.
 """
 
@@ -19,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from compiled import compile_package  # noqa: E402
 from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
 from gdlab.scenarios import SCENARIOS  # noqa: E402
+from gdlab.venv import doctor_venv  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -27,10 +31,11 @@ def main(argv: list[str]) -> int:
         print(f"cannot run the lab here: {reason}", file=sys.stderr)
         return 2
     compile_package()
+    installed = str(doctor_venv())
     names = argv or sorted(SCENARIOS)
     rows = []
     print(f"{'scenario':28} {'expected':30} {'found':30} {'ok':3} {'boot':>6} {'inject':>7} "
-          f"{'diagnose':>9}")
+          f"{'diagnose':>9} {'dev':>6}")
     for name in names:
         scenario = SCENARIOS[name]
         stack = boot_stack(scenario.variant)
@@ -39,9 +44,12 @@ def main(argv: list[str]) -> int:
             scenario.inject(stack)
             t1 = time.monotonic()
             proc = stack.lab.run(
-                [sys.executable, "-m", "gatewaydoctor", "diagnose", stack.url(scenario.path),
+                [installed, "-m", "gatewaydoctor", "diagnose", stack.url(scenario.path),
                  "--json"], timeout=120)
             t2 = time.monotonic()
+            stack.lab.run([sys.executable, "-m", "gatewaydoctor", "diagnose",
+                           stack.url(scenario.path), "--json"], timeout=120)
+            t3 = time.monotonic()
         finally:
             stop_stack(stack)
         try:
@@ -56,14 +64,19 @@ def main(argv: list[str]) -> int:
         else:
             found = report["causes"][0]["category"] if report["causes"] else report["verdict"]
         ok = found == expected
-        rows.append((name, ok, stack.timings, t1 - t0, t2 - t1))
+        rows.append((name, ok, stack.timings, t1 - t0, t2 - t1, t3 - t2))
         print(f"{name:28} {expected:30} {found:30} {'yes' if ok else 'NO':3} "
-              f"{stack.timings['total']:6.2f} {t1 - t0:7.2f} {t2 - t1:9.2f}", flush=True)
+              f"{stack.timings['total']:6.2f} {t1 - t0:7.2f} {t2 - t1:9.2f} {t3 - t2:6.2f}",
+              flush=True)
     right = sum(1 for r in rows if r[1])
     diag = [r[4] for r in rows]
     boots = [r[2]["total"] for r in rows]
     print(f"\naccuracy: {right}/{len(rows)} = {right / len(rows):.0%}")
-    print(f"diagnosis wall time: median {statistics.median(diag):.2f} s, max {max(diag):.2f} s")
+    dev = [r[5] for r in rows]
+    print(f"diagnosis wall time (installed, Debian python3): median "
+          f"{statistics.median(diag):.2f} s, max {max(diag):.2f} s")
+    print(f"diagnosis wall time ({sys.executable}): median {statistics.median(dev):.2f} s, "
+          f"max {max(dev):.2f} s")
     print(f"lab boot + provision: median {statistics.median(boots):.2f} s, "
           f"max {max(boots):.2f} s (first run also builds the backend venv once)")
     return 0
