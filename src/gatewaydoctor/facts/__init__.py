@@ -70,8 +70,10 @@ from .python import (
     Traceback,
 )
 from .routing import (
+    Route,
     location_for,
     pcre_to_python,
+    route,
     server_for,
 )
 from .services import (
@@ -109,5 +111,5 @@ __all__ = [
     "Service", "SkippedSource", "SupervisorProgram", "SupervisorState", "SystemState",
     "Traceback", "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "allows", "classify",
     "database_problems", "last_matching", "location_for", "pcre_to_python", "place_links",
-    "server_for",
+    "server_for", "route", "Route",
 ]

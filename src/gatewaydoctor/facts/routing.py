@@ -89,3 +89,26 @@ def location_for(config: NginxConfig, path: str, host: str | None = None) -> Loc
             except re.error:
                 continue  # PCRE syntax Python's re lacks; nginx may still match it
     return best
+
+
+class Route:
+    """Baseline: where the old server_for/location_for send a request."""
+
+    def __init__(self, server: ServerBlock | None, location: Location | None) -> None:
+        self.server = server
+        self.location = location
+
+    @property
+    def handler_label(self) -> str:
+        loc = self.location
+        if loc is None or not loc.proxy_pass:
+            return "static"
+        d = next((d for d in loc.directives if d.name == "proxy_pass"), None)
+        return f"proxy {d.where}" if d else "proxy ?"
+
+
+def route(config: NginxConfig, url: tuple[str, str, int, str], addr: str | None = None,
+          files: object = None) -> Route:
+    """Baseline route."""
+    _scheme, host, port, path = url
+    return Route(server_for(config, host, port), location_for(config, path, host))

@@ -1,0 +1,235 @@
+"""gatewaydoctor's router against real nginx, on the public corpus and on our own configurations.
+
+nginx (Debian's 1.22, echo module) runs each configuration in a private network namespace,
+rewritten so that it names the server block, location and handler it picked (see
+nginx_corpus.py); the same URLs are routed by gatewaydoctor on the original files, and the
+two are compared step by step. The agreement is printed; the floor only ever goes up.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+from nginx_corpus import (
+    Ask,
+    Entry,
+    corpus_dir,
+    corpus_entries,
+    iter_jobs,
+    make_cert,
+    own_entries,
+    run_all,
+    unavailable,
+)
+
+from gatewaydoctor.facts import Location, NginxConfig, ServerBlock, route
+from gatewaydoctor.parse.nginx_config import read_config
+
+IN_CI = __import__("os").environ.get("CI", "").lower() in ("1", "true", "yes")
+OWN = ROOT / "tests" / "data" / "nginx-routing"
+# Agreement floors (percent of URLs where server, location and handler all agree): raise
+# them as the router improves, never lower them.
+CORPUS_FLOOR = 59.0
+OWN_FLOOR = 50.0
+
+
+def _literal(loc: Location) -> str | None:
+    """A path this location matches, for asking nginx."""
+    if loc.path.startswith("@"):
+        return None
+    if loc.modifier in ("", "^~"):
+        return loc.path + "gd" if loc.path.endswith("/") else loc.path
+    if loc.modifier == "=":
+        return loc.path
+    if loc.modifier in ("~", "~*"):
+        m = re.fullmatch(r"\^?((?:/[\w-]+)+/?)(?:\$|\(|\.\*|/?\.\*|)?", loc.path)
+        if m:
+            return m.group(1)
+        m = re.fullmatch(r"\\\.\(?([a-z0-9|]+)\)?\$", loc.path)
+        if m:
+            return "/gd." + m.group(1).split("|")[0]
+    return None
+
+
+def _passes(loc: Location) -> bool:
+    """The location hands the request to a backend (any *_pass)."""
+    return any(d.name.endswith("_pass") and d.name != "fastcgi_pass" or d.name == "fastcgi_pass"
+               for d in loc.directives if d.name in (
+                   "proxy_pass", "uwsgi_pass", "grpc_pass", "fastcgi_pass", "scgi_pass"))
+
+
+def _tls(server: ServerBlock, li: Any) -> bool:
+    """The listen speaks TLS: `ssl` on it, or the old `ssl on;` in its server."""
+    return bool(li.ssl) or any(d.name == "ssl" and d.args[:1] == ("on",)
+                               for d in server.directives)
+
+
+def _addr(config: NginxConfig, server: ServerBlock | None, port: int) -> str:
+    """The address a client connects to for this port: the server's own, else loopback."""
+    listens = [li for s in config.servers for li in s.listens if li.endpoint.port == port]
+    if server is not None:
+        own = [li.endpoint.host for li in server.listens if li.endpoint.port == port]
+        for h in own:
+            if h and h not in ("*", "0.0.0.0", "::") and re.fullmatch(r"[\d.]+|[0-9a-f:]+", h):
+                return h
+    if any(li.endpoint.host in ("*", "0.0.0.0") for li in listens) or not listens:
+        return "127.0.0.1"
+    if any(li.endpoint.host == "::" for li in listens):
+        return "::1"
+    return next((li.endpoint.host for li in listens
+                 if li.endpoint.host and re.fullmatch(r"[\d.]+|[0-9a-f:]+", li.endpoint.host)),
+                "127.0.0.1")
+
+
+def _pct(path: str) -> str:
+    """`/api/x` → `/a/../%61pi/x`: the same URI after nginx's normalisation."""
+    i = next((n for n, c in enumerate(path) if c.isalpha()), None)
+    if i is None:
+        return "/gd/.." + path
+    return "/gd/../" + path[1:i] + f"%{ord(path[i]):02X}" + path[i + 1:]
+
+
+def choose_asks(config: NginxConfig) -> list[Ask]:
+    """3–5 URLs for one configuration: its main proxied location by both schemes, an
+    unknown Host, a trailing-dot Host with `//`, and `/../` with `%XX` in the path."""
+    servers = list(config.servers)
+    if not servers:
+        return []
+
+    def proxied(s: ServerBlock) -> Location | None:
+        return next((loc for loc in s.locations if _passes(loc)
+                     and _literal(loc)), None)
+    main = next((s for s in servers if proxied(s)), servers[0])
+    loc = proxied(main) or next((lo for lo in main.locations if _literal(lo)), None)
+    path = (_literal(loc) if loc else None) or "/"
+    name = next((n for n in main.names if n and n != "_" and not n.startswith(("~", "*", "."))
+                 and not n.endswith(".*") and "$" not in n), "localhost")
+    tls = [li for li in main.listens if _tls(main, li) and li.endpoint.port]
+    plain = [li for li in main.listens if not _tls(main, li) and li.endpoint.port]
+    first = tls[0] if tls else (plain[0] if plain else None)
+    scheme = "https" if tls else "http"
+    port = first.endpoint.port if first and first.endpoint.port else 80
+    addr = _addr(config, main, port)
+    asks = [Ask(scheme, name, port, path, addr)]
+    other_ports = sorted({li.endpoint.port for s in servers for li in s.listens
+                          if _tls(s, li) != (scheme == "https") and li.endpoint.port})
+    if other_ports:
+        op = 443 if scheme == "http" and 443 in other_ports else (
+            80 if 80 in other_ports else other_ports[0])
+        osch = "http" if scheme == "https" else "https"
+        osch = "https" if any(_tls(s, li) for s in servers for li in s.listens
+                              if li.endpoint.port == op) else "http"
+        asks.append(Ask(osch, name, op, path, _addr(config, main, op)))
+    asks.append(Ask(scheme, "unknown.example", port, "/", addr))
+    asks.append(Ask(scheme, name + ".", port, "/" + path, addr))
+    asks.append(Ask(scheme, name, port, _pct(path), addr))
+    return asks
+
+
+def gd_answer(config: NginxConfig, ask: Ask) -> dict[str, str]:
+    """gatewaydoctor's route for one request, in nginx's answer's terms."""
+    r = route(config, (ask.scheme, ask.host, ask.port, ask.path), addr=ask.addr, files=())
+    return {"server": f"{r.server.file}:{r.server.line}" if r.server else "",
+            "location": r.location.where if r.location else "",
+            "handler": r.handler_label}
+
+
+def compare(nginx: dict[str, Any], gd: dict[str, str]) -> str | None:
+    """Why gatewaydoctor's answer differs from nginx's, or None when they agree."""
+    if nginx.get("error"):
+        return f"nginx: {nginx['error']}"
+    if not nginx["server"]:
+        return f"nginx logged no server (status {nginx['status']})"
+    if nginx["server"] != gd["server"]:
+        return f"server: nginx {nginx['server']}, gatewaydoctor {gd['server'] or 'none'}"
+    if nginx["location"] != gd["location"]:
+        return f"location: nginx {nginx['location'] or 'none'}, " \
+               f"gatewaydoctor {gd['location'] or 'none'}"
+    want = nginx["handler"]
+    if want and want != gd["handler"]:
+        return f"handler: nginx {want}, gatewaydoctor {gd['handler']}"
+    if not want and gd["handler"].split(" ")[0] not in ("return", "static", "none"):
+        return f"handler: nginx answered {nginx['status']} itself, gatewaydoctor " \
+               f"{gd['handler']}"
+    return None
+
+
+def measure(entries: list[Entry], label: str) -> tuple[int, int, list[str], int, int]:
+    """(agreeing, asked, misses, proxied by nginx, proxied ones whose backend gd names).
+
+    A configuration nginx 1.22 itself refuses (a missing `;`, a directive of a newer nginx)
+    answers nothing to compare: it is listed, and routing its URLs must still not crash.
+    """
+    configs = {e.name: read_config(e.dump(), "corpus") for e in entries}
+    asks = {e.name: e.asks if e.asks is not None else choose_asks(configs[e.name])
+            for e in entries}
+    with tempfile.TemporaryDirectory(prefix="gd-nginx-corpus-") as tmp:
+        work = Path(tmp)
+        cert, key = make_cert(work)
+        jobs = list(iter_jobs(entries, asks, work, cert, key))
+        results = run_all(jobs, work)
+    good = total = proxied = named = 0
+    misses: list[str] = []
+    refused: list[str] = []
+    for e in entries:
+        res = results[e.name]
+        if "error" in res:
+            refused.append(f"{e.name}: {res['error'].splitlines()[0][:200]}")
+            for ask in asks[e.name]:
+                gd_answer(configs[e.name], ask)  # must not raise
+            continue
+        for ask, ans in zip(asks[e.name], res["answers"], strict=True):
+            total += 1
+            try:
+                gd = gd_answer(configs[e.name], ask)
+            except Exception as exc:  # noqa: BLE001 - a crash is a miss, reported
+                gd = {"server": f"crash {exc!r}", "location": "", "handler": ""}
+            why = compare(ans, gd)
+            if ans.get("handler", "").split(" ")[0] not in ("", "static", "echo"):
+                proxied += 1
+                named += ans["handler"] == gd["handler"]
+            if why is None:
+                good += 1
+            else:
+                misses.append(f"{e.name} {ask.url} ({ask.addr}): {why}")
+    print(f"\n{label}: {good}/{total} URLs agree with nginx "
+          f"({100 * good / max(total, 1):.1f}%); backend named for {named}/{proxied} "
+          "proxied requests")
+    for m in misses:
+        print("  miss:", m)
+    for m in refused:
+        print("  not compared (nginx refuses the configuration):", m)
+    return good, total, misses, proxied, named
+
+
+def _skip_or_fail(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"real nginx is needed in CI: {reason}")
+    pytest.skip(reason)
+
+
+def test_router_agrees_with_nginx_on_the_corpus() -> None:
+    reason = unavailable()
+    corpus = corpus_dir()
+    if reason is None and corpus is None:
+        reason = "the shared nginx corpus (../shared/nginx-corpus) is not here"
+    if reason:
+        _skip_or_fail(reason)
+    assert corpus is not None
+    good, total, _misses, _p, _n = measure(corpus_entries(corpus), "corpus")
+    assert total >= 200
+    assert good / total * 100 >= CORPUS_FLOOR
+
+
+def test_router_agrees_with_nginx_on_our_configurations() -> None:
+    reason = unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    good, total, misses, _p, _n = measure(own_entries(OWN), "own")
+    assert total > 0
+    assert good / total * 100 >= OWN_FLOOR
