@@ -41,9 +41,14 @@ from .network import (
     SelinuxState,
 )
 from .nginx import (
+    HANDLER_KINDS,
+    NOT_INHERITED,
+    PASS_KINDS,
+    SCRIPT,
     AccessLogEntry,
     ErrorLogEntry,
     FileStamp,
+    IfBlock,
     Listen,
     Location,
     NginxConfig,
@@ -71,6 +76,7 @@ from .python import (
 )
 from .routing import (
     Route,
+    RouteStep,
     location_for,
     pcre_to_python,
     route,
@@ -111,5 +117,6 @@ __all__ = [
     "Service", "SkippedSource", "SupervisorProgram", "SupervisorState", "SystemState",
     "Traceback", "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "allows", "classify",
     "database_problems", "last_matching", "location_for", "pcre_to_python", "place_links",
-    "server_for", "route", "Route",
+    "server_for", "route", "Route", "RouteStep", "HANDLER_KINDS", "NOT_INHERITED",
+    "PASS_KINDS", "SCRIPT", "IfBlock",
 ]

@@ -46,6 +46,45 @@ class NginxDirective:
         return next((a for a in self.args if a.startswith(prefix)), None)
 
 
+# Directives that hand a request to a content handler (a backend, Lua, a module's page).
+PASS_KINDS = {"proxy_pass": "proxy", "uwsgi_pass": "uwsgi", "grpc_pass": "grpc",
+              "fastcgi_pass": "fastcgi", "scgi_pass": "scgi", "memcached_pass": "memcached"}
+HANDLER_KINDS = {**PASS_KINDS, "content_by_lua": "lua", "content_by_lua_block": "lua",
+                 "content_by_lua_file": "lua", "empty_gif": "empty_gif",
+                 "stub_status": "stub_status", "echo": "echo"}
+# What a nested location does not take from its parent (nginx does not merge these).
+NOT_INHERITED = frozenset({*HANDLER_KINDS, "internal", "try_files", "rewrite", "return", "set",
+                           "break", "proxy_pass"})
+# The rewrite module's directives, run in the order written (with `if` blocks between).
+SCRIPT = frozenset({"rewrite", "return", "set", "break", "rewrite_by_lua",
+                    "rewrite_by_lua_block", "rewrite_by_lua_file"})
+
+
+@dataclass(frozen=True)
+class IfBlock:
+    """An `if (condition) { … }` block: its condition and the simple directives inside."""
+
+    args: tuple[str, ...]
+    file: str
+    line: int
+    body: tuple[NginxDirective, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the if."""
+        return f"{self.file}:{self.line}"
+
+    @property
+    def condition(self) -> str:
+        """The condition as written, without parentheses."""
+        return " ".join(self.args).strip("()").strip()
+
+    @property
+    def handler(self) -> NginxDirective | None:
+        """The handler (proxy_pass, uwsgi_pass…) set inside the if, if any."""
+        return next((d for d in self.body if d.name in HANDLER_KINDS), None)
+
+
 @dataclass(frozen=True)
 class Location:
     """A location block and where it proxies to."""
@@ -58,6 +97,26 @@ class Location:
     file: str
     line: int
     directives: tuple[NginxDirective, ...] = ()
+    # Routing (facts/routing.py): nesting, the rewrite-phase script in order, the handler.
+    depth: int = 0
+    nested: tuple[Location, ...] = ()
+    script: tuple[NginxDirective | IfBlock, ...] = ()
+    handler: NginxDirective | None = None
+
+    @property
+    def named(self) -> bool:
+        """A named location (`location @app`), reached only by internal redirects."""
+        return self.path.startswith("@")
+
+    @property
+    def internal(self) -> bool:
+        """`internal;`: external requests get 404."""
+        return any(d.name == "internal" for d in self.directives)
+
+    @property
+    def handler_kind(self) -> str:
+        """proxy, uwsgi, grpc, fastcgi, scgi, lua… or static (root/alias)."""
+        return HANDLER_KINDS[self.handler.name] if self.handler else "static"
 
     @property
     def where(self) -> str:
@@ -87,6 +146,18 @@ class ServerBlock:
     names: tuple[str, ...]
     locations: tuple[Location, ...]
     directives: tuple[NginxDirective, ...] = ()
+    # Routing: the rewrite-phase script of the server block, in order.
+    script: tuple[NginxDirective | IfBlock, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the server block."""
+        return f"{self.file}:{self.line}"
+
+    @property
+    def top_locations(self) -> tuple[Location, ...]:
+        """The locations written directly in the server block (nested ones are inside)."""
+        return tuple(loc for loc in self.locations if loc.depth == 0)
 
     @property
     def label(self) -> str:

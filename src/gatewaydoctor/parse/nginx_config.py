@@ -19,8 +19,12 @@ import crossplane  # type: ignore[import-untyped]
 
 from ..evidence import Item
 from ..facts import (
+    HANDLER_KINDS,
+    NOT_INHERITED,
+    SCRIPT,
     Endpoint,
     FileStamp,
+    IfBlock,
     Listen,
     Location,
     NginxConfig,
@@ -127,27 +131,59 @@ def _proxy(own: tuple[NginxDirective, ...], groups: dict[str, list[str]]
 
 def _inherit(inherited: tuple[NginxDirective, ...], own: tuple[NginxDirective, ...]
              ) -> tuple[NginxDirective, ...]:
-    """A nested location inherits what its parent location sets (proxy_pass excepted)."""
+    """A nested location inherits what its parent location sets (handlers, try_files,
+    internal and the rewrite script excepted: nginx does not merge those)."""
     names = {c.name for c in own}
-    return tuple(c for c in inherited if c.name not in names and c.name != "proxy_pass") + own
+    return tuple(c for c in inherited if c.name not in names
+                 and c.name not in NOT_INHERITED) + own
+
+
+def _script(trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
+            context: str) -> tuple[NginxDirective | IfBlock, ...]:
+    """The rewrite-phase directives of a block in order, `if` blocks with their bodies."""
+    out: list[NginxDirective | IfBlock] = []
+    for f, d in children(trees, file, block, main):
+        args = tuple(str(a) for a in d.get("args", ()))
+        if d["directive"] == "if":
+            out.append(IfBlock(args, f, int(d.get("line", 0)),
+                               _simple(trees, f, d.get("block", []), main, "if")))
+        elif d["directive"] in SCRIPT:
+            out.append(NginxDirective(d["directive"], args, f, int(d.get("line", 0)), context))
+    return tuple(out)
+
+
+def _location(trees: dict[str, list[Directive]], f: str, d: Directive, main: str,
+              groups: dict[str, list[str]], inherited: tuple[NginxDirective, ...],
+              depth: int) -> Location:
+    """One location block with the locations nested in it."""
+    modifier, path = _location_args(d["args"])
+    inner = d.get("block", [])
+    own = _simple(trees, f, inner, main, "location")
+    proxy, group, endpoints = _proxy(own, groups)
+    directives = _inherit(inherited, own)
+    nested = tuple(_location(trees, cf, c, main, groups, directives, depth + 1)
+                   for cf, c in children(trees, f, inner, main) if c["directive"] == "location")
+    return Location(path=path, modifier=modifier, proxy_pass=proxy, endpoints=endpoints,
+                    upstream_group=group, file=f, line=int(d.get("line", 0)),
+                    directives=directives, depth=depth, nested=nested,
+                    script=_script(trees, f, inner, main, "location"),
+                    handler=next((c for c in own if c.name in HANDLER_KINDS), None))
+
+
+def _flatten(loc: Location) -> Iterator[Location]:
+    yield loc
+    for n in loc.nested:
+        yield from _flatten(n)
 
 
 def _locations(
     trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
     groups: dict[str, list[str]], inherited: tuple[NginxDirective, ...],
 ) -> Iterator[Location]:
+    """Every location of a server block, each followed by those nested in it."""
     for f, d in children(trees, file, block, main):
-        if d["directive"] != "location":
-            continue
-        modifier, path = _location_args(d["args"])
-        inner = d.get("block", [])
-        own = _simple(trees, f, inner, main, "location")
-        proxy, group, endpoints = _proxy(own, groups)
-        directives = _inherit(inherited, own)
-        yield Location(path=path, modifier=modifier, proxy_pass=proxy, endpoints=endpoints,
-                       upstream_group=group, file=f, line=int(d.get("line", 0)),
-                       directives=directives)
-        yield from _locations(trees, f, inner, main, groups, directives)
+        if d["directive"] == "location":
+            yield from _flatten(_location(trees, f, d, main, groups, inherited, 0))
 
 
 def _globals(trees: dict[str, list[Directive]], main: str, top: list[tuple[str, Directive]],
@@ -195,7 +231,8 @@ def _server_block(trees: dict[str, list[Directive]], main: str, f: str, d: Direc
     direct, _group, endpoints = _proxy(own, groups)
     if direct:  # proxy_pass in the server block itself: a location of its own, first
         locs.insert(0, Location("", "", direct, endpoints, None, f, int(d["line"])))
-    return ServerBlock(f, int(d["line"]), listens, names, tuple(locs), own)
+    return ServerBlock(f, int(d["line"]), listens, names, tuple(locs), own,
+                       _script(trees, f, inner, main, "server"))
 
 
 def _log_paths(trees: dict[str, list[Directive]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
