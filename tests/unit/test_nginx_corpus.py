@@ -128,7 +128,31 @@ def choose_asks(config: NginxConfig) -> list[Ask]:
     asks.append(Ask(scheme, "unknown.example", port, "/", addr))
     asks.append(Ask(scheme, name + ".", port, "/" + path, addr))
     asks.append(Ask(scheme, name, port, _pct(path), addr))
+    # Then other locations, of every server: each pass, named fallback and regex once.
+    seen = {path}
+    for s in servers:
+        sname = next((n for n in s.names if n and n != "_" and not n.startswith(("~", "*", "."))
+                      and not n.endswith(".*") and "$" not in n), "localhost")
+        lis = [li for li in _listens_of(s) if li.endpoint.port]
+        if not lis:
+            continue
+        li = next((x for x in lis if _tls(s, x)), lis[0])
+        sch = "https" if _tls(s, li) else "http"
+        for loc in s.locations:
+            p = _literal(loc)
+            if p is None or not re.fullmatch(r"[\w/.~%-]+", p) or p in seen or len(asks) >= 9:
+                continue
+            seen.add(p)
+            asks.append(Ask(sch, sname, li.endpoint.port or 80, p,
+                            _addr(config, s, li.endpoint.port or 80)))
     return asks
+
+
+def _listens_of(server: ServerBlock) -> list[Any]:
+    """A server's listens, `listen 80` when it writes none."""
+    from gatewaydoctor.facts import Endpoint, Listen
+
+    return list(server.listens) or [Listen(Endpoint("*", 80), False, False, "*:80")]
 
 
 def gd_answer(config: NginxConfig, ask: Ask) -> dict[str, str]:

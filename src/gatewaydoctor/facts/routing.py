@@ -262,11 +262,13 @@ def _find(locations: Iterable[Location], uri: str) -> tuple[Location | None, str
     for loc in locs:
         if loc.modifier == "=" and uri == loc.path:
             return loc, "exact match ="
+    if not any(x.path == uri for x in locs if x.modifier in ("", "^~")):
+        for loc in locs:
+            # `/api` asked, `location /api/ { proxy_pass …; }`: nginx redirects to `/api/`.
+            if loc.modifier in ("", "^~") and loc.path == uri + "/" and loc.handler is not None \
+                    and loc.handler.name in PASS_KINDS:
+                return loc, "auto_redirect"
     for loc in locs:
-        # `/api` asked, `location /api/ { proxy_pass …; }`: nginx redirects to `/api/`.
-        if loc.modifier in ("", "^~") and loc.path == uri + "/" and loc.handler is not None \
-                and loc.handler.name in PASS_KINDS:
-            return loc, "auto_redirect"
         if loc.modifier in ("", "^~") and uri.startswith(loc.path) and (
                 prefix is None or len(loc.path) > len(prefix.path)):
             prefix = loc
@@ -609,8 +611,19 @@ def _locate(config: NginxConfig, req: _Request) -> None:
         if loc is not None and loc.internal and not internal:
             r.step("location", f"{loc.path} is internal: 404 to a request from outside",
                    loc.where)
-            r.location, r.handler, r.status = None, "return", 404
-            return
+            r.location, r.handler, r.status, r.directive = None, "return", 404, None
+            page = _error_page(config, server, loc, 404) if not error_done else None
+            if page is None:
+                return
+            error_done = internal = True
+            target = page.args[-1]
+            r.step("error_page", f"error_page 404 → {target}", page.where)
+            r.handler, r.status = "none", None
+            got = _internal_redirect(config, req, target, "error_page")
+            if got == "missing":
+                return
+            named = got if isinstance(got, Location) else None
+            continue
         r.location = loc
         if loc is not None:
             r.locations.append(loc)
