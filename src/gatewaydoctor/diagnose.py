@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .facts import Endpoint, Facts, Location, ServerBlock, Unit, location_for, server_for
+from .facts import Endpoint, Facts, Route, Unit, location_for, route
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
 from .i18n import N_, _
 from .rules.registry import RuleRun, Skipped
@@ -166,41 +166,96 @@ def _probe_hop(facts: Facts, via: str, path: str | None, findings: Sequence[Find
     return None
 
 
+def _route_hops(facts: Facts, r: Route, findings: Sequence[Finding]) -> list[Hop]:
+    """The server, each location the request passes through, and the backend it reaches:
+    exactly the route nginx takes (facts/routing.py)."""
+    server = r.server
+    assert server is not None
+    hops: list[Hop] = []
+    # Details are the deciding directives, as nginx syntax (the same in every language).
+    chose = next((s.directive for s in r.steps if s.kind == "server"), "")
+    if not r.locations:  # nginx answered at the server level (a return, a redirect)
+        chose = "; ".join(x for x in (chose, _handler_text(r)) if x)
+    ev = (Excerpt(r.directive.where, r.directive.text),) if r.directive and not r.locations \
+        else ()
+    hops.append(Hop("server", server.label, "ok", chose, ev, _linked(findings, "server", "")))
+    for n, loc in enumerate(r.locations):
+        name = f"{loc.path} {loc.where}"
+        last = n == len(r.locations) - 1
+        moved = None if last else r.moved_by(n)
+        detail = _handler_text(r) if last else (moved.directive.rstrip(";") if moved else "")
+        ev = (Excerpt(r.directive.where, _directive_text(r)),) if last and r.directive else ()
+        hops.append(Hop("location", name, "ok", detail, ev, _linked(findings, "location", name)))
+    for ep in r.endpoints[:2]:
+        hops += _endpoint_hops(facts, ep, findings)
+    return hops
+
+
+def _directive_text(r: Route) -> str:
+    """The directive that ends the route, as written (a pass with its target only)."""
+    d = r.directive
+    if d is None:
+        return ""
+    if r.target is not None:
+        return f"{d.name} {r.target};"
+    return d.text
+
+
+def _handler_text(r: Route) -> str:
+    """How the route ends: `proxy_pass http://app`, `return 301 https://…`, `root /srv`."""
+    if r.handler == "return":
+        if r.redirect:
+            return f"return {r.status} {r.redirect}"
+        return f"return {r.status}" if r.status is not None else "return"
+    if r.directive is not None:
+        return _directive_text(r).rstrip(";")
+    step = next((s for s in reversed(r.steps) if s.kind == "handler"), None)
+    return step.directive if step else ""
+
+
+def _chain_title(r: Route) -> str:
+    loc = r.locations[-1] if r.locations else None
+    server = r.server
+    assert server is not None
+    return _("location {path} of {server}").format(
+        path=(loc.path if loc else "") or "/", server=server.label)
+
+
 def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
-    """The request paths worth showing: the URL's, else each proxied location's."""
+    """The request paths worth showing: the URL's route, else each proxied location's."""
     chains: list[Chain] = []
     config = facts.nginx_config
-    picks: list[tuple[ServerBlock, Location]] = []
-    if config is not None:
-        wanted = _url_path(facts.target_url)
-        if wanted is not None:
-            loc = location_for(config, wanted[1], wanted[0])
-            server = server_for(config, wanted[0])
-            if loc is not None and server is not None:
-                picks = [(server, loc)]
-        if not picks:
-            picks = config.proxied_locations()[:4]
-    for server, loc in picks:
-        hops: list[Hop] = []
-        via = "url" if facts.target_url else "nginx"
-        wanted = _url_path(facts.target_url)
-        probe_path = wanted[1] if wanted else None
-        if probe_path is None:
+    via = "url" if facts.target_url else "nginx"
+    if config is not None and facts.target_url:
+        r = route(config, facts.target_url)
+        if r.server is not None:
+            hops: list[Hop] = []
+            hop = _probe_hop(facts, via, _url_path(facts.target_url), findings)
+            if hop:
+                hops.append(hop)
+            hops += _route_hops(facts, r, findings)
+            chains.append(Chain(_chain_title(r), tuple(hops)))
+    if config is not None and not chains:
+        for server, loc in config.proxied_locations()[:4]:
+            hops = []
             probe_path = next((p.path for p in facts.probes or () if p.via == "nginx" and
-                               p.path and config is not None and
-                               location_for(config, p.path, p.host_header) == loc), None)
-        hop = _probe_hop(facts, via, probe_path, findings)
-        if hop:
-            hops.append(hop)
-        hops.append(Hop("server", server.label, "ok", "", (), _linked(findings, "server", "")))
-        loc_name = f"{loc.path} {loc.where}"
-        hops.append(Hop("location", loc_name, "ok", f"proxy_pass {loc.proxy_pass}",
-                        (Excerpt(loc.where, f"proxy_pass {loc.proxy_pass};"),),
-                        _linked(findings, "location", loc_name)))
-        for ep in loc.endpoints[:2]:
-            hops += _endpoint_hops(facts, ep, findings)
-        chains.append(Chain(_("location {path} of {server}").format(
-            path=loc.path or "/", server=server.label), tuple(hops)))
+                               p.path and location_for(config, p.path, p.host_header) == loc),
+                              None)
+            hop = _probe_hop(facts, via, probe_path, findings)
+            if hop:
+                hops.append(hop)
+            hops.append(Hop("server", server.label, "ok", "", (),
+                            _linked(findings, "server", "")))
+            loc_name = f"{loc.path} {loc.where}"
+            d = loc.handler
+            text = d.text if d is not None else f"proxy_pass {loc.proxy_pass};"
+            hops.append(Hop("location", loc_name, "ok", text.rstrip(";"),
+                            (Excerpt(d.where if d else loc.where, text),),
+                            _linked(findings, "location", loc_name)))
+            for ep in loc.endpoints[:2]:
+                hops += _endpoint_hops(facts, ep, findings)
+            chains.append(Chain(_("location {path} of {server}").format(
+                path=loc.path or "/", server=server.label), tuple(hops)))
     if not chains:
         for u in facts.web_units()[:3]:
             hops = []
@@ -211,13 +266,11 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
     return chains
 
 
-def _url_path(url: str | None) -> tuple[str | None, str] | None:
-    if not url:
-        return None
+def _url_path(url: str) -> str:
+    """The path of the URL asked about (what the URL probe recorded)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url if "://" in url else "http://" + url)
-    return parts.netloc or None, parts.path or "/"
+    return urlsplit(url if "://" in url else "http://" + url).path or "/"
 
 
 def coverage(facts: Facts) -> list[Coverage]:

@@ -67,6 +67,7 @@ class RouteStep:
     text: str
     where: str = ""
     runtime: bool = False  # the decision depends on the running request, not the config
+    directive: str = ""    # the deciding directive as nginx syntax (`server_name a.test`)
 
     def __str__(self) -> str:
         at = f" ({self.where})" if self.where else ""
@@ -92,6 +93,12 @@ class Route:
     upstream: str | None = None
     steps: list[RouteStep] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)  # every location passed through
+    marks: list[int] = field(default_factory=list)  # len(steps) when each location was entered
+
+    def moved_by(self, n: int) -> RouteStep | None:
+        """The step that moved the request on from the n-th location (try_files…)."""
+        end = self.marks[n + 1] if n + 1 < len(self.marks) else len(self.steps)
+        return next((s for s in reversed(self.steps[self.marks[n]:end]) if s.directive), None)
 
     @property
     def target(self) -> str | None:
@@ -113,9 +120,10 @@ class Route:
         """Some step depends on the running request."""
         return any(s.runtime for s in self.steps)
 
-    def step(self, kind: str, text: str, where: str = "", runtime: bool = False) -> None:
+    def step(self, kind: str, text: str, where: str = "", runtime: bool = False,
+             directive: str = "") -> None:
         """Record one decision."""
-        self.steps.append(RouteStep(kind, text, where, runtime))
+        self.steps.append(RouteStep(kind, text, where, runtime, directive))
 
 
 # ---------------------------------------------------------------- listen and server_name
@@ -211,14 +219,14 @@ def _pick_server(config: NginxConfig, r: Route, addr: str | None) -> ServerBlock
     found = _match_name(config, pairs, name) if name else None
     if found:
         server, why = found
-        r.step("server", why, server.where)
+        r.step("server", why, server.where, directive=why.split(" (")[0])
         return server
     default = next(((s, li) for s, li in pairs if li.default_server or
                     " default" in f" {li.raw} "), pairs[0])
     kind = "default_server" if default[1].default_server or " default" in f" {default[1].raw} " \
         else "first server on the port"
     r.step("server", f"no server_name matches {name or '(no Host)'}: {kind}",
-           default[0].where)
+           default[0].where, directive=f"listen {default[1].raw}")
     return default[0]
 
 
@@ -464,14 +472,15 @@ def _rewrite(req: _Request, d: NginxDirective) -> str:
         r.redirect = new
         r.directive = d
         r.handler = "return"
-        r.step("rewrite", f"rewrite to {new} ({r.status})", d.where, runtime=not known)
+        r.step("rewrite", f"rewrite to {new} ({r.status})", d.where, runtime=not known,
+               directive=d.text)
         return "redirect"
     path, _, args = new.partition("?")
     req.uri = path
     if args or repl.endswith("?"):
         req.args = args if repl.endswith("?") else args + ("&" + req.args if req.args else "")
     r.step("rewrite", f"rewrite {req.uri}{' ' + flag if flag else ''}", d.where,
-           runtime=not known)
+           runtime=not known, directive=d.text)
     if flag in ("last", "break"):
         return flag
     return "matched"
@@ -516,7 +525,7 @@ def _handle(config: NginxConfig, req: _Request, loc: Location | None,
         root = config.setting("alias", r.server, loc) if loc else None
         root = root or config.setting("root", r.server, loc)
         r.step("handler", f"static files under {' '.join(root.args) if root else 'html'}",
-               root.where if root else "")
+               root.where if root else "", directive=root.text if root else "")
         return
     r.handler = HANDLER_KINDS[d.name]
     r.directive = d
@@ -617,7 +626,8 @@ def _locate(config: NginxConfig, req: _Request) -> None:
                 return
             error_done = internal = True
             target = page.args[-1]
-            r.step("error_page", f"error_page 404 → {target}", page.where)
+            r.step("error_page", f"error_page 404 → {target}", page.where,
+                   directive=page.text)
             r.handler, r.status = "none", None
             got = _internal_redirect(config, req, target, "error_page")
             if got == "missing":
@@ -627,6 +637,7 @@ def _locate(config: NginxConfig, req: _Request) -> None:
         r.location = loc
         if loc is not None:
             r.locations.append(loc)
+            r.marks.append(len(r.steps))
         outcome, chosen = _run_script(req, loc.script if loc else (), in_location=True)
         if outcome in ("last", "changed"):
             internal = True
@@ -637,7 +648,8 @@ def _locate(config: NginxConfig, req: _Request) -> None:
                 error_done = True
                 internal = True
                 target = page.args[-1]
-                r.step("error_page", f"error_page {r.status} → {target}", page.where)
+                r.step("error_page", f"error_page {r.status} → {target}", page.where,
+                       directive=page.text)
                 if target.startswith(("http://", "https://")):
                     r.status, r.redirect = 302, target
                     return
@@ -660,7 +672,8 @@ def _locate(config: NginxConfig, req: _Request) -> None:
                     return
                 error_done = True
                 target = page.args[-1]
-                r.step("error_page", f"error_page {code} → {target}", page.where)
+                r.step("error_page", f"error_page {code} → {target}", page.where,
+                       directive=page.text)
                 r.handler, r.status = "none", None
                 got = _internal_redirect(config, req, target, "error_page")
                 if got == "missing":
@@ -697,7 +710,7 @@ def _try_files(config: NginxConfig, req: _Request, loc: Location | None) -> str 
     last = req.expand(d.args[-1])[0]
     r.step("try_files", f"no file of {' '.join(d.args[:-1])} "
            f"{'exists' if req.files is not None else 'is known to exist'}: {last}",
-           d.where, runtime=req.files is None)
+           d.where, runtime=req.files is None, directive=d.text)
     return last
 
 
