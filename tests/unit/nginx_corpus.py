@@ -47,7 +47,7 @@ DROP = frozenset({
     "lock_file", "load_module", "client_body_temp_path", "proxy_temp_path",
     "fastcgi_temp_path", "uwsgi_temp_path", "scgi_temp_path", "ssl_dhparam",
     "ssl_password_file", "ssl_stapling_file", "ssl_session_ticket_key", "ssl_crl",
-    "ssl_stapling", "ssl_stapling_verify", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve",
+    "ssl_stapling", "ssl_stapling_verify", "ssl_ecdh_curve",
     "auth_basic", "auth_basic_user_file",
     "auth_request", "allow", "deny", "init_by_lua", "init_by_lua_block", "init_by_lua_file",
     "init_worker_by_lua", "init_worker_by_lua_block", "init_worker_by_lua_file",
@@ -211,6 +211,10 @@ class Rewriter:
                 args = [self.cert]
             elif name == "ssl_certificate_key":
                 args = [self.key]
+            elif name == "ssl_ciphers" and len(args) == 1:
+                args = ["ALL:@SECLEVEL=0"]  # what OpenSSL 3 still offers to an old client
+            elif name == "ssl_protocols" and all(a.startswith(("SSL", "TLS")) for a in args):
+                args = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
             elif name == "listen" and ctx == "server" and args:
                 args = self.listen(args)
             elif name == "server" and ctx == "upstream" and args:

@@ -334,7 +334,9 @@ class _Request:
             "server_port": str(r.port), "request_uri": self.raw, "uri": self.uri,
             "document_uri": self.uri, "args": self.args, "query_string": self.args,
             "is_args": "?" if self.args else "", "request_method": self.method,
-            "server_name": self.server.names[0] if self.server and self.server.names else "",
+            # nginx lowercases server_name when it reads the configuration.
+            "server_name": self.server.names[0].lower() if self.server and self.server.names
+            else "",
         }
         if name in self.vars:
             return self.vars[name], True
@@ -467,7 +469,12 @@ def _rewrite(req: _Request, d: NginxDirective) -> str:
         return "next"
     req.captures = tuple(g or "" for g in m.groups())
     new, known = req.expand(repl)
-    if new.startswith(("http://", "https://")) or flag in ("redirect", "permanent"):
+    if new.startswith(("http://", "https://", "$scheme")) or flag in ("redirect", "permanent"):
+        # A trailing `?` keeps the old arguments off; otherwise nginx appends them.
+        if new.endswith("?"):
+            new = new[:-1]
+        elif req.args:
+            new += ("&" if "?" in new else "?") + req.args
         r.status = 301 if flag == "permanent" else 302
         r.redirect = new
         r.directive = d
