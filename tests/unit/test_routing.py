@@ -141,3 +141,31 @@ def test_the_url_is_routed_with_its_schemes_port() -> None:
     tls = build_chains(_facts(cfg, "https://site.test/x"), [])[0]
     assert [h.name for h in plain.hops if h.layer == "upstream"] == ["127.0.0.1:9001"]
     assert [h.name for h in tls.hops if h.layer == "upstream"] == ["127.0.0.1:9002"]
+
+
+def test_no_corpus_configuration_crashes_the_router() -> None:
+    """Every server × port × location path of every corpus configuration routes."""
+    import pytest
+    from nginx_corpus import corpus_dir, corpus_entries
+
+    corpus = corpus_dir()
+    if corpus is None:
+        if __import__("os").environ.get("CI"):
+            pytest.fail("the shared nginx corpus is needed in CI")
+        pytest.skip("the shared nginx corpus (../shared/nginx-corpus) is not here")
+    routed = 0
+    for entry in corpus_entries(corpus):
+        cfg = read_config(entry.dump(), "corpus")
+        for server in cfg.servers:
+            hosts = [n for n in server.names if n][:2] + ["unknown.test", "127.0.0.1"]
+            ports = {li.endpoint.port or 80 for li in server.listens} or {80}
+            paths = ["/", "//x/../", "/%2e%2e/x"] + [
+                loc.path for loc in server.locations if loc.modifier in ("", "^~", "=")]
+            for host in hosts:
+                for port in ports:
+                    for scheme in ("http", "https"):
+                        for path in paths[:12]:
+                            r = route(cfg, (scheme, host, port, path or "/"))
+                            assert r.steps, (entry.name, host, port, path)
+                            routed += 1
+    assert routed > 1000

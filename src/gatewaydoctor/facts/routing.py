@@ -728,9 +728,10 @@ def server_for(config: NginxConfig, host: str | None,
     """The server block a request with this Host header (and port) reaches, like nginx:
     exact name, `*.suffix`, `prefix.*`, `~regex`, else the port's default server."""
     name, port = _host_port(host, port)
-    if port is None:  # no port known: the first port any server listens on
-        port = next((li.endpoint.port for s in config.servers for li in _listens(s)
-                     if li.endpoint.port), 80)
+    if port is None:  # a Host without a port came to 80, else the first port listened on
+        ports = [li.endpoint.port for s in config.servers for li in _listens(s)
+                 if li.endpoint.port]
+        port = 80 if 80 in ports or not ports else ports[0]
     r = route(config, ("http", name, port, "/"))
     if r.server is None and config.servers:
         pairs = [(s, li) for s in config.servers for li in _listens(s)]
