@@ -169,3 +169,22 @@ def test_no_corpus_configuration_crashes_the_router() -> None:
                             assert r.steps, (entry.name, host, port, path)
                             routed += 1
     assert routed > 1000
+
+
+def test_steps_name_the_deciding_directive_and_where() -> None:
+    cfg = config("listen")
+    r = route(cfg, "http://127.0.0.1:8080/x")
+    listen, server = r.steps[0], r.steps[1]
+    assert listen.kind == "listen" and listen.where == "/etc/nginx/nginx.conf:12"
+    assert server.directive == "listen 8080 default_server"
+    assert server.where == "/etc/nginx/nginx.conf:13"
+    wrong = route(cfg, "https://site.test:80/x")
+    assert any("without ssl" in s.text for s in wrong.steps)
+
+
+def test_a_unix_socket_listen() -> None:
+    cfg = read_config("# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n"
+                      "server { listen unix:/run/nginx.sock; server_name s.test;\n"
+                      "location / { uwsgi_pass unix:/run/app.sock; } } }\n", "test")
+    r = route(cfg, ("http", "s.test", 80, "/x"), addr="unix:/run/nginx.sock")
+    assert r.handler == "uwsgi" and r.endpoints[0].label == "unix:/run/app.sock"

@@ -18,6 +18,7 @@ class Listen:
     ssl: bool
     default_server: bool
     raw: str
+    where: str = ""  # file:line of the directive
 
 
 @dataclass(frozen=True)

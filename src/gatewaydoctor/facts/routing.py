@@ -147,6 +147,10 @@ def _reaching(config: NginxConfig, port: int, addr: str | None
               ) -> tuple[list[tuple[ServerBlock, Listen]], str]:
     """The (server, listen) pairs that accept a connection to addr:port, as nginx binds
     them: a listen on that very address wins over the wildcard of its family."""
+    if addr is not None and addr.startswith("unix:"):
+        on_sock = [(s, li) for s in config.servers for li in _listens(s)
+                   if li.endpoint.path == addr[5:]]
+        return on_sock, (addr if on_sock else f"nothing listens on {addr}")
     on_port = [(s, li) for s in config.servers for li in _listens(s)
                if li.endpoint.path is None and li.endpoint.port == port]
     if not on_port:
@@ -214,12 +218,14 @@ def _pick_server(config: NginxConfig, r: Route, addr: str | None) -> ServerBlock
     if not pairs:
         r.step("listen", where)
         return None
-    r.step("listen", f"{where}: {len(dict.fromkeys(s for s, _li in pairs))} server block(s)")
+    r.step("listen", f"{where}: {len(dict.fromkeys(s for s, _li in pairs))} server block(s)",
+           pairs[0][1].where, directive=f"listen {pairs[0][1].raw}")
     name = r.host
     found = _match_name(config, pairs, name) if name else None
     if found:
         server, why = found
         r.step("server", why, server.where, directive=why.split(" (")[0])
+        _tls_check(r, server, pairs)
         return server
     default = next(((s, li) for s, li in pairs if li.default_server or
                     " default" in f" {li.raw} "), pairs[0])
@@ -227,7 +233,17 @@ def _pick_server(config: NginxConfig, r: Route, addr: str | None) -> ServerBlock
         else "first server on the port"
     r.step("server", f"no server_name matches {name or '(no Host)'}: {kind}",
            default[0].where, directive=f"listen {default[1].raw}")
+    _tls_check(r, default[0], pairs)
     return default[0]
+
+
+def _tls_check(r: Route, server: ServerBlock, pairs: list[tuple[ServerBlock, Listen]]) -> None:
+    """An https URL on a listen without `ssl` (or http on one with it) fails before routing."""
+    tls = any(li.ssl for _s, li in pairs) or any(
+        d.name == "ssl" and d.args[:1] == ("on",) for d in server.directives)
+    if tls != (r.scheme == "https"):
+        r.step("listen", f"{r.scheme} to a listen {'with' if tls else 'without'} ssl: the "
+               "request fails before any server block answers it", pairs[0][1].where)
 
 
 # ---------------------------------------------------------------- URI

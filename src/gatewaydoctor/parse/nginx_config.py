@@ -104,11 +104,12 @@ def _simple(trees: dict[str, list[Directive]], file: str, block: list[Directive]
     )
 
 
-def _listen(args: list[str]) -> Listen:
+def _listen(args: list[str], where: str = "") -> Listen:
     raw = " ".join(args)
     ep = Endpoint.parse(args[0]) if args else Endpoint(host="*", port=80)
-    return Listen(endpoint=ep, ssl="ssl" in args[1:], default_server="default_server" in args[1:],
-                  raw=raw)
+    return Listen(endpoint=ep, ssl="ssl" in args[1:],
+                  default_server=bool({"default_server", "default"} & set(args[1:])), raw=raw,
+                  where=where)
 
 
 def _location_args(args: list[str]) -> tuple[str, str]:
@@ -225,7 +226,7 @@ def _server_block(trees: dict[str, list[Directive]], main: str, f: str, d: Direc
                   groups: dict[str, list[str]]) -> ServerBlock:
     inner = d.get("block", [])
     own = _simple(trees, f, inner, main, "server")
-    listens = tuple(_listen(list(c.args)) for c in own if c.name == "listen")
+    listens = tuple(_listen(list(c.args), c.where) for c in own if c.name == "listen")
     names = tuple(a for c in own if c.name == "server_name" for a in c.args)
     locs = list(_locations(trees, f, inner, main, groups, ()))
     direct, _group, endpoints = _proxy(own, groups)
