@@ -214,6 +214,7 @@ def _handler_text(r: Route) -> str:
 
 
 def _chain_title(r: Route) -> str:
+    """`location /api/ of server …`: the last location the route reaches."""
     loc = r.locations[-1] if r.locations else None
     server = r.server
     assert server is not None

@@ -20,7 +20,6 @@ host and every process dies with the namespace.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -104,6 +103,7 @@ class Entry:
 
 
 def _tree(base: Path) -> dict[str, str]:
+    """Every file under base, by its path as deployed."""
     out: dict[str, str] = {}
     for p in sorted(base.rglob("*")):
         if p.is_file():
@@ -157,11 +157,8 @@ def parse_ask(url: str, addr: str = "127.0.0.1") -> Ask:
 
 # ---------------------------------------------------------------- rewriting
 
-def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _d(name: str, *args: str) -> dict[str, Any]:
+    """A directive for crossplane.build."""
     return {"directive": name, "args": list(args), "line": 0}
 
 
@@ -186,10 +183,12 @@ class Rewriter:
         return full in self.files
 
     def path(self, p: str) -> str:
+        """An absolute path moved into the prefix; a relative one is left to -p."""
         return self.prefix + "/root" + p if p.startswith("/") else p
 
     def block(self, file: str, block: list[dict[str, Any]], ctx: str,
               handler: str | None = None) -> list[dict[str, Any]]:
+        """A block's directives rewritten (see the module docstring)."""
         out: list[dict[str, Any]] = []
         for d in block:
             name, args = d["directive"], [str(a) for a in d.get("args", [])]
@@ -229,6 +228,7 @@ class Rewriter:
 
     def inner(self, file: str, d: dict[str, Any], name: str, ctx: str,
               handler: str | None) -> list[dict[str, Any]]:
+        """The body of a block directive: server and location blocks get their markers."""
         where = f"{file}:{d.get('line', 0)}"
         body = d["block"]
         if name == "server" and ctx == "http":
@@ -246,6 +246,7 @@ class Rewriter:
         return self.block(file, body, name, handler)
 
     def http_head(self) -> list[dict[str, Any]]:
+        """What every http block starts with: our log, certificate and temp paths."""
         p = self.prefix
         return [
             _d("log_format", "gdroute",
@@ -258,6 +259,7 @@ class Rewriter:
         ]
 
     def listen(self, args: list[str]) -> list[str]:
+        """Listen arguments nginx can bind inside the namespace (addresses noted for lo)."""
         addr = args[0]
         host, _sep, port = addr.rpartition(":") if not addr.startswith("unix:") else ("", "", "")
         if host and not host.startswith("[") and not re.fullmatch(r"[\d.]+|\*", host):
@@ -273,6 +275,7 @@ class Rewriter:
 
 
 def _upstream_host(addr: str) -> str:
+    """An upstream server's host name becomes 127.0.0.1 (nginx resolves it at start)."""
     if addr.startswith("unix:"):
         return addr
     host, _sep, port = addr.rpartition(":") if not addr.endswith("]") else (addr, "", "")
@@ -352,6 +355,7 @@ class Ask:
 
     @property
     def url(self) -> str:
+        """The URL as a person would write it."""
         h = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{h}:{self.port}{self.path}"
 
@@ -402,6 +406,7 @@ def _serve(plan: Path) -> None:
 
 
 def _one(job: dict[str, Any]) -> dict[str, Any]:
+    """Start one configuration's nginx, ask its URLs, stop it."""
     import time
 
     prefix = Path(job["prefix"])
@@ -435,10 +440,12 @@ def _one(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read(p: Path) -> str:
+    """A file's text, empty when it is not there."""
     return p.read_text(errors="replace") if p.exists() else ""
 
 
 def _ask(ask: dict[str, Any], rid: str, log: Path) -> dict[str, Any]:
+    """Send one request and read what nginx logged and echoed for it."""
     import http.client
     import socket
     import ssl
@@ -501,6 +508,7 @@ def iter_jobs(entries: list[Entry], asks: dict[str, list[Ask]], workdir: Path, c
 
 
 def _host_header(a: Ask) -> str:
+    """The Host header a browser sends for the URL (the port only when not the default)."""
     default = {"http": 80, "https": 443}[a.scheme]
     h = f"[{a.host}]" if ":" in a.host else a.host
     return h if a.port == default else f"{h}:{a.port}"
@@ -513,11 +521,6 @@ def make_cert(workdir: Path) -> tuple[str, str]:
                     "-subj", "/CN=gatewaydoctor-test", "-keyout", str(key), "-out", str(cert)],
                    capture_output=True, check=True)
     return str(cert), str(key)
-
-
-def glob_files(pattern: str) -> list[str]:
-    """Files a pattern names (kept for callers that list evidence)."""
-    return sorted(glob.glob(pattern))
 
 
 if __name__ == "__main__":

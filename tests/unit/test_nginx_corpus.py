@@ -102,6 +102,7 @@ def choose_asks(config: NginxConfig) -> list[Ask]:
         return []
 
     def proxied(s: ServerBlock) -> Location | None:
+        """The server's first location that passes to a backend and can be asked for."""
         return next((loc for loc in s.locations if _passes(loc)
                      and _literal(loc)), None)
     main = next((s for s in servers if proxied(s)), servers[0])
@@ -246,6 +247,7 @@ def measure(entries: list[Entry], label: str
 
 
 def _skip_or_fail(reason: str) -> None:
+    """Skip where nginx cannot run, but fail in CI (a missing harness is no pass)."""
     if IN_CI:
         pytest.fail(f"real nginx is needed in CI: {reason}")
     pytest.skip(reason)

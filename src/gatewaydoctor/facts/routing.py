@@ -70,6 +70,7 @@ class RouteStep:
     directive: str = ""    # the deciding directive as nginx syntax (`server_name a.test`)
 
     def __str__(self) -> str:
+        """`kind: text (file:line)`, marked when it depends on runtime."""
         at = f" ({self.where})" if self.where else ""
         return f"{self.kind}: {self.text}{at}" + (" [depends on runtime]" if self.runtime
                                                    else "")
@@ -133,6 +134,7 @@ _IP = re.compile(r"[\d.]+|[0-9A-Fa-f:]+|\*")
 
 
 def _family(host: str | None) -> int:
+    """4 or 6: the address family of a listen's or a connection's host."""
     return 6 if host and ":" in host else 4
 
 
@@ -176,6 +178,7 @@ def _reaching(config: NginxConfig, port: int, addr: str | None
 
 
 def _names(server: ServerBlock) -> tuple[str, ...]:
+    """A server's names; none written is nginx's empty name."""
     return server.names or ("",)
 
 
@@ -214,6 +217,7 @@ def _match_name(config: NginxConfig, pairs: list[tuple[ServerBlock, Listen]], na
 
 
 def _pick_server(config: NginxConfig, r: Route, addr: str | None) -> ServerBlock | None:
+    """The listen that takes the connection, then the server block its Host picks."""
     pairs, where = _reaching(config, r.port, addr)
     if not pairs:
         r.step("listen", where)
@@ -317,6 +321,7 @@ def _find(locations: Iterable[Location], uri: str) -> tuple[Location | None, str
 
 
 def _named(server: ServerBlock, name: str) -> Location | None:
+    """The named location (`@app`) of a server block."""
     return next((loc for loc in server.locations if loc.path == name), None)
 
 
@@ -458,6 +463,7 @@ def _run_script(req: _Request, script: Iterable[NginxDirective | IfBlock],
 
 
 def _return(req: _Request, d: NginxDirective) -> str:
+    """`return code [text|URL]`: the route ends here (`redirect` for a 3xx with a URL)."""
     r = req.route
     code = d.args[0] if d.args else "444"
     target = d.args[1] if len(d.args) > 1 else ""

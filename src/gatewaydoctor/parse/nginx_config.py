@@ -172,6 +172,7 @@ def _location(trees: dict[str, list[Directive]], f: str, d: Directive, main: str
 
 
 def _flatten(loc: Location) -> Iterator[Location]:
+    """A location, then every location nested in it, depth first."""
     yield loc
     for n in loc.nested:
         yield from _flatten(n)
