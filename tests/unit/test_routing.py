@@ -188,3 +188,20 @@ def test_a_unix_socket_listen() -> None:
                       "location / { uwsgi_pass unix:/run/app.sock; } } }\n", "test")
     r = route(cfg, ("http", "s.test", 80, "/x"), addr="unix:/run/nginx.sock")
     assert r.handler == "uwsgi" and r.endpoints[0].label == "unix:/run/app.sock"
+
+
+def test_a_failing_backends_error_page_is_noted() -> None:
+    cfg = config("phases")
+    r = route(cfg, "http://p.test/named/x")
+    assert r.handler == "proxy"
+    note = next(s for s in r.steps if s.kind == "error_page")
+    assert note.runtime and "@down" in note.text
+
+
+def test_merge_slashes_off_keeps_the_double_slash() -> None:
+    text = ("events {}\nhttp { server { listen 80; merge_slashes off;\n"
+            "location /api/ { proxy_pass http://127.0.0.1:1; }\n"
+            "location / { proxy_pass http://127.0.0.1:2; } } }\n")
+    cfg = read_config(f"# configuration file /etc/nginx/nginx.conf:\n{text}", "test")
+    assert route(cfg, "http://x//api/a").endpoints[0].port == 2
+    assert route(cfg, "http://x/api/a").endpoints[0].port == 1

@@ -252,14 +252,16 @@ def _tls_check(r: Route, server: ServerBlock, pairs: list[tuple[ServerBlock, Lis
 
 # ---------------------------------------------------------------- URI
 
-def normalise(raw: str) -> tuple[str, str, bool]:
-    """(uri, args, ok) as nginx makes them: %XX decoded, `//` merged, `/./` and `/../`
-    resolved; ok is False where nginx answers 400 (a `..` above the root)."""
+def normalise(raw: str, merge_slashes: bool = True) -> tuple[str, str, bool]:
+    """(uri, args, ok) as nginx makes them: %XX decoded, `//` merged (unless
+    `merge_slashes off`), `/./` and `/../` resolved; ok is False where nginx answers 400
+    (a `..` above the root)."""
     path, _, args = raw.partition("?")
     path = re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), path)
     if not path.startswith("/"):
         path = "/" + path
-    path = re.sub(r"/{2,}", "/", path)
+    if merge_slashes:
+        path = re.sub(r"/{2,}", "/", path)
     out: list[str] = []
     parts = path.split("/")
     for i, seg in enumerate(parts[1:], 1):
@@ -564,6 +566,12 @@ def _handle(config: NginxConfig, req: _Request, loc: Location | None,
         via = f" (upstream {r.upstream})" if r.upstream else ""
         r.step("handler", f"{d.name} {d.args[0]}{via} → {ends}", d.where,
                runtime="$" in d.args[0])
+        for code in (502, 503, 504):  # what a failing backend turns into, for the diagnosis
+            page = _error_page(config, r.server, loc, code) if r.server else None
+            if page is not None:
+                r.step("error_page", f"if the backend fails ({code}), error_page sends the "
+                       f"request to {page.args[-1]}", page.where, runtime=True)
+                break
     else:
         r.step("handler", d.name, d.where)
 
@@ -606,7 +614,8 @@ def route(config: NginxConfig, url: str | tuple[str, str, int, str],
     r.server = server
     if server is None:
         return r
-    uri, args, ok = normalise(path)
+    merge = config.setting("merge_slashes", server)
+    uri, args, ok = normalise(path, merge is None or merge.args[:1] != ("off",))
     req = _Request(r, uri, args, path, method, {k.lower(): v for k, v in (headers or {}).items()},
                    files=files, server=server)
     if not ok:
@@ -737,9 +746,12 @@ def _try_files(config: NginxConfig, req: _Request, loc: Location | None) -> str 
                    d.where)
             return None
     last = req.expand(d.args[-1])[0]
-    r.step("try_files", f"no file of {' '.join(d.args[:-1])} "
-           f"{'exists' if req.files is not None else 'is known to exist'}: {last}",
-           d.where, runtime=req.files is None, directive=d.text)
+    if req.files is not None:
+        text = f"no file of {' '.join(d.args[:-1])} exists: {last}"
+    else:  # both branches: the evidence does not list the document root's files
+        text = (f"if a file of {' '.join(d.args[:-1])} exists nginx serves it here; "
+                f"otherwise {last}")
+    r.step("try_files", text, d.where, runtime=req.files is None, directive=d.text)
     return last
 
 
