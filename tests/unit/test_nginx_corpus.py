@@ -32,6 +32,7 @@ from gatewaydoctor.parse.nginx_config import read_config
 
 IN_CI = __import__("os").environ.get("CI", "").lower() in ("1", "true", "yes")
 OWN = ROOT / "tests" / "data" / "nginx-routing"
+PASSES = ("proxy", "uwsgi", "grpc", "fastcgi", "scgi", "memcached")
 # Agreement floors (percent of URLs where server, location and handler all agree): raise
 # them as the router improves, never lower them.
 CORPUS_FLOOR = 98.0
@@ -162,7 +163,10 @@ def gd_answer(config: NginxConfig, ask: Ask) -> dict[str, str]:
     return {"server": f"{r.server.file}:{r.server.line}" if r.server else "",
             "location": r.location.where if r.location else "",
             "handler": r.handler_label, "status": str(r.status or ""),
-            "redirect": r.redirect or ""}
+            "redirect": r.redirect or "",
+            # the backend: its endpoints, or the variable target nginx resolves per request
+            "backend": ", ".join(e.label for e in r.endpoints) or (
+                r.target if r.target and "$" in r.target else "")}
 
 
 def compare(nginx: dict[str, Any], gd: dict[str, str]) -> str | None:
@@ -212,6 +216,7 @@ def measure(entries: list[Entry], label: str
         jobs = list(iter_jobs(entries, asks, work, cert, key))
         results = run_all(jobs, work)
     good = total = proxied = named = 0
+    steps = {"server": 0, "location": 0, "handler": 0}
     misses: list[str] = []
     refused: list[str] = []
     for e in entries:
@@ -227,11 +232,14 @@ def measure(entries: list[Entry], label: str
                 gd = gd_answer(configs[e.name], ask)
             except Exception as exc:  # noqa: BLE001 - a crash is a miss, reported
                 gd = {"server": f"crash {exc!r}", "location": "", "handler": "", "status": "",
-                      "redirect": ""}
+                      "redirect": "", "backend": ""}
             why = compare(ans, gd)
-            if ans.get("handler", "").split(" ")[0] not in ("", "static", "echo"):
+            if not ans.get("error"):
+                for key in steps:
+                    steps[key] += ans[key] == gd[key] or (key == "handler" and not ans[key])
+            if ans.get("handler", "").split(" ")[0] in PASSES:
                 proxied += 1
-                named += ans["handler"] == gd["handler"]
+                named += ans["handler"] == gd["handler"] and bool(gd["backend"])
             if why is None:
                 good += 1
             else:
@@ -239,6 +247,7 @@ def measure(entries: list[Entry], label: str
     print(f"\n{label}: {good}/{total} URLs agree with nginx "
           f"({100 * good / max(total, 1):.1f}%); backend named for {named}/{proxied} "
           "proxied requests")
+    print("  by step: " + ", ".join(f"{k} {v}/{total}" for k, v in steps.items()))
     for m in misses:
         print("  miss:", m)
     for m in refused:
