@@ -205,3 +205,9 @@ def test_merge_slashes_off_keeps_the_double_slash() -> None:
     cfg = read_config(f"# configuration file /etc/nginx/nginx.conf:\n{text}", "test")
     assert route(cfg, "http://x//api/a").endpoints[0].port == 2
     assert route(cfg, "http://x/api/a").endpoints[0].port == 1
+
+
+def test_an_ip_in_the_url_is_where_the_client_connects() -> None:
+    cfg = config("listen")
+    assert route(cfg, "http://127.0.0.2:8081/x").endpoints[0].port == 9005
+    assert route(cfg, "http://127.0.0.1:8081/x").endpoints[0].port == 9006

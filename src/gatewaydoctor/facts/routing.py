@@ -609,6 +609,10 @@ def route(config: NginxConfig, url: str | tuple[str, str, int, str],
         host, found = _host_port(host, given)
         port = found if found is not None else given
     host = host.lower().rstrip(".")
+    if addr is None and (re.fullmatch(r"[\d.]+", host) or ":" in host):
+        addr = host  # an IP in the URL is the address the client connects to
+    elif addr is None and host == "localhost":
+        addr = "127.0.0.1"
     r = Route(scheme, host, port, path)
     server = _pick_server(config, r, addr)
     r.server = server
