@@ -635,14 +635,34 @@ def route(config: NginxConfig, url: str | tuple[str, str, int, str],
     return r
 
 
+def _via_error_page(config: NginxConfig, req: _Request, loc: Location | None,
+                    status: int) -> tuple[bool, Location | None]:
+    """Follow the error_page in force for status: (followed, the named location it goes
+    to). Not followed: no error_page (the status stands) or one that redirects outside."""
+    r = req.route
+    assert req.server is not None
+    page = _error_page(config, req.server, loc, status)
+    if page is None:
+        return False, None
+    target = page.args[-1]
+    r.step("error_page", f"error_page {status} → {target}", page.where, directive=page.text)
+    if target.startswith(("http://", "https://")):
+        r.handler, r.status, r.redirect, r.directive = "return", 302, target, page
+        return False, None
+    r.handler, r.status, r.directive = "none", None, None
+    got = _internal_redirect(config, req, target, "error_page")
+    if got == "missing":
+        return False, None
+    return True, got if isinstance(got, Location) else None
+
+
 def _locate(config: NginxConfig, req: _Request) -> None:
     """Find the location, run its phases, follow internal redirects, pick the handler."""
     r, server = req.route, req.server
     assert server is not None
-    loc: Location | None = None
     named: Location | None = None
-    internal = False
-    error_done = False
+    loc: Location | None
+    internal = error_done = False
     for _ in range(MAX_REDIRECTS):
         if named is not None:
             loc, named = named, None
@@ -663,18 +683,12 @@ def _locate(config: NginxConfig, req: _Request) -> None:
             r.step("location", f"{loc.path} is internal: 404 to a request from outside",
                    loc.where)
             r.location, r.handler, r.status, r.directive = None, "return", 404, None
-            page = _error_page(config, server, loc, 404) if not error_done else None
-            if page is None:
+            if error_done:
+                return
+            followed, named = _via_error_page(config, req, loc, 404)
+            if not followed:
                 return
             error_done = internal = True
-            target = page.args[-1]
-            r.step("error_page", f"error_page 404 → {target}", page.where,
-                   directive=page.text)
-            r.handler, r.status = "none", None
-            got = _internal_redirect(config, req, target, "error_page")
-            if got == "missing":
-                return
-            named = got if isinstance(got, Location) else None
             continue
         r.location = loc
         if loc is not None:
@@ -685,50 +699,31 @@ def _locate(config: NginxConfig, req: _Request) -> None:
             internal = True
             continue
         if outcome == "return" and r.status and not error_done:
-            page = _error_page(config, server, loc, r.status)
-            if page is not None:
-                error_done = True
-                internal = True
-                target = page.args[-1]
-                r.step("error_page", f"error_page {r.status} → {target}", page.where,
-                       directive=page.text)
-                if target.startswith(("http://", "https://")):
-                    r.status, r.redirect = 302, target
-                    return
-                r.handler, r.status, r.directive = "none", None, None
-                got = _internal_redirect(config, req, target, "error_page")
-                if got == "missing":
-                    return
-                named = got if isinstance(got, Location) else None
+            followed, named = _via_error_page(config, req, loc, r.status)
+            if followed:
+                error_done = internal = True
                 continue
         if outcome in ("return", "redirect"):
             return
         tries = _try_files(config, req, loc)
-        if tries is not None:
-            internal = True
-            if tries.startswith("="):
-                code = int(tries[1:]) if tries[1:].isdigit() else 404
-                r.handler, r.status, r.directive = "return", code, None
-                page = _error_page(config, server, loc, code) if not error_done else None
-                if page is None:
-                    return
-                error_done = True
-                target = page.args[-1]
-                r.step("error_page", f"error_page {code} → {target}", page.where,
-                       directive=page.text)
-                r.handler, r.status = "none", None
-                got = _internal_redirect(config, req, target, "error_page")
-                if got == "missing":
-                    return
-                named = got if isinstance(got, Location) else None
-                continue
-            got = _internal_redirect(config, req, tries, "try_files")
-            if got == "missing":
+        if tries is None:
+            _handle(config, req, loc, chosen)
+            return
+        internal = True
+        if tries.startswith("="):
+            r.handler, r.directive = "return", None
+            r.status = int(tries[1:]) if tries[1:].isdigit() else 404
+            if error_done:
                 return
-            named = got if isinstance(got, Location) else None
+            followed, named = _via_error_page(config, req, loc, r.status)
+            if not followed:
+                return
+            error_done = True
             continue
-        _handle(config, req, loc, chosen)
-        return
+        got = _internal_redirect(config, req, tries, "try_files")
+        if got == "missing":
+            return
+        named = got if isinstance(got, Location) else None
     r.step("location", "more than 10 internal redirects: nginx answers 500")
     r.handler, r.status = "return", 500
 
