@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from . import __version__
 from .errors import EvidenceError
@@ -37,8 +37,16 @@ if TYPE_CHECKING:
     from .evidence import Evidence
 
 SCHEMA = "gatewaydoctor.bundle/1"
-MAX_MEMBER_BYTES = 64 << 20
-MAX_MEMBERS = 2000
+# Reading limits. A bundle of a busy host is a few MiB unpacked (the agent bounds every log
+# window); these refuse a hostile archive in well under a second and ~100 MB of memory.
+MAX_MEMBERS = 2000  # one member per source, plus manifest.json and evidence.json
+MAX_MEMBER_BYTES = 16 << 20  # any one member, as its header says, before it is read
+MAX_TOTAL_BYTES = 64 << 20  # the whole tar stream, uncompressed, counted as it is inflated
+MAX_HEADER_BYTES = 64 << 10  # one PAX or GNU long-name header (read whole by tarfile)
+MAX_HEADERS_IN_A_ROW = 8  # extended headers before a member (tarfile chains them by recursion)
+MAX_GZIP_MEMBERS = 64  # the writer makes one or two
+MAX_READ_SECONDS = 5.0  # a safety net: the limits above end a bomb long before
+CHUNK = 64 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -277,30 +285,146 @@ def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | No
     return manifest
 
 
-def _safe_members(tar: tarfile.TarFile, path: str) -> dict[str, tarfile.TarInfo]:
-    found: dict[str, tarfile.TarInfo] = {}
-    for n, info in enumerate(tar):
-        if n >= MAX_MEMBERS:
-            raise BundleError(_("{path} has more than {n} members: not a bundle written by "
-                                "gatewaydoctor; ask for a new one ({command})").format(
-                                    path=path, n=MAX_MEMBERS, command="`gatewaydoctor bundle`"))
-        name = info.name
-        parts = name.split("/")
-        plain = info.isfile() or info.isdir()
-        if name.startswith("/") or ".." in parts or "\\" in name or not plain:
-            what = _("outside the bundle directory") if plain else _("a link or special file")
-            raise BundleError(_(
-                "{path} is refused: member {name} is {what} (a bundle holds plain files "
-                "only); do not unpack it, ask for a new one made with {command}").format(
-                    path=path, name=repr(name), what=what, command="`gatewaydoctor bundle`"))
-        if info.isfile():
-            if info.size > MAX_MEMBER_BYTES:
-                raise BundleError(_("{path}: member {name} is too large ({size} bytes) for a "
-                                    "bundle; ask for a new one made with {command}").format(
-                                        path=path, name=repr(name), size=info.size,
-                                        command="`gatewaydoctor bundle`"))
-            found["/".join(parts[1:]) if len(parts) > 1 else name] = info
-    return found
+class _Refused(Exception):
+    """A limit was passed while reading: `what` says which (read() names the file)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _mib(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
+
+
+class _Inflated:
+    """The uncompressed stream of a .tar.gz, read in bounded pieces: never more than
+    MAX_TOTAL_BYTES, at most MAX_GZIP_MEMBERS gzip members, within MAX_READ_SECONDS.
+
+    (tarfile's own gzip reading inflates whatever a member claims, one bomb member at a
+    time; here every piece is counted before the next is made.)
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.members = 1
+        self.total = 0
+        self.pending = b""  # compressed bytes read but not yet inflated
+        self.out = b""  # inflated bytes, handed out from self.at on
+        self.at = 0
+        self.deadline = time.monotonic() + MAX_READ_SECONDS
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to size bytes (b"" at the end of the stream), as tarfile asks for them."""
+        while self.at >= len(self.out):
+            self.out, self.at = self._more(), 0
+            if not self.out:
+                return b""
+        end = len(self.out) if size < 0 else self.at + size
+        piece = self.out[self.at:end]
+        self.at += len(piece)
+        return piece
+
+    def _more(self) -> bytes:
+        """The next inflated piece; b"" at a clean end."""
+        while True:
+            if time.monotonic() > self.deadline:
+                raise _Refused(_("it takes more than {n} seconds to read").format(
+                    n=MAX_READ_SECONDS))
+            if self.inflate.eof:
+                self.pending = self.pending.lstrip(b"\0")  # gzip allows zero padding
+                if not self.pending:
+                    self.pending = self.raw.read(CHUNK).lstrip(b"\0")
+                    if not self.pending:
+                        return b""
+                    continue
+                self.members += 1
+                if self.members > MAX_GZIP_MEMBERS:
+                    raise _Refused(_("it has more than {n} gzip members").format(
+                        n=MAX_GZIP_MEMBERS))
+                self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            if not self.pending:
+                self.pending = self.raw.read(CHUNK)
+                if not self.pending:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+            piece = self.inflate.decompress(self.pending, CHUNK)
+            self.pending = self.inflate.unconsumed_tail or self.inflate.unused_data
+            self.total += len(piece)
+            if self.total > MAX_TOTAL_BYTES:
+                raise _Refused(_("it unpacks to more than {size}").format(
+                    size=_mib(MAX_TOTAL_BYTES)))
+            if piece:
+                return piece
+
+
+_EXTENSIONS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+               tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+
+
+class _CheckedInfo(tarfile.TarInfo):
+    """A tar header whose extension headers (PAX, GNU long names) are checked for size, and
+    counted, before tarfile reads them: each is read whole into memory, and each chains to
+    the next header by recursion."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        in_a_row = getattr(tar, "_gd_extensions", 0)
+        if self.type in _EXTENSIONS:
+            if self.size > MAX_HEADER_BYTES:
+                raise _Refused(_("it has an extended tar header of {size} bytes (at most "
+                                 "{limit})").format(size=self.size, limit=_mib(MAX_HEADER_BYTES)))
+            in_a_row += 1
+            if in_a_row > MAX_HEADERS_IN_A_ROW:
+                raise _Refused(_("it has more than {n} extended tar headers in a row").format(
+                    n=MAX_HEADERS_IN_A_ROW))
+        else:
+            in_a_row = 0
+        tar._gd_extensions = in_a_row  # type: ignore[attr-defined]
+        member: tarfile.TarInfo = super()._proc_member(tar)  # type: ignore[misc]
+        return member
+
+
+def _short(name: str) -> str:
+    """A member name for a sentence (a hostile one can be 64 KiB long)."""
+    return repr(name if len(name) <= 80 else name[:77] + "...")
+
+
+def _member_path(info: tarfile.TarInfo, path: str) -> str:
+    """The member's name under the top directory, after checking it is a plain file or
+    directory inside it and small enough."""
+    name = info.name
+    parts = name.split("/")
+    plain = info.type in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE)
+    if name.startswith("/") or ".." in parts or "\\" in name or not plain:
+        what = _("outside the bundle directory") if plain else _("a link or special file")
+        raise BundleError(_(
+            "{path} is refused: member {name} is {what} (a bundle holds plain files "
+            "only); do not unpack it, ask for a new one made with {command}").format(
+                path=path, name=_short(name), what=what, command="`gatewaydoctor bundle`"))
+    if info.isfile() and info.size > MAX_MEMBER_BYTES:
+        raise BundleError(_("{path}: member {name} is too large ({size} bytes) for a "
+                            "bundle; ask for a new one made with {command}").format(
+                                path=path, name=_short(name), size=info.size,
+                                command="`gatewaydoctor bundle`"))
+    return "/".join(parts[1:]) if len(parts) > 1 else name
+
+
+def _wanted_members(path: str) -> dict[str, bytes]:
+    """manifest.json and evidence.json, read in one bounded pass over the archive; every
+    member is checked on the way, none is written anywhere."""
+    texts: dict[str, bytes] = {}
+    with open(path, "rb") as raw, tarfile.open(fileobj=_Inflated(raw), mode="r|",  # type: ignore[call-overload]
+                                               tarinfo=_CheckedInfo) as tar:
+        for n, info in enumerate(tar):
+            if n >= MAX_MEMBERS:
+                raise _Refused(_("it has more than {n} members").format(n=MAX_MEMBERS))
+            name = _member_path(info, path)
+            if name in ("manifest.json", "evidence.json") and info.isfile():
+                fh = tar.extractfile(info)
+                if name in texts or fh is None:
+                    raise _Refused(_("it holds {file} twice").format(file=name))
+                texts[name] = fh.read()
+    return texts
 
 
 def read(path: str | Path) -> Bundle:
@@ -309,26 +433,18 @@ def read(path: str | Path) -> Bundle:
     redo = _("make a new one with {command} on the host and send it again").format(
         command="`gatewaydoctor bundle`")
     try:
-        with tarfile.open(path, mode="r:gz") as tar:
-            members = _safe_members(tar, path)
-            for need in ("manifest.json", "evidence.json"):
-                if need not in members:
-                    raise BundleError(_("{path} is not a gatewaydoctor bundle: it has no "
-                                        "{file}; {redo}").format(path=path, file=need, redo=redo))
-            texts = {}
-            for need in ("manifest.json", "evidence.json"):
-                fh = tar.extractfile(members[need])
-                if fh is None:
-                    raise BundleError(_("{path}: {file} cannot be read; {redo}").format(
-                        path=path, file=need, redo=redo))
-                texts[need] = fh.read()
+        texts = _wanted_members(path)
+    except _Refused as exc:
+        raise BundleError(_("{path} is refused: {limit} (a bundle written by gatewaydoctor "
+                            "never does); do not unpack it, {redo}").format(
+                                path=path, limit=exc.what, redo=redo)) from None
     except FileNotFoundError:
         raise BundleError(_("no such file: {path}").format(path=path)) from None
     except PermissionError:
         raise BundleError(_("cannot read {path}: permission denied").format(path=path)) from None
     except IsADirectoryError:
         raise BundleError(_("{path} is a directory, not a bundle").format(path=path)) from None
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error, UnicodeError) as exc:
         truncated = isinstance(exc, EOFError) or "end of" in str(exc).lower()
         raise BundleError((_(
             "{path} is truncated ({error}); if it was copied, copy it again in binary mode, or "
@@ -336,19 +452,23 @@ def read(path: str | Path) -> Bundle:
             "{path} is not a readable .tar.gz ({error}); if it was copied, copy it again in "
             "binary mode, or {redo}")).format(path=path, error=type(exc).__name__,
                                              redo=redo)) from None
+    for need in ("manifest.json", "evidence.json"):
+        if need not in texts:
+            raise BundleError(_("{path} is not a gatewaydoctor bundle: it has no "
+                                "{file}; {redo}").format(path=path, file=need, redo=redo))
+    from .evidence import Evidence, parse_json
+
     try:
-        manifest = json.loads(texts["manifest.json"])
-        raw_ev = json.loads(texts["evidence.json"])
-    except ValueError:
-        raise BundleError(_("{path}: manifest.json or evidence.json is not JSON; {redo}").format(
-            path=path, redo=redo)) from None
+        manifest = parse_json(texts["manifest.json"], "manifest.json")
+        raw_ev = parse_json(texts["evidence.json"], "evidence.json")
+    except EvidenceError as exc:
+        raise BundleError(_("{path}: {error}; {redo}").format(
+            path=path, error=exc, redo=redo)) from None
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         got = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
         raise BundleError(_("{path} is not a gatewaydoctor bundle this version reads (manifest "
                             "schema {got}, want {want}); {redo}").format(
-                                path=path, got=repr(got), want=repr(SCHEMA), redo=redo))
-    from .evidence import Evidence
-
+                                path=path, got=_short(str(got)), want=repr(SCHEMA), redo=redo))
     try:
         evidence = Evidence.from_dict(raw_ev)
     except EvidenceError as exc:
