@@ -60,7 +60,7 @@ def _got(value: Any) -> str:
 
 def _key(key: str) -> str:
     """A key as it appears in a field path (quoted; a hostile one shortened)."""
-    return json.dumps(key if len(key) <= 80 else key[:77] + "...", ensure_ascii=False)
+    return json.dumps(key if len(key) <= 80 else key[:77] + "...")  # control characters escaped
 
 
 def _check_fields(d: Mapping[str, Any], expected: Mapping[str, str], where: str) -> None:

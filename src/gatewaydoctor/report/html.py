@@ -26,6 +26,7 @@ from ..redact import redact
 from .json import to_dict
 from .markdown import render as render_markdown
 from .markdown import verdict_label
+from .visible import visible
 
 TEMPLATE = "report.html.j2"
 
@@ -100,9 +101,21 @@ def _labels() -> dict[str, Callable[..., str]]:
     return {"_": _}
 
 
+def _shown(value: Any) -> Any:
+    """The report dict with control characters shown in every string (the page escapes
+    markup; a bidi override or ESC in evidence would still mislead the reader)."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
 def context(d: Diagnosis) -> dict[str, Any]:
     """What the template sees: the redacted report dict, plus labels and rule docs."""
-    report = to_dict(d)
+    report = _shown(to_dict(d))
     lang = current_language()
     symbols = [f["symbol"] for f in report["findings"]]
     docs = rule_docs(symbols, lang)

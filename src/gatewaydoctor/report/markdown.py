@@ -15,18 +15,21 @@ from ..diagnose import Diagnosis
 from ..findings import Finding, severity_label
 from ..i18n import _
 from ..redact import redact
+from .visible import visible
 
 STATUS_MARK = {"ok": "✅", "failed": "❌", "unknown": "❔"}
 VERDICT_MARK = {"healthy": "🟢", "degraded": "🟡", "broken": "🔴"}
 
 # What Markdown (CommonMark/GFM) would read as markup in running text. Only what would
-# change the rendering is escaped, so the text stays readable where it is not rendered (chat).
+# change the rendering is escaped, so the text stays readable where it is not rendered (chat);
+# `|` too, which would split a table cell if the text ever lands in one.
 _MD_SPECIAL = re.compile(
     r"\\(?=[!-/:-@\[-`{-~])"       # a backslash that would escape the next character
     r"|\*"                         # emphasis
     r"|(?<!\w)_+|_+(?!\w)"          # emphasis (whole runs: `__init__`; intraword ones are not)
     r"|\[(?=[^\]]*\][(\[])"        # a link or reference
     r"|~~|^[#>+-]|^\d+\.(?=\s)"      # strikethrough; a heading, quote or list at the start
+    r"|\|"                         # a table cell's end
 )
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 
@@ -44,8 +47,9 @@ def _plain(text: str) -> str:
 
 
 def prose(text: str) -> str:
-    """Running text: redacted; `code spans` kept; markup characters outside them escaped."""
-    text = redact(text)
+    """Running text: redacted; `code spans` kept; markup characters outside them escaped;
+    control characters shown as escapes (a \r is a line end to CommonMark)."""
+    text = visible(redact(text))
     out, pos = [], 0
     for m in _CODE_SPAN.finditer(text):
         out.append(_plain(text[pos:m.start()]))
@@ -56,8 +60,9 @@ def prose(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """An inline code span holding text exactly (redacted), whatever backticks it has."""
-    text = redact(text).replace("\n", " ")
+    """An inline code span holding text exactly (redacted, control characters shown),
+    whatever backticks it has."""
+    text = visible(redact(text)).replace("\n", " ")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -65,8 +70,9 @@ def code(text: str) -> str:
 
 
 def block(lines: list[str] | tuple[str, ...], lang: str = "text") -> str:
-    """A fenced code block holding lines exactly (redacted); the fence outgrows any inside."""
-    body = "\n".join(redact(x) for x in lines)
+    """A fenced code block holding lines exactly (redacted, control characters shown: a \r
+    would end the list item the block sits in); the fence outgrows any inside."""
+    body = "\n".join(visible(redact(x)) for x in lines)
     longest = max((len(m) for m in re.findall(r"`{3,}", body)), default=2)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{lang}\n{body}\n{fence}"

@@ -13,13 +13,16 @@ from rich.tree import Tree
 from ..diagnose import Diagnosis, layer_name
 from ..i18n import _
 from ..redact import redact
+from .visible import visible
 
 VERDICT_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "broken": "bold red"}
 STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "unknown": "[yellow]?[/]"}
 
 
 def _e(text: str) -> str:
-    return escape(redact(text))
+    """Text from the evidence, redacted, its control characters shown (rich passes ESC and
+    bidi overrides through, and silently drops \r), and rich's markup escaped."""
+    return escape(visible(redact(text)))
 
 
 def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
@@ -28,7 +31,7 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
                       highlight=False, soft_wrap=False)
     style = VERDICT_STYLE.get(d.verdict, "bold")
     verdicts = {"healthy": _("HEALTHY"), "degraded": _("DEGRADED"), "broken": _("BROKEN")}
-    console.print(Text.assemble(("gatewaydoctor ", "bold"), (f"{d.host}: ", ""),
+    console.print(Text.assemble(("gatewaydoctor ", "bold"), (f"{visible(redact(d.host))}: ", ""),
                                 (verdicts.get(d.verdict, d.verdict.upper()), style)))
     if d.offline:
         console.print("[dim]" + _("Offline diagnosis of {where}, evidence taken {time} on "
