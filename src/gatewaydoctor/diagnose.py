@@ -271,7 +271,10 @@ def _url_path(url: str) -> str:
     """The path of the URL asked about (what the URL probe recorded)."""
     from urllib.parse import urlsplit
 
-    return urlsplit(url if "://" in url else "http://" + url).path or "/"
+    try:
+        return urlsplit(url if "://" in url else "http://" + url).path or "/"
+    except ValueError:  # `http://[` in replayed evidence: the path cannot be told
+        return "/"
 
 
 def coverage(facts: Facts) -> list[Coverage]:

@@ -25,7 +25,7 @@ KINDS = ("command", "file", "probe", "listing")
 # An evidence file (or a bundle's evidence.json): the lab's are < 0.3 MiB, a busy host's a
 # few MiB; 16 MiB of hostile JSON still parses in ~0.2 s.
 MAX_JSON_BYTES = 16 << 20
-MAX_DEPTH = 64  # nesting of objects and lists; the agent writes at most 6
+MAX_DEPTH = 64  # nesting of objects and lists; the lab recordings nest 7 deep at most
 
 _IS: dict[str, Callable[[Any], bool]] = {
     "a string": lambda v: isinstance(v, str),

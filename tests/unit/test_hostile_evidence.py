@@ -166,3 +166,32 @@ def test_every_lab_recording_passes_the_check_quickly() -> None:
         assert not evidence.too_deep(raw)
         worst = max(worst, time.perf_counter() - start)
     assert worst < 0.02
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _listify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_listify(v) for v in value]
+    return [value, {"k": value}] if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("masks", [(), ("--mask-ips", "--mask-hosts")])
+def test_data_of_the_wrong_shape_loses_its_facts_not_the_report(
+    masks: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Inside an item's data (each source's own format) anything may come: every string
+    there made a list. The report comes, says which facts were lost and why, and no rule
+    trips (before, five rules reported internal errors and the parsers raised)."""
+    ev = recording()
+    for item in ev["items"].values():
+        if item.get("data"):
+            item["data"] = _listify(item["data"])
+    path = _write(tmp_path, ev)
+    assert main(["diagnose", "--from", str(path), "--json", *masks]) == 1
+    rep = json.loads(capsys.readouterr().out)
+    lost = {c["area"]: c["detail"] for c in rep["coverage"] if "unexpected shape" in c["detail"]}
+    assert "processes" in lost and "AttributeError" in lost["processes"], rep["coverage"]
+    assert any("expected str, got list" in d for d in lost.values()), lost
+    assert not rep.get("errors"), rep.get("errors")
+    assert rep["causes"], "the journal still tells the cause"

@@ -43,8 +43,9 @@ def message(value: Any) -> str:
     """A record's MESSAGE as text."""
     # journalctl prints MESSAGE as an array of bytes when it is not valid UTF-8
     # or holds control characters.
-    if isinstance(value, list):
-        return bytes(int(b) & 0xFF for b in value).decode("utf-8", errors="replace")
+    if isinstance(value, list):  # (anything else in the list: replayed evidence, skipped)
+        return bytes(b & 0xFF for b in value if isinstance(b, int)).decode("utf-8",
+                                                                          errors="replace")
     if value is None:
         return ""
     return str(value)

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 from ..evidence import Evidence, Item
 from ..facts import Facts
 from ..formats import sources
+from . import typed
 
 U = TypeVar("U")
 
@@ -160,9 +161,31 @@ class Step:
         return self.run(b)
 
 
+# Replayed evidence can hold anything inside an item's data or output (evidence.check looks
+# at the fields of the envelope and items, not inside each source's format): a parser that
+# trips over a value of the wrong shape, or builds a fact of the wrong types from it, loses
+# that one fact, with the reason, not the run (and no rule or report trips over it later).
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
+             RecursionError)  # (crossplane recurses into nested nginx blocks)
+
+
+def _unexpected(what: str) -> str:
+    return f"the evidence for it has an unexpected shape ({what[:200]})"
+
+
 def apply(table: Sequence[Row], ev: Evidence) -> Facts:
     """Build the facts row by row, in the table's order."""
     b = Build(ev)
+    types = typed.fact_types()
     for row in table:
-        b.values[row.field] = row.build(b)
+        try:
+            b.values[row.field] = row.build(b)
+        except MALFORMED as exc:
+            b.values[row.field] = None
+            b.missing[row.field] = _unexpected(f"{type(exc).__name__}: {exc}")
+        for name in (row.field, *getattr(row, "also", ())):
+            wrong = typed.mismatch(b.values[name], types[name], name)
+            if wrong:
+                b.values[name] = None
+                b.missing[name] = _unexpected(wrong)
     return Facts(**b.values, missing=b.missing)

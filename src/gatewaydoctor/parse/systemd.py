@@ -12,8 +12,13 @@ from ..formats import execspec, journal, systemd
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "", "[not set]") else None
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):  # replayed evidence may hold anything
         return None
+
+
+def _text(value: object) -> str | None:
+    """A record's text field, or None when it is not text (replayed evidence)."""
+    return value if isinstance(value, str) else None
 
 
 def unit_from(item: Item) -> Unit | None:
@@ -71,7 +76,7 @@ def journal_entries(item: Item, unit: str | None) -> list[JournalEntry]:
             time=usec / 1e6 if usec is not None else None,
             message=journal.message(rec.get("MESSAGE")),
             pid=_int(rec.get("_PID")),
-            identifier=rec.get("SYSLOG_IDENTIFIER"),
+            identifier=_text(rec.get("SYSLOG_IDENTIFIER")),
             priority=_int(rec.get("PRIORITY")),
             source=label,
         ))
