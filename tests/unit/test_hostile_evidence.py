@@ -195,3 +195,17 @@ def test_data_of_the_wrong_shape_loses_its_facts_not_the_report(
     assert any("expected str, got list" in d for d in lost.values()), lost
     assert not rep.get("errors"), rep.get("errors")
     assert rep["causes"], "the journal still tells the cause"
+
+
+def test_fuzzed_data_through_the_redactor_is_fast_and_small(tmp_path: Path) -> None:
+    """The issue's fuzzed evidence file that crashed the redactor: data of every shape, with
+    masking on, in a fresh interpreter: a report, no traceback, under 2 s and 150 MB."""
+    ev = recording()
+    for item in ev["items"].values():
+        if item.get("data"):
+            item["data"] = _listify(item["data"])
+    path = _write(tmp_path, ev)
+    o = run_cli("diagnose", "--from", str(path), "--mask-ips", "--mask-hosts")
+    assert o.code == 1 and "unexpected shape" in o.out, o
+    assert "Traceback" not in o.err and "internal error" not in o.out + o.err, o.err
+    assert o.seconds < 2.0 and 0 < o.mib < 150, o
