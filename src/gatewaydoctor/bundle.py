@@ -450,8 +450,9 @@ def read(path: str | Path) -> Bundle:
             "{path} is truncated ({error}); if it was copied, copy it again in binary mode, or "
             "{redo}") if truncated else _(
             "{path} is not a readable .tar.gz ({error}); if it was copied, copy it again in "
-            "binary mode, or {redo}")).format(path=path, error=type(exc).__name__,
-                                             redo=redo)) from None
+            "binary mode, or {redo}")).format(
+                path=path, error="zlib.error" if isinstance(exc, zlib.error) else
+                type(exc).__name__, redo=redo)) from None
     for need in ("manifest.json", "evidence.json"):
         if need not in texts:
             raise BundleError(_("{path} is not a gatewaydoctor bundle: it has no "
