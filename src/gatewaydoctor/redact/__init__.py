@@ -20,7 +20,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, cast
 
-from .formats import sources
+from ..formats import sources
+from . import structure
+from .structure import halfwidth
 
 MASK = "***"
 
@@ -114,15 +116,38 @@ _SECRET_WORD = (r"(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?ke
 _SECRET_NAME = r"[A-Z0-9_.-]*" + _SECRET_WORD + r"[A-Z0-9_.-]*"
 _FLAG_WORD = r"(?:password|passwd|secret|token|api[_-]?key)"  # --password x, --api-key x
 
+class _Scanner:
+    """A structure scanner (redact/structure.py) in the shape of a pattern: subn(_, text)."""
+
+    __slots__ = ("_scan",)
+
+    def __init__(self, scan: Any) -> None:
+        self._scan = scan
+
+    def subn(self, _repl: object, text: str) -> tuple[str, int]:
+        """What the scanner masks in text, and how many."""
+        result: tuple[str, int] = self._scan.subn(text)
+        return result
+
+
+# The words that may name a secret (structure.VOCABULARY, by their stems) and the tools
+# whose flags take one: a text holding none of them holds no assignment or flag to mask.
+_NAME_WORDS = ("pass", "pwd", "auth", "token", "secret", "key", "sig", "credential",
+               "cookie", "session") + structure.CJK
+_TOOL_WORDS = ("mysql", "mariadb", "sshpass", "redis-cli", "keydb-cli", "twine", "curl",
+               "wget")
+
 # (kind, pattern, replacement, words one of which the lowercased text must hold, or () for
 # always); applied in this order. The words make most strings (journal fields) cost nothing.
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
-_PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Match[str]], str],
-                       tuple[str, ...]], ...] = (
-    ("private_key", _lazy(
-        r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
-        re.DOTALL), "-----BEGIN \\1PRIVATE KEY-----" + MASK + "-----END \\1PRIVATE KEY-----",
-     ("private key",)),
+_PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
+                       str | Callable[[re.Match[str]], str], tuple[str, ...]], ...] = (
+    # Tokens that say what they are (first: a bare AWS secret is found next to its key id)
+    ("api_token", _Scanner(structure.TokenFormats()), "",
+     ("hooks.slack.com", "discord", "open.feishu", "open.larksuite", "sg.", "pypi-",
+      "whsec_", "hf_", "npm_", ":aa", "xox", "xapp-", "akia", "asia")),
+    # PEM and PGP blocks, to their END or the text's end (found with str.find: linear)
+    ("private_key", _Scanner(structure.KeyBlocks()), "", ("private key",)),
     # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
     ("dsn_password", _Anchored(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)",
                                "://", _name_char),
@@ -137,8 +162,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Matc
     # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
     ("auth_header", _lazy(
         r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
-        r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*[^\"\s][^\"\n]*\"|'[^'\n]*[^'\s][^'\n]*'|"
-        r"[^\r\n\"]+)"),
+        r"(\s*[:=]\s*|\s+(?=[\"']))([Dd]igest\s[^\r\n]*|"  # Digest's parameters are quoted
+        r"\"[^\"\n]*[^\"\s][^\"\n]*\"|'[^'\n]*[^'\s][^'\n]*'|[^\r\n\"]+)"),
      lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3)),
      ("authorization", "cookie", "api-key", "auth-token")),
     ("jwt", _lazy(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
@@ -163,7 +188,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Matc
                                     _SECRET_WORD, _name_char, lead=1),
      r"\1\2=" + MASK + r"\1", _SECRET_WORDS),
     # PASSWORD=x, "secret_key": "x", api_token: x
-    ("secret_assignment", _Anchored(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
+    ("secret_assignment", _Anchored(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*(?::=|[=:])\s*)"
                                     + r"(?!\*\*\*)" + _VALUE, _SECRET_WORD, _name_char),
      r"\1\2" + MASK, _SECRET_WORDS),
     # --password x, "--token" "x" (a command line; --token=x is the one above)
@@ -175,6 +200,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Matc
     ("url_secret", _lazy(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
      ("token=", "key=", "password=", "secret=", "sig=", "signature=", "auth=")),
+    # What the patterns above do not know, found by the structure holding it.
+    ("dsn_password", _Scanner(structure.Urls()), "", ("://",)),
+    ("auth_header", _Scanner(structure.HeaderTuples()), "", ("', b'", "',b'", "digest")),
+    ("nginx_secret", _Scanner(structure.NginxDirectives()), "",
+     ("set_header", "add_header", "_param", "set ", "env ", "secure_link", "set_headers")),
+    ("command_line", _Scanner(structure.CommandLines()), "", _NAME_WORDS + _TOOL_WORDS),
+    ("secret_assignment", _Scanner(structure.Assignments()), "", _NAME_WORDS),
+    ("secret_assignment", _Scanner(structure.Elements()), "", ("</", "host")),
 )
 
 
@@ -223,7 +256,9 @@ _ACCESS_PREFIX = _lazy(
     r'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-) "(?:[^"\\]|\\.)*" '
     r'"(?:[^"\\]|\\.)*"')
 _QUOTED = _lazy(r'"((?:[^"\\]|\\.)*)"')
-_COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+=[^;]*)*$")
+_COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+(?:=[^;]*)?)*$")  # HttpOnly: no =
+_SCHEME_VALUE = _lazy(r"^(?:Bearer|Basic|Token|Digest|Bot|token|bearer)\s+\S")
+_NGINX_ESCAPE = _lazy(r"\\x([0-9A-Fa-f]{2})")
 _TOKENISH = _lazy(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_+/=.~-]{16,}$")
 
 # Fields holding an argv: a secret may span its elements ("-H", "Authorization: Bearer", "x"
@@ -247,6 +282,15 @@ _HOST_FIELD = _lazy(r"(?i)\b(?:host\s*[:=]\s*\"?|host_header\"?\s*:\s*\")"
 _NAME = _lazy(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
 _KEEP_HOSTS = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
                          "unix", "_", "default_server"})
+
+
+# A journal field whose whole value is base64 key material (a key block's line).
+_B64_FIELD = _lazy(r'":"[ #]*[A-Za-z0-9+/]{40,}={0,2}"')
+
+
+def _is_bytes(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and \
+        all(isinstance(x, int) and 0 <= x < 256 for x in value)
 
 
 def _quoted_mask(value: str) -> str:
@@ -381,15 +425,38 @@ class Redactor:
             if _COOKIE.match(value):
                 self.counts["cookie"] += 1
                 return '"' + re.sub(r"=[^;]*", "=" + MASK, value) + '"'
-            if _TOKENISH.match(value):
+            if _TOKENISH.match(value) or _SCHEME_VALUE.match(value):
                 self.counts["api_token"] += 1
                 return '"' + MASK + '"'
             return q.group(0)
 
         return line[:m.end()] + _QUOTED.sub(field, line[m.end():])
 
+    def _escaped_field(self, q: re.Match[str]) -> str:
+        """An access log field as the client sent it (nginx writes `"`, a backslash and
+        bytes outside ASCII as \\xHH): redacted as such, written back the same way."""
+        value = q.group(1)
+        if "\\x" not in value:
+            return q.group(0)
+        raw = _NGINX_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), value)
+        raw = raw.encode("latin-1", "replace").decode("utf-8", "replace")
+        red = self.text(raw)
+        if red == raw:
+            return q.group(0)
+        return '"' + "".join(f"\\x{b:02X}" if b in (0x22, 0x5C) or b < 0x20 or b > 0x7E
+                             else chr(b) for b in red.encode()) + '"'
+
     def text(self, text: str, source: str = "") -> str:
         """Redact one string; `source` (an evidence key) enables format-aware passes."""
+        if "\\x" in text and source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
+            # before any pattern reads \\x22 as part of a value
+            text = _QUOTED.sub(self._escaped_field, text)
+        if ("\\u" in text or '\\"' in text) and text.lstrip()[:1] in ("{", "["):
+            decoded = self._json_text(text, source)
+            if decoded is not None:
+                return decoded
+        if structure.FULLWIDTH_LETTER.search(text):
+            text = halfwidth(text)  # ＰＡＳＳＷＯＲＤ＝x reads as PASSWORD=x
         low = text.lower()
         if _ANY_TRIGGER.search(low):
             fresh = True  # low is text.lower()
@@ -404,6 +471,10 @@ class Redactor:
                 if n:
                     self.counts[kind] += n
                     fresh = False
+        if len(text) >= 40 and structure.B64_RUN.search(text):
+            text, n = structure.key_lines(text)
+            if n:
+                self.counts["private_key"] += n
         if source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
             text = "\n".join(self._access_line(x) for x in text.split("\n"))
         if self.mask_ips:
@@ -415,12 +486,24 @@ class Redactor:
             self.counts["host"] += n
         return text
 
+    def _json_text(self, text: str, source: str) -> str | None:
+        """A JSON document in a string (a response body): its strings redacted as the
+        text they stand for (escapes decoded), or None when it is no JSON."""
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, (dict, list)):
+            return None
+        red = self.obj(doc, source)
+        return text if red == doc else json.dumps(red, ensure_ascii=False)
+
     def obj(self, obj: Any, source: str = "") -> Any:
         """Redact every string in a JSON-like structure; values of secret-named keys go whole."""
         if isinstance(obj, str):
             return self.text(obj, source)
         if isinstance(obj, Mapping):
-            out = {}
+            out: dict[Any, Any] = {}
             for k, v in obj.items():
                 if isinstance(v, str) and isinstance(k, str) and _SECRET_KEY_NAME.search(k) \
                         and v and v != MASK:
@@ -428,12 +511,20 @@ class Redactor:
                     out[k] = MASK
                 elif k in _ARGV_KEYS:
                     out[k] = self._argv(v, source)
+                elif isinstance(k, str) and k.isupper() and _is_bytes(v):
+                    out[k] = self._bytes(v, source)
                 else:
                     out[k] = self.obj(v, source)
             return out
         if isinstance(obj, (list, tuple)):
             return [self.obj(v, source) for v in obj]
         return obj
+
+    def _bytes(self, values: list[int], source: str) -> list[int]:
+        """journald's array of byte values (a field that is not UTF-8): redacted as text."""
+        decoded = bytes(values).decode("utf-8", "surrogateescape")
+        red = self.text(decoded, source)
+        return values if red == decoded else list(red.encode("utf-8", "surrogateescape"))
 
     def _argv(self, argv: Any, source: str) -> Any:
         if not isinstance(argv, list) or not argv or \
@@ -446,14 +537,15 @@ class Redactor:
         out = []
         plain = not (self.mask_ips or self.mask_hosts)
         for line in text.split("\n"):
-            if plain and "\\u" not in line and "\\/" not in line and \
-                    not _ANY_TRIGGER.search(line.lower()):
+            if plain and "\\u" not in line and "\\/" not in line and '":[' not in line and \
+                    not _ANY_TRIGGER.search(line.lower()) and not _B64_FIELD.search(line):
                 # The other JSON escapes decode to characters no trigger word holds, so a
                 # word in a decoded value is in the raw line too: nothing here to mask.
                 # (Secret-named keys hold a word as well.)
                 out.append(line)
                 continue
-            if line.startswith("{") and "\\" not in line and not _SECRET_KEY_NAME.search(line):
+            if line.startswith("{") and "\\" not in line and '":[' not in line and \
+                    not _B64_FIELD.search(line) and not _SECRET_KEY_NAME.search(line):
                 # Most records hold nothing to mask: one pass over the raw line tells, and
                 # saves parsing and redacting every field (the bulk of a bundle's time).
                 # Without a backslash, every JSON string in the line is its value verbatim,
@@ -507,7 +599,8 @@ class Redactor:
             dumped = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError):
             return False
-        return not _ANY_TRIGGER.search(dumped.lower())
+        return not _ANY_TRIGGER.search(dumped.lower()) and not structure.B64_RUN.search(dumped) \
+            and not structure.FULLWIDTH_LETTER.search(dumped)
 
     def evidence(self, ev: Mapping[str, Any],
                  early: Mapping[str, Redacted] | None = None) -> dict[str, Any]:
