@@ -132,8 +132,7 @@ class _Scanner:
 
 # The words that may name a secret (structure.VOCABULARY, by their stems) and the tools
 # whose flags take one: a text holding none of them holds no assignment or flag to mask.
-_NAME_WORDS = ("pass", "pwd", "auth", "token", "secret", "key", "sig", "credential",
-               "cookie", "session") + structure.CJK
+_NAME_WORDS = structure.STEMS + structure.FULLWIDTH_STEMS
 _TOOL_WORDS = ("mysql", "mariadb", "sshpass", "redis-cli", "keydb-cli", "twine", "curl",
                "wget")
 
@@ -205,9 +204,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
     ("auth_header", _Scanner(structure.HeaderTuples()), "", ("', b'", "',b'", "digest")),
     ("nginx_secret", _Scanner(structure.NginxDirectives()), "",
      ("set_header", "add_header", "_param", "set ", "env ", "secure_link", "set_headers")),
-    ("command_line", _Scanner(structure.CommandLines()), "", _NAME_WORDS + _TOOL_WORDS),
+    ("command_line", _Scanner(structure.CommandLines()), "", _TOOL_WORDS + _NAME_WORDS),
     ("secret_assignment", _Scanner(structure.Assignments()), "", _NAME_WORDS),
-    ("secret_assignment", _Scanner(structure.Elements()), "", ("</", "host")),
+    ("secret_assignment", _Scanner(structure.Elements()), "",
+     ("</", "host name", "host=", "host:", 'host "', "host '")),
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 MASK = "***"
 
@@ -45,8 +46,20 @@ NOT_SECRET = frozenset({
 _SPLIT = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
+# Every word above holds one of these (lowercased): most names hold none and cost one scan.
+STEMS = ("pass", "pwd", "auth", "token", "secret", "key", "sig", "credential", "cookie",
+         "session") + CJK
+_STEM = re.compile("|".join(STEMS))
+# The same in full-width letters (ＰＡＳＳＷＯＲＤ lowercased): the words that tell a text
+# may hold such a name before it is read as ASCII.
+FULLWIDTH_STEMS = tuple("".join(chr(ord(c) + 0xFEE0) for c in w) for w in STEMS
+                        if w.isascii())
+
+
 def secret_name(name: str) -> bool:
     """Whether a name (a variable, key, header, flag or field) means a secret."""
+    if name.isascii() and not _STEM.search(name.lower()):
+        return False
     name = unicodedata.normalize("NFKC", name).strip("\"'`$-\\ ")
     if any(w in name for w in CJK):
         return True
@@ -96,6 +109,10 @@ _ASSIGN = re.compile(
 _ASSIGNED = re.compile(r"(?:(?i:bearer|basic|token|bot)[ \t]+)?" + _VALUE)  # "Bearer x": one
 
 
+def _name_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_.-"
+
+
 class Assignments:
     """`NAME=value` in every spelling, when the name means a secret."""
 
@@ -103,12 +120,8 @@ class Assignments:
         """Mask the values; return the text and how many."""
         out: list[str] = []
         pos = n = 0
-        at = 0
-        while (m := _ASSIGN.search(text, at)) is not None:
-            # Past the separator only: the value of a name that is no secret may hold an
-            # assignment that is ("MESSAGE":"DB_PASS=x", Environment=DB_PASS=x).
-            at = m.end()
-            if not secret_name(m.group(1)):
+        for m in self._heads(text):
+            if m.start() < pos or not secret_name(m.group(1)):
                 continue
             value = _ASSIGNED.match(text, m.end())
             if value is None or value.group(0).startswith("//"):
@@ -117,10 +130,34 @@ class Assignments:
             if masked is None:
                 continue
             out += [text[pos:m.end()], masked]
-            pos = at = value.end()
+            pos = value.end()
             n += 1
         out.append(text[pos:])
         return "".join(out), n
+
+    @staticmethod
+    def _heads(text: str) -> Iterator[re.Match[str]]:
+        """`name<separator>` where the name holds a stem of the vocabulary, in order.
+
+        Only the names around a stem are tried (most names hold none), each once; the
+        value of a name that is no secret is not skipped, as it may hold an assignment
+        that is ("MESSAGE":"DB_PASS=x", Environment=DB_PASS=x).
+        """
+        low = text.lower()
+        if len(low) != len(text):  # a character lowercased to two: positions differ
+            yield from _ASSIGN.finditer(text)
+            return
+        tried = -1
+        for hit in _STEM.finditer(low):
+            start = hit.start()
+            while start > 0 and start - hit.start() < 64 and _name_char(text[start - 1]):
+                start -= 1
+            if start <= tried:
+                continue
+            tried = start
+            m = _ASSIGN.match(text, start)
+            if m is not None and m.end(1) >= hit.end():
+                yield m
 
 
 _XML = re.compile(r"<([\w:.\-]{1,64})>([^<\n]{1,512})</\1>")
@@ -315,6 +352,7 @@ _SEPARATE = {"sshpass": ("-p",), "redis-cli": ("-a",), "twine": ("-p",),
 _USERPASS = {"curl": ("-u", "--user", "--proxy-user", "-U"), "wget": ()}
 _TOOLS = frozenset(_ATTACHED) | frozenset(_SEPARATE) | frozenset(_USERPASS)
 _ARG = re.compile(r"[^\s\x1f]+")
+_FLAG_STEM = re.compile(r"--[a-z0-9_\-]{0,40}?(?:" + "|".join(STEMS) + ")")
 _TOOL_CUT = re.compile(r"[/=\"':\[\]{}\udc80-\udcff\ufffd]")
 
 
@@ -328,6 +366,9 @@ class CommandLines:
 
     def subn(self, text: str) -> tuple[str, int]:
         """Mask the flags' values; return the text and how many."""
+        low = text.lower()
+        if not _FLAG_STEM.search(low) and not any(t in low for t in _TOOLS):
+            return text, 0  # no flag named for a secret, no tool taking one
         args = list(_ARG.finditer(text))
         masks: list[tuple[int, int]] = []
         tool = ""
