@@ -271,7 +271,7 @@ def test_anchored_patterns_substitute_exactly_as_the_plain_regex() -> None:
     texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
               for _ in range(6000)]
     anchored = [(p, repl) for _k, p, repl, _w in _PATTERNS if isinstance(p, _Anchored)]
-    assert len(anchored) >= 5
+    assert len(anchored) >= 3
     for pattern, repl in anchored:
         plain = re.compile(pattern._pattern.pattern)
         for text in texts:

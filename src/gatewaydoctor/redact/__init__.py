@@ -60,15 +60,16 @@ class _Anchored:
     leftmost match at each step, the same replacement.
     """
 
-    __slots__ = ("_pattern", "_anchor", "_anchor_any_case", "_run", "_lead")
+    __slots__ = ("_pattern", "_anchor", "_anchor_any_case", "_run", "_lead", "_reach")
 
     def __init__(self, pattern: str, anchor: str, run: Callable[[str], bool] | None = None,
-                 lead: int = 0) -> None:
+                 lead: int = 0, reach: int = 1 << 62) -> None:
         self._pattern = _lazy(pattern)
         self._anchor = _lazy(anchor)
         self._anchor_any_case = _lazy("(?i)" + anchor)
         self._run = run
         self._lead = lead
+        self._reach = reach  # how far before its anchor a match can start, at most
 
     def subn(self, repl: str | Callable[[re.Match[str]], str], text: str,
              low: str | None = None) -> tuple[str, int]:
@@ -85,7 +86,8 @@ class _Anchored:
         while (hit := anchor.search(haystack, at)) is not None:
             first = hit.start()
             if self._run is not None:
-                while first > pos and self._run(text[first - 1]):
+                while first > pos and hit.start() - first < self._reach and \
+                        self._run(text[first - 1]):
                     first -= 1
             first = max(pos, first - self._lead)
             for start in range(first, hit.start() + 1):
@@ -110,12 +112,6 @@ def _name_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_.-+"
 
 
-_VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
-_SECRET_WORD = (r"(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|"
-                r"access[_-]?key|credentials?|_key\b)")
-_SECRET_NAME = r"[A-Z0-9_.-]*" + _SECRET_WORD + r"[A-Z0-9_.-]*"
-_FLAG_WORD = r"(?:password|passwd|secret|token|api[_-]?key)"  # --password x, --api-key x
-
 class _Scanner:
     """A structure scanner (redact/structure.py) in the shape of a pattern: subn(_, text)."""
 
@@ -138,7 +134,6 @@ _TOOL_WORDS = ("mysql", "mariadb", "sshpass", "redis-cli", "keydb-cli", "twine",
 
 # (kind, pattern, replacement, words one of which the lowercased text must hold, or () for
 # always); applied in this order. The words make most strings (journal fields) cost nothing.
-_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
 _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
                        str | Callable[[re.Match[str]], str], tuple[str, ...]], ...] = (
     # Tokens that say what they are (first: a bare AWS secret is found next to its key id)
@@ -148,8 +143,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
     # PEM and PGP blocks, to their END or the text's end (found with str.find: linear)
     ("private_key", _Scanner(structure.KeyBlocks()), "", ("private key",)),
     # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
-    ("dsn_password", _Anchored(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)",
-                               "://", _name_char),
+    ("dsn_password", _Anchored(r"(\b[a-zA-Z][\w+.-]{0,31}://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)",
+                               "://", _name_char, reach=32),
      r"\1" + MASK + r"\3", ("://",)),
     # nginx: proxy_set_header Authorization x; (unquoted; quoted values are the next one's,
     # $variables are not secrets)
@@ -182,19 +177,6 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
         r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK,
      ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
       "github_pat_", "glpat-", "akia", "asia", "xox", "aiza")),
-    # "SECRET_KEY=a b" (systemd Environment= quoting)
-    ("secret_assignment", _Anchored(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1",
-                                    _SECRET_WORD, _name_char, lead=1),
-     r"\1\2=" + MASK + r"\1", _SECRET_WORDS),
-    # PASSWORD=x, "secret_key": "x", api_token: x
-    ("secret_assignment", _Anchored(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*(?::=|[=:])\s*)"
-                                    + r"(?!\*\*\*)" + _VALUE, _SECRET_WORD, _name_char),
-     r"\1\2" + MASK, _SECRET_WORDS),
-    # --password x, "--token" "x" (a command line; --token=x is the one above)
-    ("secret_assignment", _Anchored(r"(?i)((?<![\w-])--?[A-Z0-9_-]*" + _FLAG_WORD
-                                    + r"[A-Z0-9_-]*)([\"']?\s+)(?![\"']?-|\*\*\*)" + _VALUE,
-                                    _FLAG_WORD, _name_char),
-     r"\1\2" + MASK, ("pass", "secret", "token", "key")),
     # ?token=x&password=y in URLs
     ("url_secret", _lazy(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
@@ -204,7 +186,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
     ("auth_header", _Scanner(structure.HeaderTuples()), "", ("', b'", "',b'", "digest")),
     ("nginx_secret", _Scanner(structure.NginxDirectives()), "",
      ("set_header", "add_header", "_param", "set ", "env ", "secure_link", "set_headers")),
-    ("command_line", _Scanner(structure.CommandLines()), "", _TOOL_WORDS + _NAME_WORDS),
+    ("secret_assignment", _Scanner(structure.CommandLines()), "", _TOOL_WORDS + _NAME_WORDS),
     ("secret_assignment", _Scanner(structure.Assignments()), "", _NAME_WORDS),
     ("secret_assignment", _Scanner(structure.Elements()), "",
      ("</", "host name", "host=", "host:", 'host "', "host '")),
@@ -255,7 +237,28 @@ def _words_in(low: str) -> set[str]:
 _ACCESS_PREFIX = _lazy(
     r'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-) "(?:[^"\\]|\\.)*" '
     r'"(?:[^"\\]|\\.)*"')
-_QUOTED = _lazy(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _sub_quoted(text: str, repl: Callable[[str], str | None]) -> str:
+    """Each "double-quoted field" (backslash escapes) replaced by `"` + repl(inner) + `"`
+    (None: kept). One pass: an unterminated quote runs to the end, and is a field too."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find('"', pos)) >= 0:
+        i = start + 1
+        while True:
+            q, b = text.find('"', i), text.find("\\", i)
+            if 0 <= b < q or q < 0 <= b:
+                i = b + 2
+                continue
+            break
+        end = len(text) if q < 0 else q
+        new = repl(text[start + 1:end])
+        out.append(text[pos:start])
+        out.append(text[start:end + 1] if new is None else '"' + new + ('"' if q >= 0 else ""))
+        pos = end + 1
+    out.append(text[pos:])
+    return "".join(out)
 _COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+(?:=[^;]*)?)*$")  # HttpOnly: no =
 _SCHEME_VALUE = _lazy(r"^(?:Bearer|Basic|Token|Digest|Bot|token|bearer)\s+\S")
 _NGINX_ESCAPE = _lazy(r"\\x([0-9A-Fa-f]{2})")
@@ -276,7 +279,7 @@ _IPV6 = _lazy(r"(?<![\w:.])((?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![\w:.]
 _PROC_V4 = _lazy(r"\b([0-9A-F]{8}):([0-9A-F]{4})\b")
 _PROC_V6 = _lazy(r"\b([0-9A-F]{32}):([0-9A-F]{4})\b")
 _SERVER_NAME = _lazy(r"\bserver_name\s+([^;{}]+);")
-_URL_HOST = _lazy(r"\b[a-zA-Z][\w+.-]*://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
+_URL_HOST = _lazy(r"\b[a-zA-Z][\w+.-]{0,31}://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
 _HOST_FIELD = _lazy(r"(?i)\b(?:host\s*[:=]\s*\"?|host_header\"?\s*:\s*\")"
                          r"([A-Za-z0-9][A-Za-z0-9.-]*)")
 _NAME = _lazy(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
@@ -418,39 +421,37 @@ class Redactor:
         if not m:
             return line
 
-        def field(q: re.Match[str]) -> str:
-            value = q.group(1)
+        def field(value: str) -> str | None:
             if value in ("", "-") or value == MASK:
-                return q.group(0)
+                return None
             if _COOKIE.match(value):
                 self.counts["cookie"] += 1
-                return '"' + re.sub(r"=[^;]*", "=" + MASK, value) + '"'
+                return re.sub(r"=[^;]*", "=" + MASK, value)
             if _TOKENISH.match(value) or _SCHEME_VALUE.match(value):
                 self.counts["api_token"] += 1
-                return '"' + MASK + '"'
-            return q.group(0)
+                return MASK
+            return None
 
-        return line[:m.end()] + _QUOTED.sub(field, line[m.end():])
+        return line[:m.end()] + _sub_quoted(line[m.end():], field)
 
-    def _escaped_field(self, q: re.Match[str]) -> str:
+    def _escaped_field(self, value: str) -> str | None:
         """An access log field as the client sent it (nginx writes `"`, a backslash and
         bytes outside ASCII as \\xHH): redacted as such, written back the same way."""
-        value = q.group(1)
         if "\\x" not in value:
-            return q.group(0)
+            return None
         raw = _NGINX_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), value)
         raw = raw.encode("latin-1", "replace").decode("utf-8", "replace")
         red = self.text(raw)
         if red == raw:
-            return q.group(0)
-        return '"' + "".join(f"\\x{b:02X}" if b in (0x22, 0x5C) or b < 0x20 or b > 0x7E
-                             else chr(b) for b in red.encode()) + '"'
+            return None
+        return "".join(f"\\x{b:02X}" if b in (0x22, 0x5C) or b < 0x20 or b > 0x7E
+                       else chr(b) for b in red.encode())
 
     def text(self, text: str, source: str = "") -> str:
         """Redact one string; `source` (an evidence key) enables format-aware passes."""
         if "\\x" in text and source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
             # before any pattern reads \\x22 as part of a value
-            text = _QUOTED.sub(self._escaped_field, text)
+            text = _sub_quoted(text, self._escaped_field)
         if ("\\u" in text or '\\"' in text) and text.lstrip()[:1] in ("{", "["):
             decoded = self._json_text(text, source)
             if decoded is not None:

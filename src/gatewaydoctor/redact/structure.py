@@ -80,7 +80,9 @@ def secret_name(name: str) -> bool:
 # A value: quoted (also JSON-escaped quotes inside a JSON string, Python bytes), or a run
 # of characters that end no structure. Each alternative begins with a different character.
 _VALUE = (r"(?:\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|"
-          r"'(?:[^'\\\n]|\\.)*'|[^\s\"',;&)}\]<>|\\]+)")
+          r"'(?:[^'\\\n]|\\.)*'|"
+          r"(?:[^\s\"',;&)}\]<>|\\{\[]|\\x[0-9a-fA-F]{2})"  # not an object: its keys are read
+          r"(?:[^\s\"',;&)}\]<>|\\]|\\x[0-9a-fA-F]{2})*)")  # \x20: systemd
 _NOT_VALUES = frozenset({"", "-", "null", "none", "(null)", "nil", "true", "false", "yes",
                          "no", "0", "1", MASK, "[]", "{}"})
 
@@ -104,13 +106,10 @@ def _masked_value(value: str) -> str | None:
 
 # -- assignments ------------------------------------------------------------------------
 _ASSIGN = re.compile(
-    r"(?<![\w.\-])([^\W\d][\w.\-]{0,63})"  # the name (any script; Python's \w is Unicode)
+    r"(?<![\w.\-])(-{0,2}[^\W\d][\w.\-]*)"  # the name (any script: \w is Unicode), --flag=
     r"(\\?[\"']?[ \t]*(?::=|[=:：＝])[ \t]*(?:b(?=['\"]))?)")  # the separator
+_ASSIGN_SIGN = re.compile(r"[=:：＝]")
 _ASSIGNED = re.compile(r"(?:(?i:bearer|basic|token|bot)[ \t]+)?" + _VALUE)  # "Bearer x": one
-
-
-def _name_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "_.-"
 
 
 class Assignments:
@@ -129,8 +128,15 @@ class Assignments:
             masked = _masked_value(value.group(0))
             if masked is None:
                 continue
+            end = value.end()
+            quote = text[m.start() - 1:m.start()]
+            if quote in ("\"", "'") and masked == MASK:
+                # "SECRET_KEY=a b": systemd quotes the whole assignment, spaces and all
+                close = text.find(quote, end, text.find("\n", end) % (len(text) + 1))
+                if close >= 0 and not _ASSIGN_SIGN.search(text, end, close):
+                    end = close  # (not past another assignment's start)
             out += [text[pos:m.end()], masked]
-            pos = value.end()
+            pos = end
             n += 1
         out.append(text[pos:])
         return "".join(out), n
@@ -139,24 +145,12 @@ class Assignments:
     def _heads(text: str) -> Iterator[re.Match[str]]:
         """`name<separator>` where the name holds a stem of the vocabulary, in order.
 
-        Only the names around a stem are tried (most names hold none), each once; the
-        value of a name that is no secret is not skipped, as it may hold an assignment
-        that is ("MESSAGE":"DB_PASS=x", Environment=DB_PASS=x).
+        One pass of _ASSIGN (its lookbehind lets a name start only at a word's start, so
+        a long word is read once); the value of a name that is no secret is not skipped,
+        as it may hold an assignment that is ("MESSAGE":"DB_PASS=x", Environment=K=x).
         """
-        low = text.lower()
-        if len(low) != len(text):  # a character lowercased to two: positions differ
-            yield from _ASSIGN.finditer(text)
-            return
-        tried = -1
-        for hit in _STEM.finditer(low):
-            start = hit.start()
-            while start > 0 and start - hit.start() < 64 and _name_char(text[start - 1]):
-                start -= 1
-            if start <= tried:
-                continue
-            tried = start
-            m = _ASSIGN.match(text, start)
-            if m is not None and m.end(1) >= hit.end():
+        for m in _ASSIGN.finditer(text):
+            if _STEM.search(m.group(1).lower()):
                 yield m
 
 
@@ -195,6 +189,7 @@ class Elements:
 _SCHEME = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://")
 _HOSTCHAR = re.compile(r"[\w\[.\-%]")
 _PORT_PATH = re.compile(r"\d{1,5}/")
+_CONFIG_CHARS = re.compile(r"[;{}$()<>]")  # localhost:{$PORT}; a template, no password
 _PORT_REST = re.compile(r"\d{1,5}(?:[/\"'?#;,)\]]|$)")
 _TOKENISH_USER = re.compile(r"[0-9a-fA-F]{24,}|[A-Za-z0-9_\-]{24,}")
 
@@ -246,7 +241,7 @@ class Urls:
             rest = text[colon + 1:space]
             if colon >= 0 and text.find("/", start, colon) < 0 and rest and \
                     text[start] != "[" and not rest.startswith("/") and \
-                    not _PORT_REST.match(rest):
+                    not _PORT_REST.match(rest) and not _CONFIG_CHARS.search(rest):
                 return space
         if at < 0:
             nxt = text.find("://", start, limit)
