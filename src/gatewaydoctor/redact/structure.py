@@ -43,6 +43,16 @@ NOT_SECRET = frozenset({
     "credentials_directory", "password_hash", "auth_source", "authsource", "auth_url",
     "keepalive", "authentication", "authenticated", "authorized", "authorizer",
 })
+# A name ending in one of these names something about a secret, not the secret (KeyError,
+# TOKEN_EXPIRE_MINUTES, password_file, ExpiredSignatureError).
+_NOT_SECRET_LAST = frozenset({
+    "file", "path", "dir", "url", "type", "mode", "id", "length", "len", "hash", "algorithm",
+    "alg", "method", "name", "required", "expiry", "expires", "expire", "expiration", "ttl",
+    "timeout", "set", "header", "enabled", "policy", "error", "errors", "exception",
+    "warning", "missing", "invalid", "minutes", "seconds", "hours", "days", "lifetime",
+    "age", "count", "size", "max", "min", "limit", "version", "format", "field", "prefix",
+    "str", "bytes",
+})
 _SPLIT = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -69,9 +79,7 @@ def secret_name(name: str) -> bool:
     flat = "_".join(words)
     if flat in NOT_SECRET or "".join(words) in NOT_SECRET:
         return False
-    if words[-1] in ("file", "path", "dir", "url", "type", "mode", "id", "length", "len",
-                     "hash", "algorithm", "alg", "method", "name", "required", "expiry",
-                     "expires", "ttl", "timeout", "set", "header", "enabled", "policy"):
+    if words[-1] in _NOT_SECRET_LAST:
         return False
     return any(w in VOCABULARY or any(s in w for s in STRONG) for w in words)
 
@@ -83,6 +91,8 @@ _VALUE = (r"(?:\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|"
           r"'(?:[^'\\\n]|\\.)*'|"
           r"(?:[^\s\"',;&)}\]<>|\\{\[]|\\x[0-9a-fA-F]{2})"  # not an object: its keys are read
           r"(?:[^\s\"',;&)}\]<>|\\]|\\x[0-9a-fA-F]{2})*)")  # \x20: systemd
+_TYPE_NAMES = frozenset({"str", "int", "bytes", "bool", "SecretStr", "SecretBytes", "Optional",
+                         "Any", "None", "PostgresDsn", "RedisDsn", "AnyUrl", "HttpUrl"})
 _NOT_VALUES = frozenset({"", "-", "null", "none", "(null)", "nil", "true", "false", "yes",
                          "no", "0", "1", MASK, "[]", "{}"})
 
@@ -96,6 +106,8 @@ def _masked_value(value: str) -> str | None:
             quote, inner = q, value[len(q):-len(q)]
             break
     low = inner.strip().lower()
+    if inner.strip() in _TYPE_NAMES or inner.isdigit() and len(inner) <= 5:
+        return None  # a type annotation (secret_key: str), a small number (sig: 15)
     if low in _NOT_VALUES or inner.startswith(("$", "${", MASK, "%(", "{{")) or \
             inner.startswith("<") and inner.endswith(">"):
         return None
