@@ -161,9 +161,26 @@ class Assignments:
         a long word is read once); the value of a name that is no secret is not skipped,
         as it may hold an assignment that is ("MESSAGE":"DB_PASS=x", Environment=K=x).
         """
-        for m in _ASSIGN.finditer(text):
-            if _STEM.search(m.group(1).lower()):
-                yield m
+        for a, b in stem_lines(text):
+            for m in _ASSIGN.finditer(text, a, b):
+                if _STEM.search(m.group(1).lower()):
+                    yield m
+
+
+def stem_lines(text: str) -> Iterator[tuple[int, int]]:
+    """The (start, end) of each line holding a stem of the vocabulary: a name that means a
+    secret lies within one line, and most lines (a `systemctl show`) hold none."""
+    low = text.lower()
+    if len(low) != len(text):  # a character lowercased to two: positions would differ
+        yield 0, len(text)
+        return
+    pos = 0
+    while (hit := _STEM.search(low, pos)) is not None:
+        start = low.rfind("\n", 0, hit.start()) + 1
+        end = low.find("\n", hit.end())
+        end = len(low) if end < 0 else end
+        yield start, end
+        pos = end + 1
 
 
 _XML = re.compile(r"<([\w:.\-]{1,64})>([^<\n]{1,512})</\1>")
@@ -310,8 +327,15 @@ class NginxDirectives:
             q = value[0] if value[0] in "\"'" else ""
             return m.group(1) + m.group(2) + q + MASK + q
 
-        text = _NGINX.sub(one, text)
-        return _SECURE_LINK.sub(link, text), n
+        out: list[str] = []
+        pos = 0
+        for a, b in stem_lines(text):
+            out += [text[pos:a], _NGINX.sub(one, text[a:b])]
+            pos = b
+        text = "".join(out) + text[pos:]
+        if "secure_link" in text:
+            text = _SECURE_LINK.sub(link, text)
+        return text, n
 
 
 # -- ASGI/WSGI header tuples, Digest ----------------------------------------------------
