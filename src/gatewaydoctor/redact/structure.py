@@ -18,8 +18,31 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from typing import Any, cast
 
 MASK = "***"
+
+
+class _LazyPattern:
+    """A regex compiled on first use: most patterns here serve only some inputs (masks,
+    access logs, one kind of secret), and compiling them all costs ~6 ms at every start."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
+
+
+def _lazy(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return cast("re.Pattern[str]", _LazyPattern(pattern, flags))
+
+
 
 # -- names by meaning -------------------------------------------------------------------
 # A name means a secret when one of its words (split at any separator and at camelCase) is
@@ -53,13 +76,13 @@ _NOT_SECRET_LAST = frozenset({
     "age", "count", "size", "max", "min", "limit", "version", "format", "field", "prefix",
     "str", "bytes",
 })
-_SPLIT = re.compile(r"[^0-9a-zA-Z\u4e00-\u9fff]+|(?<=[a-z0-9])(?=[A-Z])")
+_SPLIT = _lazy(r"[^0-9a-zA-Z\u4e00-\u9fff]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
 # Every word above holds one of these (lowercased): most names hold none and cost one scan.
 STEMS = ("pass", "pwd", "auth", "token", "secret", "key", "sig", "credential", "cookie",
          "session") + CJK
-_STEM = re.compile("|".join(STEMS))
+_STEM = _lazy("|".join(STEMS))
 # The same in full-width letters (ＰＡＳＳＷＯＲＤ lowercased): the words that tell a text
 # may hold such a name before it is read as ASCII.
 FULLWIDTH_STEMS = tuple("".join(chr(ord(c) + 0xFEE0) for c in w) for w in STEMS
@@ -117,11 +140,11 @@ def _masked_value(value: str) -> str | None:
 
 
 # -- assignments ------------------------------------------------------------------------
-_ASSIGN = re.compile(
+_ASSIGN = _lazy(
     r"(?<![\w.\-])(-{0,2}[^\W\d][\w.\-]*)"  # the name (any script: \w is Unicode), --flag=
     r"(\\?[\"']?[ \t]*(?::=|[=:：＝])[ \t]*(?:b(?=['\"]))?)")  # the separator
-_ASSIGN_SIGN = re.compile(r"[=:：＝]")
-_ASSIGNED = re.compile(r"(?:(?i:bearer|basic|token|bot)[ \t]+)?" + _VALUE)  # "Bearer x": one
+_ASSIGN_SIGN = _lazy(r"[=:：＝]")
+_ASSIGNED = _lazy(r"(?:(?i:bearer|basic|token|bot)[ \t]+)?" + _VALUE)  # "Bearer x": one
 
 
 class Assignments:
@@ -183,8 +206,8 @@ def stem_lines(text: str) -> Iterator[tuple[int, int]]:
         pos = end + 1
 
 
-_XML = re.compile(r"<([\w:.\-]{1,64})>([^<\n]{1,512})</\1>")
-_HOST_USERINFO = re.compile(r"(?i)\b(host(?:[ _]?name)?[ \t]*[=:]?[ \t]*[\"']?)"
+_XML = _lazy(r"<([\w:.\-]{1,64})>([^<\n]{1,512})</\1>")
+_HOST_USERINFO = _lazy(r"(?i)\b(host(?:[ _]?name)?[ \t]*[=:]?[ \t]*[\"']?)"
                             r"([^\s\"':@/]{1,64}):([^\s\"']{1,128})@(?=[\w\[])")
 
 
@@ -215,12 +238,12 @@ class Elements:
 
 
 # -- URLs and DSNs ----------------------------------------------------------------------
-_SCHEME = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://")
-_HOSTCHAR = re.compile(r"[\w\[.\-%]")
-_PORT_PATH = re.compile(r"\d{1,5}/")
-_CONFIG_CHARS = re.compile(r"[;{}$()<>]")  # localhost:{$PORT}; a template, no password
-_PORT_REST = re.compile(r"\d{1,5}(?:[/\"'?#;,)\]]|$)")
-_TOKENISH_USER = re.compile(r"[0-9a-fA-F]{24,}|[A-Za-z0-9_\-]{24,}")
+_SCHEME = _lazy(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://")
+_HOSTCHAR = _lazy(r"[\w\[.\-%]")
+_PORT_PATH = _lazy(r"\d{1,5}/")
+_CONFIG_CHARS = _lazy(r"[;{}$()<>]")  # localhost:{$PORT}; a template, no password
+_PORT_REST = _lazy(r"\d{1,5}(?:[/\"'?#;,)\]]|$)")
+_TOKENISH_USER = _lazy(r"[0-9a-fA-F]{24,}|[A-Za-z0-9_\-]{24,}")
 
 
 class Urls:
@@ -293,13 +316,13 @@ class Urls:
 
 
 # -- nginx directives -------------------------------------------------------------------
-_NGINX = re.compile(
+_NGINX = _lazy(
     r"(?i)(?<![\w$])((?:proxy|grpc|fastcgi|uwsgi|scgi)_set_header|add_header|"
     r"(?:fastcgi|uwsgi|scgi)_param|more_set_headers|set|env)([ \t]+)"
     r"(\$?[\w\-]+)([ \t]+)(\"[^\"\n]*\"|'[^'\n]*'|[^\s;\"'][^\s;]*)")
-_SECURE_LINK = re.compile(r"(?i)\b(secure_link_md5|secure_link_secret)([ \t]+)"
+_SECURE_LINK = _lazy(r"(?i)\b(secure_link_md5|secure_link_secret)([ \t]+)"
                           r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s;\"'][^\s;]*)")
-_VARIABLES_ONLY = re.compile(r"^[\"']?(?:\$\{?\w+\}?|[\s:/._\-])*[\"']?$")
+_VARIABLES_ONLY = _lazy(r"^[\"']?(?:\$\{?\w+\}?|[\s:/._\-])*[\"']?$")
 
 
 class NginxDirectives:
@@ -339,9 +362,9 @@ class NginxDirectives:
 
 
 # -- ASGI/WSGI header tuples, Digest ----------------------------------------------------
-_ASGI = re.compile(r"\(b?'([\w\-]{1,64})',[ \t]*b?'([^'\\\n]*)'\)")
-_DIGEST = re.compile(r"(?i)\b(digest[ \t]+)(username=[^\r\n'\]]*)")
-_DIGEST_RESPONSE = re.compile(r"(?i)\b((?:response|cnonce)=\"?)([0-9a-f]{8,})")
+_ASGI = _lazy(r"\(b?'([\w\-]{1,64})',[ \t]*b?'([^'\\\n]*)'\)")
+_DIGEST = _lazy(r"(?i)\b(digest[ \t]+)(username=[^\r\n'\]]*)")
+_DIGEST_RESPONSE = _lazy(r"(?i)\b((?:response|cnonce)=\"?)([0-9a-f]{8,})")
 _HEADER_NAMES = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 
 
@@ -382,9 +405,9 @@ _SEPARATE = {"sshpass": ("-p",), "redis-cli": ("-a",), "twine": ("-p",),
              "keydb-cli": ("-a",), "htpasswd": ()}
 _USERPASS = {"curl": ("-u", "--user", "--proxy-user", "-U"), "wget": ()}
 _TOOLS = frozenset(_ATTACHED) | frozenset(_SEPARATE) | frozenset(_USERPASS)
-_ARG = re.compile(r"[^\s\x1f]+")
-_FLAG_STEM = re.compile(r"--[a-z0-9_\-]{0,40}?(?:" + "|".join(STEMS) + ")")
-_TOOL_CUT = re.compile(r"[/=\"':\[\]{}\udc80-\udcff\ufffd]")
+_ARG = _lazy(r"[^\s\x1f]+")
+_FLAG_STEM = _lazy(r"--[a-z0-9_\-]{0,40}?(?:" + "|".join(STEMS) + ")")
+_TOOL_CUT = _lazy(r"[/=\"':\[\]{}\udc80-\udcff\ufffd]")
 
 
 def _bare(arg: str) -> str:
@@ -451,11 +474,11 @@ class CommandLines:
 
 
 # -- blocks and lines of key material ---------------------------------------------------
-_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY( BLOCK)?-----")
+_BEGIN = _lazy(r"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY( BLOCK)?-----")
 # A line that is only base64 (a PEM or PGP body line, a key on its own), maybe commented.
-_B64_LINE = re.compile(
+_B64_LINE = _lazy(
     r"(?m)^([ \t#>\udc80-\udcff\ufffd]*)([A-Za-z0-9+/]{40,}={0,2})([ \t]*)$")
-B64_RUN = re.compile(r"[A-Za-z0-9+/]{40}")
+B64_RUN = _lazy(r"[A-Za-z0-9+/]{40}")
 
 
 def _high_entropy(s: str) -> bool:
@@ -504,7 +527,7 @@ def key_lines(text: str) -> tuple[str, int]:
 
 # -- token formats ----------------------------------------------------------------------
 # Every alternative starts with a literal prefix, so a match is tried only where one is.
-_TOKENS = re.compile(
+_TOKENS = _lazy(
     r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,}"
     r"|(?:discord(?:app)?\.com|discordapp\.com)/api/webhooks/\d+/[A-Za-z0-9_\-]{20,}"
     r"|open\.(?:feishu\.cn|larksuite\.com)/open-apis/bot/v2/hook/[A-Za-z0-9\-]{8,}"
@@ -516,7 +539,7 @@ _TOKENS = re.compile(
     r"|(?<!\d)\d{6,12}:AA[A-Za-z0-9_\-]{30,}"  # a Telegram bot token
     r"|\bxox[abposre]-[A-Za-z0-9\-]{8,}"
     r"|\bxapp-\d-[A-Za-z0-9\-]{8,}")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])")
+_AWS_SECRET = _lazy(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])")
 
 
 class TokenFormats:
@@ -539,7 +562,7 @@ class TokenFormats:
 
 # -- full-width forms -------------------------------------------------------------------
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-FULLWIDTH_LETTER = re.compile("[\uff21-\uff3a\uff41-\uff5a]")
+FULLWIDTH_LETTER = _lazy("[\uff21-\uff3a\uff41-\uff5a]")
 
 
 def halfwidth(text: str) -> str:
