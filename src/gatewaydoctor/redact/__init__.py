@@ -1,14 +1,21 @@
 """The one redactor: every output path (reports, bundles, manifests, errors) goes through it.
 
-Secrets are always masked: passwords in DSNs/URLs, `Authorization`/`Cookie`/`Set-Cookie`
-headers (also as bare values in nginx access logs), bearer and API tokens in common formats,
-JWTs, PEM private keys, and the values of secret-looking assignments (`PASSWORD=`, `SECRET`,
-`TOKEN`, `*_KEY`, systemd `Environment="K=V"`). On request, IP addresses and host names are
-mapped to stable placeholders: the same input always gives the same placeholder (an address
-of the same family from the documentation ranges, a name under `.example`), so a diagnosis
-of redacted evidence still links the nginx upstream to the listener and the unit.
+Secrets are always masked, found by the structure that holds them (structure.py): URLs and
+DSNs (the password to the last `@` before the host, as libpq reads it), assignments in any
+spelling whose name means a secret (a vocabulary matched by word, any separator, full-width
+and Chinese names), nginx directives, HTTP headers and ASGI header tuples, command-line
+flags that take a secret, PEM/PGP blocks and their lines on their own, and token formats
+the secret scanners publish. What is encoded is decoded first: journald's byte arrays,
+nginx's \\xHH in access log fields, JSON documents in a string. On request, IP addresses and
+host names are mapped to stable placeholders: the same input always gives the same
+placeholder (an address of the same family from the documentation ranges, a name under
+`.example`), so a diagnosis of redacted evidence still links the nginx upstream to the
+listener and the unit.
 
-A Redactor counts what it masked, by kind, never keeping the values.
+A Redactor counts what it masked, by kind, never keeping the values. Every pattern is
+linear (tests/unit/test_redact_linear.py); tests/unit/test_secret_corpus.py plants 136
+kinds of secret in every place a host holds one, and test_redact_false_positives.py keeps
+what diagnoses a host unmasked.
 """
 
 from __future__ import annotations
@@ -18,31 +25,13 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from .formats import sources
+from ..formats import sources
+from . import structure
+from .structure import _lazy, _LazyPattern, halfwidth  # noqa: F401 (_LazyPattern: tests)
 
 MASK = "***"
-
-
-class _LazyPattern:
-    """A regex compiled on first use: most patterns here serve only some inputs (masks,
-    access logs, one kind of secret), and compiling them all costs ~6 ms at every start."""
-
-    __slots__ = ("_args", "_compiled")
-
-    def __init__(self, pattern: str, flags: int) -> None:
-        self._args = (pattern, flags)
-        self._compiled: re.Pattern[str] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._compiled is None:
-            self._compiled = re.compile(*self._args)
-        return getattr(self._compiled, name)
-
-
-def _lazy(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return cast("re.Pattern[str]", _LazyPattern(pattern, flags))
 
 
 class _Anchored:
@@ -58,15 +47,16 @@ class _Anchored:
     leftmost match at each step, the same replacement.
     """
 
-    __slots__ = ("_pattern", "_anchor", "_anchor_any_case", "_run", "_lead")
+    __slots__ = ("_pattern", "_anchor", "_anchor_any_case", "_run", "_lead", "_reach")
 
     def __init__(self, pattern: str, anchor: str, run: Callable[[str], bool] | None = None,
-                 lead: int = 0) -> None:
+                 lead: int = 0, reach: int = 1 << 62) -> None:
         self._pattern = _lazy(pattern)
         self._anchor = _lazy(anchor)
         self._anchor_any_case = _lazy("(?i)" + anchor)
         self._run = run
         self._lead = lead
+        self._reach = reach  # how far before its anchor a match can start, at most
 
     def subn(self, repl: str | Callable[[re.Match[str]], str], text: str,
              low: str | None = None) -> tuple[str, int]:
@@ -83,7 +73,8 @@ class _Anchored:
         while (hit := anchor.search(haystack, at)) is not None:
             first = hit.start()
             if self._run is not None:
-                while first > pos and self._run(text[first - 1]):
+                while first > pos and hit.start() - first < self._reach and \
+                        self._run(text[first - 1]):
                     first -= 1
             first = max(pos, first - self._lead)
             for start in range(first, hit.start() + 1):
@@ -108,24 +99,39 @@ def _name_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_.-+"
 
 
-_VALUE = r"(?:\"[^\"]*\"|'[^']*'|(?:[^\s\"',;&\\]|\\x[0-9a-fA-F]{2})+)"
-_SECRET_WORD = (r"(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|"
-                r"access[_-]?key|credentials?|_key\b)")
-_SECRET_NAME = r"[A-Z0-9_.-]*" + _SECRET_WORD + r"[A-Z0-9_.-]*"
-_FLAG_WORD = r"(?:password|passwd|secret|token|api[_-]?key)"  # --password x, --api-key x
+class _Scanner:
+    """A structure scanner (redact/structure.py) in the shape of a pattern: subn(_, text)."""
+
+    __slots__ = ("_scan",)
+
+    def __init__(self, scan: Any) -> None:
+        self._scan = scan
+
+    def subn(self, _repl: object, text: str) -> tuple[str, int]:
+        """What the scanner masks in text, and how many."""
+        result: tuple[str, int] = self._scan.subn(text)
+        return result
+
+
+# The words that may name a secret (structure.VOCABULARY, by their stems) and the tools
+# whose flags take one: a text holding none of them holds no assignment or flag to mask.
+_NAME_WORDS = structure.STEMS + structure.FULLWIDTH_STEMS
+_TOOL_WORDS = ("mysql", "mariadb", "sshpass", "redis-cli", "keydb-cli", "twine", "curl",
+               "wget")
 
 # (kind, pattern, replacement, words one of which the lowercased text must hold, or () for
 # always); applied in this order. The words make most strings (journal fields) cost nothing.
-_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
-_PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Match[str]], str],
-                       tuple[str, ...]], ...] = (
-    ("private_key", _lazy(
-        r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
-        re.DOTALL), "-----BEGIN \\1PRIVATE KEY-----" + MASK + "-----END \\1PRIVATE KEY-----",
-     ("private key",)),
+_PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored | _Scanner,
+                       str | Callable[[re.Match[str]], str], tuple[str, ...]], ...] = (
+    # Tokens that say what they are (first: a bare AWS secret is found next to its key id)
+    ("api_token", _Scanner(structure.TokenFormats()), "",
+     ("hooks.slack.com", "discord", "open.feishu", "open.larksuite", "sg.", "pypi-",
+      "whsec_", "hf_", "npm_", ":aa", "xox", "xapp-", "akia", "asia")),
+    # PEM and PGP blocks, to their END or the text's end (found with str.find: linear)
+    ("private_key", _Scanner(structure.KeyBlocks()), "", ("private key",)),
     # postgresql://user:SECRET@host/db, redis://:SECRET@host, mysql+pymysql://u:p@h
-    ("dsn_password", _Anchored(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)",
-                               "://", _name_char),
+    ("dsn_password", _Anchored(r"(\b[a-zA-Z][\w+.-]{0,31}://[^:/@\s'\"]*:)([^@\s'\"/]+)(@)",
+                               "://", _name_char, reach=32),
      r"\1" + MASK + r"\3", ("://",)),
     # nginx: proxy_set_header Authorization x; (unquoted; quoted values are the next one's,
     # $variables are not secrets)
@@ -137,8 +143,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Matc
     # Authorization: Bearer x, Cookie: a=b, Set-Cookie: ... (headers, curl -v output)
     ("auth_header", _lazy(
         r"(?i)\b(proxy-authorization|authorization|cookie|set-cookie|x-api-key|x-auth-token)"
-        r"(\s*[:=]\s*|\s+(?=[\"']))(\"[^\"\n]*[^\"\s][^\"\n]*\"|'[^'\n]*[^'\s][^'\n]*'|"
-        r"[^\r\n\"]+)"),
+        r"(\s*[:=]\s*|\s+(?=[\"']))([Dd]igest\s[^\r\n]*|"  # Digest's parameters are quoted
+        r"\"[^\"\n]*[^\"\s][^\"\n]*\"|'[^'\n]*[^'\s][^'\n]*'|[^\r\n\"]+)"),
      lambda m: m.group(1) + m.group(2) + _quoted_mask(m.group(3)),
      ("authorization", "cookie", "api-key", "auth-token")),
     ("jwt", _lazy(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
@@ -158,23 +164,19 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str] | _Anchored, str | Callable[[re.Matc
         r"|\bxox[abposr]-[A-Za-z0-9-]{8,}|\bAIza[0-9A-Za-z_-]{30,}"), MASK,
      ("sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
       "github_pat_", "glpat-", "akia", "asia", "xox", "aiza")),
-    # "SECRET_KEY=a b" (systemd Environment= quoting)
-    ("secret_assignment", _Anchored(r"(?i)([\"'])(" + _SECRET_NAME + r")=([^\"'\n]*)\1",
-                                    _SECRET_WORD, _name_char, lead=1),
-     r"\1\2=" + MASK + r"\1", _SECRET_WORDS),
-    # PASSWORD=x, "secret_key": "x", api_token: x
-    ("secret_assignment", _Anchored(r"(?i)\b(" + _SECRET_NAME + r")(['\"]?\s*[=:]\s*)"
-                                    + r"(?!\*\*\*)" + _VALUE, _SECRET_WORD, _name_char),
-     r"\1\2" + MASK, _SECRET_WORDS),
-    # --password x, "--token" "x" (a command line; --token=x is the one above)
-    ("secret_assignment", _Anchored(r"(?i)((?<![\w-])--?[A-Z0-9_-]*" + _FLAG_WORD
-                                    + r"[A-Z0-9_-]*)([\"']?\s+)(?![\"']?-|\*\*\*)" + _VALUE,
-                                    _FLAG_WORD, _name_char),
-     r"\1\2" + MASK, ("pass", "secret", "token", "key")),
     # ?token=x&password=y in URLs
     ("url_secret", _lazy(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|"
                               r"secret|sig|signature|auth)=)[^&\s\"']+"), r"\1" + MASK,
      ("token=", "key=", "password=", "secret=", "sig=", "signature=", "auth=")),
+    # What the patterns above do not know, found by the structure holding it.
+    ("dsn_password", _Scanner(structure.Urls()), "", ("://",)),
+    ("auth_header", _Scanner(structure.HeaderTuples()), "", ("', b'", "',b'", "digest")),
+    ("nginx_secret", _Scanner(structure.NginxDirectives()), "",
+     ("set_header", "add_header", "_param", "set ", "env ", "secure_link", "set_headers")),
+    ("secret_assignment", _Scanner(structure.CommandLines()), "", _TOOL_WORDS + _NAME_WORDS),
+    ("secret_assignment", _Scanner(structure.Assignments()), "", _NAME_WORDS),
+    ("secret_assignment", _Scanner(structure.Elements()), "",
+     ("</", "host name", "host=", "host:", 'host "', "host '")),
 )
 
 
@@ -222,8 +224,31 @@ def _words_in(low: str) -> set[str]:
 _ACCESS_PREFIX = _lazy(
     r'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-) "(?:[^"\\]|\\.)*" '
     r'"(?:[^"\\]|\\.)*"')
-_QUOTED = _lazy(r'"((?:[^"\\]|\\.)*)"')
-_COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+=[^;]*)*$")
+
+
+def _sub_quoted(text: str, repl: Callable[[str], str | None]) -> str:
+    """Each "double-quoted field" (backslash escapes) replaced by `"` + repl(inner) + `"`
+    (None: kept). One pass: an unterminated quote runs to the end, and is a field too."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find('"', pos)) >= 0:
+        i = start + 1
+        while True:
+            q, b = text.find('"', i), text.find("\\", i)
+            if 0 <= b < q or q < 0 <= b:
+                i = b + 2
+                continue
+            break
+        end = len(text) if q < 0 else q
+        new = repl(text[start + 1:end])
+        out.append(text[pos:start])
+        out.append(text[start:end + 1] if new is None else '"' + new + ('"' if q >= 0 else ""))
+        pos = end + 1
+    out.append(text[pos:])
+    return "".join(out)
+_COOKIE = _lazy(r"^\s*[^=\s;]+=[^;]*(?:;\s*[^=\s;]+(?:=[^;]*)?)*$")  # HttpOnly: no =
+_SCHEME_VALUE = _lazy(r"^(?:Bearer|Basic|Token|Digest|Bot|token|bearer)\s+\S")
+_NGINX_ESCAPE = _lazy(r"\\x([0-9A-Fa-f]{2})")
 _TOKENISH = _lazy(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_+/=.~-]{16,}$")
 
 # Fields holding an argv: a secret may span its elements ("-H", "Authorization: Bearer", "x"
@@ -241,12 +266,21 @@ _IPV6 = _lazy(r"(?<![\w:.])((?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![\w:.]
 _PROC_V4 = _lazy(r"\b([0-9A-F]{8}):([0-9A-F]{4})\b")
 _PROC_V6 = _lazy(r"\b([0-9A-F]{32}):([0-9A-F]{4})\b")
 _SERVER_NAME = _lazy(r"\bserver_name\s+([^;{}]+);")
-_URL_HOST = _lazy(r"\b[a-zA-Z][\w+.-]*://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
+_URL_HOST = _lazy(r"\b[a-zA-Z][\w+.-]{0,31}://(?:[^@/\s'\"]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)")
 _HOST_FIELD = _lazy(r"(?i)\b(?:host\s*[:=]\s*\"?|host_header\"?\s*:\s*\")"
                          r"([A-Za-z0-9][A-Za-z0-9.-]*)")
 _NAME = _lazy(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
 _KEEP_HOSTS = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
                          "unix", "_", "default_server"})
+
+
+# A journal field whose whole value is base64 key material (a key block's line).
+_B64_FIELD = _lazy(r'":"[ #]*[A-Za-z0-9+/]{40,}={0,2}"')
+
+
+def _is_bytes(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and \
+        all(isinstance(x, int) and 0 <= x < 256 for x in value)
 
 
 def _quoted_mask(value: str) -> str:
@@ -374,22 +408,43 @@ class Redactor:
         if not m:
             return line
 
-        def field(q: re.Match[str]) -> str:
-            value = q.group(1)
+        def field(value: str) -> str | None:
             if value in ("", "-") or value == MASK:
-                return q.group(0)
+                return None
             if _COOKIE.match(value):
                 self.counts["cookie"] += 1
-                return '"' + re.sub(r"=[^;]*", "=" + MASK, value) + '"'
-            if _TOKENISH.match(value):
+                return re.sub(r"=[^;]*", "=" + MASK, value)
+            if _TOKENISH.match(value) or _SCHEME_VALUE.match(value):
                 self.counts["api_token"] += 1
-                return '"' + MASK + '"'
-            return q.group(0)
+                return MASK
+            return None
 
-        return line[:m.end()] + _QUOTED.sub(field, line[m.end():])
+        return line[:m.end()] + _sub_quoted(line[m.end():], field)
+
+    def _escaped_field(self, value: str) -> str | None:
+        """An access log field as the client sent it (nginx writes `"`, a backslash and
+        bytes outside ASCII as \\xHH): redacted as such, written back the same way."""
+        if "\\x" not in value:
+            return None
+        raw = _NGINX_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), value)
+        raw = raw.encode("latin-1", "replace").decode("utf-8", "replace")
+        red = self.text(raw)
+        if red == raw:
+            return None
+        return "".join(f"\\x{b:02X}" if b in (0x22, 0x5C) or b < 0x20 or b > 0x7E
+                       else chr(b) for b in red.encode())
 
     def text(self, text: str, source: str = "") -> str:
         """Redact one string; `source` (an evidence key) enables format-aware passes."""
+        if "\\x" in text and source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
+            # before any pattern reads \\x22 as part of a value
+            text = _sub_quoted(text, self._escaped_field)
+        if ("\\u" in text or '\\"' in text) and text.lstrip()[:1] in ("{", "["):
+            decoded = self._json_text(text, source)
+            if decoded is not None:
+                return decoded
+        if structure.FULLWIDTH_LETTER.search(text):
+            text = halfwidth(text)  # ＰＡＳＳＷＯＲＤ＝x reads as PASSWORD=x
         low = text.lower()
         if _ANY_TRIGGER.search(low):
             fresh = True  # low is text.lower()
@@ -404,6 +459,10 @@ class Redactor:
                 if n:
                     self.counts[kind] += n
                     fresh = False
+        if len(text) >= 40 and structure.B64_RUN.search(text):
+            text, n = structure.key_lines(text)
+            if n:
+                self.counts["private_key"] += n
         if source.startswith(sources.NGINX_ACCESS_LOG_PREFIX):
             text = "\n".join(self._access_line(x) for x in text.split("\n"))
         if self.mask_ips:
@@ -415,12 +474,24 @@ class Redactor:
             self.counts["host"] += n
         return text
 
+    def _json_text(self, text: str, source: str) -> str | None:
+        """A JSON document in a string (a response body): its strings redacted as the
+        text they stand for (escapes decoded), or None when it is no JSON."""
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, (dict, list)):
+            return None
+        red = self.obj(doc, source)
+        return text if red == doc else json.dumps(red, ensure_ascii=False)
+
     def obj(self, obj: Any, source: str = "") -> Any:
         """Redact every string in a JSON-like structure; values of secret-named keys go whole."""
         if isinstance(obj, str):
             return self.text(obj, source)
         if isinstance(obj, Mapping):
-            out = {}
+            out: dict[Any, Any] = {}
             for k, v in obj.items():
                 if isinstance(v, str) and isinstance(k, str) and _SECRET_KEY_NAME.search(k) \
                         and v and v != MASK:
@@ -428,12 +499,20 @@ class Redactor:
                     out[k] = MASK
                 elif k in _ARGV_KEYS:
                     out[k] = self._argv(v, source)
+                elif isinstance(k, str) and k.isupper() and _is_bytes(v):
+                    out[k] = self._bytes(v, source)
                 else:
                     out[k] = self.obj(v, source)
             return out
         if isinstance(obj, (list, tuple)):
             return [self.obj(v, source) for v in obj]
         return obj
+
+    def _bytes(self, values: list[int], source: str) -> list[int]:
+        """journald's array of byte values (a field that is not UTF-8): redacted as text."""
+        decoded = bytes(values).decode("utf-8", "surrogateescape")
+        red = self.text(decoded, source)
+        return values if red == decoded else list(red.encode("utf-8", "surrogateescape"))
 
     def _argv(self, argv: Any, source: str) -> Any:
         if not isinstance(argv, list) or not argv or \
@@ -446,14 +525,15 @@ class Redactor:
         out = []
         plain = not (self.mask_ips or self.mask_hosts)
         for line in text.split("\n"):
-            if plain and "\\u" not in line and "\\/" not in line and \
-                    not _ANY_TRIGGER.search(line.lower()):
+            if plain and "\\u" not in line and "\\/" not in line and '":[' not in line and \
+                    not _ANY_TRIGGER.search(line.lower()) and not _B64_FIELD.search(line):
                 # The other JSON escapes decode to characters no trigger word holds, so a
                 # word in a decoded value is in the raw line too: nothing here to mask.
                 # (Secret-named keys hold a word as well.)
                 out.append(line)
                 continue
-            if line.startswith("{") and "\\" not in line and not _SECRET_KEY_NAME.search(line):
+            if line.startswith("{") and "\\" not in line and '":[' not in line and \
+                    not _B64_FIELD.search(line) and not _SECRET_KEY_NAME.search(line):
                 # Most records hold nothing to mask: one pass over the raw line tells, and
                 # saves parsing and redacting every field (the bulk of a bundle's time).
                 # Without a backslash, every JSON string in the line is its value verbatim,
@@ -507,7 +587,8 @@ class Redactor:
             dumped = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError):
             return False
-        return not _ANY_TRIGGER.search(dumped.lower())
+        return not _ANY_TRIGGER.search(dumped.lower()) and not structure.B64_RUN.search(dumped) \
+            and not structure.FULLWIDTH_LETTER.search(dumped)
 
     def evidence(self, ev: Mapping[str, Any],
                  early: Mapping[str, Redacted] | None = None) -> dict[str, Any]:
