@@ -32,7 +32,7 @@ from . import (
 )
 from . import files as fsinfo
 from . import supervisor as supervisord
-from .runner import Item, journal, new_item, read_file, read_tail, run, which
+from .runner import Item, journal, new_item, read_file, read_tail, run
 
 SCHEMA = "gatewaydoctor.evidence/1"
 TOOL_VERSION = "0.1.0"
@@ -196,10 +196,13 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
                     error="systemd is not the init system here (no /run/systemd/system)",
                     error_kind="unavailable")
 
-        nginx = which("nginx") or "nginx"
+        # The running master's own binary and -c/-p/-g (custom builds, OpenResty, panels and
+        # containers start nginx with their own config); `nginx` on PATH when none runs.
+        masters = nginxscan.masters()
+        nginx = nginxscan.command(nginxscan.chosen(masters))
         # -T tests the configuration exactly as -t does before dumping it: nginx.test is
         # read from its rc and stderr rather than parsing everything twice.
-        f_dump = c.submit(run, sources.NGINX_DUMP, [nginx, "-T"])
+        f_dump = c.submit(nginxscan.dump, sources.NGINX_DUMP, masters)
         c.submit(_tcp_listeners)
         c.submit(read_file, sources.PROC_NET_UNIX, "/proc/net/unix", max_bytes=4 << 20)
         f_procs = c.submit(procfs.processes)
@@ -226,10 +229,10 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
         # -V (version, build options, the main config's path) only when -T dumped nothing
         # (the test failed): then the files are read so the proxy_pass targets are known.
-        version = (c.take(c.submit(run, sources.NGINX_VERSION, [nginx, "-V"]))
+        version = (c.take(c.submit(run, sources.NGINX_VERSION, [nginx[0], "-V"]))
                    if text is None else None)
         if text is None and version and version["rc"] == 0:
-            main = nginxscan.conf_path(version["stderr"] or "")
+            main = nginxscan.conf_path(version["stderr"] or "", nginxscan.chosen(masters))
             files = new_item(sources.NGINX_FILES, "file", path=main,
                              stdout=nginxscan.read_config_files(main))
             c.items[sources.NGINX_FILES] = files
@@ -441,7 +444,8 @@ def _nginx_test_of(dump: Item) -> Item:
     """`nginx -t`'s evidence, from `nginx -T` (same test, same messages on stderr, same rc)."""
     return new_item(sources.NGINX_TEST, "command", argv=dump["argv"], rc=dump["rc"], stdout="",
                     stderr=dump["stderr"], duration=dump["duration"], error=dump["error"],
-                    error_kind=dump["error_kind"], data={"read_from": sources.NGINX_DUMP})
+                    error_kind=dump["error_kind"],
+                    data={"read_from": sources.NGINX_DUMP, **(dump["data"] or {})})
 
 
 def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,

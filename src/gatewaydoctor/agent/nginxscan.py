@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..formats.nginx import FILE_MARK, children, proxy_endpoints, split_dump, tree
-from .runner import Item, new_item
+from .runner import Item, new_item, run, which
 
 Directive = dict[str, Any]
 
@@ -120,10 +120,119 @@ def read_config_files(main: str, *, max_files: int = 200, max_bytes: int = 1 << 
     return "".join(out)
 
 
-def conf_path(version_text: str) -> str:
-    """Return the --conf-path from `nginx -V` output, or the usual default."""
+def conf_path(version_text: str, master: dict[str, Any] | None = None) -> str:
+    """The main config file: the master's -c (relative to its prefix, as nginx resolves it),
+    else the --conf-path from `nginx -V` output, else the usual default."""
+    conf = (master or {}).get("conf")
+    if conf:
+        if conf.startswith("/"):
+            return str(conf)
+        m = re.search(r"--prefix=(\S+)", version_text)
+        prefix = (master or {}).get("prefix") or (m.group(1) if m else "/usr/local/nginx")
+        return os.path.join(prefix, conf)
     m = re.search(r"--conf-path=(\S+)", version_text)
     return m.group(1) if m else "/etc/nginx/nginx.conf"
+
+
+# --- the running masters: which binary, with which -c/-p/-g/-e, so -T reads what runs
+
+MASTER_TITLE = "nginx: master process "
+# nginx's own options; with the title's argv joined by spaces, -g's value runs to the next.
+_OPTION = re.compile(r"-[?hvVtTqspecg]")
+_VALUED = {"-c": "conf", "-p": "prefix", "-g": "globals", "-e": "error_log"}
+
+
+def parse_master(cmdline: str) -> dict[str, Any] | None:
+    """Binary and -c/-p/-g/-e from a master's title (`nginx: master process BIN [opts]`)."""
+    text = cmdline.replace("\0", " ").strip()
+    if not text.startswith(MASTER_TITLE):
+        return None
+    tokens = text[len(MASTER_TITLE):].split()
+    if not tokens:
+        return None
+    out: dict[str, Any] = {"binary": tokens[0], "conf": None, "prefix": None,
+                           "globals": None, "error_log": None}
+    i = 1
+    while i < len(tokens):
+        flag, value = tokens[i][:2], tokens[i][2:]
+        i += 1
+        if flag not in _VALUED:
+            continue
+        parts = [value] if value else []
+        while i < len(tokens) and (not parts or flag == "-g") and not _OPTION.match(tokens[i]):
+            parts.append(tokens[i])
+            i += 1
+        out[_VALUED[flag]] = " ".join(parts) or None
+    return out
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _binary(pid: int, named: str) -> str | None:
+    """The master's binary: the title's path if absolute, else what /proc/PID/exe points at
+    (a relative or bare name in the title depends on a cwd and PATH we do not share)."""
+    if named.startswith("/") and _executable(named):
+        return named
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        exe = ""
+    if exe and not exe.endswith(" (deleted)") and _executable(exe):
+        return exe
+    if "/" in named:
+        with contextlib.suppress(OSError):
+            full = os.path.join(os.readlink(f"/proc/{pid}/cwd"), named)
+            if _executable(full):
+                return full
+    return None
+
+
+def masters() -> list[dict[str, Any]]:
+    """Every running nginx master (OpenResty's too, whatever its comm), lowest pid first."""
+    try:
+        pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    except OSError:
+        return []
+    out: list[dict[str, Any]] = []
+    for pid in pids:
+        cmdline = _read(f"/proc/{pid}/cmdline")
+        parsed = parse_master(cmdline) if cmdline else None
+        if parsed is None:
+            continue
+        parsed.update(pid=pid, cmdline=cmdline.replace("\0", " ").strip() if cmdline else "",
+                      path=_binary(pid, parsed["binary"]))
+        out.append(parsed)
+    return out
+
+
+def chosen(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The master whose configuration is read: the first one whose binary could be found."""
+    return next((m for m in found if m.get("path")), None)
+
+
+def command(master: dict[str, Any] | None) -> list[str]:
+    """argv to run nginx as that master was started (binary, -p, -c, -g, -e), before the flag;
+    without a master, the `nginx` on PATH with its default configuration."""
+    if master is None:
+        return [which("nginx") or "nginx"]
+    argv = [str(master["path"])]
+    for flag, key in (("-p", "prefix"), ("-c", "conf"), ("-e", "error_log"), ("-g", "globals")):
+        if master.get(key):
+            argv += [flag, str(master[key])]
+    return argv
+
+
+def dump(source: str, found: list[dict[str, Any]]) -> Item:
+    """`nginx -T` as the running master would read its configuration; data says which."""
+    master = chosen(found)
+    item = run(source, [*command(master), "-T"])
+    item["data"] = {"master": None if master is None else {
+        k: master[k] for k in ("pid", "cmdline", "path", "conf", "prefix", "globals",
+                               "error_log")},
+        "masters": [m["pid"] for m in found]}
+    return item
 
 
 # --- the running nginx: processes, when they started, and the files they were started from
