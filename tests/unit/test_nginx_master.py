@@ -90,11 +90,17 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.fixture
-def own_nginx(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A real nginx started with its own -c, -e and -g (daemon, pid in tmp), stopped after."""
+@pytest.fixture(params=["nginx", "openresty"])
+def own_nginx(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A real nginx started with its own -c, -e and -g (daemon, pid in tmp), stopped after;
+    also through a symlink named `openresty`, as OpenResty's bin/openresty (another comm)."""
     if not NGINX.exists():
         pytest.skip("Debian's /usr/sbin/nginx is not installed")
+    binary = NGINX
+    if request.param == "openresty":
+        binary = tmp_path / "bin" / "openresty"
+        binary.parent.mkdir()
+        binary.symlink_to(NGINX)
     port = _free_port()
     (tmp_path / "sites").mkdir()
     (tmp_path / "sites" / "app.conf").write_text(
@@ -108,11 +114,12 @@ def own_nginx(tmp_path: Path) -> Iterator[dict[str, Any]]:
         "events { worker_connections 64; }\n"
         f"http {{\n    access_log off;\n{temps}    include {tmp_path}/sites/*.conf;\n}}\n")
     pidfile = tmp_path / "nginx.pid"
-    subprocess.run([str(NGINX), "-c", str(conf), "-e", str(tmp_path / "error.log"),
+    subprocess.run([str(binary), "-c", str(conf), "-e", str(tmp_path / "error.log"),
                     "-g", f"daemon on; pid {pidfile};"], check=True, timeout=10)
     pid = int(pidfile.read_text())
     try:
-        yield {"pid": pid, "conf": str(conf), "port": port, "dir": tmp_path}
+        yield {"pid": pid, "conf": str(conf), "port": port, "dir": tmp_path,
+               "binary": str(binary)}
     finally:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -125,16 +132,21 @@ def test_the_running_master_is_found(own_nginx: dict[str, Any]) -> None:
     found = [m for m in nginxscan.masters() if m["pid"] == own_nginx["pid"]]
     assert len(found) == 1
     master = found[0]
-    assert master["path"] == str(NGINX)
+    assert master["path"] == own_nginx["binary"]
     assert master["conf"] == own_nginx["conf"]
     assert master["globals"] == f"daemon on; pid {own_nginx['dir'] / 'nginx.pid'};"
+    # The runtime listing has it too (master and worker), whatever its comm.
+    listed = nginxscan.runtime(sources.NGINX_RUNTIME, "", {})["data"]["processes"]
+    roles = {p["role"] for p in listed
+             if own_nginx["pid"] in (p["pid"], p["ppid"])}
+    assert roles == {"master", "worker"}
 
 
 def test_dump_reads_the_running_masters_config(own_nginx: dict[str, Any]) -> None:
     ours = [m for m in nginxscan.masters() if m["pid"] == own_nginx["pid"]]
     item = nginxscan.dump(sources.NGINX_DUMP, ours)
     assert item["rc"] == 0, item["stderr"]
-    assert item["argv"][:3] == [str(NGINX), "-c", own_nginx["conf"]]
+    assert item["argv"][:3] == [own_nginx["binary"], "-c", own_nginx["conf"]]
     assert item["argv"][-1] == "-T"
     files = [line for line in item["stdout"].splitlines()
              if line.startswith("# configuration file ")]

@@ -266,10 +266,11 @@ def _nginx_processes() -> tuple[list[dict[str, Any]], str | None]:
         if not stat:
             continue
         head, _, tail = stat.rpartition(")")
-        if head.partition("(")[2] != "nginx":
+        cmdline = (_read(f"/proc/{pid}/cmdline") or "").replace("\0", " ").strip()
+        # OpenResty started as bin/openresty has that comm; its title still says nginx.
+        if head.partition("(")[2] != "nginx" and not cmdline.startswith("nginx: "):
             continue
         fields = tail.split()
-        cmdline = (_read(f"/proc/{pid}/cmdline") or "").replace("\0", " ").strip()
         ids: dict[str, list[int]] = {}
         for line in (_read(f"/proc/{pid}/status") or "").splitlines():
             key, _, value = line.partition(":")
