@@ -147,3 +147,21 @@ def test_worker_connections_points_at_the_events_block() -> None:
     assert "4 worker_connections are not enough" in evidence
     assert "/etc/nginx/nginx.conf:8 | worker_connections 4; (in events)" in evidence
     assert "worker_connections 1024" in fix
+
+
+def test_an_invalid_configuration_with_a_master_running_is_not_called_down() -> None:
+    """nginx -t fails and a port of the broken configuration has no listener; but a master
+    still runs on its old configuration, so nginx is not down (a reload keeps it)."""
+    from gatewaydoctor.facts import NginxProcess, NginxRuntime
+
+    facts = facts_of("config-invalid")
+    [down] = findings("config-invalid", facts)
+    assert "as it is now" in down.explanation and "systemctl restart nginx" in down.fix.commands
+    master = NginxProcess(pid=240, ppid=1, role="master", start_time=None, uid=0, gid=0,
+                          groups=())
+    runtime = NginxRuntime(source="nginx.runtime", now=None, processes=(master,), files=(),
+                           user=None, sockets={})
+    [running] = findings("config-invalid", dataclasses.replace(facts, nginx_runtime=runtime))
+    assert "as it is now" not in running.explanation
+    assert running.fix.commands == ("nginx -t", "systemctl reload nginx")
+    assert not any("nginx is down" in e.text for e in running.evidence)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import Listener, NginxConfig, NginxMessage, NginxTest
+from ...facts import Listener, NginxConfig, NginxMessage, NginxRuntime, NginxTest
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -33,13 +33,14 @@ ERROR_LEVELS = ("emerg", "alert", "crit", "error")
               fix=N_("Correct {where}, then test and start nginx."),
               commands=("nginx -t", "systemctl restart nginx"))})
 def config_invalid(nginx_test: NginxTest, tcp_tables: str, nginx_config: NginxConfig | None = None,
-                   listeners: tuple[Listener, ...] | None = None) -> Iterator[Found]:
+                   listeners: tuple[Listener, ...] | None = None,
+                   nginx_runtime: NginxRuntime | None = None) -> Iterator[Found]:
     """`nginx -t` exits non-zero: nginx cannot (re)load this configuration."""
     if nginx_test.ok:
         return
     bad = [m for m in nginx_test.messages if m.level in ERROR_LEVELS]
     first = bad[0] if bad else None
-    down = _down_ports(nginx_config, listeners) if listeners is not None else []
+    down = _down_ports(nginx_config, listeners, nginx_runtime)
     where = _where(first)
     # The link names the place as the texts do (in the reader's language when unknown).
     yield found(_evidence(nginx_test, bad, down, tcp_tables),
@@ -66,9 +67,14 @@ def _evidence(test: NginxTest, bad: list[NginxMessage], down: list[int],
     return evidence
 
 
-def _down_ports(config: NginxConfig | None, listeners: tuple[Listener, ...]) -> list[int]:
-    """The ports nginx's servers listen on where no TCP socket listens (nginx is down)."""
-    if config is None:
+def _down_ports(config: NginxConfig | None, listeners: tuple[Listener, ...] | None,
+                runtime: NginxRuntime | None) -> list[int]:
+    """The ports nginx's servers listen on where no TCP socket listens (nginx is down).
+
+    A running master still serves its old configuration: then nginx is not down, even where
+    a port only the broken configuration adds has no listener yet.
+    """
+    if config is None or listeners is None or (runtime is not None and runtime.master):
         return []
     tcp = {li.endpoint.port for li in listeners if li.proto.startswith("tcp")}
     ports = {li.endpoint.port for s in config.servers for li in s.listens}
