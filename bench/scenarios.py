@@ -1,11 +1,15 @@
 """Accuracy and speed of `gatewaydoctor diagnose` over every lab scenario.
 
 Run as root from the checkout:  python3 bench/scenarios.py [NAME ...]
+                           or:  python3 bench/scenarios.py --matrix [STACK ...]
 Prints, for each scenario: lab boot and provisioning time, fault injection time,
 expected vs found category (causes[0]), and the diagnosis wall time; then accuracy.
 Each diagnosis runs twice, side by side: with gatewaydoctor as users install it (pip, into
 a venv of Debian's python3: the accuracy and the first figure are this run's), and with the
 interpreter running this script (e.g. the checkout's development .venv).
+--matrix runs every fault family (lab/gdlab/families.py) on every stack (lab/gdlab/stacks/)
+and prints the matrix stack × family → first cause, accuracy per stack, and how long one
+scenario takes per stack (boot, injection, diagnosis).
 A figure, not a pass/fail test: the machine is shared and noisy.
 """
 
@@ -21,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
 from compiled import compile_package  # noqa: E402
 from gdlab import boot_stack, lab_unavailable_reason, stop_stack  # noqa: E402
+from gdlab.matrix import Cell, pairs, run_cell  # noqa: E402
 from gdlab.scenarios import SCENARIOS  # noqa: E402
 from gdlab.venv import doctor_venv  # noqa: E402
 
@@ -32,6 +37,8 @@ def main(argv: list[str]) -> int:
         return 2
     compile_package()
     installed = str(doctor_venv())
+    if argv[:1] == ["--matrix"]:
+        return matrix(argv[1:], installed)
     names = argv or sorted(SCENARIOS)
     rows = []
     print(f"{'scenario':28} {'expected':30} {'found':30} {'ok':3} {'boot':>6} {'inject':>7} "
@@ -79,6 +86,43 @@ def main(argv: list[str]) -> int:
           f"max {max(dev):.2f} s")
     print(f"lab boot + provision: median {statistics.median(boots):.2f} s, "
           f"max {max(boots):.2f} s (first run also builds the backend venv once)")
+    return 0
+
+
+def matrix(stacks: list[str], installed: str) -> int:
+    """Every family on every stack: the first cause found, per cell and per stack."""
+    cells: dict[str, list[Cell]] = {}
+    skipped: list[str] = []
+    for stack, family, reason in pairs(stacks or None):
+        if reason is not None:
+            skipped.append(f"{stack} × {family}: {reason}")
+            print(f"{stack:10} {family:22} n/a: {reason}", flush=True)
+            continue
+        cell = run_cell(stack, family, [installed, "-m", "gatewaydoctor"])
+        cells.setdefault(stack, []).append(cell)
+        print(f"{stack:10} {family:22} {cell.expected:26} {cell.found:26} "
+              f"{'yes' if cell.ok else 'NO':3} boot {cell.boot:5.2f} inject {cell.inject:5.2f} "
+              f"diagnose {cell.diagnose:5.2f}", flush=True)
+    families = list(dict.fromkeys(c.family for row in cells.values() for c in row))
+    print("\nmatrix (✓ = expected first cause; otherwise what was found first):")
+    print(f"{'family':22} " + " ".join(f"{s:>24}" for s in cells))
+    for family in families:
+        marks = []
+        for row in cells.values():
+            cell = next((c for c in row if c.family == family), None)
+            marks.append("n/a" if cell is None else "✓" if cell.ok else cell.found)
+        print(f"{family:22} " + " ".join(f"{m[:24]:>24}" for m in marks))
+    total = right = 0
+    print()
+    for stack, row in cells.items():
+        ok = sum(c.ok for c in row)
+        total, right = total + len(row), right + ok
+        print(f"{stack:10} {ok}/{len(row)} = {ok / len(row):.0%}; one scenario: boot median "
+              f"{statistics.median(c.boot for c in row):.1f} s, inject median "
+              f"{statistics.median(c.inject for c in row):.1f} s, diagnose median "
+              f"{statistics.median(c.diagnose for c in row):.2f} s (max "
+              f"{max(c.diagnose for c in row):.2f} s)")
+    print(f"all stacks: {right}/{total} = {right / max(total, 1):.0%}")
     return 0
 
 

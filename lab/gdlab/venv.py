@@ -25,29 +25,39 @@ def cache_root() -> Path:
     return root
 
 
-def venv_dir() -> Path:
-    """Return the cached venv for the current requirements, building it if needed."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + BASE_PYTHON.encode()).hexdigest()[:12]
+def venv_dir(path: str = LAB_VENV_PATH, requirements: Path = REQUIREMENTS) -> Path:
+    """Return the cached venv for `requirements` built at `path`, building it if needed."""
+    digest = hashlib.sha256(requirements.read_bytes() + BASE_PYTHON.encode()
+                            + (b"" if path == LAB_VENV_PATH else path.encode())).hexdigest()[:12]
     target = cache_root() / f"venv-{digest}"
     if (target / ".complete").exists():
         return target
     target.mkdir(parents=True, exist_ok=True)
+    # A private tmpfs over the path's top directory (created for the while if the host has
+    # none, e.g. /www, and removed after), so nothing is written under the host's.
+    top = "/" + path.strip("/").split("/")[0]
+    made = not os.path.exists(top)
+    if made:
+        os.mkdir(top)
     script = f"""
 set -eu
 mount --make-rprivate /
-mount -t tmpfs tmpfs /srv
-mkdir -p {LAB_VENV_PATH}
-mount --bind {target} {LAB_VENV_PATH}
-{BASE_PYTHON} -m venv --clear {LAB_VENV_PATH}
-{LAB_VENV_PATH}/bin/python -m pip install --quiet --disable-pip-version-check \
-    -r {REQUIREMENTS}
+mount -t tmpfs tmpfs {top}
+mkdir -p {path}
+mount --bind {target} {path}
+{BASE_PYTHON} -m venv --clear {path}
+{path}/bin/python -m pip install --quiet --disable-pip-version-check -r {requirements}
 """
-    proc = subprocess.run(
-        ["unshare", "--mount", "/bin/sh", "-c", script],
-        capture_output=True, text=True, timeout=900, check=False,
-    )
+    try:
+        proc = subprocess.run(
+            ["unshare", "--mount", "/bin/sh", "-c", script],
+            capture_output=True, text=True, timeout=900, check=False,
+        )
+    finally:
+        if made:
+            os.rmdir(top)
     if proc.returncode != 0:
-        raise RuntimeError(f"building the lab venv failed: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"building the lab venv at {path} failed: {proc.stderr[-2000:]}")
     os.chmod(target, 0o755)
     (target / ".complete").write_text("ok\n")
     return target

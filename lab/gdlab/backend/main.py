@@ -32,3 +32,12 @@ def health() -> JSONResponse:
 @app.get("/api/health")
 def api_health() -> dict[str, str]:
     return {"status": "healthy"}
+
+
+@app.get("/api/slow")
+def api_slow() -> dict[str, str]:
+    """A slow report (a long query)."""
+    import time
+
+    time.sleep(5)
+    return {"status": "done"}
