@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..formats.nginx import FILE_MARK, children, proxy_endpoints, split_dump, tree
+from ..formats.systemd import exec_argvs
 from .runner import Item, new_item, run, which
 
 Directive = dict[str, Any]
@@ -147,7 +148,11 @@ def parse_master(cmdline: str) -> dict[str, Any] | None:
     text = cmdline.replace("\0", " ").strip()
     if not text.startswith(MASTER_TITLE):
         return None
-    tokens = text[len(MASTER_TITLE):].split()
+    return parse_argv(text[len(MASTER_TITLE):].split())
+
+
+def parse_argv(tokens: list[str]) -> dict[str, Any] | None:
+    """Binary and -c/-p/-g/-e from nginx's argv (a title's words, or a unit's ExecStart)."""
     if not tokens:
         return None
     out: dict[str, Any] = {"binary": tokens[0], "conf": None, "prefix": None,
@@ -164,6 +169,32 @@ def parse_master(cmdline: str) -> dict[str, Any] | None:
             i += 1
         out[_VALUED[flag]] = " ".join(parts) or None
     return out
+
+
+def from_units(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """With no master running, the nginx its units would start (ExecStart running nginx or
+    openresty, with their -c/-p/-g): enabled units first (`systemctl enable` links them
+    into a *.wants or *.requires folder), so a failed custom unit beats the package's
+    disabled nginx.service."""
+    found = []
+    for unit in units:
+        if unit.get("masked"):
+            continue
+        for line in unit.get("exec_start", []):
+            for argv in exec_argvs(line):
+                if os.path.basename(argv[0]) not in ("nginx", "openresty"):
+                    continue
+                parsed = parse_argv(argv)
+                if parsed is None:
+                    continue
+                name = unit["name"]
+                enabled = any(glob.glob(f"/etc/systemd/system/*.{kind}/{glob.escape(name)}")
+                              for kind in ("wants", "requires"))
+                parsed.update(pid=None, cmdline=" ".join(argv), unit=name, enabled=enabled,
+                              path=argv[0] if _executable(argv[0]) else None)
+                found.append(parsed)
+                break
+    return sorted(found, key=lambda m: not m["enabled"])
 
 
 def _executable(path: str) -> bool:
@@ -229,9 +260,9 @@ def dump(source: str, found: list[dict[str, Any]]) -> Item:
     master = chosen(found)
     item = run(source, [*command(master), "-T"])
     item["data"] = {"master": None if master is None else {
-        k: master[k] for k in ("pid", "cmdline", "path", "conf", "prefix", "globals",
-                               "error_log")},
-        "masters": [m["pid"] for m in found]}
+        k: master.get(k) for k in ("pid", "cmdline", "path", "conf", "prefix", "globals",
+                                   "error_log", "unit")},
+        "masters": [m["pid"] for m in found if m.get("pid")]}
     return item
 
 

@@ -52,6 +52,7 @@ from .nginx import (
     Listen,
     Location,
     NginxConfig,
+    NginxControl,
     NginxDirective,
     NginxMessage,
     NginxProcess,
@@ -60,6 +61,7 @@ from .nginx import (
     NginxUser,
     ServerBlock,
     UpstreamGroup,
+    nginx_commands,
     place_links,
 )
 from .python import (
@@ -111,7 +113,9 @@ __all__ = [
     "FileStat", "FirewallRule", "FirewallState", "INPUT_CHAINS", "ImportProbe", "JournalEntry",
     "KINDS", "Listen", "Listener", "Location", "MANAGERS", "NEW_SYNTAX", "NOT_FOUND", "Need",
     "NginxConfig", "NginxDirective", "NginxMessage", "NginxProcess", "NginxRuntime",
-    "NginxTest", "NginxUser", "OpenFileLimit", "Owned", "PROC_TCP_TABLES", "PathOwner",
+    "NginxControl", "nginx_commands", "NginxTest", "NginxUser", "OpenFileLimit", "Owned",
+    "PROC_TCP_TABLES",
+    "PathOwner",
     "PathStat", "Probe", "Process", "PythonInfo", "REMOVED_MODULES", "RESTART_RE",
     "START_LIMIT_RE", "SYSTEMD_EXIT_RE", "SYSTEMD_REASON_RE", "SelinuxState", "ServerBlock",
     "Service", "SkippedSource", "SupervisorProgram", "SupervisorState", "SystemState",

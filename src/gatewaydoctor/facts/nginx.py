@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -269,6 +270,51 @@ class NginxTest:
     rc: int | None
     messages: tuple[NginxMessage, ...]
     source: str
+
+
+@dataclass(frozen=True)
+class NginxControl:
+    """How this host's nginx is run: its binary with the -p/-c/-g/-e it was started with,
+    and the systemd unit that runs it (or would start it), so fixes name the right ones."""
+
+    argv: tuple[str, ...]
+    unit: str | None
+    source: str
+
+    @property
+    def _nginx(self) -> str:
+        # Plain `nginx` when it is the packaged binary with its default configuration.
+        if len(self.argv) == 1 and self.argv[0].rsplit("/", 1)[-1] == "nginx":
+            return "nginx"
+        return shlex.join(self.argv)
+
+    @property
+    def test_command(self) -> str:
+        return f"{self._nginx} -t"
+
+    @property
+    def reload_command(self) -> str:
+        return f"systemctl reload {self.unit}" if self.unit else f"{self._nginx} -s reload"
+
+    @property
+    def start_command(self) -> str:
+        return f"systemctl start {self.unit}" if self.unit else self._nginx
+
+    @property
+    def restart_command(self) -> str:
+        return (f"systemctl restart {self.unit}" if self.unit
+                else f"{self._nginx} -s quit; {self._nginx}")
+
+
+# The packaged nginx, when how it is run is not known.
+PACKAGED_NGINX = NginxControl(argv=("nginx",), unit="nginx", source="")
+
+
+def nginx_commands(control: NginxControl | None) -> dict[str, str]:
+    """The placeholders every rule's fix may use: {nginx_test}, {nginx_reload}, ..."""
+    c = control or PACKAGED_NGINX
+    return {"nginx_test": c.test_command, "nginx_reload": c.reload_command,
+            "nginx_start": c.start_command, "nginx_restart": c.restart_command}
 
 
 @dataclass(frozen=True)

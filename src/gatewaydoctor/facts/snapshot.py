@@ -16,6 +16,7 @@ from .nginx import (
     ErrorLogEntry,
     Location,
     NginxConfig,
+    NginxControl,
     NginxRuntime,
     NginxTest,
     ServerBlock,
@@ -80,6 +81,7 @@ class Facts:
     selinux: SelinuxState | None = None
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
+    nginx_control: NginxControl | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
     tcp_tables: str = PROC_TCP_TABLES
     # Where processes were looked for (cited when none runs, e.g. no nginx).
@@ -273,8 +275,15 @@ class Facts:
     def gateway_units(self) -> list[Unit]:
         """The systemd units on the request path: web apps and nginx (supervisor programs
         have a rule of their own)."""
-        return [u for u in self.units or () if (u.is_web_app or u.name.startswith("nginx"))
-                and u.manager == "systemd"]
+        return [u for u in self.units or () if u.manager == "systemd" and (
+            u.is_web_app or (u.name.startswith("nginx") and not self.nginx_runs_outside(u)))]
+
+    def nginx_runs_outside(self, unit: Unit) -> bool:
+        """An nginx master runs, but not under `unit`: another unit, a panel or a shell
+        started the nginx that serves (the packaged nginx.service stopped beside it is no
+        fault)."""
+        return any(p.command.startswith("nginx: master process") and p.unit != unit.name
+                   for p in self.processes or ())
 
     def exit_reason(self, u: Unit) -> tuple[str | None, str | None]:
         """What says why the unit exits: (the last error line it printed, else None;

@@ -31,6 +31,12 @@ def _nginx_config(b: Build) -> object:
     return conf
 
 
+def _nginx_control(b: Build) -> object:
+    """How nginx is run (binary, flags, unit), for the fixes' commands."""
+    return nginx_config.control_from(b.ev.get(sources.NGINX_DUMP), b.values.get("processes"),
+                                     b.values.get("units"))
+
+
 def _tested(item: Item) -> bool:
     return item.ok and item.rc is not None
 
@@ -144,6 +150,7 @@ TABLE: tuple[Row, ...] = (
     Step("supervisor", _supervisor, also=("units", "journal")),
     One("processes", sources.PROCESSES, lambda i: tuple(net.processes(i)), "/proc listing"),
     Step("process_table", _process_table),
+    Step("nginx_control", _nginx_control),
     Step("listeners", _listeners, also=("tcp_tables",)),
     Collect("import_probes", sources.IMPORT_PROBE_PREFIX, one(python.import_probe)),
     Step("import_probes", _not_superseded),

@@ -28,6 +28,7 @@ from ..facts import (
     Listen,
     Location,
     NginxConfig,
+    NginxControl,
     NginxDirective,
     NginxMessage,
     NginxProcess,
@@ -35,7 +36,9 @@ from ..facts import (
     NginxTest,
     NginxUser,
     PathStat,
+    Process,
     ServerBlock,
+    Service,
     UpstreamGroup,
 )
 from ..formats.nginx import LUA_BLOCK_RE, children, proxy_endpoints, split_dump, tree
@@ -291,6 +294,28 @@ def config_from(dump: Item | None, files: Item | None) -> NginxConfig | None:
     if files is not None and files.stdout:
         return read_config(files.stdout, "read from the files on disk (nginx -T failed)")
     return None
+
+
+def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
+                 units: tuple[Service, ...] | None) -> NginxControl | None:
+    """How nginx is run: the argv -T ran with (the running master's binary and flags, or
+    the unit's that would start it), and the unit of the running master (or that unit; or,
+    when neither is known, the packaged nginx.service if there is one)."""
+    if dump is None or not dump.argv:
+        return None
+    argv = tuple(a for a in dump.argv if a not in ("-T", "-t"))
+    master = (dump.data or {}).get("master") or {}
+    unit = master.get("unit") if isinstance(master.get("unit"), str) else None
+    running = [p for p in processes or () if p.command.startswith("nginx: master process")]
+    pid = master.get("pid")
+    proc = next((p for p in running if p.pid == pid), running[0] if running else None)
+    if proc is not None:
+        unit = proc.unit if proc.unit and proc.unit.endswith(".service") else None
+    if unit is not None:
+        unit = unit.removesuffix(".service")
+    elif proc is None and any(u.name.removesuffix(".service") == "nginx" for u in units or ()):
+        unit = "nginx"
+    return NginxControl(argv=argv, unit=unit, source=dump.label())
 
 
 _TEST_RE = re.compile(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 
 from ..categories import CATEGORIES
 from ..errors import GatewayDoctorError
-from ..facts import Facts
+from ..facts import Facts, nginx_commands
 from ..findings import LAYERS, Excerpt, Finding, Fix, Link, Severity
 from ..i18n import _, current_language
 from . import render
@@ -216,11 +216,13 @@ def _findings(r: Rule, facts: Facts) -> list[Finding]:
             kwargs[name] = value
     out = []
     catalog = render.catalog(r.symbol, current_language())
+    # Commands that depend on how this host runs nginx, for every rule's fix.
+    host = nginx_commands(facts.nginx_control)
     for f in r.detector(**kwargs):
         text = r.texts[f.text]
         out.append(_stamp(r, f.role, render.fill(text.title, f.values, catalog), f.evidence,
                           render.fill(text.explanation, f.values, catalog),
-                          render.fix(text, f.values, catalog), f.links))
+                          render.fix(text, {**host, **f.values}, catalog), f.links))
     return out
 
 

@@ -23,7 +23,7 @@ ERROR_LEVELS = ("emerg", "alert", "crit", "error")
                   "nginx refuses the configuration at {where}. A reload keeps the old "
                   "configuration running; a restart or boot leaves nginx down."),
               fix=N_("Correct {where}, then test and reload."),
-              commands=("nginx -t", "systemctl reload nginx")),
+              commands=("{nginx_test}", "{nginx_reload}")),
           "down": Text(
               title=N_("nginx -t fails: {error}"),
               explanation=N_(
@@ -31,7 +31,7 @@ ERROR_LEVELS = ("emerg", "alert", "crit", "error")
                   "configuration running; a restart or boot leaves nginx down, as it is now: "
                   "nothing answers."),
               fix=N_("Correct {where}, then test and start nginx."),
-              commands=("nginx -t", "systemctl restart nginx"))})
+              commands=("{nginx_test}", "{nginx_restart}"))})
 def config_invalid(nginx_test: NginxTest, tcp_tables: str, nginx_config: NginxConfig | None = None,
                    listeners: tuple[Listener, ...] | None = None,
                    nginx_runtime: NginxRuntime | None = None) -> Iterator[Found]:

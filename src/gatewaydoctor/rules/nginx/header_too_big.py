@@ -26,7 +26,7 @@ TOO_BIG_RE = re.compile(r"upstream sent too big header")
               "nginx gives up and answers 502, although the app answered. Seen {n} time(s)."),
           fix=N_("Give nginx bigger header buffers in {where}, or make the app send smaller "
                  "cookies/headers."),
-          commands=("# {add}", "nginx -t && systemctl reload nginx")))
+          commands=("# {add}", "{nginx_test} && {nginx_reload}")))
 def header_too_big(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                    nginx_config: NginxConfig, probes: tuple[Probe, ...] = ()) -> Iterator[Found]:
     """`upstream sent too big header while reading response header from upstream`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import NginxConfig, NginxTest, Process, Unit
+from ...facts import NginxConfig, NginxControl, NginxTest, Process, Unit
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -21,28 +21,34 @@ from ..spec import Found, Text, found
                   "The configuration has {n} server block(s) listening at {addresses}, but no "
                   "nginx process runs, so nothing answers."),
               fix=N_("Test the configuration and start nginx."),
-              commands=("nginx -t", "{start}")),
+              commands=("{nginx_test}", "{nginx_start}")),
           # nginx cannot start with an invalid configuration: config-invalid is the cause.
           "invalid": Text(
               title=N_("nginx is not running: its configuration is invalid"),
               explanation=N_("No nginx process runs, and `nginx -t` fails, so it cannot start."),
               fix=N_("Correct the configuration (see the nginx -t finding), then start nginx."),
-              commands=("nginx -t", "systemctl start nginx"))})
+              commands=("{nginx_test}", "{nginx_start}"))})
 def nginx_not_running(nginx_config: NginxConfig, processes: tuple[Process, ...],
                       units: tuple[Unit, ...] | None = None,
-                      nginx_test: NginxTest | None = None) -> Iterator[Found]:
+                      nginx_test: NginxTest | None = None,
+                      nginx_control: NginxControl | None = None) -> Iterator[Found]:
     """A configuration exists, but no nginx master process does."""
     if any(p.command.startswith("nginx: master process") for p in processes):
         return
-    unit = next((u for u in units or () if u.name == "nginx.service"), None)
-    evidence, links = _state(unit)
+    evidence, links = _state(_unit(units, nginx_control))
     if nginx_test is not None and not nginx_test.ok:
         yield found([*evidence, Excerpt(nginx_test.source, f"exit status {nginx_test.rc}")],
                     links, text="invalid", role="symptom")
         return
     yield found(evidence, links, n=len(nginx_config.servers),
-                addresses=_addresses(nginx_config) or ":80",
-                start="systemctl start nginx" if units is not None else "nginx")
+                addresses=_addresses(nginx_config) or ":80")
+
+
+def _unit(units: tuple[Unit, ...] | None, control: NginxControl | None) -> Unit | None:
+    """The unit that starts this nginx (a custom one, e.g. with its own -c), else the
+    package's nginx.service."""
+    name = f"{control.unit}.service" if control and control.unit else "nginx.service"
+    return next((u for u in units or () if u.name == name), None)
 
 
 def _state(unit: Unit | None) -> tuple[list[Excerpt], list[Link]]:

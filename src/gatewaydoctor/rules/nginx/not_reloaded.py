@@ -36,7 +36,7 @@ RELOAD_SLACK = 0.25
                  "{new}."),
               N_("`nginx -T` shows the files, not what nginx runs.")),
           fix=N_("Test the configuration on disk and reload nginx so it takes effect."),
-          commands=("nginx -t && systemctl reload nginx",)))
+          commands=("{nginx_test} && {nginx_reload}",)))
 def not_reloaded(nginx_config: NginxConfig, nginx_runtime: NginxRuntime,
                  nginx_errors: tuple[ErrorLogEntry, ...] = (),
                  probes: tuple[Probe, ...] = ()) -> Iterator[Found]:

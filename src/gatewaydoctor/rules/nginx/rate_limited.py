@@ -50,7 +50,7 @@ KINDS = {"requests": Kind("limit_req", N_("rate= in limit_req_zone, or burst="),
               "{where}): nginx answers {status} without contacting the app, which is why the "
               "app's logs show nothing and other paths work."),
           fix=N_("Raise the limit ({knob}) or drop {directive} at {where}."),
-          commands=("# {edit}", "# {edit_zone}", "nginx -t && systemctl reload nginx")))
+          commands=("# {edit}", "# {edit_zone}", "{nginx_test} && {nginx_reload}")))
 def rate_limited(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                  nginx_config: NginxConfig, probes: tuple[Probe, ...] = ()) -> Iterator[Found]:
     """`limiting requests, excess: … by zone "z"`: nginx answers itself, the app never sees it."""

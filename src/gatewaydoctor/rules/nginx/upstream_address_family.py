@@ -31,7 +31,7 @@ NO_LIVE_RE = re.compile(r"no live upstreams")
           fix=N_("Point proxy_pass at the address the app listens on ({url}) in {where}, or "
                  "make the app listen on both families."),
           commands=(Cmd("", N_("edit {where}: {change}")),
-                    "nginx -t && systemctl reload nginx")))
+                    "{nginx_test} && {nginx_reload}")))
 def upstream_address_family(facts: Facts, nginx_config: NginxConfig,
                             nginx_errors: tuple[ErrorLogEntry, ...],
                             listeners: tuple[Listener, ...]) -> Iterator[Found]:

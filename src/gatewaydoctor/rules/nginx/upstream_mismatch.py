@@ -22,7 +22,7 @@ from ..spec import Cmd, Found, Text, found
               "at {listening}. nginx answers 502."),
           fix=N_("Make them agree: {directive} in {where}, or bind the app to {address}."),
           commands=(Cmd("", N_("edit {where}: {change}")),
-                    "nginx -t && systemctl reload nginx")))
+                    "{nginx_test} && {nginx_reload}")))
 def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[Listener, ...],
                       processes: tuple[Process, ...]) -> Iterator[Found]:
     """The app is up, but on another port or socket than nginx's proxy_pass."""

@@ -26,7 +26,7 @@ WORKER_CONN_RE = re.compile(r"(\d+) worker_connections are not enough|"
                      "request) use them up, so nginx answers 500 without reaching the app."),
                      "{seen}"),
                  fix=N_("Raise worker_connections (and worker_rlimit_nofile with it)."),
-                 commands=("# {edit}", "nginx -t && systemctl reload nginx")),
+                 commands=("# {edit}", "{nginx_test} && {nginx_reload}")),
              "open_files": Text(
                  title=N_("nginx hit the open-file limit (24: Too many open files)"),
                  explanation=(N_(
@@ -35,7 +35,7 @@ WORKER_CONN_RE = re.compile(r"(\d+) worker_connections are not enough|"
                      "{seen}"),
                  fix=N_("Raise nginx's file-descriptor limit."),
                  commands=("systemctl edit nginx.service  # [Service] LimitNOFILE=65535",
-                           "# {rlimit}", "systemctl restart nginx"))})
+                           "# {rlimit}", "{nginx_restart}"))})
 def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                        nginx_config: NginxConfig) -> Iterator[Found]:
     """`N worker_connections are not enough` (500) or `(24: Too many open files)` in nginx."""
