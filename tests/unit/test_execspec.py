@@ -63,3 +63,24 @@ def test_env_file_keys_and_quotes() -> None:
 def test_environment_files_property() -> None:
     assert systemd.environment_files("/srv/app/backend/.env (ignore_errors=no)") == [
         ("/srv/app/backend/.env", False)]
+
+
+# How the process table shows a server started through its script's shebang (the kernel
+# runs `INTERPRETER SCRIPT ARGS`): recorded from the wsgi and panel-pm2 lab stacks.
+@pytest.mark.parametrize(("cmdline", "server", "target", "binds"), [
+    ("/home/blog/.venvs/site/bin/python /home/blog/.venvs/site/bin/gunicorn --workers 3 "
+     "--bind 127.0.0.1:5050 --timeout 20 --access-logfile - wsgi:app",
+     "gunicorn", "wsgi:app", ["127.0.0.1:5050"]),
+    ("/www/wwwroot/api.example.cn/venv/bin/python /www/wwwroot/api.example.cn/venv/bin/uvicorn "
+     "app.main:app --host 127.0.0.1 --port 8008", "uvicorn", "app.main:app", ["127.0.0.1:8008"]),
+    ("/usr/bin/python3 -u /opt/venv/bin/uvicorn main:app", "uvicorn", "main:app",
+     ["127.0.0.1:8000"]),
+])
+def test_a_server_run_through_its_shebang(cmdline: str, server: str, target: str | None,
+                                          binds: list[str] | None) -> None:
+    argv = cmdline.split()
+    assert execspec.server_of(argv) == server
+    app = execspec.app_target(argv)
+    assert (f"{app.module}:{app.attr}" if app else None) == target
+    if binds is not None:
+        assert execspec.binds(argv) == binds

@@ -272,6 +272,9 @@ class NginxTest:
     source: str
 
 
+_SYSTEM_BIN = ("", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin")
+
+
 @dataclass(frozen=True)
 class NginxControl:
     """How this host's nginx is run: its binary with the -p/-c/-g/-e it was started with,
@@ -283,10 +286,19 @@ class NginxControl:
 
     @property
     def _nginx(self) -> str:
-        # Plain `nginx` when it is the packaged binary with its default configuration.
-        if len(self.argv) == 1 and self.argv[0].rsplit("/", 1)[-1] == "nginx":
-            return "nginx"
-        return shlex.join(self.argv)
+        """The command as a user types it: plain `nginx` for the packaged binary, and no
+        `-g` that only repeats the defaults (Debian's unit passes `daemon on;
+        master_process on;`)."""
+        argv = list(self.argv)
+        if "-g" in argv[:-1]:
+            at = argv.index("-g")
+            settings = [d.strip() for d in argv[at + 1].split(";") if d.strip()]
+            if all(d.split()[0] in ("daemon", "master_process") for d in settings):
+                del argv[at:at + 2]
+        folder, _, name = argv[0].rpartition("/") if argv else ("", "", "")
+        if name == "nginx" and folder in _SYSTEM_BIN:
+            argv[0] = "nginx"
+        return shlex.join(argv)
 
     @property
     def test_command(self) -> str:

@@ -276,7 +276,15 @@ class Facts:
         """The systemd units on the request path: web apps and nginx (supervisor programs
         have a rule of their own)."""
         return [u for u in self.units or () if u.manager == "systemd" and (
-            u.is_web_app or (u.name.startswith("nginx") and not self.nginx_runs_outside(u)))]
+            u.is_web_app or self._runs_this_nginx(u))]
+
+    def _runs_this_nginx(self, unit: Unit) -> bool:
+        """The unit runs (or would start) the nginx of this host: the master's unit, or the
+        one whose own -c was read; else, with neither known, a unit named nginx*."""
+        control = self.nginx_control
+        if control is not None and control.unit is not None:
+            return unit.name == f"{control.unit}.service"
+        return unit.name.startswith("nginx") and not self.nginx_runs_outside(unit)
 
     def nginx_runs_outside(self, unit: Unit) -> bool:
         """An nginx master runs, but not under `unit`: another unit, a panel or a shell

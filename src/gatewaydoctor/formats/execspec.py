@@ -47,6 +47,10 @@ def server_of(argv: list[str]) -> str | None:
         if len(rest) >= 2 and rest[0] == "-m":
             mod = rest[1].split(".")[0]
             return mod if mod in SERVERS else "python"
+        # A script run through its shebang shows in the process table as
+        # `python /venv/bin/gunicorn ...`: the script names the server.
+        if rest and os.path.basename(rest[0]) in SERVERS:
+            return os.path.basename(rest[0])
         return "python"
     return None
 
@@ -56,6 +60,10 @@ def server_args(argv: list[str]) -> list[str]:
     base = os.path.basename(argv[0]) if argv else ""
     if base.startswith("python") and "-m" in argv:
         return argv[argv.index("-m") + 2 :]
+    if base.startswith("python"):  # `python /venv/bin/gunicorn ARGS`, as a shebang runs it
+        script = next((i for i, a in enumerate(argv[1:], 1) if not a.startswith("-")), None)
+        if script is not None and os.path.basename(argv[script]) in SERVERS:
+            return argv[script + 1:]
     return argv[1:]
 
 
