@@ -76,6 +76,12 @@ class Traceback:
         return (Excerpt(self.source, self.last_line), *((frame,) if frame else ()))
 
     @property
+    def at_import(self) -> bool:
+        """Raised while the app was being imported (a boot failure, not a request's error)."""
+        return "importlib" in self.text and ("import_module" in self.text or
+                                             "_bootstrap" in self.text)
+
+    @property
     def denied_path(self) -> str | None:
         """The path of a `PermissionError: [Errno 13] Permission denied: '...'`."""
         m = _DENIED_RE.search(self.last_line)

@@ -160,7 +160,16 @@ class Facts:
         if u is None:
             return True
         return not (u.active_state == "active" and u.sub_state == "running") or \
-            self.crash_looping(u)
+            self.crash_looping(u) or self.fails_at_boot(u)
+
+    def fails_at_boot(self, u: Unit) -> bool:
+        """Running, but the app failed to import since its last start: gunicorn's master
+        stays active for a moment while its workers fail to boot, and nothing answers."""
+        since = self.since_last_start(u.name)
+        start = since[0].time if since and since[0].identifier == "systemd" else None
+        return start is not None and any(
+            t.origin == "journal" and t.time is not None and t.time >= start and t.at_import
+            for t in self.tracebacks_of(u.name))
 
     def reason_known(self, u: Unit) -> bool:
         """Tell whether the unit's logs or the import probe say why it exits."""
