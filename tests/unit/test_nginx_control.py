@@ -3,9 +3,11 @@ Debian's unit that repeats the defaults with -g)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gatewaydoctor.agent.nginxscan import from_units
+from gatewaydoctor.agent.nginxscan import from_init_scripts, from_units
 from gatewaydoctor.facts import NginxControl, nginx_commands
 
 
@@ -50,3 +52,22 @@ def test_units_that_would_start_nginx_are_read_with_their_own_flags() -> None:
     assert found["edge-proxy.service"]["conf"] == "/opt/edge/nginx.conf"
     assert found["nginx.service"]["globals"] == "daemon on; master_process on;"
     assert found["edge-proxy.service"]["pid"] is None
+
+
+def test_an_init_script_names_the_panels_nginx(tmp_path: Path) -> None:
+    """Baota's /etc/init.d/nginx (LNMP's script): variables expanded, comments ignored."""
+    binary = tmp_path / "www" / "server" / "nginx" / "sbin" / "nginx"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    init = tmp_path / "init.d"
+    init.mkdir()
+    (init / "nginx").write_text(
+        "#!/bin/bash\n# Description: put in /etc/init.d, chmod +x /etc/init.d/nginx\n"
+        f"NAME=nginx\nNGINX_BIN={binary.parent}/$NAME\n"
+        "CONFIGFILE=/www/server/nginx/conf/$NAME.conf\n"
+        'case "$1" in\n  start)\n    $NGINX_BIN -c $CONFIGFILE\n    ;;\nesac\n')
+    (init / "ssh").write_text(f"#!/bin/sh\n{binary} -c /etc/other.conf\n")
+    found = from_init_scripts(str(init))
+    assert [(m["path"], m["conf"]) for m in found] == [
+        (str(binary), "/www/server/nginx/conf/nginx.conf")]

@@ -274,5 +274,9 @@ def stop(deployed: Deployed) -> None:
 def _load_all() -> None:
     from . import edge, first, panel, wsgi  # noqa: F401 - registering is the import's effect
 
+    # The first stack first: the matrix reads from the known to the new.
+    order = sorted(STACKS, key=lambda name: name != "lab")
+    STACKS.update({name: STACKS.pop(name) for name in order})
+
 
 _load_all()

@@ -133,6 +133,41 @@ module.exports = {{
 }};
 """
 
+# The init script the panel installs (LNMP's, as Baota ships it): how nginx is started when
+# nothing runs any more.
+INIT_SCRIPT = """\
+#!/bin/bash
+# chkconfig: 2345 55 25
+# Description: Nginx init.d script, put in /etc/init.d, chmod +x /etc/init.d/nginx
+### BEGIN INIT INFO
+# Provides:          nginx
+# Required-Start:    $all
+# Required-Stop:     $all
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: nginx
+### END INIT INFO
+
+NAME=nginx
+NGINX_BIN=/www/server/nginx/sbin/$NAME
+CONFIGFILE=/www/server/nginx/conf/$NAME.conf
+PIDFILE=/www/server/nginx/logs/$NAME.pid
+
+case "$1" in
+    start)
+        echo -n "Starting $NAME... "
+        $NGINX_BIN -c $CONFIGFILE
+        ;;
+    stop)
+        echo -n "Stoping $NAME... "
+        $NGINX_BIN -s stop
+        ;;
+    reload)
+        $NGINX_BIN -s reload
+        ;;
+esac
+"""
+
 DSN = "postgresql://api_user:Pa5sw0rd_api@127.0.0.1:5432/api"
 START_BY_HAND = (
     f"cd {ROOT} && setsid sh -c 'exec nohup {ROOT}/venv/bin/uvicorn app.main:app "
@@ -201,7 +236,7 @@ SPEC = register(StackSpec(
     provision=_PROVISION + START_BY_HAND,
     start=START_BY_HAND,
     start_pattern="uvicorn app.main:app",
-    etc=accounts({"www": UID}, [SITE]),
+    etc={**accounts({"www": UID}, [SITE]), "/etc/init.d/nginx": INIT_SCRIPT},
 ))
 
 register(replace(

@@ -198,9 +198,8 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
 
         # The running master's own binary and -c/-p/-g (custom builds, OpenResty, panels and
         # containers start nginx with their own config); `nginx` on PATH when none runs.
-        masters = nginxscan.masters() or (nginxscan.from_units(
-            (c.items[sources.UNIT_SCAN].get("data") or {}).get("units", []))
-            if booted else [])
+        masters = nginxscan.masters() or nginxscan.would_start(
+            (c.items[sources.UNIT_SCAN].get("data") or {}).get("units", []) if booted else [])
         nginx = nginxscan.command(nginxscan.chosen(masters))
         # -T tests the configuration exactly as -t does before dumping it: nginx.test is
         # read from its rc and stderr rather than parsing everything twice.

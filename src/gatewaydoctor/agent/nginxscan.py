@@ -266,6 +266,59 @@ def dump(source: str, found: list[dict[str, Any]]) -> Item:
     return item
 
 
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=[\"']?([^\"'\s;#]*)", re.M)
+_VAR = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
+_NGINX_PATH = re.compile(r"(/[\w./-]*/(?:nginx|openresty))(?=[\s\"';]|$)")
+_CONF_PATH = re.compile(r"(?:-c\s+|=)[\"']?(/[\w./-]+\.conf)")
+
+
+def would_start(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """With no master running, the nginx this host would start: an enabled unit's, else an
+    init script's (panels install their own), else a unit's that is not enabled."""
+    by_units = from_units(units)
+    return [m for m in by_units if m["enabled"]] or from_init_scripts() or by_units
+
+
+def _expand(script: str) -> str:
+    """A shell script with its plain `VAR=value` assignments substituted ($VAR, ${VAR})."""
+    values: dict[str, str] = {}
+
+    def value_of(m: re.Match[str]) -> str:
+        return values.get(m.group(1), m.group(0))
+
+    for var, value in _ASSIGN.findall(script):
+        values.setdefault(var, _VAR.sub(value_of, value))
+    return _VAR.sub(value_of, script)
+
+
+def from_init_scripts(folder: str = "/etc/init.d") -> list[dict[str, Any]]:
+    """With no master running and no unit starting nginx, the nginx a SysV init script would
+    start (panels such as Baota install /etc/init.d/nginx with their own binary and -c):
+    the script's variables are expanded (`NGINX_BIN=/www/server/nginx/sbin/$NAME`), then
+    the first executable named nginx/openresty and the first *.conf it is given."""
+    found = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    for name in names:
+        text = _read(os.path.join(folder, name)) if "nginx" in name or "openresty" in name \
+            else None
+        if not text:
+            continue
+        expanded = _expand("\n".join(line for line in text.splitlines()
+                                     if not line.lstrip().startswith("#")))
+        binary = next((b for b in _NGINX_PATH.findall(expanded)
+                       if _executable(b) and not b.startswith(folder + "/")), None)
+        if binary is None:
+            continue
+        conf = _CONF_PATH.search(expanded)
+        found.append({"binary": binary, "path": binary, "conf": conf.group(1) if conf else None,
+                      "prefix": None, "globals": None, "error_log": None, "pid": None,
+                      "cmdline": os.path.join(folder, name), "unit": None})
+    return found
+
+
 # --- the running nginx: processes, when they started, and the files they were started from
 
 def _read(path: str) -> str | None:

@@ -289,10 +289,11 @@ class Facts:
 
     def _runs_this_nginx(self, unit: Unit) -> bool:
         """The unit runs (or would start) the nginx of this host: the master's unit, or the
-        one whose own -c was read; else, with neither known, a unit named nginx*."""
+        one whose own -c was read (none when it runs by hand or from an init script); with
+        neither known, a unit named nginx*."""
         control = self.nginx_control
-        if control is not None and control.unit is not None:
-            return unit.name == f"{control.unit}.service"
+        if control is not None:
+            return control.unit is not None and unit.name == f"{control.unit}.service"
         return unit.name.startswith("nginx") and not self.nginx_runs_outside(unit)
 
     def nginx_runs_outside(self, unit: Unit) -> bool:

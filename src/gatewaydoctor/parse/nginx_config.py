@@ -313,8 +313,9 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
         unit = proc.unit if proc.unit and proc.unit.endswith(".service") else None
     if unit is not None:
         unit = unit.removesuffix(".service")
-    elif proc is None and any(u.name.removesuffix(".service") == "nginx" for u in units or ()):
-        unit = "nginx"
+    elif not master and proc is None and \
+            any(u.name.removesuffix(".service") == "nginx" for u in units or ()):
+        unit = "nginx"  # evidence from before the agent said which nginx it read
     return NginxControl(argv=argv, unit=unit, source=dump.label())
 
 
