@@ -16,8 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from ..formats import execspec, sources, systemd
-from ..formats.endpoint import join_hostport, split_hostport
-from ..formats.nginx import proxy_endpoints
+from ..formats.endpoint import split_hostport
 from . import (
     appprobe,
     dbprobe,
@@ -241,7 +240,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         if text:
             scan = nginxscan.scan(text)
             _nginx_logs(c, scan)
-            _nginx_probes(c, scan)
+            _nginx_probes(c, scan, url)
             c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan)
 
         c.drain()
@@ -278,12 +277,15 @@ def _tcp_listeners() -> list[Item]:
 
 
 def _probe_url(c: _Collector, url: str) -> None:
+    """The URL through its name as it resolves here, and how that name resolves."""
     try:
         endpoint, path, tls, host = probes.url_endpoint(url)
     except ValueError as exc:
         c.items[sources.http_probe(sources.VIA_URL, url)] = new_item(
             sources.http_probe(sources.VIA_URL, url), "probe", error=str(exc), error_kind="failed")
         return
+    name, port = split_hostport(endpoint)
+    c.submit(probes.resolve, sources.name_lookup(name), name, port)
     # The URL gets longer than the other probes: a 504 needs proxy_read_timeout to pass.
     c.submit(probes.http_probe, sources.http_probe(sources.VIA_URL, url), endpoint=endpoint,
              path=path, host_header=host, tls=tls, via=sources.VIA_URL,
@@ -302,52 +304,49 @@ def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
                  max_lines=w["access_log_lines"])
 
 
-def _listen_endpoint(listen: str) -> tuple[str, bool] | None:
-    words = listen.split()
-    if not words:
-        return None
-    addr, tls = words[0], "ssl" in words[1:]
-    if addr.startswith("unix:"):
-        return addr, tls
-    if addr.isdigit():
-        return f"127.0.0.1:{addr}", tls
-    host, port = split_hostport(addr)
-    if host in ("*", "0.0.0.0", ""):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    return join_hostport(host, port), tls
-
-
-def _nginx_probes(c: _Collector, scan: dict[str, Any]) -> None:
-    seen: set[tuple[str, str | None]] = set()
+def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -> None:
+    """The URL at this host's nginx, each server block's own paths, each upstream's."""
+    seen: set[str] = set()
+    if url:
+        _url_at_nginx(c, scan, url, seen)
     for server in scan["servers"][:MAX_PROBE_SERVERS]:
         names = [n for n in server["server_name"] if n not in ("_", '""', "") and "*" not in n
                  and not n.startswith("~")]
         host = names[0] if names else None
-        listens = server["listen"] or ["80"]
-        for listen in listens:
-            found = _listen_endpoint(listen)
-            if found is None or (found[0], host) in seen:
+        for listen in server["listen"] or ["80"]:
+            found = probes.listen_endpoint(listen)
+            if found is None:
                 continue
             endpoint, tls = found
-            seen.add((endpoint, host))
             label = f"{host}@{endpoint}" if host else endpoint
-            for path in probes.HEALTH_PATHS:
-                c.submit(probes.http_probe, sources.http_probe(sources.VIA_NGINX, label + path),
-                         endpoint=endpoint, path=path, host_header=host, tls=tls,
-                         via=sources.VIA_NGINX)
+            for path in probes.server_paths(server):
+                key = sources.http_probe(sources.VIA_NGINX, label + path)
+                if key not in seen:
+                    seen.add(key)
+                    c.submit(probes.http_probe, key, endpoint=endpoint, path=path,
+                             host_header=host, tls=tls, via=sources.VIA_NGINX)
             break  # one listen per server block is enough to reach it
-    endpoints: list[str] = []
-    for server in scan["servers"]:
-        for loc in server["locations"]:
-            if loc["proxy_pass"]:
-                endpoints += proxy_endpoints(loc["proxy_pass"], scan["upstreams"])
-    for ep in list(dict.fromkeys(endpoints))[:MAX_UPSTREAMS]:
+    planned = probes.upstream_paths(scan["servers"], scan["upstreams"])
+    for ep in list(planned)[:MAX_UPSTREAMS]:
         c.submit(probes.tcp_probe, sources.connect_probe(ep), ep)
-        for path in probes.HEALTH_PATHS:
+        for path in planned[ep]:
             c.submit(probes.http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
                      endpoint=ep, path=path, via=sources.VIA_UPSTREAM)
+
+
+def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str]) -> None:
+    """The URL's path, with its Host (and SNI), at each listen of the server block that
+    serves its name here: what this nginx answers, wherever the name resolves."""
+    found = probes.url_targets(scan["servers"], url)
+    if found is None:
+        return
+    host, path, targets = found
+    for endpoint, tls in targets:
+        key = sources.http_probe(sources.VIA_NGINX, f"{host}@{endpoint}{path}")
+        if key not in seen:
+            seen.add(key)
+            c.submit(probes.http_probe, key, endpoint=endpoint, path=path, host_header=host,
+                     tls=tls, via=sources.VIA_NGINX, timeout=URL_PROBE_TIMEOUT)
 
 
 def _units_on_disk(scan: Item | None) -> list[str]:

@@ -14,12 +14,18 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..formats.endpoint import split_hostport
+from ..formats.endpoint import join_hostport, split_hostport
+from ..formats.nginx import proxy_endpoints
+from ..formats.vhost import match_name, plain_location, proxied_path, url_request
 from .runner import Item, new_item
 
 PROBE_TIMEOUT = 2.0
 BODY_HEAD = 512
+# The seed guides' paths: probed only where the configuration names no path of its own.
 HEALTH_PATHS = ("/health", "/api/health", "/docs", "/openapi.json")
+PATHS_PER_SERVER = 4
+PATHS_PER_UPSTREAM = 3
+URL_LISTENS = 4  # listen addresses the URL is requested at, per server block
 
 
 def _error_text(exc: BaseException) -> tuple[str, int | None]:
@@ -177,3 +183,147 @@ def url_endpoint(url: str) -> tuple[str, str, bool, str]:
     if parts.query:
         path += "?" + parts.query
     return endpoint, path, tls, parts.netloc
+
+
+# --- what to probe: the configuration's own paths, the URL's server block
+
+
+def listen_endpoint(listen: str) -> tuple[str, bool] | None:
+    """(endpoint to connect to, tls) of a `listen` as written: a wildcard is reached on
+    loopback."""
+    words = listen.split()
+    if not words:
+        return None
+    addr, tls = words[0], "ssl" in words[1:] or "quic" in words[1:]
+    if addr.startswith("unix:"):
+        return addr, tls
+    if addr.isdigit():
+        return f"127.0.0.1:{addr}", tls
+    host, port = split_hostport(addr)
+    if host in ("*", "0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return join_hostport(host, port), tls
+
+
+def _port_of(listen: str) -> int | None:
+    found = listen_endpoint(listen)
+    if found is None or found[0].startswith("unix:"):
+        return None
+    return split_hostport(found[0])[1]
+
+
+def _listens(server: dict[str, Any]) -> list[str]:
+    """A server's listens; none written is `listen *:80`."""
+    return list(server["listen"]) or ["80"]
+
+
+def _plain(server: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(modifier, path, proxy_pass) of the server's locations matched by a literal path."""
+    out = []
+    for loc in server["locations"]:
+        found = plain_location(loc["path"].split()) if loc["path"] else ("", "/")
+        if found is not None:
+            out.append((found[0], found[1], loc["proxy_pass"]))
+    return out
+
+
+def server_paths(server: dict[str, Any], limit: int = PATHS_PER_SERVER) -> list[str]:
+    """The paths worth requesting of one server block, most telling first: exact
+    locations, then the locations that proxy, the root, the other prefixes; the seed
+    paths only when the block names no literal path at all."""
+    plain = _plain(server)
+    exact = [p for m, p, t in plain if m == "=" and t]
+    exact += [p for m, p, t in plain if m == "=" and not t]
+    proxying = [p for m, p, t in plain if m != "=" and t]
+    others = [p for m, p, t in plain if m != "=" and not t]
+    paths = [*exact, *proxying, "/", *others]
+    if not plain and any(loc["path"] for loc in server["locations"]):
+        paths += HEALTH_PATHS  # only regex or named locations: the configuration names none
+    return list(dict.fromkeys(paths))[:limit]
+
+
+def upstream_paths(servers: list[dict[str, Any]], upstreams: dict[str, list[str]],
+                   limit: int = PATHS_PER_UPSTREAM) -> dict[str, list[str]]:
+    """Each proxy_pass endpoint, with the paths nginx would send it for the locations that
+    proxy there (the target's URI part applied), exact locations first; the seed paths
+    where no such location names a literal path."""
+    ranked: dict[str, list[tuple[int, str]]] = {}
+    for server in servers:
+        for loc in server["locations"]:
+            target = loc["proxy_pass"]
+            if not target:
+                continue
+            found = plain_location(loc["path"].split()) if loc["path"] else ("", "/")
+            sent = proxied_path(target, found[1], found[0], found[1]) if found else None
+            for ep in proxy_endpoints(target, upstreams):
+                got = ranked.setdefault(ep, [])
+                if sent is not None:
+                    got.append((0 if found and found[0] == "=" else 1, sent))
+    out: dict[str, list[str]] = {}
+    for ep, got in ranked.items():
+        paths = [p for _rank, p in sorted(got, key=lambda x: x[0])]
+        out[ep] = list(dict.fromkeys(paths or HEALTH_PATHS))[:limit]
+    return out
+
+
+def url_targets(servers: list[dict[str, Any]], url: str
+                ) -> tuple[str, str, list[tuple[str, bool]]] | None:
+    """(Host header, path, [(endpoint, tls)]): where this host's nginx serves the URL's
+    name. The server block is the one whose server_name nginx picks for the name (on the
+    URL's port if one listens there, else on any: a load balancer or CDN may forward to
+    another port), else the default server of the URL's port; its listens on that port
+    (all of them if none is on it), reached on loopback where they are wildcards."""
+    try:
+        host_header, name, port, path, _tls = url_request(url)
+    except ValueError:
+        return None
+    on_port = [s for s in servers if any(_port_of(li) == port for li in _listens(s))]
+    chosen = None
+    for pool in (on_port, servers):
+        found = match_name([s["server_name"] for s in pool], name)
+        if found is not None:
+            chosen = pool[found[0]]
+            break
+    if chosen is None and on_port:
+        chosen = next((s for s in on_port for li in _listens(s) if _port_of(li) == port and
+                       ("default_server" in li.split() or "default" in li.split())), on_port[0])
+    if chosen is None:
+        return None
+    listens = [li for li in _listens(chosen) if _port_of(li) == port] or _listens(chosen)
+    targets = [t for t in map(listen_endpoint, listens) if t is not None]
+    return host_header, path, list(dict.fromkeys(targets))[:URL_LISTENS]
+
+
+# --- how the URL's name resolves from here
+
+
+def _is_local(address: str) -> bool:
+    """Whether address is one of this host's own (the kernel lets a socket bind only to
+    those)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((address, 0))
+        return True
+    except OSError:
+        return False
+
+
+def resolve(source: str, host: str, port: int) -> Item:
+    """Resolve the URL's host as a client here would (getaddrinfo: /etc/hosts, then DNS);
+    record each address and whether it is this host's own, or the resolver's error."""
+    data: dict[str, Any] = {"probe": "resolve", "host": host, "port": port, "addresses": [],
+                            "error": None, "errno": None, "elapsed": None}
+    item = new_item(source, "probe", data=data)
+    start = time.monotonic()
+    try:
+        infos = socket.getaddrinfo(_host(host), port, type=socket.SOCK_STREAM)
+        addrs = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        data["addresses"] = [{"address": a, "local": _is_local(a)} for a in addrs]
+    except (OSError, UnicodeError) as exc:
+        data["error"], data["errno"] = _error_text(exc)
+    data["elapsed"] = round(time.monotonic() - start, 4)
+    item["duration"] = data["elapsed"]
+    return item

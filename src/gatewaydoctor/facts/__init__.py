@@ -37,8 +37,10 @@ from .network import (
     ChainPolicy,
     FirewallRule,
     FirewallState,
+    NameLookup,
     Probe,
     SelinuxState,
+    url_at_nginx,
 )
 from .nginx import (
     HANDLER_KINDS,
@@ -122,5 +124,5 @@ __all__ = [
     "Traceback", "UNREACHABLE", "Unit", "UnitFileText", "UpstreamGroup", "allows", "classify",
     "database_problems", "last_matching", "location_for", "pcre_to_python", "place_links",
     "server_for", "route", "Route", "RouteStep", "HANDLER_KINDS", "NOT_INHERITED",
-    "PASS_KINDS", "SCRIPT", "IfBlock",
+    "PASS_KINDS", "SCRIPT", "IfBlock", "NameLookup", "url_at_nginx",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from ..formats.vhost import url_request
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,9 @@ class Probe:
     elapsed: float | None
     error: str | None
     errno: int | None
+    # The URL's own request went elsewhere (its name does not resolve here, or resolves to
+    # another machine) while this host's nginx was asked the same: not this stack's answer.
+    elsewhere: bool = False
 
     @property
     def where(self) -> str:
@@ -29,7 +35,10 @@ class Probe:
 
     @property
     def failed(self) -> bool:
-        """No answer, or a 5xx answer."""
+        """No answer, or a 5xx answer, from this host's stack (a request that went
+        elsewhere is not a failure here: the requests made to this host's nginx say)."""
+        if self.elsewhere:
+            return False
         return self.error is not None or (self.status is not None and self.status >= 500)
 
     @property
@@ -49,6 +58,43 @@ class Probe:
             return f"connect {self.endpoint}"
         host = f" Host: {self.host_header}" if self.host_header else ""
         return f"GET {self.endpoint}{self.path or ''}{host}"
+
+
+def url_at_nginx(url: str | None, probes: Iterable[Probe]) -> list[Probe]:
+    """The probes that asked this host's nginx for the URL's path with the URL's Host."""
+    if not url:
+        return []
+    try:
+        host, _name, _port, path, _tls = url_request(url)
+    except ValueError:
+        return []
+    return [p for p in probes if p.via == "nginx" and p.kind == "http" and
+            p.host_header == host and p.path == path]
+
+
+@dataclass(frozen=True)
+class NameLookup:
+    """How the URL's host name resolved from this host: its addresses (and which are this
+    host's own), or the resolver's error."""
+
+    source: str
+    host: str
+    addresses: tuple[str, ...]
+    local: tuple[str, ...]
+    error: str | None
+
+    @property
+    def here(self) -> bool:
+        """The name leads to this host (one of its addresses is this host's own)."""
+        return bool(self.local)
+
+    @property
+    def outcome(self) -> str:
+        """`203.0.113.7 (not this host)`-style summary, or the resolver's error."""
+        if not self.addresses:
+            return self.error or "no address"
+        return ", ".join(a + ("" if a in self.local else " (not this host)")
+                         for a in self.addresses)
 
 
 @dataclass(frozen=True)

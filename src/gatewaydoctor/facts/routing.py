@@ -15,6 +15,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..formats import vhost
+from ..formats.vhost import pcre_to_python as pcre_to_python  # (facts exports it)
 from .address import Endpoint
 from .nginx import (
     HANDLER_KINDS,
@@ -43,18 +45,9 @@ def _host_port(host: str | None, port: int | None) -> tuple[str, int | None]:
     return name, int(tail) if tail.isdigit() else port
 
 
-def pcre_to_python(pattern: str) -> str:
-    """PCRE's named groups `(?<n>…)`/`(?'n'…)` are `(?P<n>…)` in Python."""
-    return re.sub(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')",
-                  lambda m: f"(?P<{m.group(1) or m.group(2)}>", pattern)
-
-
 def _search(pattern: str, text: str, icase: bool = False) -> re.Match[str] | None:
     """A PCRE pattern searched with Python's re (None where re cannot read it)."""
-    try:
-        return re.search(pcre_to_python(pattern), text, re.IGNORECASE if icase else 0)
-    except re.error:
-        return None
+    return vhost.search(pattern, text, icase)
 
 
 # ---------------------------------------------------------------- route record
@@ -186,34 +179,11 @@ def _match_name(config: NginxConfig, pairs: list[tuple[ServerBlock, Listen]], na
                 ) -> tuple[ServerBlock, str] | None:
     """nginx's server_name order: exact, longest `*.x`, longest `x.*`, first regex."""
     servers = list(dict.fromkeys(s for s, _li in pairs))
-    for s in servers:
-        for n in _names(s):
-            low = n.lower()
-            if low == name or (low.startswith(".") and low[1:] == name):
-                return s, f"server_name {n} (exact)"
-    best: tuple[int, ServerBlock, str] | None = None
-    for s in servers:
-        for n in _names(s):
-            low = n.lower()
-            suffix = low[1:] if low.startswith("*.") else low if low.startswith(".") else None
-            if suffix and name.endswith(suffix) and len(name) > len(suffix) and (
-                    best is None or len(suffix) > best[0]):
-                best = (len(suffix), s, f"server_name {n} (leading wildcard)")
-    if best:
-        return best[1], best[2]
-    for s in servers:
-        for n in _names(s):
-            low = n.lower()
-            if low.endswith(".*") and name.startswith(low[:-1]) and len(name) > len(low) - 1 \
-                    and (best is None or len(low) > best[0]):
-                best = (len(low), s, f"server_name {n} (trailing wildcard)")
-    if best:
-        return best[1], best[2]
-    for s in servers:
-        for n in _names(s):
-            if n.startswith("~") and _search(n[1:], name):
-                return s, f"server_name {n} (regex)"
-    return None
+    found = vhost.match_name([_names(s) for s in servers], name)
+    if found is None:
+        return None
+    i, matched, kind = found
+    return servers[i], f"server_name {matched} ({kind})"
 
 
 def _pick_server(config: NginxConfig, r: Route, addr: str | None) -> ServerBlock | None:

@@ -10,7 +10,7 @@ from .address import Endpoint
 from .database import DatabaseCheck, DatabaseProblem, database_problems
 from .files import FileStat
 from .host import PROC_TCP_TABLES, Accounts, Listener, Process, SystemState
-from .network import FirewallState, Probe, SelinuxState
+from .network import FirewallState, NameLookup, Probe, SelinuxState, url_at_nginx
 from .nginx import (
     AccessLogEntry,
     ErrorLogEntry,
@@ -89,6 +89,8 @@ class Facts:
     # What was deliberately not gathered, in the order it was recorded.
     skipped: tuple[SkippedSource, ...] = ()
     taken_at: str = ""  # when the evidence was gathered
+    # How the URL's host name resolved from the host (None: no URL, or older evidence).
+    url_name: NameLookup | None = None
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""
@@ -279,6 +281,18 @@ class Facts:
     def url_probe(self) -> Probe | None:
         """The probe of the URL the user gave, if any."""
         return next((p for p in self.probes or () if p.via == "url"), None)
+
+    def url_at_nginx(self) -> list[Probe]:
+        """The URL's path requested from this host's nginx with the URL's Host, at each
+        listen of the server block that serves its name (made whatever the name resolves
+        to; none in evidence older than these requests)."""
+        return url_at_nginx(self.target_url, self.probes or ())
+
+    def url_elsewhere(self) -> bool:
+        """The URL's name does not lead to this host (it does not resolve here, or only to
+        other machines') while this host's nginx was asked for the URL directly."""
+        return self.url_name is not None and not self.url_name.here and \
+            bool(self.url_at_nginx())
     # Service rules (rules/service).
 
     def gateway_units(self) -> list[Unit]:

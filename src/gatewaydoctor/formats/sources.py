@@ -153,6 +153,15 @@ def connect_probe(endpoint: str) -> str:
     return CONNECT_PROBE_PREFIX + endpoint
 
 
+# How the URL's host name resolves from this host (its addresses, or the resolver's error).
+NAME_LOOKUP_PREFIX = "net.resolve:"
+
+
+def name_lookup(host: str) -> str:
+    """The resolution of one host name (the URL's) from this host."""
+    return NAME_LOOKUP_PREFIX + host
+
+
 # --- processes and sockets
 PROCESSES = "proc.processes"
 TCP_LISTEN = "net.tcp_listen"  # sock_diag's listening TCP sockets

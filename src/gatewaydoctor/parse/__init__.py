@@ -10,7 +10,15 @@ the fields above it.
 from __future__ import annotations
 
 from ..evidence import Evidence, Item
-from ..facts import PROC_TCP_TABLES, Facts, JournalEntry, Listener, SkippedSource, Traceback
+from ..facts import (
+    PROC_TCP_TABLES,
+    Facts,
+    JournalEntry,
+    Listener,
+    SkippedSource,
+    Traceback,
+    url_at_nginx,
+)
 from ..formats import sources
 from . import database, firewall, net, nginx_config, nginx_logs, probes, python, system, systemd
 from . import supervisor as supervisord
@@ -130,6 +138,20 @@ def _tracebacks(b: Build) -> tuple[Traceback, ...] | None:
     return tuple(found)
 
 
+def _url_name(b: Build) -> object:
+    """How the URL's name resolved; where it does not lead to this host and this host's
+    nginx was asked for the URL directly, the URL's own probe is not this stack's answer."""
+    found = [x for i in b.ev.prefixed(sources.NAME_LOOKUP_PREFIX)
+             for x in (probes.name_lookup(i),) if x is not None]
+    if not found:
+        return None
+    lookup = found[0]
+    asked = b.values["probes"] or ()
+    if not lookup.here and url_at_nginx(b.ev.target_url, asked):
+        b.values["probes"] = probes.went_elsewhere(asked)
+    return lookup
+
+
 def _skipped(b: Build) -> tuple[SkippedSource, ...]:
     """What was deliberately not gathered (`--no-exec`)."""
     return tuple(SkippedSource(i.source, i.error or "") for i in b.ev.items.values()
@@ -159,6 +181,7 @@ TABLE: tuple[Row, ...] = (
             absent="no nginx error log was located"),
     Collect("access_log", sources.NGINX_ACCESS_LOG_PREFIX, nginx_logs.access_entries),
     Collect("probes", sources.PROBE_PREFIX, one(probes.probe)),
+    Step("url_name", _url_name, also=("probes",)),
     Collect("pythons", sources.PYTHON_VERSION_PREFIX, one(python.python_info)),
     Collect("env_files", sources.ENV_KEYS_PREFIX, one(python.env_file), keep_failed=True),
     Collect("listings", sources.DIR_LISTING_PREFIX, one(python.listing)),
