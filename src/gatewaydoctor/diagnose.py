@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .facts import Endpoint, Facts, Route, Unit, location_for, route
+from .facts import Endpoint, Facts, NameLookup, Probe, Route, Unit, location_for, route
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
 from .i18n import N_, _
 from .rules.registry import RuleRun, Skipped
@@ -76,6 +76,8 @@ class Diagnosis:
     errors: tuple[Skipped, ...]
     taken_at: str = ""  # when the evidence was gathered
     offline: str | None = None  # where replayed evidence came from; None when live
+    # What the reader should know that is no finding (the URL's name not leading here).
+    notes: tuple[str, ...] = ()
 
 
 def rank_key(f: Finding, explained: frozenset[str] = frozenset()) -> tuple[int, int, int]:
@@ -158,12 +160,43 @@ def _endpoint_hops(facts: Facts, ep: Endpoint, findings: Sequence[Finding]) -> l
 def _probe_hop(facts: Facts, via: str, path: str | None, findings: Sequence[Finding]) -> Hop | None:
     for p in facts.probes or ():
         if p.via == via and (path is None or p.path == path):
-            detail = p.outcome if p.status is None else _("{outcome}, answered by {who}").format(
-                outcome=p.outcome, who=facts.answered_by(p, _))
-            return Hop("url", p.label, "failed" if p.failed else "ok", detail,
-                       (Excerpt(f"probe {p.label}", p.outcome),),
-                       _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
+            return _hop_of(facts, p, findings)
     return None
+
+
+def _hop_of(facts: Facts, p: Probe, findings: Sequence[Finding]) -> Hop:
+    """One probe as the chain's URL hop: what was asked, what answered."""
+    detail = p.outcome if p.status is None else _("{outcome}, answered by {who}").format(
+        outcome=p.outcome, who=facts.answered_by(p, _))
+    return Hop("url", p.label, "failed" if p.failed else "ok", detail,
+               (Excerpt(f"probe {p.label}", p.outcome),),
+               _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
+
+
+def _name_text(lookup: NameLookup) -> str:
+    """Where the URL's name leads from this host, in the reader's language."""
+    if not lookup.addresses:
+        return _("{host} does not resolve from this host ({error})").format(
+            host=lookup.host, error=lookup.error or _("no address"))
+    return _("{host} resolves to {addresses} from this host, none of them this host's "
+             "own").format(host=lookup.host, addresses=", ".join(lookup.addresses))
+
+
+def _url_hops(facts: Facts, url: str, findings: Sequence[Finding]) -> list[Hop]:
+    """The URL hop: the URL's own request, or, where its name does not lead here, how the
+    name resolved and what this host's nginx answered for the URL."""
+    lookup = facts.url_name
+    if lookup is None or lookup.here or not facts.url_at_nginx():
+        hop = _probe_hop(facts, "url", _url_path(url), findings)
+        return [hop] if hop else []
+    asked = facts.url_at_nginx()
+    # The listen that answered first: a failing one leads only when none answered.
+    shown = next((p for p in asked if not p.failed), asked[0])
+    name = Hop("url", lookup.host, "unknown",
+               _("{name}: this host's nginx was asked for the URL directly").format(
+                   name=_name_text(lookup)),
+               (Excerpt(f"resolve {lookup.host}", lookup.outcome),), ())
+    return [name, _hop_of(facts, shown, findings)]
 
 
 def _route_hops(facts: Facts, r: Route, findings: Sequence[Finding]) -> list[Hop]:
@@ -230,12 +263,8 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
     if config is not None and facts.target_url:
         r = route(config, facts.target_url)
         if r.server is not None:
-            hops: list[Hop] = []
-            hop = _probe_hop(facts, via, _url_path(facts.target_url), findings)
-            if hop:
-                hops.append(hop)
-            hops += _route_hops(facts, r, findings)
-            chains.append(Chain(_chain_title(r), tuple(hops)))
+            chains.append(Chain(_chain_title(r), tuple(
+                _url_hops(facts, facts.target_url, findings) + _route_hops(facts, r, findings))))
     if config is not None and not chains:
         for server, loc in config.proxied_locations()[:4]:
             hops = []
@@ -318,8 +347,34 @@ def _conclusive(facts: Facts) -> bool:
     has_nginx = facts.nginx_config is not None and bool(facts.nginx_config.servers)
     has_app = bool(facts.web_units()) or any(
         p.server not in (None, "python") for p in facts.processes or ())
-    answered = any(p.via == "url" and not p.failed for p in facts.probes or ())
+    answered = any(p.via == "url" and not p.failed and not p.elsewhere
+                   for p in facts.probes or ()) or \
+        any(not p.failed for p in facts.url_at_nginx())
     return has_nginx or has_app or answered
+
+
+def notes(facts: Facts) -> list[str]:
+    """What the reader should know that is no finding: the URL's name not leading to this
+    host (split DNS, a load balancer or CDN in front, a name only in a client's hosts file)."""
+    lookup = facts.url_name
+    if lookup is None or lookup.here:
+        return []
+    asked = facts.url_at_nginx()
+    answered = next((p for p in asked if not p.failed), None)
+    if answered is not None:
+        then = _("this host's nginx, asked for the URL directly ({request}), answers {outcome}, "
+                 "so what runs here is judged by that answer.").format(
+                     request=answered.label, outcome=answered.outcome)
+    elif asked:
+        then = _("this host's nginx, asked for the URL directly ({request}), fails too "
+                 "({outcome}): the diagnosis follows that request.").format(
+                     request=asked[0].label, outcome=asked[0].outcome)
+    else:
+        then = _("no server block of this host's nginx serves that name, so the URL could "
+                 "only be requested through the name.")
+    return [_("{name}: a load balancer or CDN in front, split DNS or a name only in a "
+              "client's hosts file leads clients elsewhere; {then}").format(
+                  name=_name_text(lookup), then=then)]
 
 
 def diagnose(facts: Facts, run: RuleRun) -> Diagnosis:
@@ -345,4 +400,5 @@ def diagnose(facts: Facts, run: RuleRun) -> Diagnosis:
         summary=summary, causes=causes, findings=tuple(ranked),
         chains=tuple(build_chains(facts, ranked)), coverage=tuple(coverage(facts)),
         not_evaluated=run.not_evaluated, errors=run.errors, taken_at=facts.taken_at,
+        notes=tuple(notes(facts)),
     )

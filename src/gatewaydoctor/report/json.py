@@ -42,6 +42,7 @@ def to_dict(d: Diagnosis) -> dict[str, Any]:
         "verdict": d.verdict,
         "conclusive": d.conclusive,
         "summary": d.summary,
+        "notes": list(d.notes),
         "causes": [finding_dict(f) for f in d.causes],
         "findings": [finding_dict(f) for f in d.findings],
         "chain": [

@@ -122,6 +122,8 @@ def render(d: Diagnosis) -> str:
         out += ["> " + _("Offline diagnosis of {where}, evidence taken {time} on {host}.").format(
             where=prose(d.offline), time=prose(d.taken_at), host=code(d.host)), ""]
     out += ["**" + _("Summary:") + "** " + prose(d.summary), ""]
+    for note in d.notes:
+        out += ["> **" + _("Note:") + "** " + prose(note), ""]
 
     if d.causes:
         out += ["### " + _("Causes, most likely first"), ""]

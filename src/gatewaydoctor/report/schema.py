@@ -100,6 +100,9 @@ def build() -> dict[str, Any]:
         "verdict": {"enum": list(VERDICTS)},
         "conclusive": {"type": "boolean"},
         "summary": _str(),
+        "notes": {"type": "array", "items": {"type": "string"},
+                  "description": "what the reader should know that is no finding (the URL's "
+                                 "name not leading to this host)"},
         "causes": _array("#/$defs/finding", "ranked, most likely root cause first"),
         "findings": _array("#/$defs/finding", "everything noticed, ranked"),
         "chain": _array("#/$defs/chain"),

@@ -38,6 +38,8 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
                                   "{host}.").format(where=_e(d.offline), time=_e(d.taken_at),
                                                     host=_e(d.host)) + "[/]")
     console.print(_e(d.summary))
+    for note in d.notes:
+        console.print("[yellow]" + escape(_("Note:")) + "[/] " + _e(note))
     roots = [f for f in d.causes if f.role == "cause"]
     for n, f in enumerate(d.causes, 1):
         kind = _("root cause") if f.role == "cause" else _("symptom")

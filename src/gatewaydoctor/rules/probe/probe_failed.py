@@ -24,9 +24,12 @@ from ..spec import Found, Msg, Text, found, msg
           commands=("{curl}",)))
 def probe_failed(facts: Facts, probes: tuple[Probe, ...]) -> Iterator[Found]:
     """An HTTP probe (the URL, through nginx, or straight to the app) got 5xx or no answer."""
-    # The URL and the nginx probes reach the same listener: one finding per endpoint.
+    # The URL and the nginx probes reach the same listener: one finding per endpoint. The
+    # URL's own path asked of this host's nginx leads (its name may not lead here at all:
+    # that probe is then marked `elsewhere` and not failed).
+    asked = {p.source for p in facts.url_at_nginx()}
     groups: dict[tuple[bool, str], list[Probe]] = {}
-    for p in probes:
+    for p in sorted(probes, key=lambda p: p.source not in asked):
         if _failed(p):
             groups.setdefault((p.via == "upstream", p.endpoint), []).append(p)
     for (direct, endpoint), failed in groups.items():
