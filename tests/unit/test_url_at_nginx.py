@@ -34,7 +34,7 @@ def _unavailable() -> str | None:
         return "not root: cannot make a network namespace"
     if not NGINX.exists():
         return f"{NGINX} missing"
-    for tool in ("unshare", "ip"):
+    for tool in ("unshare", "ip", "openssl", "mount"):
         if shutil.which(tool) is None:
             return f"{tool} missing"
     probe = subprocess.run(["unshare", "--net", "--pid", "--fork", "--mount", "--mount-proc",
@@ -62,7 +62,11 @@ http {{
     }}
     server {{
         listen 80;
-        server_name shop.invalid;
+        listen 443 ssl;
+        server_name shop.invalid shop.example;
+        ssl_certificate {work}/gd.crt;
+        ssl_certificate_key {work}/gd.key;
+        location = /sni {{ return 200 "sni=$ssl_server_name host=$host"; }}
         location = /healthz {{ proxy_pass http://shop/x; }}
         location /v1/ {{ proxy_pass http://shop/; }}
         location ~ \\.php$ {{ return 403; }}
@@ -129,11 +133,31 @@ def test_when_the_local_path_fails_too_the_local_evidence_leads(runs: dict[str, 
     assert any("does not resolve" in n for n in report["notes"])
 
 
+def test_a_name_that_resolves_to_another_machine_is_a_note(runs: dict[str, Any]) -> None:
+    got = runs["elsewhere"]
+    report, items = got["report"], got["items"]
+    lookup = items["net.resolve:shop.example"]["data"]
+    assert lookup["addresses"] == [{"address": "203.0.113.7", "local": False}]
+    assert items["probe.http:url:http://shop.example/x"]["data"]["error"]  # unreachable here
+    assert items["probe.http:nginx:shop.example@127.0.0.1:80/x"]["data"]["status"] == 200
+    assert report["verdict"] == "healthy", report["causes"]
+    assert any("resolves to 203.0.113.7" in n for n in report["notes"])
+
+
+def test_https_is_asked_of_the_tls_listen_with_the_names_sni(runs: dict[str, Any]) -> None:
+    items = runs["https"]["items"]
+    local = items["probe.http:nginx:shop.invalid@127.0.0.1:443/sni"]["data"]
+    assert local["tls"] and local["status"] == 200
+    assert local["body_head"] == "sni=shop.invalid host=shop.invalid"
+    assert runs["https"]["report"]["verdict"] == "healthy", runs["https"]["report"]["causes"]
+
+
 def test_without_a_url_the_configurations_own_locations_are_probed(
         runs: dict[str, Any]) -> None:
     keys = [k for k in runs["no_url"]["items"] if k.startswith("probe.http:")]
-    nginx = sorted(k.split("80", 1)[1] for k in keys if k.startswith("probe.http:nginx:shop"))
-    assert nginx == ["/", "/healthz", "/v1/"]
+    nginx = sorted(k.split(":80", 1)[1] for k in keys if k.startswith("probe.http:nginx:shop"))
+    # Exact locations first, then the proxying prefix, the root (four at most per block).
+    assert nginx == ["/", "/healthz", "/sni", "/v1/"]
     upstream = sorted(k.rsplit(str(BACKEND_PORT), 1)[1] for k in keys
                       if k.startswith("probe.http:upstream:"))
     # proxy_pass http://shop/x for `= /healthz`, http://shop/ for /v1/, the path for /.
@@ -187,6 +211,13 @@ def _inside(work: Path) -> None:
     www.mkdir()
     (www / "x").write_text("ok from the backend\n")
     (work / "nginx.conf").write_text(_config(work))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=shop.invalid", "-keyout", str(work / "gd.key"), "-out",
+                    str(work / "gd.crt")], capture_output=True, check=True)
+    # A name only this namespace's hosts file knows, for another machine (TEST-NET-3): the
+    # mount namespace is private, the host's /etc/hosts is left as it is.
+    (work / "hosts").write_text("127.0.0.1 localhost\n203.0.113.7 shop.example\n")
+    subprocess.run(["mount", "--bind", str(work / "hosts"), "/etc/hosts"], check=True)
     backend = subprocess.Popen([sys.executable, "-m", "http.server", str(BACKEND_PORT),
                                 "--bind", "127.0.0.1", "--directory", str(www)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -195,7 +226,9 @@ def _inside(work: Path) -> None:
     try:
         _wait_port(BACKEND_PORT)
         _wait_port(80)
-        out = {"up": _diagnose(URL), "no_url": _diagnose(None)}
+        out = {"up": _diagnose(URL), "no_url": _diagnose(None),
+               "https": _diagnose("https://shop.invalid/sni"),
+               "elsewhere": _diagnose("http://shop.example/x")}
         backend.terminate()
         backend.wait(timeout=10)
         _wait_port(BACKEND_PORT, up=False)
