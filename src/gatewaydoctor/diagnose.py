@@ -261,7 +261,7 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
     config = facts.nginx_config
     via = "url" if facts.target_url else "nginx"
     if config is not None and facts.target_url:
-        r = route(config, facts.target_url)
+        r = _url_route(facts, facts.target_url)
         if r.server is not None:
             chains.append(Chain(_chain_title(r), tuple(
                 _url_hops(facts, facts.target_url, findings) + _route_hops(facts, r, findings))))
@@ -294,6 +294,24 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
             chains.append(Chain(f"{u.name} ({u.server})", tuple(hops or
                                                                 _unit_hops(facts, [u], findings))))
     return chains
+
+
+def _url_route(facts: Facts, url: str) -> Route:
+    """The URL's route; where its name does not lead here, the route of the request made to
+    this host's nginx instead (its port may not be the URL's: a load balancer or CDN may end
+    TLS and forward 443 to 8080)."""
+    config = facts.nginx_config
+    assert config is not None
+    asked = facts.url_at_nginx()
+    if not facts.url_elsewhere():
+        return route(config, url)
+    p = next((p for p in asked if not p.failed), asked[0])
+    ep = Endpoint.parse(p.endpoint)
+    if ep.port is None:
+        return route(config, url)
+    tls = any(li.ssl for s in config.servers for li in s.listens if li.endpoint.port == ep.port)
+    return route(config, ("https" if tls else "http", p.host_header or "", ep.port,
+                          p.path or "/"), addr=ep.host)
 
 
 def _url_path(url: str) -> str:

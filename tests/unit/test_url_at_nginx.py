@@ -72,6 +72,11 @@ http {{
         location ~ \\.php$ {{ return 403; }}
         location / {{ proxy_pass http://shop; }}
     }}
+    server {{
+        listen 8080;
+        server_name lb.invalid;
+        location / {{ proxy_pass http://shop; }}
+    }}
 }}
 """
 
@@ -152,6 +157,18 @@ def test_https_is_asked_of_the_tls_listen_with_the_names_sni(runs: dict[str, Any
     assert runs["https"]["report"]["verdict"] == "healthy", runs["https"]["report"]["causes"]
 
 
+def test_a_block_on_another_port_serves_the_name_behind_a_load_balancer(
+        runs: dict[str, Any]) -> None:
+    got = runs["lb"]
+    local = got["items"]["probe.http:nginx:lb.invalid@127.0.0.1:8080/x"]["data"]
+    assert local["status"] == 200 and not local["tls"]
+    report = got["report"]
+    assert report["verdict"] == "healthy", report["causes"]
+    hops = report["chain"][0]["hops"]
+    assert [h["layer"] for h in hops[:4]] == ["url", "url", "server", "location"]
+    assert hops[2]["name"].startswith("server lb.invalid"), hops[2]
+
+
 def test_without_a_url_the_configurations_own_locations_are_probed(
         runs: dict[str, Any]) -> None:
     keys = [k for k in runs["no_url"]["items"] if k.startswith("probe.http:")]
@@ -228,7 +245,8 @@ def _inside(work: Path) -> None:
         _wait_port(80)
         out = {"up": _diagnose(URL), "no_url": _diagnose(None),
                "https": _diagnose("https://shop.invalid/sni"),
-               "elsewhere": _diagnose("http://shop.example/x")}
+               "elsewhere": _diagnose("http://shop.example/x"),
+               "lb": _diagnose("https://lb.invalid/x")}
         backend.terminate()
         backend.wait(timeout=10)
         _wait_port(BACKEND_PORT, up=False)
