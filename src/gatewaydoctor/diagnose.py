@@ -387,6 +387,9 @@ def notes(facts: Facts) -> list[str]:
         then = _("this host's nginx, asked for the URL directly ({request}), fails too "
                  "({outcome}): the diagnosis follows that request.").format(
                      request=asked[0].label, outcome=asked[0].outcome)
+    elif facts.nginx_config is None:
+        then = _("this host's nginx configuration could not be read, so the URL could only "
+                 "be requested through the name.")
     else:
         then = _("no server block of this host's nginx serves that name, so the URL could "
                  "only be requested through the name.")

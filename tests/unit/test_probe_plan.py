@@ -137,26 +137,27 @@ def test_addresses_are_told_local_or_not() -> None:
 # --- the reader: a URL whose name leads elsewhere
 
 
-def _evidence(lookup: list[dict[str, Any]] | None, error: str | None = None) -> Evidence:
+def _evidence(lookup: list[dict[str, Any]] | None, error: str | None = None,
+              host: str = "app.example.test") -> Evidence:
     """The healthy lab recording, asked about http://app.example.test/api/health: the URL's
     own request got a 502 from a CDN in front; this host's nginx answered 200."""
     raw = json.loads((LAB / "healthy.json").read_text())
     raw = copy.deepcopy(raw)
-    url = "http://app.example.test/api/health"
+    url = f"http://{host}/api/health"
     raw["target_url"] = url
     items = raw["items"]
     old = next(k for k in items if k.startswith("probe.http:url:"))
     probe = items.pop(old)
     probe["source"] = sources.http_probe(sources.VIA_URL, url)
-    probe["data"].update(endpoint="app.example.test:80", host_header="app.example.test",
+    probe["data"].update(endpoint=f"{host}:80", host_header=host,
                          status=502, server="cloudflare", body_head="error code: 502")
     items[probe["source"]] = probe
     assert items["probe.http:nginx:app.example.test@127.0.0.1:80/api/health"]["data"][
         "status"] == 200
     if lookup is not None or error is not None:
-        key = sources.name_lookup("app.example.test")
+        key = sources.name_lookup(host)
         items[key] = {"source": key, "kind": "probe", "data": {
-            "probe": "resolve", "host": "app.example.test", "port": 80,
+            "probe": "resolve", "host": host, "port": 80,
             "addresses": lookup or [], "error": error, "errno": -2 if error else None}}
     return Evidence.from_dict(raw)
 
@@ -191,3 +192,12 @@ def test_older_evidence_without_the_lookup_reads_as_before() -> None:
     verdict, causes, notes = _report(_evidence(None))
     assert verdict == "broken" and "probe-failed" in causes
     assert notes == []
+
+
+def test_without_a_request_to_nginx_here_the_urls_failure_stands() -> None:
+    # This host's nginx was not asked for the URL (the recording's requests name another
+    # Host): the URL's own failure is the only evidence, and the note says why.
+    verdict, causes, notes = _report(_evidence(
+        [{"address": "198.51.100.20", "local": False}], host="shop.test"))
+    assert verdict == "broken" and "probe-failed" in causes
+    assert "no server block of this host's nginx serves that name" in notes[0]

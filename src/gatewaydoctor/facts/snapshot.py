@@ -279,7 +279,11 @@ class Facts:
         return server, loc
 
     def url_probe(self) -> Probe | None:
-        """The probe of the URL the user gave, if any."""
+        """The probe of the URL the user gave, if any; where its name does not lead to this
+        host, the request this host's nginx was asked for the URL (one that answered first)."""
+        if self.url_elsewhere():
+            asked = self.url_at_nginx()
+            return next((p for p in asked if not p.failed), asked[0])
         return next((p for p in self.probes or () if p.via == "url"), None)
 
     def url_at_nginx(self) -> list[Probe]:
