@@ -116,6 +116,19 @@ def test_the_url_is_asked_of_the_server_block_that_serves_its_name(
     assert probes.url_targets(scan["servers"], "ftp://shop.test/") is None
 
 
+def test_the_urls_path_is_asked_of_the_app_as_nginx_would_send_it(
+        scan: dict[str, Any]) -> None:
+    servers, upstreams = scan["servers"], scan["upstreams"]
+    assert probes.url_upstream_paths(servers, upstreams, "http://shop.test/v1/users?a=1") == {
+        "127.0.0.1:9000": "/api/users?a=1"}
+    assert probes.url_upstream_paths(servers, upstreams, "http://shop.test/healthz") == {
+        "127.0.0.1:9000": "/ping"}
+    assert probes.url_upstream_paths(servers, upstreams, "http://shop.test/admin/x") == {
+        "127.0.0.1:9100": "/admin/x"}
+    assert probes.url_upstream_paths(servers, upstreams, "http://shop.test/static/a") == {}
+    assert probes.url_upstream_paths(servers, upstreams, "http://behind.lb.test/p") == {}
+
+
 def test_server_name_order_is_nginxs() -> None:
     names = [["*.example.test"], ["www.example.*"], ["~^w+\\.example\\.test$"],
              ["www.example.test"]]

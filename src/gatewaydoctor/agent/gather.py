@@ -327,6 +327,11 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -
                              host_header=host, tls=tls, via=sources.VIA_NGINX)
             break  # one listen per server block is enough to reach it
     planned = probes.upstream_paths(scan["servers"], scan["upstreams"])
+    if url:  # the URL's own path first (its upstreams too), as nginx would send it
+        sent = probes.url_upstream_paths(scan["servers"], scan["upstreams"], url)
+        planned = {**{ep: [p] for ep, p in sent.items()}, **planned}
+        for ep, path in sent.items():
+            planned[ep] = list(dict.fromkeys([path, *planned[ep]]))
     for ep in list(planned)[:MAX_UPSTREAMS]:
         c.submit(probes.tcp_probe, sources.connect_probe(ep), ep)
         for path in planned[ep]:

@@ -268,32 +268,63 @@ def upstream_paths(servers: list[dict[str, Any]], upstreams: dict[str, list[str]
     return out
 
 
+def _url_server(servers: list[dict[str, Any]], name: str, port: int
+                ) -> dict[str, Any] | None:
+    """The server block whose server_name nginx picks for the name (on the URL's port if
+    one listens there, else on any: a load balancer or CDN may forward to another port),
+    else the default server of the URL's port."""
+    on_port = [s for s in servers if any(_port_of(li) == port for li in _listens(s))]
+    for pool in (on_port, servers):
+        found = match_name([s["server_name"] for s in pool], name)
+        if found is not None:
+            return pool[found[0]]
+    if not on_port:
+        return None
+    return next((s for s in on_port for li in _listens(s) if _port_of(li) == port and
+                 ("default_server" in li.split() or "default" in li.split())), on_port[0])
+
+
 def url_targets(servers: list[dict[str, Any]], url: str
                 ) -> tuple[str, str, list[tuple[str, bool]]] | None:
     """(Host header, path, [(endpoint, tls)]): where this host's nginx serves the URL's
-    name. The server block is the one whose server_name nginx picks for the name (on the
-    URL's port if one listens there, else on any: a load balancer or CDN may forward to
-    another port), else the default server of the URL's port; its listens on that port
-    (all of them if none is on it), reached on loopback where they are wildcards."""
+    name: the listens of its server block on the URL's port (all of them if none is on
+    it), reached on loopback where they are wildcards."""
     try:
         host_header, name, port, path, _tls = url_request(url)
     except ValueError:
         return None
-    on_port = [s for s in servers if any(_port_of(li) == port for li in _listens(s))]
-    chosen = None
-    for pool in (on_port, servers):
-        found = match_name([s["server_name"] for s in pool], name)
-        if found is not None:
-            chosen = pool[found[0]]
-            break
-    if chosen is None and on_port:
-        chosen = next((s for s in on_port for li in _listens(s) if _port_of(li) == port and
-                       ("default_server" in li.split() or "default" in li.split())), on_port[0])
+    chosen = _url_server(servers, name, port)
     if chosen is None:
         return None
     listens = [li for li in _listens(chosen) if _port_of(li) == port] or _listens(chosen)
     targets = [t for t in map(listen_endpoint, listens) if t is not None]
     return host_header, path, list(dict.fromkeys(targets))[:URL_LISTENS]
+
+
+def url_upstream_paths(servers: list[dict[str, Any]], upstreams: dict[str, list[str]],
+                       url: str) -> dict[str, str]:
+    """Each endpoint the URL's location proxies to, with the path nginx sends it there.
+    The location is the exact one, else the longest literal prefix, of the URL's server
+    block (regex locations are not followed: where one would win, this asks the app a
+    path nginx would not; the request through nginx says what nginx does)."""
+    try:
+        _host, name, port, path, _tls = url_request(url)
+    except ValueError:
+        return {}
+    chosen = _url_server(servers, name, port)
+    if chosen is None:
+        return {}
+    uri = path.partition("?")[0]
+    plain = _plain(chosen)
+    exact = [(m, p, t) for m, p, t in plain if m == "=" and p == uri]
+    prefix = sorted(((m, p, t) for m, p, t in plain if m != "=" and uri.startswith(p)),
+                    key=lambda x: len(x[1]), reverse=True)
+    found = (exact or prefix)[:1]
+    if not found or not found[0][2]:
+        return {}
+    modifier, location, target = found[0]
+    sent = proxied_path(str(target), location, modifier, path)
+    return {} if sent is None else {ep: sent for ep in proxy_endpoints(str(target), upstreams)}
 
 
 # --- how the URL's name resolves from here
