@@ -24,15 +24,7 @@ from ..spec import Found, Msg, Text, found, msg
           commands=("{curl}",)))
 def probe_failed(facts: Facts, probes: tuple[Probe, ...]) -> Iterator[Found]:
     """An HTTP probe (the URL, through nginx, or straight to the app) got 5xx or no answer."""
-    # The URL and the nginx probes reach the same listener: one finding per endpoint. The
-    # URL's own path asked of this host's nginx leads (its name may not lead here at all:
-    # that probe is then marked `elsewhere` and not failed).
-    asked = {p.source for p in facts.url_at_nginx()}
-    groups: dict[tuple[bool, str], list[Probe]] = {}
-    for p in sorted(probes, key=lambda p: p.source not in asked):
-        if _failed(p):
-            groups.setdefault((p.via == "upstream", p.endpoint), []).append(p)
-    for (direct, endpoint), failed in groups.items():
+    for (direct, endpoint), failed in _groups(facts, probes).items():
         first = failed[0]
         yield found([Excerpt(f"probe {p.label}", f"{p.outcome}{_body(p)}; answered by "
                              f"{facts.answered_by(p)}") for p in failed],
@@ -40,6 +32,21 @@ def probe_failed(facts: Facts, probes: tuple[Probe, ...]) -> Iterator[Found]:
                     where=_where(direct, first), endpoint=endpoint, outcome=first.outcome,
                     paths=", ".join(dict.fromkeys(p.path or "/" for p in failed)),
                     curl=tuple(_curl(p) for p in failed[:2]))
+
+
+def _groups(facts: Facts, probes: tuple[Probe, ...]) -> dict[tuple[bool, str], list[Probe]]:
+    """The failed probes by (straight to the app, endpoint). The URL and the nginx probes
+    reach the same listener: one finding per endpoint, and one for the URL, its own path
+    asked of this host's nginx (at each listen) leading (its name may not lead here at
+    all: that probe is then `elsewhere`, not failed)."""
+    asked = {p.source for p in facts.url_at_nginx()}
+    failing = [p for p in sorted(probes, key=lambda p: p.source not in asked) if _failed(p)]
+    url = [p for p in failing if p.source in asked or p.via == "url"]
+    groups: dict[tuple[bool, str], list[Probe]] = {}
+    for p in failing:
+        key = (False, url[0].endpoint) if p in url else (p.via == "upstream", p.endpoint)
+        groups.setdefault(key, []).append(p)
+    return groups
 
 
 def _failed(p: Probe) -> bool:
