@@ -214,3 +214,22 @@ def test_without_a_request_to_nginx_here_the_urls_failure_stands() -> None:
         [{"address": "198.51.100.20", "local": False}], host="shop.test"))
     assert verdict == "broken" and "probe-failed" in causes
     assert "no server block of this host's nginx serves that name" in notes[0]
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "json", "markdown", "html"])
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "app.example.test resolves to 198.51.100.20 from this host"),
+    ("zh-CN", "在本机上 app.example.test 解析为 198.51.100.20"),
+])
+def test_the_note_is_in_every_format_and_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, lang: str,
+        said: str) -> None:
+    from gatewaydoctor.cli import main
+
+    evidence = tmp_path / "ev.json"
+    evidence.write_text(json.dumps(
+        _evidence([{"address": "198.51.100.20", "local": False}]).to_dict()))
+    code = main(["diagnose", "--evidence", str(evidence), "--format", fmt, "--lang", lang])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    assert said in out
