@@ -233,3 +233,4 @@ def test_the_note_is_in_every_format_and_language(
     out = " ".join(capsys.readouterr().out.split())
     assert code == 0
     assert said in out
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ HEALTH_PATHS = ("/health", "/api/health", "/docs", "/openapi.json")
 PATHS_PER_SERVER = 4
 PATHS_PER_UPSTREAM = 3
 URL_LISTENS = 4  # listen addresses the URL is requested at, per server block
+RESOLVE_TIMEOUT = 5.0
 
 
 def _error_text(exc: BaseException) -> tuple[str, int | None]:
@@ -342,7 +344,28 @@ def _is_local(address: str) -> bool:
         return False
 
 
-def resolve(source: str, host: str, port: int) -> Item:
+def _getaddrinfo(host: str, port: int, timeout: float) -> list[Any]:
+    """getaddrinfo, given up after timeout (the resolver's own retries can take far longer;
+    the lookup then finishes unseen in its daemon thread)."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["infos"] = socket.getaddrinfo(_host(host), port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="gatewaydoctor-resolve", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise socket.timeout("timed out")  # noqa: UP041 (TimeoutError only from 3.10)
+    if "error" in box:
+        raise box["error"]
+    return list(box["infos"])
+
+
+def resolve(source: str, host: str, port: int, timeout: float = RESOLVE_TIMEOUT) -> Item:
     """Resolve the URL's host as a client here would (getaddrinfo: /etc/hosts, then DNS);
     record each address and whether it is this host's own, or the resolver's error."""
     data: dict[str, Any] = {"probe": "resolve", "host": host, "port": port, "addresses": [],
@@ -350,7 +373,7 @@ def resolve(source: str, host: str, port: int) -> Item:
     item = new_item(source, "probe", data=data)
     start = time.monotonic()
     try:
-        infos = socket.getaddrinfo(_host(host), port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(host, port, timeout)
         addrs = list(dict.fromkeys(str(info[4][0]) for info in infos))
         data["addresses"] = [{"address": a, "local": _is_local(a)} for a in addrs]
     except (OSError, UnicodeError) as exc:
