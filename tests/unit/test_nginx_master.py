@@ -117,6 +117,11 @@ def own_nginx(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[s
     subprocess.run([str(binary), "-c", str(conf), "-e", str(tmp_path / "error.log"),
                     "-g", f"daemon on; pid {pidfile};"], check=True, timeout=10)
     pid = int(pidfile.read_text())
+    # The pid file is written before the master renames itself (its title is what is read).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not Path(f"/proc/{pid}/cmdline").read_bytes(
+            ).startswith(b"nginx: master process"):
+        time.sleep(0.01)
     try:
         yield {"pid": pid, "conf": str(conf), "port": port, "dir": tmp_path,
                "binary": str(binary)}
