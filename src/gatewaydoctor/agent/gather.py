@@ -21,7 +21,9 @@ from . import (
     appprobe,
     dbprobe,
     firewall,
+    handstarted,
     nginxscan,
+    pm2,
     probes,
     procfs,
     pyapp,
@@ -221,6 +223,8 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         else:
             procs_item = c.take(f_procs)
         _supervisor(c, procs_item, no_exec)
+        pm2_pids = _pm2(c, procs_item, no_exec)
+        _hand_started(c, procs_item, pm2_pids)
         if busy_after is not None:
             busy_after.set()
         dump = c.take(f_dump)
@@ -522,6 +526,35 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
                  max_lines=supervisord.LOG_LINES)
     for name, props in programs:
         _python_unit(c, sources.supervisor_unit(name), props, no_exec)
+
+
+def _pm2(c: _Collector, procs_item: Item | None, no_exec: bool) -> set[int]:
+    """Each pm2 daemon's apps (live from `pm2 jlist`, else dump.pm2), its log and theirs;
+    each web app is probed like a unit. The daemons' pids (their children are theirs)."""
+    procs = ((procs_item or {}).get("data") or {}).get("processes", [])
+    found = pm2.daemons(procs)
+    if not found:
+        return set()
+    c.items[sources.PM2_DAEMONS] = pm2.daemons_item(sources.PM2_DAEMONS, found)
+    for item, programs in [pm2.app_list(d) for d in found]:
+        c.items[item["source"]] = item
+        for source, path in pm2.log_paths(item):
+            c.submit(read_tail, source, path, max_bytes=pm2.LOG_BYTES, max_lines=pm2.LOG_LINES)
+        for name, props in programs:
+            _python_unit(c, sources.pm2_unit(name), props, no_exec)
+    return {int(d["pid"]) for d in found}
+
+
+def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int]) -> None:
+    """Web servers no manager runs (nohup, screen, tmux), and the files their output goes to."""
+    procs = ((procs_item or {}).get("data") or {}).get("processes", [])
+    found = handstarted.find(procs, pm2_pids)
+    if not found:
+        return
+    c.items[sources.HAND_PROCESSES] = handstarted.listing(sources.HAND_PROCESSES, found)
+    for source, path in handstarted.log_paths(found):
+        c.submit(read_tail, source, path, max_bytes=handstarted.LOG_BYTES,
+                 max_lines=handstarted.LOG_LINES)
 
 
 def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],

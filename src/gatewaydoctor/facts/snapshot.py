@@ -30,7 +30,10 @@ from .services import (
     START_LIMIT_RE,
     SYSTEMD_EXIT_RE,
     SYSTEMD_REASON_RE,
+    HandStarted,
     JournalEntry,
+    Pm2App,
+    Pm2State,
     SupervisorProgram,
     SupervisorState,
     Unit,
@@ -82,6 +85,8 @@ class Facts:
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
     nginx_control: NginxControl | None = None
+    pm2: Pm2State | None = None
+    hand_started: tuple[HandStarted, ...] | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
     tcp_tables: str = PROC_TCP_TABLES
     # Where processes were looked for (cited when none runs, e.g. no nginx).
@@ -100,6 +105,10 @@ class Facts:
         """The supervisor program behind a `supervisor:<name>` unit, if any."""
         return next((p for p in (self.supervisor.programs if self.supervisor else ())
                      if p.unit == unit), None)
+
+    def pm2_app(self, unit: str) -> Pm2App | None:
+        """The pm2 app behind a `pm2:<name>` unit, if any."""
+        return next((a for a in (self.pm2.apps if self.pm2 else ()) if a.unit == unit), None)
 
     def web_units(self) -> list[Unit]:
         """Units that run a Python web server."""

@@ -185,3 +185,23 @@ def binds(argv: list[str]) -> list[str]:
         else:
             out.append(join_hostport(v, "8000"))
     return out
+
+
+_SHELLS = ("sh", "bash", "dash", "zsh")
+
+
+def process_argv(argv: list[str]) -> list[str]:
+    """The command a process (or a process manager's entry) stands for, as a server argv.
+
+    A console script run through its shebang shows in /proc as `python3 /venv/bin/uvicorn
+    main:app`: that is `/venv/bin/uvicorn main:app`. A command string a manager hands to a
+    shell (pm2 runs `pm2 start "uvicorn main:app"` as `bash -c 'uvicorn main:app'`) is the
+    string's own argv. Anything else is returned unchanged.
+    """
+    if len(argv) >= 3 and os.path.basename(argv[0]) in _SHELLS and argv[1] == "-c":
+        argvs = exec_argvs(argv[2])
+        return argvs[0] if argvs else argv
+    if len(argv) >= 2 and os.path.basename(argv[0]).startswith("python") and \
+            os.path.basename(argv[1]) in SERVERS:
+        return argv[1:]
+    return argv

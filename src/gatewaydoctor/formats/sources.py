@@ -86,6 +86,59 @@ def supervisor_unit(program: str) -> str:
     return SUPERVISOR_UNIT_PREFIX + program
 
 
+# --- pm2 (Node's process manager, also used to run Python servers)
+PM2_DAEMONS = "pm2.daemons"  # the God daemons in the process table: PM2_HOME, owner, pid
+PM2_LIST_PREFIX = "pm2.list:"  # `pm2 jlist` of one PM2_HOME (its apps, env values dropped)
+PM2_DUMP_PREFIX = "pm2.dump:"  # $PM2_HOME/dump.pm2 (written by `pm2 save`), the same way
+PM2_LOG_PREFIX = "pm2.log:"  # $PM2_HOME/pm2.log, the daemon's own log
+PM2_STDOUT_PREFIX = "pm2.stdout:"
+PM2_STDERR_PREFIX = "pm2.stderr:"
+# A pm2 app goes by `pm2:<name>` where a unit name is expected (python.import:...).
+PM2_UNIT_PREFIX = "pm2:"
+
+
+def pm2_list(home: str) -> str:
+    """`pm2 jlist` run against one PM2_HOME."""
+    return PM2_LIST_PREFIX + home
+
+
+def pm2_dump(home: str) -> str:
+    """The process list `pm2 save` wrote under one PM2_HOME."""
+    return PM2_DUMP_PREFIX + home
+
+
+def pm2_log(home: str) -> str:
+    """The pm2 daemon's own log under one PM2_HOME."""
+    return PM2_LOG_PREFIX + home
+
+
+def pm2_output(stream: str, app: str) -> str:
+    """A pm2 app's `stdout` or `stderr` log file."""
+    return f"pm2.{stream}{SEP}{app}"
+
+
+def pm2_unit(app: str) -> str:
+    """The unit-like name a pm2 app's evidence is keyed by."""
+    return PM2_UNIT_PREFIX + app
+
+
+# --- web servers started by hand (nohup, screen, tmux, a shell): no manager at all
+HAND_PROCESSES = "hand.processes"  # each one: pid, user, cwd, argv, cgroup, where output goes
+HAND_OUTPUT_PREFIX = "hand.output:"  # the file its stdout/stderr go to (nohup.out ...)
+# A hand-started server goes by `process:<pid>` where a unit name is expected.
+HAND_UNIT_PREFIX = "process:"
+
+
+def hand_output(pid: int, stream: str) -> str:
+    """The tail of the file a hand-started server's stdout or stderr goes to."""
+    return f"{HAND_OUTPUT_PREFIX}{pid}{SEP}{stream}"
+
+
+def hand_unit(pid: int) -> str:
+    """The unit-like name a hand-started server's evidence is keyed by."""
+    return f"{HAND_UNIT_PREFIX}{pid}"
+
+
 # --- the app's Python
 PYTHON_VERSION_PREFIX = "python.version:"
 IMPORT_PROBE_PREFIX = "python.import:"

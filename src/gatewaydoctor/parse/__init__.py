@@ -9,18 +9,36 @@ the fields above it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..evidence import Evidence, Item
 from ..facts import (
     PROC_TCP_TABLES,
     Facts,
+    HandStarted,
     JournalEntry,
     Listener,
+    Pm2State,
+    Process,
     SkippedSource,
     Traceback,
+    Unit,
     url_at_nginx,
 )
 from ..formats import sources
-from . import database, firewall, net, nginx_config, nginx_logs, probes, python, system, systemd
+from . import (
+    database,
+    firewall,
+    handstarted,
+    net,
+    nginx_config,
+    nginx_logs,
+    pm2,
+    probes,
+    python,
+    system,
+    systemd,
+)
 from . import supervisor as supervisord
 from .engine import Build, Collect, One, Row, Step, Whole, apply, one, query_failed, reason
 
@@ -85,6 +103,60 @@ def _supervisor(b: Build) -> object:
             supervisord.program_journal(b.ev))
         b.superseded |= gone
     return state
+
+
+def _join(b: Build, services: list[Unit], journal: list[JournalEntry]) -> None:
+    """Add services of another manager to the units, and their logs to the journal; the
+    stopped systemd units they superseded (same app or port) are left out."""
+    if not services:
+        return
+    units, known = b.values["units"] or (), b.values["journal"] or ()
+    gone = supervisord.superseded(tuple(u for u in units if u.manager == "systemd"), services)
+    b.values["units"] = tuple(u for u in units if u.name not in gone) + tuple(services)
+    b.values["journal"] = tuple(e for e in known if e.unit not in gone) + tuple(journal)
+    b.superseded |= gone
+
+
+def _pm2(b: Build) -> object:
+    """pm2's daemons and apps; its web apps join the units as `pm2:<name>`, their out/err
+    logs the journal."""
+    state = pm2.pm2_state(b.ev)
+    if state is not None:
+        _join(b, pm2.app_units(b.ev, state), pm2.app_journal(b.ev))
+    return state
+
+
+def _hand_started(b: Build) -> object:
+    """Servers started by hand join the units as `process:<pid>` (binds: the sockets they
+    hold), their output files the journal; the process table then names the service of
+    each pm2 app and hand-started server (the link the chain shows)."""
+    item = b.ev.get(sources.HAND_PROCESSES)
+    found = handstarted.hand_started(item) if item is not None and item.ok else ()
+    if item is not None:
+        _join(b, handstarted.units(found, b.values["listeners"]), handstarted.journal(b.ev))
+    b.values["processes"] = _managed_processes(b, found)
+    return found if item is not None else None
+
+
+def _managed_processes(b: Build, found: tuple[HandStarted, ...]) -> tuple[Process, ...] | None:
+    """The process table with each pm2 app's and hand-started server's process (and its
+    children) named by the service that stands for it."""
+    procs: tuple[Process, ...] | None = b.values["processes"]
+    state: Pm2State | None = b.values["pm2"]
+    roots = {h.pid: h.unit for h in found}
+    roots.update({a.pid: a.unit for a in (state.apps if state else ()) if a.pid})
+    if procs is None or not roots:
+        return procs
+    item = b.ev.get(sources.PROCESSES)
+    parent = {p.get("pid"): p.get("ppid") for p in
+              ((item.data if item is not None else None) or {}).get("processes", [])}
+
+    def owner(pid: int | None, hops: int = 0) -> str | None:
+        if pid is None or hops > 8:
+            return None
+        return roots.get(pid) or owner(parent.get(pid), hops + 1)
+
+    return tuple(p if p.unit else replace(p, unit=owner(p.pid)) for p in procs)
 
 
 def _process_table(b: Build) -> str:
@@ -170,10 +242,12 @@ TABLE: tuple[Row, ...] = (
     Collect("journal", sources.UNIT_JOURNAL_PREFIX, systemd.unit_journal),
     Step("journal", _kernel_journal),
     Step("supervisor", _supervisor, also=("units", "journal")),
+    Step("pm2", _pm2, also=("units", "journal")),
     One("processes", sources.PROCESSES, lambda i: tuple(net.processes(i)), "/proc listing"),
     Step("process_table", _process_table),
     Step("nginx_control", _nginx_control),
     Step("listeners", _listeners, also=("tcp_tables",)),
+    Step("hand_started", _hand_started, also=("units", "journal", "processes")),
     Collect("import_probes", sources.IMPORT_PROBE_PREFIX, one(python.import_probe)),
     Step("import_probes", _not_superseded),
     Step("tracebacks", _tracebacks),

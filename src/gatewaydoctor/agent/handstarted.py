@@ -1,0 +1,120 @@
+"""Python web servers started by hand (nohup, screen, tmux, a shell): no manager at all.
+
+Standard library only and read-only. A process runs a web server (formats/execspec) and
+belongs to no service: its cgroup is not a systemd service's (a login session's scope, or
+`/` without systemd) and no supervisord or pm2 daemon is among its ancestors. Only the
+topmost server process is kept (gunicorn's workers and uvicorn's are its children). For
+each: who runs it, where, with what command, its parents (how it was started), and where
+its output goes (/proc/PID/fd/1 and 2: a file such as nohup.out is read; a terminal or a
+pipe is named). Its environment is not read.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from typing import Any
+
+from ..formats import execspec, sources
+from .runner import Item, new_item
+
+LOG_BYTES = 128 * 1024
+LOG_LINES = 400
+MAX_PARENTS = 8
+MANAGERS = ("supervisord",)
+
+
+def _is_manager(proc: dict[str, Any], pm2_pids: set[int]) -> bool:
+    """supervisord or a pm2 daemon: its children are its programs, not hand-started."""
+    argv = [str(a) for a in proc.get("cmdline") or []]
+    return proc["pid"] in pm2_pids or any(os.path.basename(a) in MANAGERS for a in argv[:2])
+
+
+def _service_cgroup(cgroup: str | None) -> bool:
+    """A systemd service's cgroup (`/system.slice/api.service`, or a unit's sub-cgroup).
+
+    `user@1000.service` is the user's own manager: a terminal multiplexer moves itself into
+    a scope under it (`.../user@1000.service/tmux-spawn-<id>.scope`), still by hand."""
+    return any(part.endswith(".service") and not part.startswith("user@")
+               for part in (cgroup or "").split("/"))
+
+
+def _link(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _user(uid: object) -> str | None:
+    try:
+        return pwd.getpwuid(int(str(uid))).pw_name if uid is not None else None
+    except (KeyError, ValueError):
+        return None
+
+
+def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, Any]]:
+    """The hand-started web servers: the topmost server process of each, with its context."""
+    by_pid = {p["pid"]: p for p in processes}
+    servers = {p["pid"] for p in processes
+               if execspec.server_of(execspec.process_argv(list(p.get("cmdline") or [])))
+               not in (None, "python")}
+    out = []
+    for pid in sorted(servers):
+        proc = by_pid[pid]
+        if _service_cgroup(proc.get("cgroup")):
+            continue  # systemd runs it: a unit (supervisor's programs are in its unit too)
+        parents = _parents(proc, by_pid)
+        if any(p["pid"] in servers for p in parents):
+            continue  # a worker of a server already counted
+        if any(_is_manager(p, pm2_pids) for p in parents):
+            continue  # a program of supervisord or an app of pm2
+        out.append(_record(proc, parents))
+    return out
+
+
+def _parents(proc: dict[str, Any], by_pid: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Its ancestors, nearest first, up to (not including) PID 1."""
+    chain: list[dict[str, Any]] = []
+    ppid = proc.get("ppid")
+    while ppid and ppid != 1 and ppid in by_pid and len(chain) < MAX_PARENTS:
+        chain.append(by_pid[ppid])
+        ppid = by_pid[ppid].get("ppid")
+    return chain
+
+
+def _record(proc: dict[str, Any], parents: list[dict[str, Any]]) -> dict[str, Any]:
+    pid = proc["pid"]
+    return {
+        "pid": pid, "ppid": proc.get("ppid"), "uid": proc.get("uid"),
+        "user": _user(proc.get("uid")), "cwd": proc.get("cwd"),
+        "argv": list(proc.get("cmdline") or []), "cgroup": proc.get("cgroup"),
+        "start_time": proc.get("start_time"),
+        "parents": [{"pid": p["pid"], "comm": p.get("comm"),
+                     "argv": list(p.get("cmdline") or [])[:4]} for p in parents],
+        "stdout": _link(f"/proc/{pid}/fd/1"), "stderr": _link(f"/proc/{pid}/fd/2"),
+    }
+
+
+def listing(source: str, found: list[dict[str, Any]]) -> Item:
+    """The hand-started servers found, as evidence."""
+    return new_item(source, "listing", path="/proc", data={"processes": found})
+
+
+def log_paths(found: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(source, path) of each regular file a hand-started server writes its output to."""
+    out = []
+    for proc in found:
+        seen = set()
+        for stream in ("stdout", "stderr"):
+            target = proc.get(stream) or ""
+            if _is_file(target) and target not in seen:
+                seen.add(target)
+                out.append((sources.hand_output(int(proc["pid"]), stream), target))
+    return out
+
+
+def _is_file(target: str) -> bool:
+    """A path on a filesystem (not a terminal, pipe, socket or /dev/null)."""
+    return target.startswith("/") and not target.startswith(("/dev/", "/proc/")) \
+        and not target.endswith(" (deleted)")

@@ -1,0 +1,234 @@
+"""pm2 (Node's process manager): its daemons, the apps each one runs and the logs it keeps.
+
+Standard library only and read-only. A daemon is found in the process table by the title
+pm2 gives it (lib/Daemon.js: `PM2 v<version>: God Daemon (<PM2_HOME>)`). Its live list is
+`pm2 jlist`, run as the daemon's own user with its PM2_HOME and a timeout (only while that
+daemon runs: pm2's client starts a daemon when it finds none); `$PM2_HOME/dump.pm2` (what
+`pm2 save` wrote) and the pid files are read instead when pm2 cannot be run. pm2 hands its
+whole environment to every app and `jlist` prints it: only the KEYS are recorded, the values
+go to the app probe alone. gather.py probes each web app like a unit, named `pm2:<name>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+from typing import Any
+
+from ..formats import execspec, sources
+from .runner import Item, new_item, read_file, run, which
+
+TITLE_RE = re.compile(r"^PM2 v(\S+): God Daemon \((.+)\)$")
+LIST_TIMEOUT = 10.0
+LOG_BYTES = 128 * 1024
+LOG_LINES = 400
+MAX_DUMP_BYTES = 4 << 20
+# The fields of an app (pm2_env) the parsers read; everything else (the environment's
+# values above all) is dropped before it is recorded.
+_FIELDS = ("name", "pm_id", "status", "restart_time", "unstable_restarts", "pm_exec_path",
+           "args", "exec_interpreter", "node_args", "interpreter_args", "pm_cwd",
+           "pm_out_log_path", "pm_err_log_path", "pm_pid_path", "exit_code", "pm_uptime",
+           "created_at", "autorestart", "max_restarts", "exec_mode", "uid", "gid", "username",
+           "instances", "namespace")
+# What pm2 adds to an app's environment itself (not the app's settings).
+_PM2_ENV = re.compile(r"^(pm_|PM2_|axm_|km_|vizion|unique_id$|status$|name$|NODE_APP_INSTANCE$|"
+                      r"_$|exit_code$|restart_time$|unstable_restarts$|created_at$)")
+
+
+def daemons(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each pm2 daemon running: pid, PM2_HOME, version, owner (uid and name), node binary."""
+    out = []
+    for proc in processes:
+        m = TITLE_RE.match(" ".join(str(a) for a in proc.get("cmdline") or []).strip())
+        if m is None:
+            continue
+        uid = proc.get("uid")
+        try:
+            user = pwd.getpwuid(int(uid)).pw_name if uid is not None else None
+        except KeyError:
+            user = None
+        out.append({"pid": proc["pid"], "home": m.group(2), "version": m.group(1), "uid": uid,
+                    "user": user, "exe": proc.get("exe"), "cgroup": proc.get("cgroup"),
+                    "title": m.group(0)})
+    return out
+
+
+def daemons_item(source: str, found: list[dict[str, Any]]) -> Item:
+    """The daemons found, as evidence (the first link from a process to pm2)."""
+    return new_item(source, "listing", path="/proc", data={"daemons": found})
+
+
+def pm2_command(daemon: dict[str, Any]) -> str | None:
+    """pm2's CLI: on PATH, or beside the node binary the daemon runs (nvm, Baota's panel)."""
+    exe = daemon.get("exe") or ""
+    beside = os.path.join(os.path.dirname(exe), "pm2") if exe.startswith("/") else ""
+    if beside and os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    return which("pm2", ("/usr/local/bin", "/usr/bin"))
+
+
+def _client_env(daemon: dict[str, Any]) -> dict[str, str]:
+    """The environment pm2's client needs: the daemon's PM2_HOME, its owner's HOME, node."""
+    exe = daemon.get("exe") or ""
+    path = os.pathsep.join(p for p in (os.path.dirname(exe) if exe.startswith("/") else "",
+                                       "/usr/local/bin", "/usr/bin", "/bin") if p)
+    env = {"PM2_HOME": daemon["home"], "PATH": path, "LANG": os.environ.get("LANG", "C.UTF-8")}
+    try:
+        env["HOME"] = pwd.getpwuid(int(daemon["uid"])).pw_dir
+    except (KeyError, TypeError, ValueError):
+        env["HOME"] = os.path.dirname(daemon["home"].rstrip("/")) or "/"
+    return env
+
+
+def app_list(daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str, str]]]]:
+    """`pm2 jlist` of one daemon (else dump.pm2 and the pid files): the item (environment
+    KEYS only) and each web app's unit-like properties for the probe."""
+    pm2 = pm2_command(daemon)
+    if pm2 is None:
+        item = new_item(sources.pm2_list(daemon["home"]), "command", argv=["pm2", "jlist"],
+                        error="pm2 is not on PATH nor beside the daemon's node "
+                              f"({daemon.get('exe')}): its live list cannot be read",
+                        error_kind="missing")
+        return _from_dump(item, daemon)
+    as_user = daemon.get("uid") if os.geteuid() == 0 and daemon.get("uid") not in (
+        None, os.geteuid()) else None
+    item = run(sources.pm2_list(daemon["home"]), [pm2, "jlist"], timeout=LIST_TIMEOUT,
+               env=_client_env(daemon), user=as_user)
+    raw = _json_list(item.get("stdout") or "")
+    item["stdout"] = None  # every app's environment, values included: never kept
+    if item["error"] is None and raw is None:
+        said = (item.get("stderr") or "").strip().splitlines()
+        item.update(error=f"pm2 jlist printed no process list (rc {item['rc']})"
+                    + (f": {said[-1]}" if said else ""), error_kind="failed")
+    if raw is None:
+        return _from_dump(item, daemon)
+    return _recorded(item, daemon, raw, "jlist")
+
+
+def _from_dump(failed: Item, daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str,
+                                                                                         str]]]]:
+    """What `pm2 save` left in dump.pm2, each app's state from its pid file; the failed
+    jlist item is kept beside it, saying why."""
+    path = os.path.join(daemon["home"], "dump.pm2")
+    item = read_file(sources.pm2_dump(daemon["home"]), path, max_bytes=MAX_DUMP_BYTES)
+    raw = _json_list(item.get("stdout") or "") if item["error"] is None else None
+    item["stdout"] = None
+    if raw is None:
+        if item["error"] is None:
+            item.update(error=f"{path} is not a pm2 process list", error_kind="failed")
+        return failed, []
+    for app in raw:
+        app["status"] = _pid_state(app)
+    recorded, props = _recorded(item, daemon, raw, "dump")
+    recorded["data"]["list_error"] = failed["error"]
+    return recorded, props
+
+
+def _pid_state(app: dict[str, Any]) -> str | None:
+    """`online` when its pid file names a live process; None (not known) otherwise."""
+    try:
+        with open(str(app.get("pm_pid_path") or ""), encoding="ascii") as fh:
+            pid = int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+    return "online" if os.path.exists(f"/proc/{pid}") else None
+
+
+def _json_list(text: str) -> list[dict[str, Any]] | None:
+    """The JSON array pm2 printed (after any warning lines it wrote first)."""
+    start = text.find("[")
+    try:
+        got = json.loads(text[start:]) if start >= 0 else None
+    except ValueError:
+        return None
+    return [a for a in got if isinstance(a, dict)] if isinstance(got, list) else None
+
+
+def _recorded(item: Item, daemon: dict[str, Any], raw: list[dict[str, Any]],
+              origin: str) -> tuple[Item, list[tuple[str, dict[str, str]]]]:
+    apps, props_out = [], []
+    for entry in raw:
+        nested = entry.get("pm2_env")
+        env_all: dict[str, Any] = nested if isinstance(nested, dict) else entry
+        app: dict[str, Any] = {k: env_all.get(k) for k in _FIELDS}
+        app["pid"] = entry.get("pid") if "pm2_env" in entry else None
+        if not isinstance(app["args"], list):
+            app["args"] = _split(str(app["args"])) if app["args"] else []
+        env = _app_env(env_all)
+        app["environment_keys"] = sorted(env)
+        app["user"] = _user(app.get("uid")) or daemon.get("user")
+        argv = app["argv"] = command(app, env.get("PATH"))
+        apps.append(app)
+        if execspec.server_of(argv) in (None, "python"):
+            continue
+        props_out.append((str(app["name"]), {
+            "ExecStart": shlex.join(argv), "WorkingDirectory": app.get("pm_cwd") or "",
+            "User": app["user"] or "",
+            "Environment": " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))}))
+    item["data"] = {"daemon": daemon, "origin": origin, "apps": apps}
+    return item, props_out
+
+
+def _app_env(pm2_env: dict[str, Any]) -> dict[str, str]:
+    """The environment pm2 gives the app, less what pm2 adds about itself."""
+    got = pm2_env.get("env")
+    env: dict[str, Any] = got if isinstance(got, dict) else {}
+    return {str(k): str(v) for k, v in env.items()
+            if not _PM2_ENV.match(str(k)) and isinstance(v, (str, int, float))}
+
+
+def _user(uid: object) -> str | None:
+    """The account an app runs as when started with `--uid`."""
+    if uid in (None, ""):
+        return None
+    try:
+        return pwd.getpwuid(int(str(uid))).pw_name
+    except (KeyError, ValueError):
+        return str(uid)
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def command(app: dict[str, Any], path: str | None = None) -> list[str]:
+    """The argv pm2 runs for an app (fork mode): the interpreter, its options, the script and
+    its arguments; `none` runs the script itself. A shell's `-c` string and a console script
+    run by Python are read as the server command they stand for."""
+    script = str(app.get("pm_exec_path") or "")
+    interp = str(app.get("exec_interpreter") or "none")
+    iargs = app.get("node_args") or app.get("interpreter_args") or []
+    iargs = iargs if isinstance(iargs, list) else _split(str(iargs))
+    args = [str(a) for a in app.get("args") or []]
+    argv = [script, *args] if interp == "none" else [interp, *map(str, iargs), script, *args]
+    argv = execspec.process_argv(argv)
+    if argv and "/" not in argv[0]:
+        # pm2 finds a bare name on the app's PATH, from its working directory.
+        found = shutil.which(argv[0], path=path or os.environ.get("PATH"))
+        argv = [found or argv[0], *argv[1:]]
+    return argv
+
+
+def log_paths(item: Item) -> list[tuple[str, str]]:
+    """(source, path) of the daemon's pm2.log and each web app's out and error logs."""
+    data = item.get("data") or {}
+    home = (data.get("daemon") or {}).get("home")
+    out = [(sources.pm2_log(home), os.path.join(home, "pm2.log"))] if home else []
+    for app in data.get("apps", []):
+        if execspec.server_of(app.get("argv") or []) in (None, "python"):
+            continue
+        seen = set()
+        for stream, key in (("stderr", "pm_err_log_path"), ("stdout", "pm_out_log_path")):
+            path = app.get(key)
+            if isinstance(path, str) and path.startswith("/") and path != "/dev/null" \
+                    and path not in seen:
+                seen.add(path)
+                out.append((sources.pm2_output(stream, str(app.get("name"))), path))
+    return out

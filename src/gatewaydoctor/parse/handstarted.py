@@ -1,0 +1,75 @@
+"""Servers started by hand (the agent's `hand.processes`) → HandStarted, and each as a
+unit-like fact named `process:<pid>` whose manager is nobody.
+
+The listening sockets it holds are its binds (what it really serves, whatever its command
+line says); the file its output goes to (nohup.out) is its journal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..evidence import Evidence, Item
+from ..facts import Endpoint, HandStarted, JournalEntry, Listener, Unit
+from ..formats import execspec, sources
+
+
+def _parents(proc: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(f"{p.get('comm') or '?'} (pid {p.get('pid')})" for p in proc.get("parents") or ())
+
+
+def hand_started(item: Item) -> tuple[HandStarted, ...]:
+    """The hand-started servers the agent found."""
+    return tuple(HandStarted(
+        pid=int(p["pid"]), user=p.get("user") or (str(p["uid"]) if p.get("uid") is not None
+                                                   else None),
+        cwd=p.get("cwd") or None, argv=tuple(str(a) for a in p.get("argv") or ()),
+        cgroup=p.get("cgroup") or None, parents=_parents(p), stdout=p.get("stdout") or None,
+        stderr=p.get("stderr") or None, source=f"/proc/{p['pid']}")
+        for p in (item.data or {}).get("processes", []))
+
+
+def _status(h: HandStarted) -> str:
+    """Its record in words: the links from the process to (no) manager."""
+    parents = " <- ".join(h.parents) or "init (pid 1): its parent has exited (nohup, &, disown)"
+    return (f"pid {h.pid} runs as {h.user or '?'} in {h.cwd or '?'}; cgroup {h.cgroup or '?'} "
+            f"(no service's); started from {parents}; stdout -> {h.stdout or '?'}, "
+            f"stderr -> {h.stderr or '?'}")
+
+
+def units(found: tuple[HandStarted, ...], listeners: tuple[Listener, ...] | None) -> list[Unit]:
+    """Each hand-started server as a Unit named `process:<pid>`, active and running."""
+    out = []
+    for h in found:
+        argv = execspec.process_argv(list(h.argv))
+        held = tuple(li.endpoint for li in listeners or () if h.pid in li.pids)
+        out.append(Unit(
+            name=h.unit, manager="process", load_state="loaded", active_state="active",
+            sub_state="running", result="success", n_restarts=0, exec_main_code=None,
+            exec_main_status=None, exec_start=(tuple(argv),), server=execspec.server_of(argv),
+            app=execspec.app_target(argv), binds=held or tuple(
+                Endpoint.parse(b) for b in execspec.binds(argv)),
+            working_directory=h.cwd, user=h.user, environment_files=(), fragment_path=None,
+            unit_file_state="", main_pid=h.pid, need_daemon_reload=False,
+            description=f"started by hand from {h.parents[0] if h.parents else 'init'}",
+            source=h.source, status_text=_status(h), output=h.stdout,
+        ))
+    return out
+
+
+def journal(ev: Evidence) -> list[JournalEntry]:
+    """What each hand-started server wrote to its output file, as the journal of its unit."""
+    out = []
+    for item in ev.prefixed(sources.HAND_OUTPUT_PREFIX):
+        if not item.ok:
+            continue
+        pid = item.subject.partition(sources.SEP)[0]
+        first = 1 if not item.offset else 0
+        path = item.path or item.source
+        for n, line in enumerate((item.stdout or "").splitlines()):
+            num = first and n + 1
+            out.append(JournalEntry(unit=f"{sources.HAND_UNIT_PREFIX}{pid}", time=None,
+                                    message=line, pid=int(pid) if pid.isdigit() else None,
+                                    identifier="output", priority=None,
+                                    source=f"{path}:{num}" if num else path))
+    return out
