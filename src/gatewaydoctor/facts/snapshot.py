@@ -330,6 +330,17 @@ class Facts:
         return any(p.command.startswith("nginx: master process") and p.unit != unit.name
                    for p in self.processes or ())
 
+    def logged_traceback(self, unit: str) -> Traceback | None:
+        """A service's last traceback: from its logs, else from the import probe."""
+        tbs = self.tracebacks_of(unit)
+        logged = [t for t in tbs if t.origin == "journal"] or tbs
+        return logged[-1] if logged else None
+
+    def probe_error(self, unit: str) -> str | None:
+        """The exception the import probe reproduced for a service (`Type: message`)."""
+        return next((f"{ip.exc_type}: {ip.exc_message}" for ip in self.import_probes or ()
+                     if ip.unit == unit and ip.exc_type), None)
+
     def exit_reason(self, u: Unit) -> tuple[str | None, str | None]:
         """What says why the unit exits: (the last error line it printed, else None;
         systemd's `Main process exited` message when it printed none, else None)."""

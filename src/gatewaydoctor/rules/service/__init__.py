@@ -1,1 +1,1 @@
-"""Rules about the service that runs the app: systemd units and supervisor programs."""
+"""Rules about the service that runs the app: systemd units, supervisor programs, pm2 apps."""

@@ -10,7 +10,6 @@ from ...facts import (
     JournalEntry,
     SupervisorProgram,
     SupervisorState,
-    Traceback,
     Unit,
     last_matching,
 )
@@ -87,8 +86,8 @@ def supervisor_program_down(facts: Facts, units: tuple[Unit, ...],
 
 def _down(facts: Facts, sup: SupervisorState, p: SupervisorProgram, state: str) -> Found:
     """A program that is not running, what it logged, and why it exits if it said."""
-    logged = _logged(facts, p)
-    reason = logged.last_line if logged else _probe_error(facts, p)
+    logged = facts.logged_traceback(p.unit)
+    reason = logged.last_line if logged else facts.probe_error(p.unit)
     crashed = state in ("FATAL", "BACKOFF")
     evidence = [Excerpt(sup.status_source, p.status_line),
                 *([line.excerpt] if (line := _event(p, state)) else []),
@@ -105,16 +104,3 @@ def _event(p: SupervisorProgram, state: str) -> JournalEntry | None:
     events = list(p.events)
     pattern = {"FATAL": GAVE_UP_RE, "BACKOFF": EXITED_RE}.get(state, STOPPED_RE)
     return last_matching(events, pattern) or last_matching(events, EXITED_RE)
-
-
-def _logged(facts: Facts, p: SupervisorProgram) -> Traceback | None:
-    """The program's last traceback: from its logs, else from the import probe."""
-    tbs = facts.tracebacks_of(p.unit)
-    logged = [t for t in tbs if t.origin == "journal"] or tbs
-    return logged[-1] if logged else None
-
-
-def _probe_error(facts: Facts, p: SupervisorProgram) -> str | None:
-    """The exception the import probe reproduced."""
-    return next((f"{ip.exc_type}: {ip.exc_message}" for ip in facts.import_probes or ()
-                 if ip.unit == p.unit and ip.exc_type), None)

@@ -71,9 +71,10 @@ def _dead_local_targets(config: NginxConfig, facts: Facts) -> Iterator[tuple[Loc
 
 
 def _managed(serving: list[Unit]) -> bool:
-    """A supervisor program runs it, or a unit is (re)starting it: other rules speak then."""
-    return any(u.manager == "supervisor" or u.active_state in ("active", "activating",
-                                                                 "reloading")
+    """A process manager (supervisord, pm2) runs it, or a unit is (re)starting it: other
+    rules speak then."""
+    return any(u.restarted_by_manager or u.active_state in ("active", "activating",
+                                                              "reloading")
                or u.sub_state == "auto-restart" for u in serving)
 
 
