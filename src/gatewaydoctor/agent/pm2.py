@@ -22,11 +22,15 @@ from typing import Any
 from ..formats import execspec, sources
 from .runner import Item, new_item, read_file, run, which
 
-TITLE_RE = re.compile(r"^PM2 v(\S+): God Daemon \((.+)\)$")
+# The title is cut to the length of the daemon's original command line (node writes it over
+# argv): a long PM2_HOME loses its end, then it is read from the daemon's environment.
+TITLE_RE = re.compile(r"^PM2 v(\S+): God Daemon(?: \((.*))?")
 LIST_TIMEOUT = 10.0
 LOG_BYTES = 128 * 1024
 LOG_LINES = 400
 MAX_DUMP_BYTES = 4 << 20
+# Where npm puts global commands, when PATH (sudo's, cron's) lacks them.
+PM2_DIRS = ("/usr/local/bin", "/usr/bin")
 # The fields of an app (pm2_env) the parsers read; everything else (the environment's
 # values above all) is dropped before it is recorded.
 _FIELDS = ("name", "pm_id", "status", "restart_time", "unstable_restarts", "pm_exec_path",
@@ -43,18 +47,38 @@ def daemons(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each pm2 daemon running: pid, PM2_HOME, version, owner (uid and name), node binary."""
     out = []
     for proc in processes:
-        m = TITLE_RE.match(" ".join(str(a) for a in proc.get("cmdline") or []).strip())
+        title = " ".join(str(a) for a in proc.get("cmdline") or []).strip()
+        m = TITLE_RE.match(title)
         if m is None:
             continue
         uid = proc.get("uid")
         try:
-            user = pwd.getpwuid(int(uid)).pw_name if uid is not None else None
+            account = pwd.getpwuid(int(uid)) if uid is not None else None
         except KeyError:
-            user = None
-        out.append({"pid": proc["pid"], "home": m.group(2), "version": m.group(1), "uid": uid,
-                    "user": user, "exe": proc.get("exe"), "cgroup": proc.get("cgroup"),
-                    "title": m.group(0)})
+            account = None
+        home, home_from = _home(int(proc["pid"]), m.group(2), account)
+        out.append({"pid": proc["pid"], "home": home, "home_from": home_from,
+                    "version": m.group(1), "uid": uid,
+                    "user": account.pw_name if account else None, "exe": proc.get("exe"),
+                    "cgroup": proc.get("cgroup"), "title": title})
     return out
+
+
+def _home(pid: int, in_title: str | None, account: pwd.struct_passwd | None
+          ) -> tuple[str, str]:
+    """The daemon's PM2_HOME and where it was read: its title, else its environment's
+    PM2_HOME (that one variable: the others may be secrets), else pm2's default."""
+    if in_title and in_title.endswith(")"):
+        return in_title[:-1], "title"
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            environ = fh.read(1 << 20).split(b"\0")
+    except OSError:
+        environ = []
+    for var in environ:
+        if var.startswith(b"PM2_HOME="):
+            return var[9:].decode("utf-8", "replace"), "environ"
+    return os.path.join(account.pw_dir if account else "/root", ".pm2"), "default"
 
 
 def daemons_item(source: str, found: list[dict[str, Any]]) -> Item:
@@ -68,7 +92,7 @@ def pm2_command(daemon: dict[str, Any]) -> str | None:
     beside = os.path.join(os.path.dirname(exe), "pm2") if exe.startswith("/") else ""
     if beside and os.path.isfile(beside) and os.access(beside, os.X_OK):
         return beside
-    return which("pm2", ("/usr/local/bin", "/usr/bin"))
+    return which("pm2", PM2_DIRS)
 
 
 def _client_env(daemon: dict[str, Any]) -> dict[str, str]:

@@ -30,8 +30,9 @@ NOHUP = Cmd("tail -n 50 {nohup}", N_("why the hand-started server died"))
               "Run the backend under a systemd unit with Restart=always instead of by hand."),
               (NOHUP, Cmd("", N_("write a unit ({settings}), then: {command}"))))})
 def unmanaged_server_gone(nginx_config: NginxConfig, listeners: tuple[Listener, ...],
-                          units: tuple[Unit, ...], facts: Facts) -> Iterator[Found]:
-    """Nothing listens at proxy_pass, no running unit manages it, and it served outside a unit."""
+                          facts: Facts, units: tuple[Unit, ...] = ()) -> Iterator[Found]:
+    """Nothing listens at proxy_pass, no running unit manages it, and it served outside a unit
+    (without systemd too: the evidence then says why no unit could be read)."""
     if any(u.active_state == "active" for u in facts.web_units()):
         return  # a unit runs the app (maybe elsewhere): the nginx rules speak for that
     for loc, ep in _dead_local_targets(nginx_config, facts):
@@ -108,7 +109,8 @@ def _evidence(facts: Facts, loc: Location, ep: Endpoint, serving: list[Unit],
     out += [Excerpt(u.source, f"{u.name} binds {ep.label} but is {u.active_state}/"
                     f"{u.sub_state} (UnitFileState={u.unit_file_state}): no unit manages the "
                     "server") for u in serving] or [
-        Excerpt("systemctl show", f"no systemd unit runs a server at {ep.label}")]
+        Excerpt("systemctl show", f"no systemd unit runs a server at {ep.label}" + (
+            f" ({facts.missing.get('units')})" if facts.units is None else ""))]
     after = " after the unit stopped" if any(_stopped_at(facts, u) for u in serving) else ""
     out += [Excerpt(a.where, f"{a.raw}   (answered{after}: a server outside any unit)")
             for a in served[-1:]]

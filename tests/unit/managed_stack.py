@@ -1,0 +1,148 @@
+"""A real stack in namespaces of its own: nginx → uvicorn run by pm2, by supervisord or by
+hand, in the state a scenario asks for; then the real agent gathers the evidence.
+
+Run as `unshare --pid --fork --mount-proc --net python managed_stack.py SCENARIO DIR OUT`
+(tests/unit/test_managers.py does): a private process table, so the agent sees this stack
+and nothing else of the host; when this script (PID 1 there) exits, the kernel ends every
+process left in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+APP = '''async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok\\n"})
+'''
+PORT = 8000
+NGINX_PORT = 8080
+BIN = Path(sys.executable).parent
+
+
+def _wait(test: object, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if test():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _nginx(base: Path) -> None:
+    temps = "".join(f"    {k}_temp_path {base}/{k};\n"
+                    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = base / "nginx.conf"
+    conf.write_text(
+        f"worker_processes 1;\nerror_log {base}/error.log;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n    access_log {base}/access.log;\n{temps}"
+        f"    server {{\n        listen 127.0.0.1:{NGINX_PORT};\n"
+        f"        location / {{ proxy_pass http://127.0.0.1:{PORT}; }}\n    }}\n}}\n")
+    subprocess.run(["/usr/sbin/nginx", "-c", str(conf), "-g", f"daemon on; pid {base}/nginx.pid;"],
+                   check=True, timeout=20)
+
+
+def _pm2(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PM2_HOME": str(base / "pm2")}
+    return subprocess.run(["pm2", *args], cwd=base / "app", env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+
+
+def _pm2_status(base: Path) -> str | None:
+    apps = json.loads(_pm2(base, "jlist").stdout)
+    return apps[0]["pm2_env"]["status"] if apps else None
+
+
+def _through_nginx() -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{NGINX_PORT}/", timeout=5) as r:
+        return int(r.status)
+
+
+def _by_hand(base: Path, target: str) -> subprocess.Popen[bytes]:
+    """`nohup uvicorn ... > nohup.out 2>&1 &` from a shell: a new session, output to a file."""
+    out = open(base / "app" / "nohup.out", "ab")  # noqa: SIM115 (the server keeps it)
+    return subprocess.Popen([str(BIN / "uvicorn"), target, "--port", str(PORT)],
+                            cwd=base / "app", stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _supervisord(base: Path, target: str) -> None:
+    conf = base / "supervisord.conf"
+    conf.write_text(
+        f"[supervisord]\nlogfile={base}/supervisord.log\npidfile={base}/supervisord.pid\n"
+        f"childlogdir={base}\n[unix_http_server]\nfile={base}/supervisor.sock\n"
+        "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
+        "supervisor.rpcinterface:make_main_rpcinterface\n"
+        f"[supervisorctl]\nserverurl=unix://{base}/supervisor.sock\n"
+        f"[program:api]\ncommand={BIN}/uvicorn {target} --port {PORT}\n"
+        f"directory={base}/app\nstartretries=2\nstartsecs=1\n"
+        f"stderr_logfile={base}/api.err.log\nstdout_logfile={base}/api.out.log\n")
+    subprocess.run([shutil.which("supervisord") or "supervisord", "-c", str(conf)], check=True,
+                   timeout=20)
+
+
+def _state(base: Path, scenario: str) -> None:
+    """Put the stack in the scenario's state, for real, and check it is there."""
+    if scenario.startswith("pm2"):
+        target = "missing_module:app" if scenario == "pm2-errored" else "main:app"
+        _pm2(base, "start", str(BIN / "uvicorn"), "--name", "api", "--interpreter", "none",
+             "--max-restarts", "3", "--", target, "--port", str(PORT))
+        if scenario == "pm2-errored":
+            _wait(lambda: _pm2_status(base) == "errored", "pm2 to give up on the app")
+            return
+        _wait(lambda: _listening(PORT), "uvicorn under pm2")
+        assert _through_nginx() == 200
+        if scenario == "pm2-stopped":
+            _pm2(base, "stop", "api")
+    elif scenario.startswith("hand"):
+        proc = _by_hand(base, "main:app")
+        _wait(lambda: _listening(PORT), "the hand-started uvicorn")
+        assert _through_nginx() == 200
+        if scenario == "hand-killed":
+            proc.kill()
+            proc.wait(timeout=10)
+    elif scenario == "supervisor-fatal":
+        _supervisord(base, "missing_module:app")
+        _wait(lambda: "entered FATAL state" in (base / "supervisord.log").read_text(),
+              "supervisord to give up on the program")
+    else:
+        raise SystemExit(f"unknown scenario {scenario}")
+
+
+def main(scenario: str, base: Path, out: Path) -> None:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
+    (base / "app").mkdir(parents=True)
+    (base / "app" / "main.py").write_text(APP)
+    _nginx(base)
+    try:
+        _state(base, scenario)
+        from gatewaydoctor.agent.gather import gather
+
+        out.write_text(json.dumps(gather()), encoding="utf-8")
+    finally:
+        if (base / "pm2").exists():
+            _pm2(base, "kill")
+        pid = base / "nginx.pid"
+        if pid.exists():
+            os.kill(int(pid.read_text()), signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

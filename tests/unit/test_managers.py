@@ -1,0 +1,229 @@
+"""Backends run by pm2 and by hand, for real: a pm2 daemon with a private PM2_HOME, a
+hand-started uvicorn writing to nohup.out, supervisord for comparison, each behind a real
+nginx, in namespaces of their own (tests/unit/managed_stack.py); the real agent gathers
+and the real rules diagnose."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatewaydoctor.agent import handstarted, pm2
+from gatewaydoctor.diagnose import Diagnosis, diagnose
+from gatewaydoctor.evidence import load
+from gatewaydoctor.facts import Facts
+from gatewaydoctor.formats import execspec
+from gatewaydoctor.parse import build_facts
+from gatewaydoctor.rules import all_rules, run_rules
+
+HERE = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+NEEDS = ("unshare", "pm2", "ip", "supervisord")
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (namespaces)"
+    absent = [t for t in NEEDS if shutil.which(t) is None]
+    if not Path("/usr/sbin/nginx").exists():
+        absent.append("nginx")
+    if not (Path(sys.executable).parent / "uvicorn").exists():
+        absent.append("uvicorn in the test venv")
+    return f"missing: {', '.join(absent)} (scripts/test installs them)" if absent else None
+
+
+_RUNS: dict[str, tuple[dict[str, Any], Facts, Diagnosis]] = {}
+
+
+def _stack(scenario: str, tmp_path_factory: pytest.TempPathFactory
+           ) -> tuple[dict[str, Any], Facts, Diagnosis]:
+    """The evidence the agent gathered on the scenario's stack, its facts and diagnosis."""
+    why = _missing()
+    if why and IN_CI:
+        pytest.fail(f"pm2, nginx and namespaces are needed in CI: {why}")
+    if why:
+        pytest.skip(why)
+    if scenario not in _RUNS:
+        base = tmp_path_factory.mktemp(scenario)
+        out = base / "evidence.json"
+        proc = subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--net", sys.executable,
+             str(HERE / "managed_stack.py"), scenario, str(base / "stack"), str(out)],
+            capture_output=True, text=True, timeout=240, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        facts = build_facts(load(str(out)))
+        _RUNS[scenario] = (json.loads(out.read_text()), facts,
+                           diagnose(facts, run_rules(facts, all_rules())))
+    return _RUNS[scenario]
+
+
+def _categories(d: Diagnosis) -> list[tuple[str, str]]:
+    return sorted((f.category, f.role) for f in d.findings)
+
+
+def test_pm2_uvicorn_is_a_healthy_service(tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("pm2-online", tmp_path_factory)
+    (daemon,) = ev["items"]["pm2.daemons"]["data"]["daemons"]
+    assert daemon["home"].endswith("/stack/pm2") and daemon["user"] == "root"
+    listed = ev["items"][f"pm2.list:{daemon['home']}"]
+    assert listed["error"] is None and listed["argv"][-1] == "jlist"
+    # pm2 jlist prints every app's whole environment: none of its values is kept.
+    assert listed["stdout"] is None and "PATH" in listed["data"]["apps"][0]["environment_keys"]
+    assert os.environ["PATH"] not in json.dumps(listed)
+    service = facts.unit("pm2:api")
+    assert service is not None and service.manager == "pm2" and service.state == "active/running"
+    assert service.server == "uvicorn" and service.binds[0].port == 8000
+    assert service.restart_command == f"PM2_HOME={daemon['home']} pm2 restart api"
+    assert service.logs_command() == f"PM2_HOME={daemon['home']} pm2 logs api --lines 50 --nostream"
+    assert any(p.unit == "pm2:api" for p in facts.import_probes or ())
+    assert d.verdict == "healthy" and not d.findings, [f.title for f in d.findings]
+    # The chain names the link: listener → the pm2 app's process → pm2:api.
+    hops = [(h.layer, h.name) for c in d.chains for h in c.hops]
+    assert ("unit", "pm2:api") in hops
+    pid = next(int(n) for layer, n in hops if layer == "process")
+    assert pid == service.main_pid
+
+
+def test_errored_pm2_app_is_diagnosed_like_a_fatal_supervisor_program(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    _ev, facts, d = _stack("pm2-errored", tmp_path_factory)
+    _sev, _sfacts, sup = _stack("supervisor-fatal", tmp_path_factory)
+    service = facts.unit("pm2:api")
+    assert service is not None and service.state == "failed/failed"
+    # The same causes and symptoms as supervisord's FATAL program of the same crash.
+    assert _categories(d) == _categories(sup)
+    assert d.causes[0].category == sup.causes[0].category == "app.wrong_target"
+    down = next(f for f in d.findings if f.symbol == "pm2-app-down")
+    assert down.role == "symptom" and down.title == "pm2 app api is errored"
+    texts = [e.text for e in down.evidence]
+    assert any("had too many unstable restarts" in t for t in texts)  # pm2.log
+    assert any('Could not import module "missing_module"' in t for t in texts)  # its error log
+    assert any(c.endswith("pm2 restart api") for c in down.fix.commands)
+
+
+def test_stopped_pm2_app_is_the_cause(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _ev, facts, d = _stack("pm2-stopped", tmp_path_factory)
+    assert d.verdict == "broken"
+    top = d.causes[0]
+    assert (top.symbol, top.role, top.title) == ("pm2-app-down", "cause", "pm2 app api is stopped")
+    assert any(c.endswith("pm2 start api") for c in top.fix.commands)
+
+
+def test_hand_started_uvicorn_is_a_healthy_service(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("hand", tmp_path_factory)
+    (proc,) = ev["items"]["hand.processes"]["data"]["processes"]
+    assert proc["stdout"].endswith("/app/nohup.out") and proc["stderr"] == proc["stdout"]
+    service = facts.unit(f"process:{proc['pid']}")
+    assert service is not None and service.manager == "process"
+    assert service.state == "active/running" and service.working_directory == proc["cwd"]
+    assert [b.port for b in service.binds] == [8000]  # the socket it holds
+    # Its output file is its log, and what starts it again is its own command, in its folder.
+    assert any("Uvicorn running on" in e.message for e in facts.journal_of(service.name))
+    assert service.logs_command() == f"tail -n 50 {proc['stdout']}"
+    assert service.start_by_hand == (f"cd {proc['cwd']} && nohup {Path(sys.executable).parent}"
+                                     f"/uvicorn main:app --port 8000 >>{proc['stdout']} 2>&1 &")
+    assert "nohup" in service.state_excerpt.text or "parent has exited" in \
+        service.state_excerpt.text
+    assert d.verdict == "healthy" and not d.findings, [f.title for f in d.findings]
+    hops = [(h.layer, h.name) for c in d.chains for h in c.hops]
+    assert ("unit", service.name) in hops and ("process", str(proc["pid"])) in hops
+
+
+def test_hand_started_server_killed_is_unmanaged_server_gone(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, _facts, d = _stack("hand-killed", tmp_path_factory)
+    assert "hand.processes" not in ev["items"]
+    top = d.causes[0]
+    assert top.symbol == "unmanaged-server-gone" and top.category == "service.not_running"
+    assert any("answered: a server outside any unit" in e.text for e in top.evidence)
+
+
+# What the agent reads from a process table, without namespaces.
+
+def _proc(pid: int, ppid: int, argv: list[str], cgroup: str = "/") -> dict[str, Any]:
+    return {"pid": pid, "ppid": ppid, "cmdline": argv, "cgroup": cgroup, "uid": 0,
+            "comm": os.path.basename(argv[0])[:15], "cwd": "/srv/app", "exe": None}
+
+
+def test_daemon_title_is_pm2s() -> None:
+    procs = [_proc(10, 1, ["PM2 v5.3.0: God Daemon (/home/u/.pm2)"]),
+             _proc(11, 1, ["node", "/usr/bin/pm2", "logs"])]
+    (d,) = pm2.daemons(procs)
+    assert (d["pid"], d["home"], d["version"]) == (10, "/home/u/.pm2", "5.3.0")
+
+
+def test_only_servers_no_manager_runs_are_hand_started() -> None:
+    venv = "/srv/venv/bin"
+    procs = [
+        _proc(2, 1, ["sshd: u@pts/0"], "/user.slice/user-0.slice/session-3.scope"),
+        _proc(3, 2, ["-bash"], "/user.slice/user-0.slice/session-3.scope"),
+        # by hand, in a session; its worker is not another server
+        _proc(4, 3, [f"{venv}/python3", f"{venv}/gunicorn", "-b", ":9000", "app:app"],
+              "/user.slice/user-0.slice/session-3.scope"),
+        _proc(5, 4, [f"{venv}/python3", f"{venv}/gunicorn", "-b", ":9000", "app:app"],
+              "/user.slice/user-0.slice/session-3.scope"),
+        # in tmux's scope under the user's own manager: still by hand
+        _proc(6, 1, [f"{venv}/uvicorn", "a:app"],
+              "/user.slice/user-0.slice/user@0.service/tmux-spawn-1.scope"),
+        # a systemd unit's, supervisord's program and pm2's app are not
+        _proc(7, 1, [f"{venv}/python", "-m", "uvicorn", "b:app"], "/system.slice/api.service"),
+        _proc(8, 1, ["/usr/bin/python3", "/usr/bin/supervisord", "-n"]),
+        _proc(9, 8, [f"{venv}/uvicorn", "c:app"]),
+        _proc(10, 1, ["PM2 v5.3.0: God Daemon (/root/.pm2)"]),
+        _proc(11, 10, [f"{venv}/python3", f"{venv}/uvicorn", "d:app"]),
+    ]
+    found = handstarted.find(procs, {10})
+    assert [p["pid"] for p in found] == [4, 6]
+    assert found[0]["parents"][0]["comm"] == "-bash"
+
+
+@pytest.mark.parametrize(("argv", "want"), [
+    (["/v/bin/python3", "/v/bin/uvicorn", "main:app"], ["/v/bin/uvicorn", "main:app"]),
+    (["/bin/bash", "-c", "gunicorn -b :9 app:app"], ["gunicorn", "-b", ":9", "app:app"]),
+    (["python", "-m", "uvicorn", "x:app"], ["python", "-m", "uvicorn", "x:app"]),
+    (["python", "app.py"], ["python", "app.py"]),
+])
+def test_process_argv(argv: list[str], want: list[str]) -> None:
+    assert execspec.process_argv(argv) == want
+
+
+def test_pm2_command_of_an_app() -> None:
+    base = {"pm_exec_path": "/srv/app/run.py", "args": ["--port", "9"]}
+    assert pm2.command({**base, "exec_interpreter": "/v/bin/python3"}) == [
+        "/v/bin/python3", "/srv/app/run.py", "--port", "9"]
+    assert pm2.command({"pm_exec_path": "/usr/bin/bash", "exec_interpreter": "none",
+                        "args": ["-c", "/v/bin/uvicorn main:app"]}) == [
+        "/v/bin/uvicorn", "main:app"]
+
+
+def test_without_pm2_on_path_the_list_says_why(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    daemon = {"pid": 1, "home": str(tmp_path), "uid": os.geteuid(), "user": "x",
+              "exe": str(tmp_path / "node")}
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(pm2, "PM2_DIRS", ())
+    item, programs = pm2.app_list(daemon)
+    assert item["source"] == f"pm2.list:{tmp_path}"
+    assert item["error_kind"] == "missing" and "pm2 is not on PATH" in item["error"]
+    assert programs == []
+    # With what `pm2 save` wrote, the apps are read from it (their state from the pid files).
+    (tmp_path / "dump.pm2").write_text(json.dumps([{
+        "name": "api", "pm_exec_path": "/v/bin/uvicorn", "args": ["main:app"],
+        "exec_interpreter": "none", "pm_cwd": "/srv/app", "status": "online",
+        "pm_pid_path": str(tmp_path / "api-0.pid"), "env": {"SECRET_KEY": "s3cr3t-value"}}]))
+    (tmp_path / "api-0.pid").write_text(str(os.getpid()))
+    item, programs = pm2.app_list(daemon)
+    assert item["source"] == f"pm2.dump:{tmp_path}" and "pm2 is not on PATH" in \
+        item["data"]["list_error"]
+    assert item["data"]["apps"][0]["status"] == "online"
+    assert "s3cr3t-value" not in json.dumps(item)
+    assert [name for name, _props in programs] == ["api"]
+    assert "SECRET_KEY=s3cr3t-value" in programs[0][1]["Environment"]
