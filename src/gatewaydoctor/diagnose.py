@@ -109,8 +109,11 @@ def _unit_hops(facts: Facts, units: list[Unit], findings: Sequence[Finding]) -> 
     hops = []
     for u in units:
         ok = u.active_state == "active" and u.sub_state == "running"
+        # pm2's status line, a hand-started process's record (its cgroup, parents, output):
+        # the manager's own words where it has them.
         hops.append(Hop("unit", u.name, "ok" if ok else "failed", u.state,
-                        (Excerpt(u.source, f"ActiveState={u.active_state} SubState={u.sub_state}"
+                        (u.state_excerpt if u.status_text else
+                         Excerpt(u.source, f"ActiveState={u.active_state} SubState={u.sub_state}"
                                  f" Result={u.result} NRestarts={u.n_restarts}"),),
                         _linked(findings, "unit", u.name)))
         tbs = facts.tracebacks_of(u.name)

@@ -111,6 +111,16 @@ def _state(base: Path, scenario: str) -> None:
         assert _through_nginx() == 200
         if scenario == "pm2-stopped":
             _pm2(base, "stop", "api")
+    elif scenario == "hand-script":
+        # `nohup python run.py &`: a script that starts the server itself (uvicorn.run).
+        (base / "app" / "run.py").write_text(
+            f"import uvicorn\nuvicorn.run('main:app', host='127.0.0.1', port={PORT})\n")
+        out = open(base / "app" / "nohup.out", "ab")  # noqa: SIM115 (the server keeps it)
+        subprocess.Popen([sys.executable, "run.py"], cwd=base / "app", stdout=out,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+        _wait(lambda: _listening(PORT), "the hand-started script")
+        assert _through_nginx() == 200
     elif scenario.startswith("hand"):
         proc = _by_hand(base, "main:app")
         _wait(lambda: _listening(PORT), "the hand-started uvicorn")

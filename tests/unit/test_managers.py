@@ -135,6 +135,23 @@ def test_hand_started_uvicorn_is_a_healthy_service(
     assert d.verdict == "healthy" and not d.findings, [f.title for f in d.findings]
     hops = [(h.layer, h.name) for c in d.chains for h in c.hops]
     assert ("unit", service.name) in hops and ("process", str(proc["pid"])) in hops
+    # The chain cites the link from the process to (no) manager: its cgroup and parents.
+    unit_hop = next(h for c in d.chains for h in c.hops if h.layer == "unit")
+    assert unit_hop.evidence[0].source == f"/proc/{proc['pid']}"
+    assert "cgroup / (no service's)" in unit_hop.evidence[0].text
+
+
+def test_hand_started_python_script_that_serves_is_a_service(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`nohup python run.py &`, run.py calling uvicorn.run(): its command names no server,
+    the listening socket it holds says it serves."""
+    ev, facts, d = _stack("hand-script", tmp_path_factory)
+    (proc,) = ev["items"]["hand.processes"]["data"]["processes"]
+    assert proc["argv"][-1] == "run.py"
+    service = facts.unit(f"process:{proc['pid']}")
+    assert service is not None and service.is_web_app and service.server == "python"
+    assert [b.port for b in service.binds] == [8000]
+    assert d.verdict == "healthy" and not d.findings, [f.title for f in d.findings]
 
 
 def test_hand_started_server_killed_is_unmanaged_server_gone(

@@ -54,11 +54,21 @@ def _user(uid: object) -> str | None:
 
 
 def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, Any]]:
-    """The hand-started web servers: the topmost server process of each, with its context."""
+    """The hand-started web servers: the topmost server process of each, with its context.
+
+    A server is a process whose command runs one (uvicorn, gunicorn...), or a Python script
+    (`python app.py` calling uvicorn.run(), Flask's app.run()) that holds a listening socket.
+    """
     by_pid = {p["pid"]: p for p in processes}
-    servers = {p["pid"] for p in processes
-               if execspec.server_of(execspec.process_argv(list(p.get("cmdline") or [])))
-               not in (None, "python")}
+    kinds = {p["pid"]: execspec.server_of(execspec.process_argv(list(p.get("cmdline") or [])))
+             for p in processes}
+    servers = {pid for pid, kind in kinds.items() if kind not in (None, "python")}
+    scripts = [pid for pid, kind in kinds.items() if kind == "python"
+               and not _service_cgroup(by_pid[pid].get("cgroup"))]
+    if scripts:
+        listening = listening_inodes()
+        servers |= {pid for pid in scripts
+                    if listening & set(by_pid[pid].get("socket_inodes") or ())}
     out = []
     for pid in sorted(servers):
         proc = by_pid[pid]
@@ -118,3 +128,20 @@ def _is_file(target: str) -> bool:
     """A path on a filesystem (not a terminal, pipe, socket or /dev/null)."""
     return target.startswith("/") and not target.startswith(("/dev/", "/proc/")) \
         and not target.endswith(" (deleted)")
+
+
+def listening_inodes() -> set[int]:
+    """The inodes of this network namespace's listening sockets (TCP and unix), from /proc."""
+    found: set[int] = set()
+    for table in ("tcp", "tcp6", "unix"):
+        try:
+            with open(f"/proc/net/{table}", encoding="ascii", errors="replace") as fh:
+                rows = [line.split() for line in fh.read(8 << 20).splitlines()[1:]]
+        except OSError:
+            continue
+        if table == "unix":
+            # Flags 00010000 (__SO_ACCEPTCON): a listening unix socket.
+            found |= {int(f[6]) for f in rows if len(f) >= 7 and int(f[3], 16) & 0x10000}
+        else:
+            found |= {int(f[9]) for f in rows if len(f) >= 10 and f[3] == "0A"}
+    return found

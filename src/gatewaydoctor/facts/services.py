@@ -147,8 +147,10 @@ class Service:
 
     @property
     def is_web_app(self) -> bool:
-        """True when the unit runs a Python web server (uvicorn, gunicorn, ...)."""
-        return self.server is not None and self.server != "python"
+        """True when the unit runs a Python web server (uvicorn, gunicorn, ...), or is a
+        Python script started by hand that serves (it holds a listening socket)."""
+        return (self.server is not None and self.server != "python") or (
+            self.manager == "process" and bool(self.binds))
 
     @property
     def state(self) -> str:

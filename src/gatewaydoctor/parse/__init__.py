@@ -156,7 +156,9 @@ def _managed_processes(b: Build, found: tuple[HandStarted, ...]) -> tuple[Proces
             return None
         return roots.get(pid) or owner(parent.get(pid), hops + 1)
 
-    return tuple(p if p.unit else replace(p, unit=owner(p.pid)) for p in procs)
+    # A pm2 daemon started by `pm2 startup` runs in pm2-<user>.service, and its apps with it:
+    # the app, not that unit, is the service a process stands for.
+    return tuple(replace(p, unit=unit) if (unit := owner(p.pid)) else p for p in procs)
 
 
 def _process_table(b: Build) -> str:

@@ -48,7 +48,7 @@ def units(found: tuple[HandStarted, ...], listeners: tuple[Listener, ...] | None
             sub_state="running", result="success", n_restarts=0, exec_main_code=None,
             exec_main_status=None, exec_start=(tuple(argv),), server=execspec.server_of(argv),
             app=execspec.app_target(argv), binds=held or tuple(
-                Endpoint.parse(b) for b in execspec.binds(argv)),
+                Endpoint.parse(b) for b in execspec.binds(argv)),  # (a script: none)
             working_directory=h.cwd, user=h.user, environment_files=(), fragment_path=None,
             unit_file_state="", main_pid=h.pid, need_daemon_reload=False,
             description=f"started by hand from {h.parents[0] if h.parents else 'init'}",
