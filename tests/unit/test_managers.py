@@ -21,6 +21,7 @@ from gatewaydoctor.evidence import load
 from gatewaydoctor.facts import Facts
 from gatewaydoctor.formats import execspec
 from gatewaydoctor.parse import build_facts
+from gatewaydoctor.parse import handstarted as parse_handstarted
 from gatewaydoctor.rules import all_rules, run_rules
 
 HERE = Path(__file__).resolve().parent
@@ -244,3 +245,14 @@ def test_without_pm2_on_path_the_list_says_why(tmp_path: Path,
     assert "s3cr3t-value" not in json.dumps(item)
     assert [name for name, _props in programs] == ["api"]
     assert "SECRET_KEY=s3cr3t-value" in programs[0][1]["Environment"]
+
+
+@pytest.mark.parametrize(("target", "kind"), [
+    ("/srv/app/nohup.out", "a file"), ("/dev/pts/3", "a terminal"), ("pipe:[123]", "a pipe"),
+    ("socket:[9]", "a pipe or socket"), ("/dev/null", "discarded"),
+    ("/srv/app/nohup.out (deleted)", "a deleted file"), (None, "not readable")])
+def test_where_a_hand_started_servers_output_goes(target: str | None, kind: str) -> None:
+    assert parse_handstarted.output_kind(target).startswith(kind)
+    # Only a file is read as its log.
+    found = handstarted.log_paths([{"pid": 7, "stdout": target, "stderr": target}])
+    assert [p for _s, p in found] == ([target] if kind == "a file" else [])

@@ -536,13 +536,21 @@ def _pm2(c: _Collector, procs_item: Item | None, no_exec: bool) -> set[int]:
     if not found:
         return set()
     c.items[sources.PM2_DAEMONS] = pm2.daemons_item(sources.PM2_DAEMONS, found)
-    for item, programs in [pm2.app_list(d) for d in found]:
-        c.items[item["source"]] = item
-        for source, path in pm2.log_paths(item):
-            c.submit(read_tail, source, path, max_bytes=pm2.LOG_BYTES, max_lines=pm2.LOG_LINES)
-        for name, props in programs:
-            _python_unit(c, sources.pm2_unit(name), props, no_exec)
+    for daemon in found:
+        # pm2's client is a Node program (~0.2 s): its list comes in while the rest starts.
+        c.submit(_pm2_apps, c, daemon, no_exec)
     return {int(d["pid"]) for d in found}
+
+
+def _pm2_apps(c: _Collector, daemon: dict[str, Any], no_exec: bool) -> Item:
+    """One daemon's list; then its logs and each web app's probe are started (from this
+    worker: drain() waits for this job, so for what it submits)."""
+    item, programs = pm2.app_list(daemon)
+    for source, path in pm2.log_paths(item):
+        c.submit(read_tail, source, path, max_bytes=pm2.LOG_BYTES, max_lines=pm2.LOG_LINES)
+    for name, props in programs:
+        _python_unit(c, sources.pm2_unit(name), props, no_exec)
+    return item
 
 
 def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int]) -> None:

@@ -88,7 +88,9 @@ class Service:
         if self.manager == "pm2":
             return f"{self.control}pm2 restart {self.program}"
         if self.manager == "process":
-            return f"kill {self.program} && {self.start_by_hand}"
+            # Nothing restarts a server started by hand: say so where the command is given.
+            return (f"kill {self.program} && {self.start_by_hand}   # started by hand: a "
+                    "systemd unit (Restart=always), supervisor or pm2 would restart it")
         return f"systemctl restart {self.name}"
 
     @property

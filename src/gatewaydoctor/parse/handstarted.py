@@ -29,12 +29,26 @@ def hand_started(item: Item) -> tuple[HandStarted, ...]:
         for p in (item.data or {}).get("processes", []))
 
 
+def output_kind(target: str | None) -> str:
+    """What a /proc/PID/fd/N link points at, in words."""
+    if not target:
+        return "not readable"
+    if target.startswith(("/dev/pts/", "/dev/tty")):
+        return "a terminal: read it there (screen -r, tmux attach, the ssh session)"
+    if target.startswith(("pipe:", "socket:")):
+        return "a pipe or socket: whatever started it reads it"
+    if target == "/dev/null" or target.endswith(" (deleted)"):
+        return "discarded" if target == "/dev/null" else "a deleted file"
+    return "a file"
+
+
 def _status(h: HandStarted) -> str:
     """Its record in words: the links from the process to (no) manager."""
     parents = " <- ".join(h.parents) or "init (pid 1): its parent has exited (nohup, &, disown)"
+    err = "the same" if h.stderr == h.stdout else f"{h.stderr or '?'} ({output_kind(h.stderr)})"
     return (f"pid {h.pid} runs as {h.user or '?'} in {h.cwd or '?'}; cgroup {h.cgroup or '?'} "
-            f"(no service's); started from {parents}; stdout -> {h.stdout or '?'}, "
-            f"stderr -> {h.stderr or '?'}")
+            f"(no service's); started from {parents}; stdout -> {h.stdout or '?'} "
+            f"({output_kind(h.stdout)}), stderr -> {err}")
 
 
 def units(found: tuple[HandStarted, ...], listeners: tuple[Listener, ...] | None) -> list[Unit]:
