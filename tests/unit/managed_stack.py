@@ -102,9 +102,11 @@ def _state(base: Path, scenario: str) -> None:
     """Put the stack in the scenario's state, for real, and check it is there."""
     if scenario.startswith("pm2"):
         target = "missing_module:app" if scenario == "pm2-errored" else "main:app"
-        _pm2(base, "start", str(BIN / "uvicorn"), "--name", "api", "--interpreter", "none",
+        # pm2-node: no --interpreter, as people type it; pm2 then runs uvicorn with Node.
+        interpreter = [] if scenario == "pm2-node" else ["--interpreter", "none"]
+        _pm2(base, "start", str(BIN / "uvicorn"), "--name", "api", *interpreter,
              "--max-restarts", "3", "--", target, "--port", str(PORT))
-        if scenario == "pm2-errored":
+        if scenario in ("pm2-errored", "pm2-node"):
             _wait(lambda: _pm2_status(base) == "errored", "pm2 to give up on the app")
             return
         _wait(lambda: _listening(PORT), "uvicorn under pm2")

@@ -109,6 +109,24 @@ def test_errored_pm2_app_is_diagnosed_like_a_fatal_supervisor_program(
     assert any(c.endswith("pm2 restart api") for c in down.fix.commands)
 
 
+def test_python_server_pm2_runs_with_node_is_the_cause(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`pm2 start uvicorn -- main:app` without --interpreter: pm2 runs uvicorn with Node."""
+    _ev, facts, d = _stack("pm2-node", tmp_path_factory)
+    service = facts.unit("pm2:api")
+    assert service is not None and service.server == "uvicorn"
+    assert service.exec_start[0][0].endswith("node")  # what pm2 really runs
+    top = d.causes[0]
+    assert (top.symbol, top.role) == ("pm2-app-down", "cause")
+    assert "pm2 runs the Python program" in top.title
+    assert any("SyntaxError" in e.text for e in top.evidence)  # Node's, in the error log
+    uvicorn = Path(sys.executable).parent / "uvicorn"
+    assert any(c.endswith(f"pm2 start {uvicorn} --name api --interpreter none -- main:app "
+                          "--port 8000") for c in top.fix.commands)
+    # The app itself imports: no app.* cause is claimed.
+    assert not any(f.category.startswith("app.") for f in d.findings)
+
+
 def test_stopped_pm2_app_is_the_cause(tmp_path_factory: pytest.TempPathFactory) -> None:
     _ev, facts, d = _stack("pm2-stopped", tmp_path_factory)
     assert d.verdict == "broken"

@@ -186,6 +186,12 @@ def _recorded(item: Item, daemon: dict[str, Any], raw: list[dict[str, Any]],
         app["environment_keys"] = sorted(env)
         app["user"] = _user(app.get("uid")) or daemon.get("user")
         argv = app["argv"] = command(app, env.get("PATH"))
+        if _node_runs_python(app):
+            # pm2 runs a script it does not know by its extension with Node (`pm2 start
+            # uvicorn -- main:app`): it dies on its first line. What it was meant to run is
+            # the script itself, which is what the app probe tries.
+            argv = app["python_argv"] = command({**app, "exec_interpreter": "none"},
+                                                env.get("PATH"))
         apps.append(app)
         if execspec.server_of(argv) in (None, "python"):
             continue
@@ -195,6 +201,22 @@ def _recorded(item: Item, daemon: dict[str, Any], raw: list[dict[str, Any]],
             "Environment": " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))}))
     item["data"] = {"daemon": daemon, "origin": origin, "apps": apps}
     return item, props_out
+
+
+def _node_runs_python(app: dict[str, Any]) -> bool:
+    """pm2 runs the app's script with Node (or Bun), and the script is a Python program."""
+    interp = os.path.basename(str(app.get("exec_interpreter") or ""))
+    script = str(app.get("pm_exec_path") or "")
+    if interp not in ("node", "nodejs", "bun") or not script:
+        return False
+    if script.endswith(".py"):
+        return True
+    try:
+        with open(script, "rb") as fh:
+            first = fh.readline(256)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
 
 
 def _app_env(pm2_env: dict[str, Any]) -> dict[str, str]:
@@ -246,7 +268,8 @@ def log_paths(item: Item) -> list[tuple[str, str]]:
     home = (data.get("daemon") or {}).get("home")
     out = [(sources.pm2_log(home), os.path.join(home, "pm2.log"))] if home else []
     for app in data.get("apps", []):
-        if execspec.server_of(app.get("argv") or []) in (None, "python"):
+        if execspec.server_of(app.get("python_argv") or app.get("argv") or []) in (
+                None, "python"):
             continue
         seen = set()
         for stream, key in (("stderr", "pm_err_log_path"), ("stdout", "pm_out_log_path")):

@@ -259,6 +259,9 @@ class Pm2App:
     err_log: str | None
     autorestart: bool
     source: str  # `pm2 jlist (PM2_HOME=...)`, or the dump.pm2 it was read from
+    interpreter: str | None = None  # pm2's exec_interpreter (`none`: the script itself)
+    # The Python command a Python script run with Node was meant to be (else empty).
+    python_argv: tuple[str, ...] = ()
     # pm2.log lines about this app (`App [name:id] exited with code [1]`...), oldest first.
     events: tuple[JournalEntry, ...] = ()
 

@@ -76,6 +76,8 @@ def _app(a: dict[str, Any], home: str, source: str,
         cwd=a.get("pm_cwd") or None, user=a.get("user") or None,
         out_log=a.get("pm_out_log_path") or None, err_log=a.get("pm_err_log_path") or None,
         autorestart=a.get("autorestart") is not False, source=source,
+        interpreter=a.get("exec_interpreter") or None,
+        python_argv=tuple(str(x) for x in a.get("python_argv") or ()),
         events=tuple(events.get(name, ())))
 
 
@@ -122,7 +124,7 @@ def app_units(ev: Evidence, state: Pm2State) -> list[Unit]:
               ((daemons.data if daemons is not None else None) or {}).get("daemons", [])}
     out = []
     for a in state.apps:
-        argv = list(a.argv)
+        argv = list(a.python_argv or a.argv)  # a Python server run with Node: what it serves
         server = execspec.server_of(argv)
         if server in (None, "python"):
             continue
@@ -132,7 +134,7 @@ def app_units(ev: Evidence, state: Pm2State) -> list[Unit]:
             active_state=active, sub_state=sub,
             result="exit-code" if a.status == "errored" else "success",
             n_restarts=a.restarts, exec_main_code=None, exec_main_status=a.exit_code,
-            exec_start=(tuple(argv),), server=server, app=execspec.app_target(argv),
+            exec_start=(a.argv,), server=server, app=execspec.app_target(argv),
             binds=tuple(Endpoint.parse(b) for b in execspec.binds(argv)),
             working_directory=a.cwd, user=a.user, environment_files=(), fragment_path=None,
             unit_file_state="", main_pid=a.pid, need_daemon_reload=False,

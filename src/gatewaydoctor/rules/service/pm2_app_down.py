@@ -46,6 +46,17 @@ CRASH_FIX = ("{logs}", "{restart}", "{status}")
               fix=N_("Fix the error it exits with, then restart it: pm2 does not retry an "
                      "errored app."),
               commands=CRASH_FIX),
+          "node": Text(
+              title=N_("pm2 app {program} is {state}: pm2 runs the Python program {script} "
+                       "with {interpreter}"),
+              explanation=N_(
+                  "pm2 starts {script} with {interpreter}, not Python: pm2 picks Node for a "
+                  "script it does not know by its extension (`pm2 start uvicorn -- ...` without "
+                  "--interpreter), so the program fails on its first line and never serves. "
+                  "Nothing listens for nginx, which answers 502."),
+              fix=N_("Start it again with no interpreter (the script's own #! line runs its "
+                     "Python), then save pm2's list."),
+              commands=("{delete}", "{start}", "{save}")),
           "restarting": Text(
               title=TITLE,
               explanation=(N_("{program} exits right after starting and pm2 keeps "
@@ -73,11 +84,26 @@ def _down(facts: Facts, u: Unit, app: Pm2App) -> Found:
                 *([] if logged and logged.origin == "journal" else _last_error_line(facts, u)),
                 *([Excerpt(logged.source, logged.last_line)] if logged else [])]
     text = "errored" if app.status == "errored" else "restarting" if crashed else "default"
+    if app.python_argv:
+        return _under_node(u, app, evidence)
     return found(evidence, [Link("unit", u.name)], text=text,
                  role="symptom" if crashed and reason else "cause",
                  program=app.name, state=app.status, error=reason, restarts=app.restarts,
                  logs=u.logs_command(50), restart=u.restart_command, status=u.status_command,
                  start=f"{u.control}pm2 start {app.name}", save=f"{u.control}pm2 save")
+
+
+def _under_node(u: Unit, app: Pm2App, evidence: list[Excerpt]) -> Found:
+    """A Python program pm2 runs with Node: the interpreter is the cause, whatever it printed."""
+    script, args = app.python_argv[0], " ".join(app.python_argv[1:])
+    start = (f"cd {u.working_directory or '.'} && {u.control}pm2 start {script} --name "
+             f"{app.name} --interpreter none" + (f" -- {args}" if args else ""))
+    evidence.insert(1, Excerpt(app.source, f"exec_interpreter={app.interpreter} "
+                               f"pm_exec_path={script}: a Python program"))
+    return found(evidence, [Link("unit", u.name)], text="node", role="cause",
+                 program=app.name, state=app.status, script=script,
+                 interpreter=app.interpreter, delete=f"{u.control}pm2 delete {app.name}",
+                 start=start, save=f"{u.control}pm2 save")
 
 
 def _event(app: Pm2App) -> JournalEntry | None:
