@@ -59,9 +59,19 @@ def _nginx(base: Path) -> None:
                    check=True, timeout=20)
 
 
+# pm2-user: the daemon runs as nobody, from a folder nobody may enter (a tmpfs on /srv, in
+# this mount namespace only: pytest's own folders are root's alone).
+USER_BASE = Path("/srv/gd")
+
+
 def _pm2(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if base == USER_BASE:
+        argv = ["runuser", "-u", "nobody", "--", "env", f"PM2_HOME={base / 'pm2'}",
+                f"HOME={base}", "pm2", *args]
+    else:
+        argv = ["pm2", *args]
     env = {**os.environ, "PM2_HOME": str(base / "pm2")}
-    return subprocess.run(["pm2", *args], cwd=base / "app", env=env, capture_output=True,
+    return subprocess.run(argv, cwd=base / "app", env=env, capture_output=True,
                           text=True, timeout=60, check=True)
 
 
@@ -138,19 +148,43 @@ def _state(base: Path, scenario: str) -> None:
         raise SystemExit(f"unknown scenario {scenario}")
 
 
+def _user_base() -> Path:
+    """A folder nobody owns, for pm2-user."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/srv"], check=True,
+                   timeout=10)
+    (USER_BASE / "app").mkdir(parents=True)
+    (USER_BASE / "app" / "main.py").write_text(APP)
+    shutil.chown(USER_BASE, "nobody")
+    return USER_BASE
+
+
 def main(scenario: str, base: Path, out: Path) -> None:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
     (base / "app").mkdir(parents=True)
     (base / "app" / "main.py").write_text(APP)
     _nginx(base)
+    where = _user_base() if scenario == "pm2-user" else base
     try:
-        _state(base, scenario)
+        if scenario == "pm2-user":
+            # Not uvicorn: the test venv's interpreter may sit in root's home (pyenv), which
+            # nobody cannot enter; what is pinned is how the agent reads another user's pm2.
+            _pm2(where, "start", "/bin/sleep", "--name", "idle", "--interpreter", "none",
+                 "--", "600")
+            _wait(lambda: _pm2_status(where) == "online", "sleep under nobody's pm2")
+        else:
+            _state(where, scenario)
         from gatewaydoctor.agent.gather import gather
 
-        out.write_text(json.dumps(gather()), encoding="utf-8")
+        evidence = gather()
+        # What the agent left in the daemon's PM2_HOME that its owner does not own.
+        evidence["test_foreign_files"] = [
+            str(p) for p in (where / "pm2").rglob("*")
+            if where == USER_BASE and p.lstat().st_uid != 65534] if (where / "pm2").exists() \
+            else []
+        out.write_text(json.dumps(evidence), encoding="utf-8")
     finally:
-        if (base / "pm2").exists():
-            _pm2(base, "kill")
+        if (where / "pm2").exists():
+            _pm2(where, "kill")
         pid = base / "nginx.pid"
         if pid.exists():
             os.kill(int(pid.read_text()), signal.SIGTERM)

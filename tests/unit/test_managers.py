@@ -22,6 +22,7 @@ from gatewaydoctor.facts import Facts
 from gatewaydoctor.formats import execspec
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.parse import handstarted as parse_handstarted
+from gatewaydoctor.parse import pm2 as parse_pm2
 from gatewaydoctor.rules import all_rules, run_rules
 
 HERE = Path(__file__).resolve().parent
@@ -133,6 +134,24 @@ def test_stopped_pm2_app_is_the_cause(tmp_path_factory: pytest.TempPathFactory) 
     top = d.causes[0]
     assert (top.symbol, top.role, top.title) == ("pm2-app-down", "cause", "pm2 app api is stopped")
     assert any(c.endswith("pm2 start api") for c in top.fix.commands)
+
+
+def test_another_users_pm2_is_read_as_that_user(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A daemon run by nobody: jlist runs as nobody, with its PM2_HOME, and leaves nothing
+    of another owner in it; its commands say whose pm2 to ask."""
+    ev, facts, _d = _stack("pm2-user", tmp_path_factory)
+    (daemon,) = ev["items"]["pm2.daemons"]["data"]["daemons"]
+    assert (daemon["user"], daemon["home"]) == ("nobody", "/srv/gd/pm2")
+    listed = ev["items"]["pm2.list:/srv/gd/pm2"]
+    assert listed["error"] is None, listed["stderr"]
+    assert [(a["name"], a["status"], a["user"]) for a in listed["data"]["apps"]] == [
+        ("idle", "online", "nobody")]
+    assert ev["test_foreign_files"] == []
+    assert facts.pm2 is not None and facts.unit("pm2:idle") is None  # sleep serves nothing
+    assert parse_pm2.control("/srv/gd/pm2", "nobody") == "sudo -u nobody env PM2_HOME=/srv/gd/pm2 "
+    assert parse_pm2.control("/home/app/.pm2", "app") == "sudo -u app "
+    assert parse_pm2.control("/root/.pm2", "root") == ""
 
 
 def test_hand_started_uvicorn_is_a_healthy_service(
