@@ -234,6 +234,9 @@ def test_only_servers_no_manager_runs_are_hand_started() -> None:
         _proc(9, 8, [f"{venv}/uvicorn", "c:app"]),
         _proc(10, 1, ["PM2 v5.3.0: God Daemon (/root/.pm2)"]),
         _proc(11, 10, [f"{venv}/python3", f"{venv}/uvicorn", "d:app"]),
+        # in a container: its runtime runs it
+        _proc(12, 1, ["/usr/local/bin/uvicorn", "e:app"], "/system.slice/docker-0a1b.scope"),
+        _proc(13, 1, ["gunicorn", "f:app"], "/kubepods.slice/kubepods-pod1.slice/cri-x.scope"),
     ]
     found = handstarted.find(procs, {10})
     assert [p["pid"] for p in found] == [4, 6]

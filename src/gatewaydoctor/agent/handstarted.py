@@ -30,6 +30,17 @@ def _is_manager(proc: dict[str, Any], pm2_pids: set[int]) -> bool:
     return proc["pid"] in pm2_pids or any(os.path.basename(a) in MANAGERS for a in argv[:2])
 
 
+# A container's cgroup (docker, podman, containerd, CRI-O, Kubernetes, LXC): its runtime
+# runs what is in it, with a restart policy of its own; not a server started by hand.
+_CONTAINER_PARTS = ("docker-", "libpod-", "cri-containerd-", "crio-", "lxc.payload")
+_CONTAINER_DIRS = ("docker", "kubepods", "kubepods.slice", "lxc", "containerd", "machine.slice")
+
+
+def _container_cgroup(cgroup: str | None) -> bool:
+    parts = (cgroup or "").split("/")
+    return any(p.startswith(_CONTAINER_PARTS) or p in _CONTAINER_DIRS for p in parts)
+
+
 def _service_cgroup(cgroup: str | None) -> bool:
     """A systemd service's cgroup (`/system.slice/api.service`, or a unit's sub-cgroup).
 
@@ -64,7 +75,8 @@ def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, 
              for p in processes}
     servers = {pid for pid, kind in kinds.items() if kind not in (None, "python")}
     scripts = [pid for pid, kind in kinds.items() if kind == "python"
-               and not _service_cgroup(by_pid[pid].get("cgroup"))]
+               and not _service_cgroup(by_pid[pid].get("cgroup"))
+               and not _container_cgroup(by_pid[pid].get("cgroup"))]
     if scripts:
         listening = listening_inodes()
         servers |= {pid for pid in scripts
@@ -72,8 +84,9 @@ def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, 
     out = []
     for pid in sorted(servers):
         proc = by_pid[pid]
-        if _service_cgroup(proc.get("cgroup")):
-            continue  # systemd runs it: a unit (supervisor's programs are in its unit too)
+        if _service_cgroup(proc.get("cgroup")) or _container_cgroup(proc.get("cgroup")):
+            continue  # systemd runs it (supervisor's programs are in its unit too), or a
+            # container runtime does
         parents = _parents(proc, by_pid)
         if any(p["pid"] in servers for p in parents):
             continue  # a worker of a server already counted

@@ -122,8 +122,10 @@ def app_units(ev: Evidence, state: Pm2State) -> list[Unit]:
     daemons = ev.get(sources.PM2_DAEMONS)
     owners = {str(d.get("home")): d.get("user") for d in
               ((daemons.data if daemons is not None else None) or {}).get("daemons", [])}
-    out = []
+    out: list[Unit] = []
     for a in state.apps:
+        if any(u.name == a.unit for u in out):
+            continue  # another instance of the same app (`pm2 start -i N`): one service
         argv = list(a.python_argv or a.argv)  # a Python server run with Node: what it serves
         server = execspec.server_of(argv)
         if server in (None, "python"):
