@@ -118,10 +118,16 @@ def app_list(daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str, st
                               f"({daemon.get('exe')}): its live list cannot be read",
                         error_kind="missing")
         return _from_dump(item, daemon)
+    # As the daemon's owner (its uid and primary group), so that nothing pm2's client
+    # writes under PM2_HOME belongs to root.
     as_user = daemon.get("uid") if os.geteuid() == 0 and daemon.get("uid") not in (
         None, os.geteuid()) else None
+    try:
+        as_group = pwd.getpwuid(int(as_user)).pw_gid if as_user is not None else None
+    except KeyError:
+        as_group = None
     item = run(sources.pm2_list(daemon["home"]), [pm2, "jlist"], timeout=LIST_TIMEOUT,
-               env=_client_env(daemon), user=as_user)
+               env=_client_env(daemon), user=as_user, group=as_group)
     raw = _json_list(item.get("stdout") or "")
     item["stdout"] = None  # every app's environment, values included: never kept
     if item["error"] is None and raw is None:
