@@ -53,7 +53,7 @@ def _nginx(base: Path) -> None:
     conf.write_text(
         f"worker_processes 1;\nerror_log {base}/error.log;\nevents {{ worker_connections 64; }}\n"
         f"http {{\n    access_log {base}/access.log;\n{temps}"
-        f"    server {{\n        listen 127.0.0.1:{NGINX_PORT};\n"
+        f"    server {{\n        listen 127.0.0.1:{NGINX_PORT};\n        root {base}/app;\n"
         f"        location / {{ proxy_pass http://127.0.0.1:{PORT}; }}\n    }}\n}}\n")
     subprocess.run(["/usr/sbin/nginx", "-c", str(conf), "-g", f"daemon on; pid {base}/nginx.pid;"],
                    check=True, timeout=20)
@@ -137,9 +137,15 @@ def _state(base: Path, scenario: str) -> None:
         proc = _by_hand(base, "main:app")
         _wait(lambda: _listening(PORT), "the hand-started uvicorn")
         assert _through_nginx() == 200
-        if scenario == "hand-killed":
+        if scenario in ("hand-killed", "hand-died"):
             proc.kill()
             proc.wait(timeout=10)
+        if scenario == "hand-died":
+            # Started again by hand after a package went missing: it dies at import, its
+            # traceback in nohup.out, in the site's folder (nginx's root, as a panel lays out).
+            (base / "app" / "main.py").write_text("import gd_missing_package\n" + APP)
+            again = _by_hand(base, "main:app")
+            again.wait(timeout=30)
     elif scenario == "supervisor-fatal":
         _supervisord(base, "missing_module:app")
         _wait(lambda: "entered FATAL state" in (base / "supervisord.log").read_text(),

@@ -201,6 +201,21 @@ def test_hand_started_server_killed_is_unmanaged_server_gone(
     assert any("answered: a server outside any unit" in e.text for e in top.evidence)
 
 
+def test_hand_started_server_that_died_at_import_says_why_from_nohup_out(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Started again by hand after a package went missing, it died at import: with no server
+    running, the nohup.out in the server block's root (a panel's site folder) is read."""
+    ev, facts, d = _stack("hand-died", tmp_path_factory)
+    nohup = next(k for k in ev["items"] if k.startswith("hand.nohup:"))
+    assert nohup.endswith("/app/nohup.out")
+    top = d.causes[0]
+    assert top.symbol == "unmanaged-server-gone"
+    texts = [e.text for e in top.evidence]
+    assert "nohup.out: a server was started by hand with nohup" in texts
+    assert "ModuleNotFoundError: No module named 'gd_missing_package'" in texts
+    assert any(c.startswith(f"tail -n 50 {nohup.partition(':')[2]}") for c in top.fix.commands)
+
+
 # What the agent reads from a process table, without namespaces.
 
 def _proc(pid: int, ppid: int, argv: list[str], cgroup: str = "/") -> dict[str, Any]:

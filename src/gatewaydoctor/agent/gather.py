@@ -224,7 +224,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             procs_item = c.take(f_procs)
         _supervisor(c, procs_item, no_exec)
         pm2_pids = _pm2(c, procs_item, no_exec)
-        _hand_started(c, procs_item, pm2_pids)
+        _hand_started(c, procs_item, pm2_pids, f_dump)
         if busy_after is not None:
             busy_after.set()
         dump = c.take(f_dump)
@@ -553,15 +553,30 @@ def _pm2_apps(c: _Collector, daemon: dict[str, Any], no_exec: bool) -> Item:
     return item
 
 
-def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int]) -> None:
-    """Web servers no manager runs (nohup, screen, tmux), and the files their output goes to."""
+def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
+                  f_dump: Future[Item | None]) -> None:
+    """Web servers no manager runs (nohup, screen, tmux), and the files their output goes to;
+    with none running, a nohup.out left in a server block's root (where a panel puts the
+    site, and where it was started from)."""
     procs = ((procs_item or {}).get("data") or {}).get("processes", [])
     found = handstarted.find(procs, pm2_pids)
     if not found:
+        c.submit(_nohup_in_roots, c, f_dump)
         return
     c.items[sources.HAND_PROCESSES] = handstarted.listing(sources.HAND_PROCESSES, found)
     for source, path in handstarted.log_paths(found):
         c.submit(read_tail, source, path, max_bytes=handstarted.LOG_BYTES,
+                 max_lines=handstarted.LOG_LINES)
+
+
+def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None]) -> None:
+    """The folder listing and tail of each nohup.out in the `root` of nginx's server blocks
+    (from `nginx -T`, once it is in: this job waits for it)."""
+    dump = f_dump.result()
+    text = dump["stdout"] if dump and dump["rc"] == 0 else ""
+    for root, path in handstarted.nohup_in_roots(text or ""):
+        c.submit(pyapp.workdir_listing, sources.dir_listing(root), root)
+        c.submit(read_tail, sources.hand_nohup(path), path, max_bytes=handstarted.LOG_BYTES,
                  max_lines=handstarted.LOG_LINES)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 from typing import Any
 
 from ..formats import execspec, sources
@@ -22,6 +23,8 @@ LOG_BYTES = 128 * 1024
 LOG_LINES = 400
 MAX_PARENTS = 8
 MANAGERS = ("supervisord",)
+MAX_ROOTS = 8
+_ROOT_RE = re.compile(r"^\s*root\s+(/[^;\s$]*)\s*;", re.MULTILINE)
 
 
 def _is_manager(proc: dict[str, Any], pm2_pids: set[int]) -> bool:
@@ -158,3 +161,11 @@ def listening_inodes() -> set[int]:
         else:
             found |= {int(f[9]) for f in rows if len(f) >= 10 and f[3] == "0A"}
     return found
+
+
+def nohup_in_roots(dump: str) -> list[tuple[str, str]]:
+    """(folder, nohup.out) for each server block `root` of an `nginx -T` dump holding one:
+    a panel's site folder, where its app is started by hand from."""
+    roots = list(dict.fromkeys(m.group(1).rstrip("/") or "/" for m in _ROOT_RE.finditer(dump)))
+    return [(root, os.path.join(root, "nohup.out")) for root in roots[:MAX_ROOTS]
+            if os.path.isfile(os.path.join(root, "nohup.out"))]

@@ -87,6 +87,8 @@ class Facts:
     nginx_control: NginxControl | None = None
     pm2: Pm2State | None = None
     hand_started: tuple[HandStarted, ...] | None = None
+    # The lines of a nohup.out left in a server block's root while no hand-started server runs.
+    nohup_output: tuple[JournalEntry, ...] | None = None
     # Where TCP listening sockets were looked for (cited when nothing listens somewhere).
     tcp_tables: str = PROC_TCP_TABLES
     # Where processes were looked for (cited when none runs, e.g. no nginx).
@@ -335,6 +337,11 @@ class Facts:
         tbs = self.tracebacks_of(unit)
         logged = [t for t in tbs if t.origin == "journal"] or tbs
         return logged[-1] if logged else None
+
+    def nohup_error(self, path: str) -> JournalEntry | None:
+        """The last line of a nohup.out (left by a server that died) saying what went wrong."""
+        return next((e for e in reversed(self.nohup_output or ())
+                     if e.source.startswith(path) and APP_ERROR_RE.search(e.message)), None)
 
     def probe_error(self, unit: str) -> str | None:
         """The exception the import probe reproduced for a service (`Type: message`)."""

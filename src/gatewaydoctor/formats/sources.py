@@ -134,6 +134,14 @@ def hand_output(pid: int, stream: str) -> str:
     return f"{HAND_OUTPUT_PREFIX}{pid}{SEP}{stream}"
 
 
+HAND_NOHUP_PREFIX = "hand.nohup:"  # a nohup.out where no hand-started server runs now
+
+
+def hand_nohup(path: str) -> str:
+    """The tail of a nohup.out left where a server was started by hand (none runs now)."""
+    return HAND_NOHUP_PREFIX + path
+
+
 def hand_unit(pid: int) -> str:
     """The unit-like name a hand-started server's evidence is keyed by."""
     return f"{HAND_UNIT_PREFIX}{pid}"

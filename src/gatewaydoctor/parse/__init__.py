@@ -250,6 +250,8 @@ TABLE: tuple[Row, ...] = (
     Step("nginx_control", _nginx_control),
     Step("listeners", _listeners, also=("tcp_tables",)),
     Step("hand_started", _hand_started, also=("units", "journal", "processes")),
+    Collect("nohup_output", sources.HAND_NOHUP_PREFIX, handstarted.nohup_output,
+            absent="no nohup.out was left in a server block's root"),
     Collect("import_probes", sources.IMPORT_PROBE_PREFIX, one(python.import_probe)),
     Step("import_probes", _not_superseded),
     Step("tracebacks", _tracebacks),

@@ -87,3 +87,12 @@ def journal(ev: Evidence) -> list[JournalEntry]:
                                     identifier="output", priority=None,
                                     source=f"{path}:{num}" if num else path))
     return out
+
+
+def nohup_output(item: Item) -> list[JournalEntry]:
+    """The lines of a nohup.out no running server writes to (what the one that died said)."""
+    first = 1 if not item.offset else 0
+    path = item.path or item.subject
+    return [JournalEntry(unit=None, time=None, message=line, pid=None, identifier="nohup",
+                         priority=None, source=f"{path}:{n + 1}" if first else path)
+            for n, line in enumerate((item.stdout or "").splitlines())]

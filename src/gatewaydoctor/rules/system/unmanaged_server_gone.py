@@ -115,5 +115,6 @@ def _evidence(facts: Facts, loc: Location, ep: Endpoint, serving: list[Unit],
     out += [Excerpt(a.where, f"{a.raw}   (answered{after}: a server outside any unit)")
             for a in served[-1:]]
     out += [Excerpt(p, "nohup.out: a server was started by hand with nohup") for p in nohup]
+    out += [e.excerpt for p in nohup if (e := facts.nohup_error(p))]  # why it died
     errors = [e for e in facts.nginx_errors or () if f"//{ep.label}" in (e.upstream or "")]
     return out + [Excerpt(e.where, e.raw) for e in errors[-1:]]
