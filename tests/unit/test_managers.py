@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gatewaydoctor.agent import handstarted, pm2
+from gatewaydoctor.agent import handstarted, pm2, procfs
 from gatewaydoctor.diagnose import Diagnosis, diagnose
 from gatewaydoctor.evidence import load
 from gatewaydoctor.facts import Facts
@@ -311,3 +312,27 @@ def test_where_a_hand_started_servers_output_goes(target: str | None, kind: str)
     # Only a file is read as its log.
     found = handstarted.log_paths([{"pid": 7, "stdout": target, "stderr": target}])
     assert [p for _s, p in found] == ([target] if kind == "a file" else [])
+
+
+def test_a_server_in_another_network_namespace_is_not_this_hosts(tmp_path: Path) -> None:
+    """`ip netns exec`/a container's server: its addresses are not this host's to proxy to."""
+    if _missing():
+        pytest.skip(str(_missing()))
+    (tmp_path / "main.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    proc = subprocess.Popen(["unshare", "--net", str(Path(sys.executable).parent / "uvicorn"),
+                             "main:app", "--port", "8000"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def listed() -> list[dict[str, Any]]:
+            return [p for p in procfs.processes()["data"]["processes"] if p["pid"] == proc.pid
+                    and any(a.endswith("uvicorn") for a in p["cmdline"])]
+        deadline = time.monotonic() + 20
+        while not listed() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (server,) = listed()  # unshare exec'd uvicorn: the same pid, another netns
+        assert os.readlink(f"/proc/{proc.pid}/ns/net") != os.readlink("/proc/self/ns/net")
+        found = handstarted.find(procfs.processes()["data"]["processes"], set())
+        assert server["pid"] not in [p["pid"] for p in found]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -85,8 +85,12 @@ def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, 
         servers |= {pid for pid in scripts
                     if listening & set(by_pid[pid].get("socket_inodes") or ())}
     out = []
+    own_net = _link("/proc/self/ns/net")
     for pid in sorted(servers):
         proc = by_pid[pid]
+        if own_net and _link(f"/proc/{pid}/ns/net") not in (own_net, None):
+            continue  # another network namespace (a container, `ip netns exec`): its
+            # addresses are not this host's
         if _service_cgroup(proc.get("cgroup")) or _container_cgroup(proc.get("cgroup")):
             continue  # systemd runs it (supervisor's programs are in its unit too), or a
             # container runtime does
