@@ -32,13 +32,15 @@ NGINX_PORT = 8080
 BIN = Path(sys.executable).parent
 
 
-def _wait(test: object, what: str, timeout: float = 30.0) -> None:
+def _wait(test: object, what: str, timeout: float = 90.0, log: Path | None = None) -> None:
+    """Wait for test() (generous: the host may be busy with other suites)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if test():  # type: ignore[operator]
             return
         time.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
+    said = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+    raise RuntimeError(f"timed out waiting for {what}\n{said}")
 
 
 def _listening(port: int) -> bool:
@@ -102,7 +104,8 @@ def _supervisord(base: Path, target: str) -> None:
         "supervisor.rpcinterface:make_main_rpcinterface\n"
         f"[supervisorctl]\nserverurl=unix://{base}/supervisor.sock\n"
         f"[program:api]\ncommand={BIN}/uvicorn {target} --port {PORT}\n"
-        f"directory={base}/app\nstartretries=2\nstartsecs=1\n"
+        # startsecs=10: an exit within 10 s is a failed start, however slow a busy host is.
+        f"directory={base}/app\nstartretries=2\nstartsecs=10\n"
         f"stderr_logfile={base}/api.err.log\nstdout_logfile={base}/api.out.log\n")
     subprocess.run([shutil.which("supervisord") or "supervisord", "-c", str(conf)], check=True,
                    timeout=20)
@@ -112,12 +115,19 @@ def _state(base: Path, scenario: str) -> None:
     """Put the stack in the scenario's state, for real, and check it is there."""
     if scenario.startswith("pm2"):
         target = "missing_module:app" if scenario == "pm2-errored" else "main:app"
-        # pm2-node: no --interpreter, as people type it; pm2 then runs uvicorn with Node.
-        interpreter = [] if scenario == "pm2-node" else ["--interpreter", "none"]
-        _pm2(base, "start", str(BIN / "uvicorn"), "--name", "api", *interpreter,
-             "--max-restarts", "3", "--", target, "--port", str(PORT))
+        # An ecosystem file, as deployments write one. min_uptime: an exit within 10 s is
+        # unstable however slowly a busy host imports uvicorn (pm2 gives up after
+        # max_restarts unstable ones). pm2-node: no interpreter, as people forget it; pm2
+        # then runs uvicorn with Node.
+        app = {"name": "api", "script": str(BIN / "uvicorn"), "cwd": str(base / "app"),
+               "args": [target, "--port", str(PORT)], "max_restarts": 3, "min_uptime": 10000}
+        if scenario != "pm2-node":
+            app["interpreter"] = "none"
+        (base / "app" / "ecosystem.json").write_text(json.dumps({"apps": [app]}))
+        _pm2(base, "start", str(base / "app" / "ecosystem.json"))
         if scenario in ("pm2-errored", "pm2-node"):
-            _wait(lambda: _pm2_status(base) == "errored", "pm2 to give up on the app")
+            _wait(lambda: _pm2_status(base) == "errored", "pm2 to give up on the app",
+                  log=base / "pm2" / "pm2.log")
             return
         _wait(lambda: _listening(PORT), "uvicorn under pm2")
         assert _through_nginx() == 200
@@ -149,7 +159,7 @@ def _state(base: Path, scenario: str) -> None:
     elif scenario == "supervisor-fatal":
         _supervisord(base, "missing_module:app")
         _wait(lambda: "entered FATAL state" in (base / "supervisord.log").read_text(),
-              "supervisord to give up on the program")
+              "supervisord to give up on the program", log=base / "supervisord.log")
     else:
         raise SystemExit(f"unknown scenario {scenario}")
 
