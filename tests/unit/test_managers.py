@@ -202,19 +202,29 @@ def test_hand_started_server_killed_is_unmanaged_server_gone(
     assert any("answered: a server outside any unit" in e.text for e in top.evidence)
 
 
-def test_hand_started_server_that_died_at_import_says_why_from_nohup_out(
+def test_hand_started_server_that_died_at_import_is_told_from_its_nohup_out(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     """Started again by hand after a package went missing, it died at import: with no server
     running, the nohup.out in the server block's root (a panel's site folder) is read."""
     ev, facts, d = _stack("hand-died", tmp_path_factory)
-    nohup = next(k for k in ev["items"] if k.startswith("hand.nohup:"))
+    nohup = next(k for k in ev["items"] if k.startswith("hand.nohup:")).partition(":")[2]
     assert nohup.endswith("/app/nohup.out")
+    # The server that wrote it is a service, gone: what it died of is told like a unit's.
+    gone = facts.unit(f"process:{os.path.dirname(nohup)}")
+    assert gone is not None and gone.state == "inactive/dead" and gone.output == nohup
     top = d.causes[0]
-    assert top.symbol == "unmanaged-server-gone"
-    texts = [e.text for e in top.evidence]
+    assert (top.symbol, top.category) == ("missing-dependency", "app.missing_dependency")
+    assert any(e.source == f"{nohup}:45" or e.source.startswith(f"{nohup}:") for e in
+               top.evidence)
+    # It starts again from its folder, its output where it went; its command is not known.
+    assert any(c.startswith(f"cd {os.path.dirname(nohup)} && nohup <the command it was "
+                            "started with>") for c in top.fix.commands)
+    gone_by_hand = next(f for f in d.findings if f.symbol == "unmanaged-server-gone")
+    assert gone_by_hand.role == "symptom"
+    texts = [e.text for e in gone_by_hand.evidence]
     assert "nohup.out: a server was started by hand with nohup" in texts
     assert "ModuleNotFoundError: No module named 'gd_missing_package'" in texts
-    assert any(c.startswith(f"tail -n 50 {nohup.partition(':')[2]}") for c in top.fix.commands)
+    assert any(c.startswith(f"tail -n 50 {nohup}") for c in gone_by_hand.fix.commands)
 
 
 # What the agent reads from a process table, without namespaces.

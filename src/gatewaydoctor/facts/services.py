@@ -89,15 +89,17 @@ class Service:
             return f"{self.control}pm2 restart {self.program}"
         if self.manager == "process":
             # Nothing restarts a server started by hand: say so where the command is given.
-            return (f"kill {self.program} && {self.start_by_hand}   # started by hand: a "
-                    "systemd unit (Restart=always), supervisor or pm2 would restart it")
+            stop = f"kill {self.main_pid} && " if self.main_pid else ""
+            return (f"{stop}{self.start_by_hand}   # started by hand: a systemd unit "
+                    "(Restart=always), supervisor or pm2 would restart it")
         return f"systemctl restart {self.name}"
 
     @property
     def start_by_hand(self) -> str:
         """The command line that starts a hand-started server again, in its directory, as
         its user, with its output where it went (nothing else restarts it)."""
-        argv = shlex.join(self.exec_start[0]) if self.exec_start else "<command>"
+        argv = shlex.join(self.exec_start[0]) if self.exec_start else \
+            "<the command it was started with>"
         out = self.output if self.output and self.output.startswith("/") and \
             not self.output.startswith("/dev/") else "nohup.out"
         line = (f"cd {shlex.quote(self.working_directory or '/')} && nohup {argv} "
@@ -114,7 +116,8 @@ class Service:
         if self.manager == "pm2":
             return f"{self.control}pm2 describe {self.program}"
         if self.manager == "process":
-            return f"ps -o pid,user,lstart,args -p {self.program}"
+            return f"ps -o pid,user,lstart,args -p {self.main_pid}" if self.main_pid else \
+                f"ss -ltnp; tail -n 20 {shlex.quote(self.output or 'nohup.out')}"
         return f"systemctl status {self.name} --no-pager"
 
     def logs_command(self, lines: int = 50, journal_opts: str = "") -> str:

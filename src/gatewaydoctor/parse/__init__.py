@@ -138,6 +138,19 @@ def _hand_started(b: Build) -> object:
     return found if item is not None else None
 
 
+def _left_by_hand(b: Build) -> tuple[JournalEntry, ...] | None:
+    """A nohup.out left in a server block's root (the agent reads one only when no
+    hand-started server runs): while no web service is up, the server that wrote it joins
+    the units, gone, and its lines the journal, so what it died of is told like a unit's."""
+    items = [i for i in b.ev.prefixed(sources.HAND_NOHUP_PREFIX) if i.ok]
+    if not items:
+        return None
+    lines = tuple(e for i in items for e in handstarted.nohup_output(i))
+    if not any(u.is_web_app and u.active_state == "active" for u in b.values["units"] or ()):
+        _join(b, handstarted.gone_units([i.path or i.subject for i in items]), list(lines))
+    return lines
+
+
 def _managed_processes(b: Build, found: tuple[HandStarted, ...]) -> tuple[Process, ...] | None:
     """The process table with each pm2 app's and hand-started server's process (and its
     children) named by the service that stands for it."""
@@ -250,8 +263,7 @@ TABLE: tuple[Row, ...] = (
     Step("nginx_control", _nginx_control),
     Step("listeners", _listeners, also=("tcp_tables",)),
     Step("hand_started", _hand_started, also=("units", "journal", "processes")),
-    Collect("nohup_output", sources.HAND_NOHUP_PREFIX, handstarted.nohup_output,
-            absent="no nohup.out was left in a server block's root"),
+    Step("nohup_output", _left_by_hand, also=("units", "journal")),
     Collect("import_probes", sources.IMPORT_PROBE_PREFIX, one(python.import_probe)),
     Step("import_probes", _not_superseded),
     Step("tracebacks", _tracebacks),

@@ -7,6 +7,7 @@ line says); the file its output goes to (nohup.out) is its journal.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ..evidence import Evidence, Item
@@ -89,10 +90,32 @@ def journal(ev: Evidence) -> list[JournalEntry]:
     return out
 
 
+def gone_unit(path: str) -> str:
+    """The name a server that ran by hand and is gone goes by: its nohup.out's folder."""
+    return f"{sources.HAND_UNIT_PREFIX}{os.path.dirname(path) or '/'}"
+
+
 def nohup_output(item: Item) -> list[JournalEntry]:
-    """The lines of a nohup.out no running server writes to (what the one that died said)."""
+    """The lines of a nohup.out no running server writes to (what the one that died said),
+    as the journal of the server that wrote them."""
     first = 1 if not item.offset else 0
     path = item.path or item.subject
-    return [JournalEntry(unit=None, time=None, message=line, pid=None, identifier="nohup",
-                         priority=None, source=f"{path}:{n + 1}" if first else path)
+    return [JournalEntry(unit=gone_unit(path), time=None, message=line, pid=None,
+                         identifier="nohup", priority=None,
+                         source=f"{path}:{n + 1}" if first else path)
             for n, line in enumerate((item.stdout or "").splitlines())]
+
+
+def gone_units(paths: list[str]) -> list[Unit]:
+    """The servers that ran by hand from a folder and are gone: inactive, their command not
+    known (nothing in /proc is left of them), their output in nohup.out."""
+    return [Unit(
+        name=gone_unit(path), manager="process", load_state="loaded", active_state="inactive",
+        sub_state="dead", result="exit-code", n_restarts=0, exec_main_code=None,
+        exec_main_status=None, exec_start=(), server=None, app=None, binds=(),
+        working_directory=os.path.dirname(path) or "/", user=None, environment_files=(),
+        fragment_path=None, unit_file_state="", main_pid=None, need_daemon_reload=False,
+        description="a server started by hand from this folder, gone", source=path,
+        status_text=f"no process writes to {path} now: the server started by hand from "
+                    f"{os.path.dirname(path)} is gone", output=path)
+        for path in paths]

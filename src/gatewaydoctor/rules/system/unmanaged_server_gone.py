@@ -31,8 +31,8 @@ NOHUP = Cmd("tail -n 50 {nohup}", N_("why the hand-started server died"))
               (NOHUP, Cmd("", N_("write a unit ({settings}), then: {command}"))))})
 def unmanaged_server_gone(nginx_config: NginxConfig, listeners: tuple[Listener, ...],
                           facts: Facts, units: tuple[Unit, ...] = ()) -> Iterator[Found]:
-    """Nothing listens at proxy_pass, no running unit manages it, and it served outside a unit
-    (without systemd too: the evidence then says why no unit could be read)."""
+    """Nothing listens at proxy_pass, no running unit manages it, and it served outside a
+    unit (without systemd too)."""
     if any(u.active_state == "active" for u in facts.web_units()):
         return  # a unit runs the app (maybe elsewhere): the nginx rules speak for that
     for loc, ep in _dead_local_targets(nginx_config, facts):
@@ -48,12 +48,14 @@ def unmanaged_server_gone(nginx_config: NginxConfig, listeners: tuple[Listener, 
 
 def _found(facts: Facts, loc: Location, ep: Endpoint, serving: list[Unit],
            served: list[AccessLogEntry], nohup: list[str]) -> Found:
+    # The gone server's nohup.out names what it died of: that (app) rule is the cause.
+    told = [u for u in facts.units or () if u.output in nohup and facts.tracebacks_of(u.name)]
     return found(_evidence(facts, loc, ep, serving, served, nohup),
                  (Link("upstream", ep.label), Link("location", f"{loc.path} {loc.where}"),
-                  *(Link("unit", u.name) for u in serving)),
-                 text="default" if serving else "no-unit", address=ep.label,
-                 path=loc.path or "/", unit=serving[0].name if serving else None,
-                 nohup=nohup[0] if nohup else None,
+                  *(Link("unit", u.name) for u in serving + told)),
+                 role="symptom" if told else None, text="default" if serving else "no-unit",
+                 address=ep.label, path=loc.path or "/",
+                 unit=serving[0].name if serving else None, nohup=nohup[0] if nohup else None,
                  command="systemctl enable --now <name>.service",
                  settings="User=, WorkingDirectory=, ExecStart=<venv>/bin/uvicorn main:app "
                           f"--host {ep.host} --port {ep.port}, Restart=always")
@@ -72,11 +74,9 @@ def _dead_local_targets(config: NginxConfig, facts: Facts) -> Iterator[tuple[Loc
 
 
 def _managed(serving: list[Unit]) -> bool:
-    """A process manager (supervisord, pm2) runs it, or a unit is (re)starting it: other
-    rules speak then."""
-    return any(u.restarted_by_manager or u.active_state in ("active", "activating",
-                                                              "reloading")
-               or u.sub_state == "auto-restart" for u in serving)
+    """A process manager runs it, or a unit is (re)starting it: other rules speak then."""
+    return any(u.restarted_by_manager or u.sub_state == "auto-restart" or u.active_state in (
+        "active", "activating", "reloading") for u in serving)
 
 
 def _served_since_stop(facts: Facts, config: NginxConfig, ep: Endpoint,
