@@ -87,12 +87,17 @@ def _through_nginx() -> int:
         return int(r.status)
 
 
+SECRET = "gd-planted-s3cret-value"
+
+
 def _by_hand(base: Path, target: str) -> subprocess.Popen[bytes]:
-    """`nohup uvicorn ... > nohup.out 2>&1 &` from a shell: a new session, output to a file."""
+    """`nohup uvicorn ... > nohup.out 2>&1 &` from a shell: a new session, output to a file,
+    the shell's environment (with a planted secret the evidence must not hold)."""
     out = open(base / "app" / "nohup.out", "ab")  # noqa: SIM115 (the server keeps it)
     return subprocess.Popen([str(BIN / "uvicorn"), target, "--port", str(PORT)],
                             cwd=base / "app", stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "GD_API_TOKEN": SECRET})
 
 
 def _supervisord(base: Path, target: str) -> None:
@@ -144,6 +149,10 @@ def _state(base: Path, scenario: str) -> None:
         _wait(lambda: _listening(PORT), "the hand-started script")
         assert _through_nginx() == 200
     elif scenario.startswith("hand"):
+        if scenario == "hand-db-down":
+            # The app's .env (read by the app itself) names a PostgreSQL nothing serves.
+            (base / "app" / ".env").write_text(
+                f"DATABASE_URL=postgresql://api:{SECRET}@127.0.0.1:5999/api\n")
         proc = _by_hand(base, "main:app")
         _wait(lambda: _listening(PORT), "the hand-started uvicorn")
         assert _through_nginx() == 200

@@ -172,6 +172,10 @@ def test_hand_started_uvicorn_is_a_healthy_service(
     assert "nohup" in service.state_excerpt.text or "parent has exited" in \
         service.state_excerpt.text
     assert d.verdict == "healthy" and not d.findings, [f.title for f in d.findings]
+    # Probed like a unit, with the environment it runs with: its names kept, no value.
+    assert any(p.unit == service.name and p.ok for p in facts.import_probes or ())
+    assert "GD_API_TOKEN" in proc["environment_keys"]
+    assert "gd-planted-s3cret-value" not in json.dumps(ev)
     hops = [(h.layer, h.name) for c in d.chains for h in c.hops]
     assert ("unit", service.name) in hops and ("process", str(proc["pid"])) in hops
     # The chain cites the link from the process to (no) manager: its cgroup and parents.
@@ -191,6 +195,18 @@ def test_hand_started_python_script_that_serves_is_a_service(
     assert service is not None and service.is_web_app and service.server == "python"
     assert [b.port for b in service.binds] == [8000]
     assert d.verdict == "healthy" and not d.findings, [f.title for f in d.findings]
+
+
+def test_hand_started_servers_database_is_checked_from_its_env(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The app reads its .env itself (a panel's way): the database it names is checked for the
+    hand-started server as for a unit's, and no secret reaches the evidence."""
+    ev, _facts, d = _stack("hand-db-down", tmp_path_factory)
+    (proc,) = ev["items"]["hand.processes"]["data"]["processes"]
+    top = d.causes[0]
+    assert (top.category, top.links[0].value) == ("database.unreachable",
+                                                  f"process:{proc['pid']}")
+    assert "gd-planted-s3cret-value" not in json.dumps(ev)
 
 
 def test_hand_started_server_killed_is_unmanaged_server_gone(

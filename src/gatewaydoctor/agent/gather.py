@@ -224,7 +224,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             procs_item = c.take(f_procs)
         _supervisor(c, procs_item, no_exec)
         pm2_pids = _pm2(c, procs_item, no_exec)
-        _hand_started(c, procs_item, pm2_pids, f_dump)
+        _hand_started(c, procs_item, pm2_pids, f_dump, no_exec)
         if busy_after is not None:
             busy_after.set()
         dump = c.take(f_dump)
@@ -554,7 +554,7 @@ def _pm2_apps(c: _Collector, daemon: dict[str, Any], no_exec: bool) -> Item:
 
 
 def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
-                  f_dump: Future[Item | None]) -> None:
+                  f_dump: Future[Item | None], no_exec: bool) -> None:
     """Web servers no manager runs (nohup, screen, tmux), and the files their output goes to;
     with none running, a nohup.out left in a server block's root (where a panel puts the
     site, and where it was started from)."""
@@ -563,6 +563,10 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
     if not found:
         c.submit(_nohup_in_roots, c, f_dump)
         return
+    for proc in found:
+        # Probed like a unit (its database logins, its .env, its import), as it runs.
+        props, proc["environment_keys"] = handstarted.probe_props(proc)
+        _python_unit(c, sources.hand_unit(int(proc["pid"])), props, no_exec)
     c.items[sources.HAND_PROCESSES] = handstarted.listing(sources.HAND_PROCESSES, found)
     for source, path in handstarted.log_paths(found):
         c.submit(read_tail, source, path, max_bytes=handstarted.LOG_BYTES,

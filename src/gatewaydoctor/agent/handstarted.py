@@ -6,7 +6,8 @@ belongs to no service: its cgroup is not a systemd service's (a login session's 
 topmost server process is kept (gunicorn's workers and uvicorn's are its children). For
 each: who runs it, where, with what command, its parents (how it was started), and where
 its output goes (/proc/PID/fd/1 and 2: a file such as nohup.out is read; a terminal or a
-pipe is named). Its environment is not read.
+pipe is named). Its environment goes to the app probe (database logins, the import) and
+only its variables' names into the evidence.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import shlex
 from typing import Any
 
 from ..formats import execspec, sources
@@ -124,6 +126,23 @@ def _record(proc: dict[str, Any], parents: list[dict[str, Any]]) -> dict[str, An
                      "argv": list(p.get("cmdline") or [])[:4]} for p in parents],
         "stdout": _link(f"/proc/{pid}/fd/1"), "stderr": _link(f"/proc/{pid}/fd/2"),
     }
+
+
+def probe_props(proc: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Its unit-like properties for the app probe (its command, folder, user and the
+    environment it runs with), and the names of that environment's variables: the values
+    go to the probe only, never into the evidence."""
+    try:
+        with open(f"/proc/{proc['pid']}/environ", "rb") as fh:
+            raw = fh.read(1 << 20).split(b"\0")
+    except OSError:
+        raw = []
+    env = dict(v.decode("utf-8", "replace").partition("=")[::2] for v in raw if b"=" in v)
+    argv = execspec.process_argv([str(a) for a in proc.get("argv") or []])
+    return ({"ExecStart": shlex.join(argv), "WorkingDirectory": proc.get("cwd") or "",
+             "User": proc.get("user") or "",
+             "Environment": " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items())
+                                     if k and "\n" not in v)}, sorted(env))
 
 
 def listing(source: str, found: list[dict[str, Any]]) -> Item:
