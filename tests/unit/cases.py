@@ -4,6 +4,10 @@ A case file is `{"recording": "<scenario>", "note": "...", "patch": [...]}`: the
 tests/data/lab/<scenario>.json, trimmed (process list cut to the processes rules read,
 journal records cut to the fields parsers read), then the RFC 6902 JSON Patch applied to it.
 "note" and "patch" are optional. tests/rules/README.md says how to add one.
+
+In the trimmed recording a journal item's records are a list, `/items/journal.<x>/records`
+(one object per record, the fields parsers read), so a patch can replace one message or
+insert a line; they are written back to the item's `stdout` after the patch.
 """
 
 from __future__ import annotations
@@ -41,9 +45,17 @@ def trim(ev: dict[str, Any]) -> dict[str, Any]:
             records = [json.loads(line) for line in item["stdout"].splitlines() if line.strip()]
             if key == "journal.kernel":
                 records = records[-KERNEL_RECORDS:]
-            item["stdout"] = "".join(
-                json.dumps({k: v for k, v in r.items() if k in JOURNAL_FIELDS}) + "\n"
-                for r in records)
+            item["records"] = [{k: v for k, v in r.items() if k in JOURNAL_FIELDS}
+                                for r in records]
+            item["stdout"] = None
+    return ev
+
+
+def _journal_back(ev: dict[str, Any]) -> dict[str, Any]:
+    """Write the (patched) journal records back to their items' stdout, as journalctl would."""
+    for item in ev["items"].values():
+        if isinstance(item, dict) and "records" in item:
+            item["stdout"] = "".join(json.dumps(r) + "\n" for r in item.pop("records"))
     return ev
 
 
@@ -89,7 +101,7 @@ def case_data(path: Path) -> dict[str, Any]:
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
             raise CaseError(f"case {_shown(path)}: patch operation {n} {json.dumps(op)} does "
                             f"not apply to recording {name!r}: {exc}") from None
-    return doc
+    return _journal_back(doc)
 
 
 def load_case(path: Path) -> Evidence:

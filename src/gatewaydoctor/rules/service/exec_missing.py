@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Facts, JournalEntry, PythonInfo, Unit, last_matching
+from ...facts.signatures import EXEC_DENIED_RE
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -23,9 +24,10 @@ EXEC_FAIL_RE = re.compile(r"Failed (?:to locate executable|at step EXEC spawning
       texts=Text(
           title=N_("{unit}: cannot execute {program} (status=203/EXEC)"),
           explanation=N_(
-              "systemd could not start {program} for {unit}: the file does not exist or "
-              "is not executable (203/EXEC is systemd's own exit code, the app never ran). "
-              "Typically the virtualenv was moved, deleted or recreated elsewhere."),
+              "systemd could not start {program} for {unit}: the file (or the interpreter "
+              "its #! line names) does not exist (203/EXEC is systemd's own exit code, the "
+              "app never ran). Typically the virtualenv was moved, deleted or recreated "
+              "elsewhere."),
           fix=N_("Point ExecStart= at the interpreter that exists, or recreate the "
                  "virtualenv at {venv}; then daemon-reload and restart."),
           commands=("ls -l {program}",
@@ -42,6 +44,8 @@ def exec_missing(facts: Facts, units: tuple[Unit, ...],
         if line is None and u.exec_main_status != 203:
             continue
         detail = last_matching(entries, EXEC_FAIL_RE)
+        if detail is not None and EXEC_DENIED_RE.search(detail.message):
+            continue  # the file is there: its mode is the cause (exec-denied)
         program = _program(u, detail)
         venv = program.rsplit("/bin/", 1)[0] if "/bin/" in program else None
         yield found(_evidence(u, line, detail, pythons),

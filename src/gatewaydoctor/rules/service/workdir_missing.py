@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import DirListing, Facts, JournalEntry, Unit, last_matching
+from ...facts.signatures import CHDIR_DENIED_RE
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -25,7 +26,7 @@ CHDIR_FAIL_RE = re.compile(r"Changing to the requested working directory failed"
           explanation=N_(
               "systemd could not change into {workdir} to start {unit} (200/CHDIR is "
               "systemd's own exit code, the app never ran). The folder was renamed, moved or "
-              "not deployed, or the unit's user cannot enter it."),
+              "not deployed."),
           fix=N_("Set WorkingDirectory= to the folder that holds the app, or deploy it "
                  "to {workdir}; then daemon-reload and restart."),
           commands=("ls -ld {workdir} {parent}/*",
@@ -37,15 +38,23 @@ def workdir_missing(facts: Facts, units: tuple[Unit, ...],
     for u in facts.gateway_units():
         entries = facts.journal_of(u.name)
         line = last_matching(entries, STATUS_RE)
-        if line is None and u.exec_main_status != 200:
-            continue
         detail = last_matching(entries, CHDIR_FAIL_RE)
+        if not _missing(u, line, detail):
+            continue
         wd = u.working_directory or "?"
         error = next((d.error for d in listings if d.path == wd), None)
         yield found(_evidence(u, line, detail, error),
                     [Link("unit", u.name), Link("log", line.message if line else wd)],
                     unit=u.name, workdir=wd, parent=wd.rsplit("/", 1)[0] or "/",
                     restart=u.restart_command)
+
+
+def _missing(u: Unit, line: JournalEntry | None, detail: JournalEntry | None) -> bool:
+    """200/CHDIR, and not for a directory that is there but the user may not enter (that is
+    exec-denied: a mode to fix, not a path)."""
+    if line is None and u.exec_main_status != 200:
+        return False
+    return detail is None or not CHDIR_DENIED_RE.search(detail.message)
 
 
 def _evidence(u: Unit, line: JournalEntry | None, detail: JournalEntry | None,

@@ -1,0 +1,129 @@
+"""What each Python web server (and systemd) writes when it fails: the log lines rules read.
+
+Each pattern is taken from the server's own source (file named beside it) and, where marked
+[seen], was also produced by running that server here; docs/signatures.md has the full lines,
+versions and URLs. A rule reads these lines, not only a unit's state: most of them are written
+while the unit is still "active".
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- (a) bind failures: the port (or socket) is taken -------------------------------------
+# uvicorn server.py / config.py: `[Errno 98] error while attempting to bind on address
+#   ('127.0.0.1', 9100): address already in use` [seen], `[Errno 98] Address already in use`.
+# gunicorn sock.py create_sockets: `Connection in use: ('127.0.0.1', 9100)` and `connection to
+#   ('127.0.0.1', 9100) failed: [Errno 98] Address already in use` five times, one second
+#   apart (`Retrying in 1 second.` is DEBUG, not shown), then `Can't connect to (...)` [seen].
+# hypercorn config.py _create_sockets, waitress wasyncore.py bind: a traceback ending
+#   `OSError: [Errno 98] Address already in use` [seen].
+# daphne server.py listen_error: `Listen failure: Couldn't listen on 127.0.0.1:9100: [Errno 98]
+#   Address already in use.` (CRITICAL) [seen].
+# granian (Rust socket): `RuntimeError: Address already in use (os error 98)` [seen].
+# uWSGI core/socket.c bind_to_tcp: `probably another instance of uWSGI is running on the same
+#   address (127.0.0.1:9100).` then `bind(): Address already in use [core/socket.c line 769]`
+#   [seen].
+# Django runserver.py inner_run: `Error: That port is already in use.` [seen].
+# werkzeug serving.py (flask run): `Port 9100 is in use by another program. Either identify
+#   and stop that program, or start the server with a different port.` [seen].
+IN_USE_RE = re.compile(r"[Aa]ddress already in use|Connection in use: |"
+                       r"That port is already in use|is in use by another program|"
+                       r"probably another instance of uWSGI is running")
+# Where the line says the server wanted to bind: ('h', p), h:p, or just the port.
+_ADDR_RES = (re.compile(r"\('([^']*)', (\d+)\)"),                      # uvicorn, gunicorn
+             re.compile(r"Couldn't listen on ([^\s:]*|\[[^\]]*\]):(\d+)"),  # daphne
+             re.compile(r"same address \(([^)]*?):(\d+)\)"),            # uWSGI
+             re.compile(r"()Port (\d+) is in use"))                     # werkzeug
+# gunicorn's master logs it, then sleeps a second and tries again (five times in all).
+BIND_RETRY_RE = re.compile(r"Connection in use: ")
+# What a server logs once it is bound, which ends an episode of bind retries.
+BOUND_RE = re.compile(r"Listening at: |Uvicorn running on |Running on |Serving on |"
+                      r"Listening on TCP address |uwsgi socket \d+ bound to |"
+                      r"Starting development server at |bound to (?:TCP|UNIX) address")
+
+
+def in_use_address(message: str) -> tuple[str, int] | None:
+    """(host, port) an address-in-use line names ('' for every address), else None."""
+    for pattern in _ADDR_RES:
+        m = pattern.search(message)
+        if m:
+            return m.group(1).strip("[]"), int(m.group(2))
+    return None
+
+
+# --- (b)/(d) the app cannot be imported, or has no such object ---------------------------
+# uvicorn importer.py: `Error loading ASGI app. Could not import module "m".` /
+#   `Error loading ASGI app. Attribute "a" not found in module "m".` [seen].
+# gunicorn util.py import_app (and flask/cli.py find_app_by_string): `Failed to find attribute
+#   'a' in 'm'.` [seen both]; gunicorn also `Failed to find application object: 'x'`.
+# hypercorn utils.py load_application: `NoAppError: Cannot load application from 'm:a',
+#   module not found.` / `..., application not found.` [seen].
+# flask/cli.py locate_app: `Error: Could not import 'm'.` [seen].
+# granian _internal.py load_module: `RuntimeError: Could not import 'm'.` [seen].
+# waitress runner.py (3.0): `There was an exception (ModuleNotFoundError) importing your
+#   module.` [seen]; (main) `Cannot import WSGI application 'm:a': ...` (AppResolutionError).
+# uWSGI plugins/python/pyloader.c: `unable to load app 0 (mountpoint='') (callable not found
+#   or import error)` [seen]; python_plugin.c `failed to open python file <f>` [seen].
+UVICORN_MODULE_RE = re.compile(r'Error loading ASGI app\. Could not import module "([^"]+)"')
+UVICORN_ATTR_RE = re.compile(r'Error loading ASGI app\. Attribute "([^"]+)" not found in '
+                             r'module "([^"]+)"')
+FIND_ATTR_RE = re.compile(r"Failed to find attribute '([^']+)' in '([^']+)'|"
+                          r"Failed to find application object: '([^']+)'")
+HYPERCORN_NOAPP_RE = re.compile(r"Cannot load application from '([^']+)', "
+                                r"(module|application) not found")
+COULD_NOT_IMPORT_RE = re.compile(r"(?:Error|RuntimeError): Could not import '([\w.]+)'")
+WAITRESS_IMPORT_RE = re.compile(r"There was an exception \((\w+)\) importing your module|"
+                                r"Cannot import WSGI application '([^']+)'")
+UWSGI_NO_APP_RE = re.compile(r"unable to load app \d+ \(mountpoint='[^']*'\) \(callable not "
+                             r"found or import error\)|failed to open python file (\S+)")
+APP_TARGET_RES = (UVICORN_MODULE_RE, UVICORN_ATTR_RE, FIND_ATTR_RE, HYPERCORN_NOAPP_RE,
+                  COULD_NOT_IMPORT_RE, WAITRESS_IMPORT_RE)
+# uWSGI stays up without an app (wsgi_handlers.c), answering every request 500:
+#   `--- no python application found, check your startup logs for errors ---` [seen].
+UWSGI_NO_PYTHON_APP_RE = re.compile(r"no python application found, check your startup logs")
+# Python's own words when the attribute is missing: `module 'm' has no attribute 'a'`
+# (daphne utils.py import_by_path, granian load_target: getattr) [seen].
+NO_ATTRIBUTE_RE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
+
+# --- (c) workers killed or timed out inside a living master -------------------------------
+# gunicorn arbiter.py murder_workers: `WORKER TIMEOUT (pid:N)` [seen]; reap_workers:
+#   `Worker (pid:N) was sent SIGKILL! Perhaps out of memory?` [seen].
+# uWSGI core/master.c: `DAMN ! worker 1 (pid: N) died, killed by signal 9 :( trying
+#   respawn ...` [seen]; `... MISTERIOUSLY killed by signal 9` (2.0; MYSTERIOUSLY on master);
+#   `DAMN ! worker 2 (pid: N) died :( trying respawn ...` (it exited) [seen].
+# uWSGI core/master_utils.c uwsgi_master_check_harakiri (--harakiri): `*** HARAKIRI ON WORKER
+#   1 (pid: N, try: 1, graceful: yes) ***` [seen] (2.0.2x before it: `(pid: N, try: 1)`);
+#   it then SIGKILLs the worker: a `killed by signal 9` line follows [seen].
+# uvicorn supervisors/multiprocess.py: `Child process [N] died` (--workers).
+# granian server/common.py: `Unexpected exit from worker-1` [seen], then
+#   `Worker crash loop detected, exiting`.
+GUNICORN_TIMEOUT_RE = re.compile(r"WORKER TIMEOUT \(pid:(\d+)\)")
+GUNICORN_SIGKILL_RE = re.compile(r"Worker \(pid:(\d+)\) was sent SIGKILL! Perhaps out of "
+                                 r"memory\?")
+UWSGI_HARAKIRI_RE = re.compile(r"HARAKIRI ON WORKER (\d+) \(pid: (\d+)")
+UWSGI_SIGKILL_RE = re.compile(r"DAMN ! worker (\d+) \(pid: (\d+)\) (?:died, |M[IY]STERIOUSLY )"
+                              r"killed by signal 9 ")
+# Per server: (a worker was SIGKILLed: pid group, the server killed it for a timeout: pid
+# group). A SIGKILL whose pid the server timed out itself is not the OOM killer's.
+WORKER_KILLS = {
+    "gunicorn": (GUNICORN_SIGKILL_RE, 1, GUNICORN_TIMEOUT_RE, 1),
+    "uwsgi": (UWSGI_SIGKILL_RE, 2, UWSGI_HARAKIRI_RE, 2),
+}
+WORKER_TIMEOUTS = {"gunicorn": (GUNICORN_TIMEOUT_RE, 1), "uwsgi": (UWSGI_HARAKIRI_RE, 2)}
+# A worker that died on its own (crashed, exited) while the master lives on.
+WORKER_DIED_RE = re.compile(r"Worker \(pid:(\d+)\) exited with code (\d+)|"
+                            r"DAMN ! worker \d+ \(pid: (\d+)\) died :\(|"
+                            r"Child process \[(\d+)\] died|Unexpected exit from worker-(\d+)")
+
+# --- systemd: the exec/chdir step failed with EACCES (cause: a mode, not a missing path) ---
+# systemd v252 core/execute.c exec_child (v255+ exec-invoke.c): `Failed to locate executable
+#   <p>: <err>` (v256+ `Unable to locate executable '<p>': <err>`), `Failed to execute <p>:
+#   <err>`, `Failed at step EXEC spawning <p>: <err>`; `Changing to the requested working
+#   directory failed: <err>` and `Failed at step CHDIR spawning <p>: <err>`.
+EXEC_DENIED_RE = re.compile(r"(?:Failed to locate executable|Unable to locate executable|"
+                            r"Failed to execute|Failed at step EXEC spawning) '?([^\s']+?)'?: "
+                            r"Permission denied")
+CHDIR_DENIED_RE = re.compile(r"Changing to the requested working directory failed: "
+                             r"Permission denied|Failed at step CHDIR spawning \S+: "
+                             r"Permission denied")
