@@ -6,8 +6,9 @@ journal records cut to the fields parsers read), then the RFC 6902 JSON Patch ap
 "note" and "patch" are optional. tests/rules/README.md says how to add one.
 
 In the trimmed recording a journal item's records are a list, `/items/journal.<x>/records`
-(one object per record, the fields parsers read), so a patch can replace one message or
-insert a line; they are written back to the item's `stdout` after the patch.
+(one object per record, the fields parsers read), and `systemctl show` output is a list of
+`Key=Value` lines, `/items/systemd.show:<unit>/lines`, so a patch can replace one message or
+property, or insert a line; they are written back to the item's `stdout` after the patch.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def trim(ev: dict[str, Any]) -> dict[str, Any]:
     procs = ev["items"]["proc.processes"]["data"]
     procs["processes"] = [p for p in procs["processes"] if KEEP_COMM.match(p["comm"])]
     for key, item in ev["items"].items():
+        if key.startswith("systemd.show:") and item.get("stdout"):
+            item["lines"] = item["stdout"].splitlines()
+            item["stdout"] = None
         if key.startswith("journal.") and item.get("stdout"):
             records = [json.loads(line) for line in item["stdout"].splitlines() if line.strip()]
             if key == "journal.kernel":
@@ -56,6 +60,8 @@ def _journal_back(ev: dict[str, Any]) -> dict[str, Any]:
     for item in ev["items"].values():
         if isinstance(item, dict) and "records" in item:
             item["stdout"] = "".join(json.dumps(r) + "\n" for r in item.pop("records"))
+        if isinstance(item, dict) and "lines" in item:
+            item["stdout"] = "".join(line + "\n" for line in item.pop("lines"))
     return ev
 
 

@@ -42,6 +42,10 @@ BOUND_RE = re.compile(r"Listening at: |Uvicorn running on |Running on |Serving o
                       r"Listening on TCP address |uwsgi socket \d+ bound to |"
                       r"Starting development server at |bound to (?:TCP|UNIX) address")
 
+# What nginx logs when something that is not the app answers on the port (port-conflict).
+NGINX_SQUATTED_RE = re.compile(r"upstream prematurely closed|Connection reset by peer|"
+                               r"no valid HTTP/1.0 header|Broken pipe")
+
 
 def in_use_address(message: str) -> tuple[str, int] | None:
     """(host, port) an address-in-use line names ('' for every address), else None."""

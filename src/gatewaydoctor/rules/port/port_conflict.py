@@ -2,88 +2,98 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Endpoint, Facts, JournalEntry, Listener, Process, Unit, last_matching
+from ...facts.signatures import BOUND_RE, IN_USE_RE, NGINX_SQUATTED_RE, in_use_address
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Msg, Text, found, msg
 
-# uvicorn: `[Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address
-# already in use`; gunicorn: `Connection in use: ('0.0.0.0', 8000)`; plain OSError.
-IN_USE_RE = re.compile(r"address already in use|Address already in use|Connection in use")
-ADDR_RE = re.compile(r"\('([^']*)', (\d+)\)")
-# What nginx logs when something that is not the app answers on the port.
-NGINX_SQUATTED_RE = re.compile(r"upstream prematurely closed|Connection reset by peer|"
-                               r"no valid HTTP/1.0 header|Broken pipe")
-
+FIX = N_("Stop the process holding port {port} (or move one of the two to another port), "
+         "then restart the service.")
+Holder = tuple[Listener, Process | None, int]
+COMMANDS = ("ss -ltnp 'sport = :{port}'", "{stop}", "systemctl disable {holder_unit}", "{restart}")
 
 @rule(id="GD-PRT-001", symbol="port-conflict", category="port.conflict",
       severity=Severity.ERROR, layer="process",
-      explains=LOOP_SYMPTOMS + ("app.startup_failed", "upstream.timeout"),
+      explains=LOOP_SYMPTOMS + ("app.startup_failed", "upstream.timeout", "probe.failed"),
       title=N_("Another process holds the port the service wants"),
-      texts=Text(
+      texts={"default": Text(
           title=N_("{unit}: port {port} is already in use by {holder}"),
           explanation=N_(
               "{unit} wants to listen on {address}, but {holder} already holds it, so the "
               "app exits with `address already in use` and systemd keeps restarting it. "
               "nginx still reaches the port, but talks to the wrong process: it answers 502 "
               "(`upstream prematurely closed` / `Connection reset by peer`) instead of "
-              "connection refused."),
-          fix=N_("Stop the process holding port {port} (or move one of the two to another "
-                 "port), then restart the service."),
-          commands=("ss -ltnp 'sport = :{port}'", "{stop}", "systemctl disable {holder_unit}",
-                    "{restart}")))
+              "connection refused."), fix=FIX, commands=COMMANDS),
+             "retrying": Text(
+          title=N_("{unit}: port {port} is held by {holder} while the service stays active"),
+          explanation=N_(
+              "{unit} is active, but its server could not bind {address}: {holder} holds it "
+              "and the server keeps retrying (gunicorn: five times, a second apart). systemd "
+              "shows the unit running, nothing of the app listens, and nginx talks to "
+              "{holder} instead: 502, or that process's own answers."), fix=FIX,
+          commands=COMMANDS)})
 def port_conflict(facts: Facts, units: tuple[Unit, ...],
                   journal: tuple[JournalEntry, ...]) -> Iterator[Found]:
-    """`address already in use` from the app, and the process that holds the port."""
+    """The server's address-in-use line (uvicorn, gunicorn, hypercorn, daphne, granian, uWSGI,
+    waitress, Django, werkzeug), and the process that holds the port; a unit still active
+    counts when a stranger holds the port and the server has not bound since."""
     for unit in facts.web_units():
-        line = last_matching(facts.since_last_start(unit.name), IN_USE_RE)
-        if line is None or not facts.failing(unit):
-            continue
-        want = _bind(line.message, unit)
-        port = want.port if want else None
+        line = _in_use(facts, unit)
+        want = _bind(line.message, unit) if line else None
         holders = _holders(facts, unit, want) if want is not None else []
-        evidence = [line.excerpt, *(Excerpt(li.table, f"{li.endpoint.label} is held by "
-                                               f"{_who(p, pid, facts)}")
-                                    for li, p, pid in holders[:2])]
-        holder, holder_unit, stop = _holder(facts, holders[0] if holders else None, port)
-        yield found(evidence + _answers(facts, port), _links(unit, line, holders, port),
-                    unit=unit.name, port=port, restart=unit.restart_command,
-                    address=want.label if want else msg(N_("its port")),
-                    holder=holder, holder_unit=holder_unit, stop=stop)
+        retrying = line is not None and not facts.failing(unit)
+        if line is not None and (holders or not retrying):  # else: it recovered
+            yield _found(facts, unit, line, want, holders, retrying)
 
 
-def _links(unit: Unit, line: JournalEntry, holders: list[tuple[Listener, Process | None, int]],
-           port: int | None) -> list[Link]:
-    links = [Link("unit", unit.name), Link("log", line.message)]
-    links += [Link("listener", li.endpoint.label) for li, _p, _pid in holders[:1]]
-    return links + ([Link("upstream", f"127.0.0.1:{port}")] if port else [])
+def _found(facts: Facts, unit: Unit, line: JournalEntry, want: Endpoint | None,
+           holders: list[Holder], retrying: bool) -> Found:
+    """The finding: the line, who holds the port, what nginx and a probe got from it."""
+    port = want.port if want else None
+    evidence = [line.excerpt, *(Excerpt(li.table, f"{li.endpoint.label} is held by "
+                                           f"{_who(p, pid, facts)}") for li, p, pid in holders[:2])]
+    holder, holder_unit, stop = _holder(facts, holders[0] if holders else None, port)
+    links = [Link("unit", unit.name), Link("log", line.message),
+             *(Link("listener", li.endpoint.label) for li, _p, _pid in holders[:1]),
+             *([Link("upstream", f"127.0.0.1:{port}")] if port else [])]
+    return found(evidence + _answers(facts, port), links,
+                 text="retrying" if retrying else "default", unit=unit.name, port=port,
+                 restart=unit.restart_command, address=want.label if want else msg(N_("its port")),
+                 holder=holder, holder_unit=holder_unit, stop=stop)
 
 
-def _holder(facts: Facts, first: tuple[Listener, Process | None, int] | None,
+def _in_use(facts: Facts, unit: Unit) -> JournalEntry | None:
+    """The newest address-in-use line of the unit's current run, unless it bound since."""
+    run = facts.since_last_start(unit.name)
+    line = last_matching(run, IN_USE_RE)
+    after = run[run.index(line) + 1:] if line else []
+    return None if any(BOUND_RE.search(e.message) for e in after) else line
+
+
+def _holder(facts: Facts, first: Holder | None,
             port: int | None) -> tuple[str | Msg, str | None, str]:
     """Who holds the port, its unit, and how to stop it."""
     if first is None:
         return msg(N_("another process")), None, f"ss -ltnp 'sport = :{port}'"
     _li, proc, pid = first
     unit = proc.unit if proc else None
-    return (_who(proc, pid, facts), unit,
-            f"systemctl stop {unit}" if unit else f"kill {pid}")
+    return _who(proc, pid, facts), unit, f"systemctl stop {unit}" if unit else f"kill {pid}"
 
 
 def _bind(message: str, unit: Unit) -> Endpoint | None:
-    m = ADDR_RE.search(message)
-    if m:
-        return Endpoint(host=m.group(1) or "0.0.0.0", port=int(m.group(2)))
+    """Where the line says the server wanted to bind, else the unit's first TCP bind."""
+    said = in_use_address(message)
+    if said:
+        return Endpoint(host=said[0] or "0.0.0.0", port=said[1])
     return next((b for b in unit.binds if b.port is not None), None)
 
 
-def _holders(facts: Facts, unit: Unit,
-             want: Endpoint) -> list[tuple[Listener, Process | None, int]]:
+def _holders(facts: Facts, unit: Unit, want: Endpoint) -> list[Holder]:
     """(listener, process, pid) of sockets on want's port, not owned by unit itself."""
     return [(li, facts.process(pid), pid) for li in facts.listeners or ()
             if li.endpoint.path is None and li.endpoint.port == want.port
@@ -95,8 +105,7 @@ def _who(p: Process | None, pid: int, facts: Facts) -> str:
         return f"pid {pid}"
     user = facts.accounts.user_name(p.uid) if facts.accounts and p.uid is not None else p.uid
     cmd = p.command.replace("\n", "; ")
-    cmd = cmd if len(cmd) <= 100 else cmd[:97] + "..."
-    unit = f", {p.unit}" if p.unit else ""
+    cmd, unit = (cmd if len(cmd) <= 100 else cmd[:97] + "..."), f", {p.unit}" if p.unit else ""
     return f"pid {p.pid} ({cmd}{unit}, user {user})"
 
 
