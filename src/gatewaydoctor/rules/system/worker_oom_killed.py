@@ -1,4 +1,5 @@
-"""The kernel's OOM killer ends gunicorn workers while the master stays up (and "active")."""
+"""The kernel's OOM killer ends a server's workers (gunicorn, uWSGI) while the master stays up
+(and "active")."""
 
 from __future__ import annotations
 
@@ -6,23 +7,22 @@ import re
 from collections.abc import Iterator
 
 from ...facts import Facts, JournalEntry, Unit
+from ...facts.signatures import WORKER_KILLS
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Cmd, Found, Msg, Text, found, msg
 
-# gunicorn/arbiter.py reap_workers(): `Worker (pid:%s) was sent %s!`, plus ` Perhaps out of
-# memory?` when the signal was SIGKILL (gunicorn >= 20.1).
-KILLED_RE = re.compile(r"Worker \(pid:(\d+)\) was sent SIGKILL! Perhaps out of memory\?")
-# gunicorn kills a worker that overran --timeout itself (SIGABRT, then SIGKILL): not the kernel.
-TIMEOUT_RE = re.compile(r"WORKER TIMEOUT \(pid:(\d+)\)")
+# Per server, its line for a worker that died of SIGKILL and for one it killed itself for a
+# timeout (gunicorn WORKER TIMEOUT, uWSGI HARAKIRI: SIGABRT or SIGTERM, then SIGKILL), which is
+# not the kernel (facts/signatures.py: gunicorn arbiter.py, uWSGI core/master.c).
 # mm/oom_kill.c; the pid is the host's, which differs from gunicorn's inside a container.
 KERNEL_RE = re.compile(r"(Out of memory|Memory cgroup out of memory): Killed process (\d+) ")
 OOM_WINDOW = 15.0
 
 
 EXPLANATION = (N_(
-    "The kernel killed {unit}'s gunicorn workers (SIGKILL) when they used more than {what}. "
+    "The kernel killed {unit}'s {server} workers (SIGKILL) when they used more than {what}. "
     "The master process lives on and starts new workers, so systemd shows the unit active, "
     "but each request in flight gets 502 (`upstream prematurely closed connection`)."),
     "{kernel_note}")
@@ -35,17 +35,18 @@ COMMANDS = ("systemctl show {unit} -p MemoryMax -p MemoryCurrent",
 
 @rule(id="GD-SYS-004", symbol="worker-oom-killed", category="system.oom_killed",
       severity=Severity.ERROR, layer="system", explains=("probe.failed", "upstream.timeout"),
-      title=N_("The OOM killer ends gunicorn workers while the master stays up"),
-      texts={"default": Text(N_("{unit}: a gunicorn worker was killed (SIGKILL) while the "
+      title=N_("The OOM killer ends a server's workers while the master stays up"),
+      texts={"default": Text(N_("{unit}: a {server} worker was killed (SIGKILL) while the "
                                 "master stays active"), EXPLANATION, FIX, COMMANDS),
-             "repeated": Text(N_("{unit}: gunicorn workers were killed (SIGKILL) {count} times "
+             "repeated": Text(N_("{unit}: {server} workers were killed (SIGKILL) {count} times "
                                  "while the master stays active"), EXPLANATION, FIX, COMMANDS)})
 def worker_oom_killed(units: tuple[Unit, ...], journal: tuple[JournalEntry, ...],
                       facts: Facts) -> Iterator[Found]:
-    """`Worker (pid:N) was sent SIGKILL! Perhaps out of memory?` not after a WORKER TIMEOUT."""
+    """gunicorn's `Worker (pid:N) was sent SIGKILL! Perhaps out of memory?`, uWSGI's `DAMN !
+    worker 1 (pid: N) died, killed by signal 9`, for a worker the server did not time out."""
     kills = [e for e in journal if e.unit is None and KERNEL_RE.search(e.message)]
     for unit in facts.web_units():
-        lines = _oom_kills(facts.journal_of(unit.name)) if unit.server == "gunicorn" else []
+        lines = _oom_kills(facts.journal_of(unit.name), unit.server or "")
         if not lines:
             continue
         kernel = _near(kills, lines[-1])[-1:]
@@ -53,7 +54,8 @@ def worker_oom_killed(units: tuple[Unit, ...], journal: tuple[JournalEntry, ...]
                      lines[-1].excerpt],
                     (Link("unit", unit.name), Link("log", lines[-1].message)),
                     text="repeated" if len(lines) > 1 else "default", unit=unit.name,
-                    count=len(lines), command=unit.restart_command, **_whose_memory(kernel))
+                    count=len(lines), command=unit.restart_command, server=unit.server,
+                    **_whose_memory(kernel))
 
 
 def _whose_memory(kernel: list[JournalEntry]) -> dict[str, Msg | None]:
@@ -68,11 +70,14 @@ def _whose_memory(kernel: list[JournalEntry]) -> dict[str, Msg | None]:
     return {"what": msg(N_("the host's memory")), "kernel_note": None}
 
 
-def _oom_kills(entries: list[JournalEntry]) -> list[JournalEntry]:
-    """gunicorn's SIGKILL lines for workers it did not time out itself."""
-    timed_out = {m.group(1) for e in entries if (m := TIMEOUT_RE.search(e.message))}
+def _oom_kills(entries: list[JournalEntry], server: str) -> list[JournalEntry]:
+    """The server's SIGKILL lines for workers it did not time out itself."""
+    if server not in WORKER_KILLS:
+        return []
+    killed, kg, timeout, tg = WORKER_KILLS[server]
+    timed_out = {m.group(tg) for e in entries if (m := timeout.search(e.message))}
     return [e for e in entries
-            if (m := KILLED_RE.search(e.message)) and m.group(1) not in timed_out]
+            if (m := killed.search(e.message)) and m.group(kg) not in timed_out]
 
 
 def _near(kills: list[JournalEntry], line: JournalEntry) -> list[JournalEntry]:
