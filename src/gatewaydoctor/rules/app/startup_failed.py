@@ -13,7 +13,9 @@ from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Text, found, msg
 
-STARTUP_FAILED_RE = re.compile(r"Application startup failed|Worker failed to boot")
+# uvicorn lifespan/on.py, gunicorn arbiter.py, hypercorn utils.py LifespanFailureError.
+STARTUP_FAILED_RE = re.compile(r"Application startup failed|Worker failed to boot|"
+                               r"Lifespan failure in startup")
 
 _TITLE = N_("{unit}: application startup failed: {raised}")
 

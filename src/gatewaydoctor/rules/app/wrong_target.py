@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from ...categories import LOOP_SYMPTOMS
-from ...facts import Facts, Traceback, Unit
+from ...facts import Facts, JournalEntry, Traceback, Unit
+from ...facts.signatures import (
+    APP_TARGET_RES,
+    NO_ATTRIBUTE_RE,
+    UWSGI_NO_APP_RE,
+    UWSGI_NO_PYTHON_APP_RE,
+)
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Text, found
-
-_UVICORN_MODULE = re.compile(r'Error loading ASGI app\. Could not import module "([^"]+)"')
-_UVICORN_ATTR = re.compile(r'Error loading ASGI app\. Attribute "([^"]+)" not found in module '
-                           r'"([^"]+)"')
-_GUNICORN_ATTR = re.compile(r"Failed to find attribute '([^']+)' in '([^']+)'")
 
 Evidence = tuple[tuple[Excerpt, ...], str]
 
@@ -48,18 +48,50 @@ def wrong_target(facts: Facts, units: tuple[Unit, ...],
 
 
 def _logged(facts: Facts, unit: Unit) -> Evidence | None:
-    """What uvicorn or gunicorn logged about the target, newest first."""
-    for e in reversed(facts.journal_of(unit.name)):
-        if any(p.search(e.message) for p in (_UVICORN_MODULE, _UVICORN_ATTR, _GUNICORN_ATTR)):
+    """What the server logged about the target, newest first (every server's words:
+    facts/signatures.py); uWSGI's `unable to load app` only when no traceback names another
+    cause (a missing package, a relative import), and with its `no python application found`
+    answers, which it gives while it stays up."""
+    entries = facts.journal_of(unit.name)
+    for e in reversed(entries):
+        if any(p.search(e.message) for p in APP_TARGET_RES):
             return (e.excerpt,), e.message
+        if UWSGI_NO_APP_RE.search(e.message) and not _other_cause(facts, unit):
+            return (*_before(entries, e), e.excerpt, *_no_app(entries, e)), e.message
     return None
 
 
+def _before(entries: list[JournalEntry], line: JournalEntry) -> list[Excerpt]:
+    """The bare exception uWSGI printed just before `unable to load app`, if any."""
+    i = entries.index(line)
+    prev = entries[i - 1].message if i else ""
+    return [entries[i - 1].excerpt] if prev.split(":")[0].endswith(("Error", "Exception")) \
+        else []
+
+
+def _no_app(entries: list[JournalEntry], line: JournalEntry) -> list[Excerpt]:
+    """uWSGI's answer to the requests that came after: `no python application found`."""
+    later = entries[entries.index(line) + 1:]
+    return [e.excerpt for e in later if UWSGI_NO_PYTHON_APP_RE.search(e.message)][-1:]
+
+
+def _other_cause(facts: Facts, unit: Unit) -> bool:
+    """A traceback whose cause is not the target: another rule names it."""
+    tbs = [t for t in facts.tracebacks_of(unit.name) if t.origin == "journal"]
+    name = tbs[-1].missing_module if tbs else None
+    return bool(tbs) and not (name and unit.is_app_module(name))
+
+
 def _raised(facts: Facts, unit: Unit) -> Evidence | None:
-    """A ModuleNotFoundError naming the app module itself."""
-    tb = facts.latest_traceback(unit.name, ("ModuleNotFoundError",))
+    """A ModuleNotFoundError naming the app module itself, or an AttributeError for the app
+    attribute of the app module."""
+    tb = facts.latest_traceback(unit.name, ("ModuleNotFoundError", "AttributeError"))
     name = tb.missing_module if tb else None
+    attr = NO_ATTRIBUTE_RE.search(tb.exc_message) if tb else None
     if tb is not None and name and unit.is_app_module(name):
+        return tb.excerpts, tb.last_line
+    if tb is not None and attr and unit.app and (attr.group(1), attr.group(2)) == (
+            unit.app.module, unit.app.attr):  # daphne, granian: getattr(module, attr)
         return tb.excerpts, tb.last_line
     return None
 
