@@ -116,8 +116,7 @@ def test_a_server_run_through_its_shebang(cmdline: str, server: str, target: str
      ["127.0.0.1:9000"], None),
     ("/srv/venv/bin/flask --app hello:app run --host 0.0.0.0 --port 8080", "flask",
      ["0.0.0.0:8080"], ("hello", "app", None, None)),
-    ("/srv/venv/bin/python -m flask --app hello run", "flask", ["127.0.0.1:5000"],
-     ("hello", "app", None, None)),
+    ("/srv/venv/bin/python -m flask --app hello run", "flask", ["127.0.0.1:5000"], None),
     ("/srv/venv/bin/daphne -b 0.0.0.0 -p 8001 proj.asgi:application", "daphne",
      ["0.0.0.0:8001"], ("proj.asgi", "application", None, None)),
     ("/srv/venv/bin/daphne -e unix:/run/d.sock -e tcp:port=8002:interface=127.0.0.1 "

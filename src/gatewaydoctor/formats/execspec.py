@@ -210,7 +210,9 @@ def app_target(argv: list[str]) -> AppTarget | None:
     if server == "uwsgi":
         return _uwsgi_target(opts, chdir)
     if server == "flask":
-        positional = [v for v in opts.get("--app", []) + opts.get("-A", [])][-1:]
+        # `--app pkg` alone lets Flask find `app`, `application` or a `create_app()` factory
+        # (flask/cli.py find_best_app): no single attribute to import, so no target.
+        positional = [v for v in opts.get("--app", []) + opts.get("-A", []) if ":" in v][-1:]
     if server == "waitress-serve":
         positional = opts.get("--app", [])[-1:] + positional
     for cand in positional:
