@@ -81,6 +81,9 @@ WAITRESS_IMPORT_RE = re.compile(r"There was an exception \((\w+)\) importing you
                                 r"Cannot import WSGI application '([^']+)'")
 UWSGI_NO_APP_RE = re.compile(r"unable to load app \d+ \(mountpoint='[^']*'\) \(callable not "
                              r"found or import error\)|failed to open python file (\S+)")
+# waitress 3.0 prints no traceback: `Error: No module named 'x'` and `1. No module named 'x'`
+# name the module, which may be a dependency rather than the app [seen].
+NO_MODULE_NAMED_RE = re.compile(r"No module named '([\w.]+)'")
 APP_TARGET_RES = (UVICORN_MODULE_RE, UVICORN_ATTR_RE, FIND_ATTR_RE, HYPERCORN_NOAPP_RE,
                   COULD_NOT_IMPORT_RE, WAITRESS_IMPORT_RE)
 # uWSGI stays up without an app (wsgi_handlers.c), answering every request 500:

@@ -9,6 +9,7 @@ from ...facts import Facts, JournalEntry, Traceback, Unit
 from ...facts.signatures import (
     APP_TARGET_RES,
     NO_ATTRIBUTE_RE,
+    NO_MODULE_NAMED_RE,
     UWSGI_NO_APP_RE,
     UWSGI_NO_PYTHON_APP_RE,
 )
@@ -54,11 +55,19 @@ def _logged(facts: Facts, unit: Unit) -> Evidence | None:
     answers, which it gives while it stays up."""
     entries = facts.journal_of(unit.name)
     for e in reversed(entries):
-        if any(p.search(e.message) for p in APP_TARGET_RES):
+        if any(p.search(e.message) for p in APP_TARGET_RES) and _names_app(entries, e, unit):
             return (e.excerpt,), e.message
         if UWSGI_NO_APP_RE.search(e.message) and not _other_cause(facts, unit):
             return (*_before(entries, e), e.excerpt, *_no_app(entries, e)), e.message
     return None
+
+
+def _names_app(entries: list[JournalEntry], line: JournalEntry, unit: Unit) -> bool:
+    """Unless the same process said `No module named 'x'` of a module that is not the app's
+    (waitress prints that, not a traceback, for a missing dependency too)."""
+    named = [m.group(1) for e in entries if e.pid == line.pid
+             and (m := NO_MODULE_NAMED_RE.search(e.message))]
+    return not named or unit.is_app_module(named[-1])
 
 
 def _before(entries: list[JournalEntry], line: JournalEntry) -> list[Excerpt]:
