@@ -6,9 +6,11 @@ journal records cut to the fields parsers read), then the RFC 6902 JSON Patch ap
 "note" and "patch" are optional. tests/rules/README.md says how to add one.
 
 In the trimmed recording a journal item's records are a list, `/items/journal.<x>/records`
-(one object per record, the fields parsers read), and `systemctl show` output is a list of
-`Key=Value` lines, `/items/systemd.show:<unit>/lines`, so a patch can replace one message or
-property, or insert a line; they are written back to the item's `stdout` after the patch.
+(one object per record, the fields parsers read), and the text of `systemctl show`, `nginx -T`
+and nginx's error log is a list of lines (`/items/systemd.show:<unit>/lines`,
+`/items/nginx.dump/lines`, `/items/nginx.error_log:<path>/lines`), so a patch can replace one
+message, property or directive, or insert a line; they are written back to the item's `stdout`
+after the patch.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ KEEP_COMM = re.compile(r"^(nginx|python.*|uvicorn|gunicorn|postgres|systemd)$")
 JOURNAL_FIELDS = frozenset({"MESSAGE", "_PID", "SYSLOG_IDENTIFIER", "PRIORITY",
                             "__REALTIME_TIMESTAMP", "UNIT", "_SYSTEMD_UNIT"})
 KERNEL_RECORDS = 20
+# Text items a patch edits line by line: `systemctl show`, `nginx -T`, nginx's error log.
+LINE_ITEMS = ("systemd.show:", "nginx.dump", "nginx.error_log:")
 
 
 class CaseError(Exception):
@@ -42,7 +46,7 @@ def trim(ev: dict[str, Any]) -> dict[str, Any]:
     procs = ev["items"]["proc.processes"]["data"]
     procs["processes"] = [p for p in procs["processes"] if KEEP_COMM.match(p["comm"])]
     for key, item in ev["items"].items():
-        if key.startswith("systemd.show:") and item.get("stdout"):
+        if key.startswith(LINE_ITEMS) and item.get("stdout"):
             item["lines"] = item["stdout"].splitlines()
             item["stdout"] = None
         if key.startswith("journal.") and item.get("stdout"):

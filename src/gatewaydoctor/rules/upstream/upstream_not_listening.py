@@ -3,6 +3,7 @@ why it is down)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ...facts import Endpoint, ErrorLogEntry, Facts, Listener, Location, NginxConfig, ServerBlock
@@ -10,6 +11,9 @@ from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Text, found, msg
+
+# ngx_http_upstream_round_robin.c: a peer hit max_fails (a consequence of the failures).
+DISABLED_RE = re.compile(r"upstream server temporarily disabled")
 
 
 @rule(id="GD-NGX-002", symbol="upstream-not-listening", category="upstream.unreachable",
@@ -48,10 +52,13 @@ def _evidence(facts: Facts, ep: Endpoint, uses: list[tuple[ServerBlock, Location
 
 
 def _log_lines(errors: tuple[ErrorLogEntry, ...], ep: Endpoint) -> list[ErrorLogEntry]:
-    """nginx's error log lines about connecting to ep."""
+    """nginx's error log lines about connecting to ep: the failures themselves, not what
+    nginx concluded from them (`upstream server temporarily disabled`, and `no live
+    upstreams`, which names the upstream group, not ep)."""
     needle = f"unix:{ep.path}" if ep.path else f"//{ep.label}"
     return [e for e in errors
-            if (e.upstream and needle in e.upstream) or (ep.path and ep.path in e.message)]
+            if ((e.upstream and needle in e.upstream) or (ep.path and ep.path in e.message))
+            and not DISABLED_RE.search(e.message)]
 
 
 def _links(ep: Endpoint, uses: list[tuple[ServerBlock, Location]]) -> list[Link]:
