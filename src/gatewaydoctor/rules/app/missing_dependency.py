@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...categories import LOOP_SYMPTOMS
-from ...facts import Facts, Traceback, Unit
-from ...findings import Link, Severity
+from ...facts import Facts, JournalEntry, Traceback, Unit
+from ...facts.signatures import NO_MODULE_NAMED_RE, WAITRESS_IMPORT_RE
+from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
 from ..spec import Cmd, Found, Text, found
@@ -28,21 +29,48 @@ from ..spec import Cmd, Found, Text, found
                     "{restart}")))
 def missing_dependency(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Iterator[Found]:
     """ModuleNotFoundError for something that is neither the app module nor a local file."""
-    for unit_name in facts.tracebacks_by_unit():
-        tb = facts.latest_traceback(unit_name, ("ModuleNotFoundError",))
-        name = tb.missing_module if tb else None
-        if tb is None or name is None:
-            continue
+    for unit_name, evidence, name, line in _missing(facts):
         unit = facts.unit(unit_name)
         local = _local_names(facts, unit)
         if _own(unit, name, local):
             continue
         req = _requirements(unit, local)
-        yield found(tb.excerpts, [Link("unit", unit_name), Link("log", tb.last_line)],
+        yield found(evidence, [Link("unit", unit_name), Link("log", line)],
                     unit=unit_name, name=name, module=name.split(".")[0],
                     python=facts.python_of(unit) if unit else "python3",
                     requirements=req, package=None if req else name.split(".")[0],
                     restart=facts.restart_command_of(unit_name))
+
+
+Missing = tuple[str, tuple[Excerpt, ...], str, str]
+
+
+def _missing(facts: Facts) -> Iterator[Missing]:
+    """(unit, evidence, module, line): the newest `No module named` traceback of each unit;
+    for a web unit without one, what waitress 3.0 prints instead of a traceback."""
+    seen = set()
+    for unit_name in facts.tracebacks_by_unit():
+        tb = facts.latest_traceback(unit_name, ("ModuleNotFoundError",))
+        if tb is not None and tb.missing_module:
+            seen.add(unit_name)
+            yield unit_name, tb.excerpts, tb.missing_module, tb.last_line
+    for unit in facts.web_units():
+        said = None if unit.name in seen else _waitress(facts.journal_of(unit.name))
+        if said:
+            yield unit.name, *said
+
+
+def _waitress(entries: list[JournalEntry]) -> tuple[tuple[Excerpt, ...], str, str] | None:
+    """waitress runner.py: `There was an exception (ModuleNotFoundError) importing your
+    module.` and, from the same process, `1. No module named 'x'`."""
+    head = next((e for e in reversed(entries) if WAITRESS_IMPORT_RE.search(e.message)
+                 and "(ModuleNotFoundError)" in e.message), None)
+    named = [(e, m) for e in entries if head and e.pid == head.pid
+             and (m := NO_MODULE_NAMED_RE.search(e.message))]
+    if head is None or not named:
+        return None
+    line, m = named[-1]
+    return (head.excerpt, line.excerpt), m.group(1), line.message
 
 
 def _local_names(facts: Facts, unit: Unit | None) -> frozenset[str]:
