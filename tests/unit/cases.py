@@ -62,10 +62,15 @@ def trim(ev: dict[str, Any]) -> dict[str, Any]:
 def _journal_back(ev: dict[str, Any]) -> dict[str, Any]:
     """Write the (patched) journal records back to their items' stdout, as journalctl would."""
     for item in ev["items"].values():
-        if isinstance(item, dict) and "records" in item:
-            item["stdout"] = "".join(json.dumps(r) + "\n" for r in item.pop("records"))
-        if isinstance(item, dict) and "lines" in item:
-            item["stdout"] = "".join(line + "\n" for line in item.pop("lines"))
+        if not isinstance(item, dict):
+            continue
+        records, lines = item.pop("records", None), item.pop("lines", None)
+        if item.get("stdout") is not None:
+            continue  # a patch replaced the whole stdout: it wins
+        if records is not None:
+            item["stdout"] = "".join(json.dumps(r) + "\n" for r in records)
+        elif lines is not None:
+            item["stdout"] = "".join(line + "\n" for line in lines)
     return ev
 
 
