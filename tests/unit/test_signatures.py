@@ -106,3 +106,24 @@ def test_systemd_denied() -> None:
                                          "/srv/app/venv/bin/python: No such file or directory")
     assert sig.CHDIR_DENIED_RE.search("app.service: Changing to the requested working "
                                       "directory failed: Permission denied")
+
+
+# The bind refused with EACCES (each server run here with CAP_NET_BIND_SERVICE dropped, port 81).
+@pytest.mark.parametrize("line", [
+    "ERROR:    [Errno 13] error while attempting to bind on address ('127.0.0.1', 81): "
+    "permission denied",                                                              # uvicorn
+    "[2026-12-01 19:12:41 +0000] [24333] [ERROR] connection to ('127.0.0.1', 81) failed: "
+    "[Errno 13] Permission denied",                                                   # gunicorn
+    "2026-12-01 19:12:47,038 CRITICAL Listen failure: Couldn't listen on 127.0.0.1:81: "
+    "[Errno 13] Permission denied.",                                                  # daphne
+    "bind(): Permission denied [core/socket.c line 769]",                             # uWSGI
+    "PermissionError: [Errno 13] Permission denied",                                  # hypercorn
+    "Error: You don't have permission to access that port.",                          # Django
+])
+def test_bind_denied(line: str) -> None:
+    assert sig.BIND_DENIED_RE.search(line) and not sig.IN_USE_RE.search(line)
+
+
+def test_a_file_permission_error_is_not_a_bind() -> None:
+    assert not sig.BIND_DENIED_RE.search(
+        "PermissionError: [Errno 13] Permission denied: '/srv/app/backend/.env'")

@@ -35,6 +35,19 @@ _ADDR_RES = (re.compile(r"\('([^']*)', (\d+)\)"),                      # uvicorn
              re.compile(r"Couldn't listen on ([^\s:]*|\[[^\]]*\]):(\d+)"),  # daphne
              re.compile(r"same address \(([^)]*?):(\d+)\)"),            # uWSGI
              re.compile(r"()Port (\d+) is in use"))                     # werkzeug
+# The same step refused with EACCES: a port below 1024 without root or CAP_NET_BIND_SERVICE
+# (or an SELinux policy). [seen all, with CAP_NET_BIND_SERVICE dropped]: uvicorn `[Errno 13]
+# error while attempting to bind on address ('127.0.0.1', 81): permission denied`; gunicorn
+# `connection to ('127.0.0.1', 81) failed: [Errno 13] Permission denied`; daphne `Listen
+# failure: Couldn't listen on 127.0.0.1:81: [Errno 13] Permission denied.`; uWSGI `bind():
+# Permission denied [core/socket.c line 769]`; hypercorn (and waitress) a traceback ending
+# `PermissionError: [Errno 13] Permission denied` (no path: the app's own PermissionError on a
+# file names it); Django `Error: You don't have permission to access that port.`
+BIND_DENIED_RE = re.compile(r"\[Errno 13\] error while attempting to bind|"
+                            r"\) failed: \[Errno 13\] Permission denied|"
+                            r"Couldn't listen on \S+: \[Errno 13\]|bind\(\): Permission denied|"
+                            r"You don't have permission to access that port|"
+                            r"^PermissionError: \[Errno 13\] Permission denied$")
 # gunicorn's master logs it, then sleeps a second and tries again (five times in all).
 BIND_RETRY_RE = re.compile(r"Connection in use: ")
 # What a server logs once it is bound, which ends an episode of bind retries.
