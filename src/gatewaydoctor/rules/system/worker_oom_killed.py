@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from ...facts import Facts, JournalEntry, Unit
-from ...facts.signatures import WORKER_KILLS
+from ...facts.signatures import WORKER_DIED_RE, WORKER_KILLS
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -46,7 +46,8 @@ def worker_oom_killed(units: tuple[Unit, ...], journal: tuple[JournalEntry, ...]
     worker 1 (pid: N) died, killed by signal 9`, for a worker the server did not time out."""
     kills = [e for e in journal if e.unit is None and KERNEL_RE.search(e.message)]
     for unit in facts.web_units():
-        lines = _oom_kills(facts.journal_of(unit.name), unit.server or "")
+        logged = facts.journal_of(unit.name)
+        lines = _oom_kills(logged, unit.server or "") or _died_killed(logged, kills)
         if not lines:
             continue
         kernel = _near(kills, lines[-1])[-1:]
@@ -78,6 +79,14 @@ def _oom_kills(entries: list[JournalEntry], server: str) -> list[JournalEntry]:
     timed_out = {m.group(tg) for e in entries if (m := timeout.search(e.message))}
     return [e for e in entries
             if (m := killed.search(e.message)) and m.group(kg) not in timed_out]
+
+
+def _died_killed(entries: list[JournalEntry], kills: list[JournalEntry]) -> list[JournalEntry]:
+    """A worker death that names no signal (uvicorn `Child process [N] died`, gunicorn
+    `exited with code`), of a pid the kernel's OOM killer killed."""
+    killed = {m.group(2) for k in kills if (m := KERNEL_RE.search(k.message))}
+    return [e for e in entries if (m := WORKER_DIED_RE.search(e.message))
+            and killed.intersection(g for g in m.groups() if g)]
 
 
 def _near(kills: list[JournalEntry], line: JournalEntry) -> list[JournalEntry]:

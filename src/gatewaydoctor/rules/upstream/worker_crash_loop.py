@@ -24,6 +24,8 @@ from ..spec import Found, Text, found, msg
 
 # ngx_http_upstream.c process_header (n == 0) and a reset: the worker went away mid-request.
 PREMATURE_RE = re.compile(r"upstream prematurely closed connection|recv\(\) failed \(104: ")
+# mm/oom_kill.c: the kernel's own kill names the pid.
+KERNEL_OOM_RE = re.compile(r"(Out of memory|Memory cgroup out of memory): Killed process (\d+) ")
 # gunicorn's boot failures (3: worker failed to boot, 4: app failed to load) are not requests.
 BOOT_EXIT = re.compile(r"exited with code [34]\.")
 
@@ -50,7 +52,7 @@ def worker_crash_loop(facts: Facts, journal: tuple[JournalEntry, ...], units: tu
     :(`, uvicorn `Child process [N] died`, granian `Unexpected exit from worker-1`, while the
     unit is active and nginx sees its connections close."""
     for unit in facts.web_units():
-        deaths = _deaths(facts.journal_of(unit.name), unit.server or "")
+        deaths = _deaths(facts.journal_of(unit.name), unit.server or "", journal)
         nginx, server, loc = _nginx_saw(facts, unit, nginx_errors)
         if facts.failing(unit) or not deaths or not nginx:
             continue
@@ -65,14 +67,18 @@ def worker_crash_loop(facts: Facts, journal: tuple[JournalEntry, ...], units: tu
                                last=tb.last_line) if tb else None)
 
 
-def _deaths(entries: list[JournalEntry], server: str) -> list[JournalEntry]:
-    """Worker deaths the server logged, not boot failures nor workers it timed out itself."""
+def _deaths(entries: list[JournalEntry], server: str,
+            journal: tuple[JournalEntry, ...]) -> list[JournalEntry]:
+    """Worker deaths the server logged: not boot failures, not workers it timed out itself,
+    not pids the kernel's OOM killer killed (worker-oom-killed's)."""
     timeout = WORKER_TIMEOUTS.get(server)
-    timed_out = {m.group(timeout[1]) for e in entries
-                 if timeout and (m := timeout[0].search(e.message))}
+    gone = {m.group(timeout[1]) for e in entries
+            if timeout and (m := timeout[0].search(e.message))}
+    gone |= {m.group(2) for e in journal if e.unit is None and (m := KERNEL_OOM_RE.search(
+        e.message))}
     return [e for e in entries if (m := WORKER_DIED_RE.search(e.message))
             and not BOOT_EXIT.search(e.message)
-            and not timed_out.intersection(g for g in m.groups() if g)]
+            and not gone.intersection(g for g in m.groups() if g)]
 
 
 def _traceback(facts: Facts, unit: Unit, death: JournalEntry) -> Traceback | None:
