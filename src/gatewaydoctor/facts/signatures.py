@@ -132,7 +132,7 @@ WORKER_KILLS = {
 }
 WORKER_TIMEOUTS = {"gunicorn": (GUNICORN_TIMEOUT_RE, 1), "uwsgi": (UWSGI_HARAKIRI_RE, 2)}
 # A worker that died on its own (crashed, exited) while the master lives on.
-WORKER_DIED_RE = re.compile(r"Worker \(pid:(\d+)\) exited with code (\d+)|"
+WORKER_DIED_RE = re.compile(r"Worker \(pid:(\d+)\) exited with code \d+|"
                             r"DAMN ! worker \d+ \(pid: (\d+)\) died :\(|"
                             r"Child process \[(\d+)\] died|Unexpected exit from worker-(\d+)")
 
