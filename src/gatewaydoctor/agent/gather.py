@@ -560,8 +560,10 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
     site, and where it was started from)."""
     procs = ((procs_item or {}).get("data") or {}).get("processes", [])
     found = handstarted.find(procs, pm2_pids)
+    # The nohup.out no running server writes to: what one that died said (a panel's app
+    # restarted by hand, which could not bind a port a stranger took, say).
+    c.submit(_nohup_in_roots, c, f_dump, {path for _s, path in handstarted.log_paths(found)})
     if not found:
-        c.submit(_nohup_in_roots, c, f_dump)
         return
     for proc in found:
         # Probed like a unit (its database logins, its .env, its import), as it runs.
@@ -573,12 +575,14 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
                  max_lines=handstarted.LOG_LINES)
 
 
-def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None]) -> None:
+def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None], written: set[str]) -> None:
     """The folder listing and tail of each nohup.out in the `root` of nginx's server blocks
-    (from `nginx -T`, once it is in: this job waits for it)."""
+    that no running server writes to (from `nginx -T`, once it is in: this job waits)."""
     dump = f_dump.result()
     text = dump["stdout"] if dump and dump["rc"] == 0 else ""
     for root, path in handstarted.nohup_in_roots(text or ""):
+        if path in written:
+            continue
         c.submit(pyapp.workdir_listing, sources.dir_listing(root), root)
         c.submit(read_tail, sources.hand_nohup(path), path, max_bytes=handstarted.LOG_BYTES,
                  max_lines=handstarted.LOG_LINES)

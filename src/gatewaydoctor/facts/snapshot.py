@@ -325,6 +325,16 @@ class Facts:
             return control.unit is not None and unit.name == f"{control.unit}.service"
         return unit.name.startswith("nginx") and not self.nginx_runs_outside(unit)
 
+    def who(self, pid: int) -> str:
+        """A process as evidence names it: `pid 12 (its command, its unit, user app)`."""
+        p = self.process(pid)
+        if p is None:
+            return f"pid {pid}"
+        user = self.accounts.user_name(p.uid) if self.accounts and p.uid is not None else p.uid
+        cmd = p.command.replace("\n", "; ")
+        cmd = cmd if len(cmd) <= 100 else cmd[:97] + "..."
+        return f"pid {p.pid} ({cmd}{f', {p.unit}' if p.unit else ''}, user {user})"
+
     def nginx_runs_outside(self, unit: Unit) -> bool:
         """An nginx master runs, but not under `unit`: another unit, a panel or a shell
         started the nginx that serves (the packaged nginx.service stopped beside it is no

@@ -139,9 +139,9 @@ def _hand_started(b: Build) -> object:
 
 
 def _left_by_hand(b: Build) -> tuple[JournalEntry, ...] | None:
-    """A nohup.out left in a server block's root (the agent reads one only when no
-    hand-started server runs): while no web service is up, the server that wrote it joins
-    the units, gone, and its lines the journal, so what it died of is told like a unit's."""
+    """A nohup.out left in a server block's root (the agent reads those no running server
+    writes to): while no web service is up, the server that wrote it joins the units, gone,
+    and its lines the journal, so what it died of is told like a unit's."""
     items = [i for i in b.ev.prefixed(sources.HAND_NOHUP_PREFIX) if i.ok]
     if not items:
         return None

@@ -43,11 +43,12 @@ def port_conflict(facts: Facts, units: tuple[Unit, ...],
     waitress, Django, werkzeug), and the process that holds the port; a unit still active
     counts when a stranger holds the port and the server has not bound since."""
     for unit in facts.web_units():
-        line = _in_use(facts, unit)
+        line, earlier = _in_use(facts, unit)
         want = _bind(line.message, unit) if line else None
         holders = _holders(facts, unit, want) if want is not None else []
         retrying = line is not None and not facts.failing(unit)
-        if line is not None and (holders or not retrying):  # else: it recovered
+        # An earlier run's line counts only while a stranger holds the port.
+        if line is not None and (holders or not (retrying or earlier)):
             yield _found(facts, unit, line, want, holders, retrying)
 
 
@@ -56,7 +57,7 @@ def _found(facts: Facts, unit: Unit, line: JournalEntry, want: Endpoint | None,
     """The finding: the line, who holds the port, what nginx and a probe got from it."""
     port = want.port if want else None
     evidence = [line.excerpt, *(Excerpt(li.table, f"{li.endpoint.label} is held by "
-                                           f"{_who(p, pid, facts)}") for li, p, pid in holders[:2])]
+                                           f"{facts.who(pid)}") for li, p, pid in holders[:2])]
     holder, holder_unit, stop = _holder(facts, holders[0] if holders else None, port)
     links = [Link("unit", unit.name), Link("log", line.message),
              *(Link("listener", li.endpoint.label) for li, _p, _pid in holders[:1]),
@@ -67,12 +68,15 @@ def _found(facts: Facts, unit: Unit, line: JournalEntry, want: Endpoint | None,
                  holder=holder, holder_unit=holder_unit, stop=stop)
 
 
-def _in_use(facts: Facts, unit: Unit) -> JournalEntry | None:
-    """The newest address-in-use line of the unit's current run, unless it bound since."""
-    run = facts.since_last_start(unit.name)
-    line = last_matching(run, IN_USE_RE)
-    after = run[run.index(line) + 1:] if line else []
-    return None if any(BOUND_RE.search(e.message) for e in after) else line
+def _in_use(facts: Facts, unit: Unit) -> tuple[JournalEntry | None, bool]:
+    """The newest address-in-use line of the unit's current run, else of an earlier run (a
+    restarted server not binding yet), unless it bound since; and whether it is earlier."""
+    entries = facts.journal_of(unit.name)
+    line = last_matching(facts.since_last_start(unit.name), IN_USE_RE)
+    earlier, line = line is None, line or last_matching(entries, IN_USE_RE)
+    after = entries[entries.index(line) + 1:] if line in entries else []
+    bound = line is None or any(BOUND_RE.search(e.message) for e in after)
+    return (None, False) if bound else (line, earlier)
 
 
 def _holder(facts: Facts, first: Holder | None,
@@ -82,7 +86,7 @@ def _holder(facts: Facts, first: Holder | None,
         return msg(N_("another process")), None, f"ss -ltnp 'sport = :{port}'"
     _li, proc, pid = first
     unit = proc.unit if proc else None
-    return _who(proc, pid, facts), unit, f"systemctl stop {unit}" if unit else f"kill {pid}"
+    return facts.who(pid), unit, f"systemctl stop {unit}" if unit else f"kill {pid}"
 
 
 def _bind(message: str, unit: Unit) -> Endpoint | None:
@@ -98,15 +102,6 @@ def _holders(facts: Facts, unit: Unit, want: Endpoint) -> list[Holder]:
     return [(li, facts.process(pid), pid) for li in facts.listeners or ()
             if li.endpoint.path is None and li.endpoint.port == want.port
             for pid in li.pids if getattr(facts.process(pid), "unit", None) != unit.name]
-
-
-def _who(p: Process | None, pid: int, facts: Facts) -> str:
-    if p is None:
-        return f"pid {pid}"
-    user = facts.accounts.user_name(p.uid) if facts.accounts and p.uid is not None else p.uid
-    cmd = p.command.replace("\n", "; ")
-    cmd, unit = (cmd if len(cmd) <= 100 else cmd[:97] + "..."), f", {p.unit}" if p.unit else ""
-    return f"pid {p.pid} ({cmd}{unit}, user {user})"
 
 
 def _answers(facts: Facts, port: int | None) -> list[Excerpt]:
