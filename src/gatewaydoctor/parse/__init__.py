@@ -140,13 +140,16 @@ def _hand_started(b: Build) -> object:
 
 def _left_by_hand(b: Build) -> tuple[JournalEntry, ...] | None:
     """A nohup.out left in a server block's root (the agent reads those no running server
-    writes to): while no web service is up, the server that wrote it joins the units, gone,
-    and its lines the journal, so what it died of is told like a unit's."""
+    writes to): while no app's web service is up, the server that wrote it joins the units,
+    gone, and its lines the journal, so what it died of is told like a unit's."""
     items = [i for i in b.ev.prefixed(sources.HAND_NOHUP_PREFIX) if i.ok]
     if not items:
         return None
     lines = tuple(e for i in items for e in handstarted.nohup_output(i))
-    if not any(u.is_web_app and u.active_state == "active" for u in b.values["units"] or ()):
+    # A process that merely listens (no app it imports: a forgotten debug server) does not
+    # stand for the app that wrote the file.
+    if not any(u.is_web_app and u.app is not None and u.active_state == "active"
+               for u in b.values["units"] or ()):
         _join(b, handstarted.gone_units([i.path or i.subject for i in items]), list(lines))
     return lines
 

@@ -42,7 +42,7 @@ def port_conflict(facts: Facts, units: tuple[Unit, ...],
     """The server's address-in-use line (uvicorn, gunicorn, hypercorn, daphne, granian, uWSGI,
     waitress, Django, werkzeug), and the process that holds the port; a unit still active
     counts when a stranger holds the port and the server has not bound since."""
-    for unit in facts.web_units():
+    for unit in _servers(units):
         line, earlier = _in_use(facts, unit)
         want = _bind(line.message, unit) if line else None
         holders = _holders(facts, unit, want) if want is not None else []
@@ -68,6 +68,11 @@ def _found(facts: Facts, unit: Unit, line: JournalEntry, want: Endpoint | None,
                  holder=holder, holder_unit=holder_unit, stop=stop)
 
 
+def _servers(units: tuple[Unit, ...]) -> list[Unit]:
+    """Web servers, and servers started by hand that are gone (their nohup.out is left)."""
+    return [u for u in units if u.is_web_app or u.manager == "process"]
+
+
 def _in_use(facts: Facts, unit: Unit) -> tuple[JournalEntry | None, bool]:
     """The newest address-in-use line of the unit's current run, else of an earlier run (a
     restarted server not binding yet), unless it bound since; and whether it is earlier."""
@@ -85,7 +90,7 @@ def _holder(facts: Facts, first: Holder | None,
     if first is None:
         return msg(N_("another process")), None, f"ss -ltnp 'sport = :{port}'"
     _li, proc, pid = first
-    unit = proc.unit if proc else None
+    unit = proc.unit if proc and (proc.unit or "").endswith(".service") else None
     return facts.who(pid), unit, f"systemctl stop {unit}" if unit else f"kill {pid}"
 
 
