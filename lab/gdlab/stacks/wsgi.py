@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..scenarios.supervisor import SUPERVISOR_UNIT_TEXT
 from . import (
     APPS,
     StackSpec,
@@ -21,23 +22,6 @@ from . import (
 UID = 1602
 HOME = "/home/blog"
 SITE = "/etc/nginx/conf.d/blog.conf"
-
-SUPERVISOR_UNIT = """\
-[Unit]
-Description=Supervisor process control system for UNIX
-After=network.target postgresql.service
-
-[Service]
-ExecStart=/usr/bin/supervisord -n -c /etc/supervisor/supervisord.conf
-ExecStop=/usr/bin/supervisorctl $OPTIONS shutdown
-ExecReload=/usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf $OPTIONS reload
-KillMode=process
-Restart=on-failure
-RestartSec=50s
-
-[Install]
-WantedBy=multi-user.target
-"""
 
 PROGRAM = f"""\
 [program:blog]
@@ -91,7 +75,7 @@ def _stage(stage: Path) -> list[tuple[Path, str]]:
         os.chown(path, UID, UID)
         path.chmod(0o755)
     home.chmod(0o755)
-    units = units_dir(stage, {"supervisor.service": SUPERVISOR_UNIT,
+    units = units_dir(stage, {"supervisor.service": SUPERVISOR_UNIT_TEXT,
                               "postgresql.service": postgres_unit(5432)}, ("nginx.service",))
     return [(home, "/home"), (units, "/etc/systemd/system")]
 

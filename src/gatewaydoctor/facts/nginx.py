@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..findings import Excerpt, Link
 from .address import Endpoint
@@ -385,6 +386,14 @@ class AccessLogEntry:
     agent: str
     where: str
     raw: str
+
+    @property
+    def epoch(self) -> float | None:
+        """Its time ($time_local) in seconds since the epoch, if it reads as one."""
+        try:
+            return datetime.strptime(self.time, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+        except ValueError:
+            return None
 
     @property
     def path(self) -> str:

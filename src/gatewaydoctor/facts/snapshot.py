@@ -85,6 +85,8 @@ class Facts:
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
     nginx_control: NginxControl | None = None
+    # systemd is not the init system (no units at all), as opposed to units not readable.
+    no_systemd: bool = False
     pm2: Pm2State | None = None
     hand_started: tuple[HandStarted, ...] | None = None
     # The lines of a nohup.out left in a server block's root while no hand-started server runs.
@@ -324,6 +326,10 @@ class Facts:
         if control is not None:
             return control.unit is not None and unit.name == f"{control.unit}.service"
         return unit.name.startswith("nginx") and not self.nginx_runs_outside(unit)
+
+    def units_unknown(self) -> bool:
+        """systemd runs, but its units could not be read (not: there is no systemd)."""
+        return self.units is None and not self.no_systemd
 
     def who(self, pid: int) -> str:
         """A process as evidence names it: `pid 12 (its command, its unit, user app)`."""

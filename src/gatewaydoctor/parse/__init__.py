@@ -63,6 +63,11 @@ def _nginx_control(b: Build) -> object:
                                      b.values.get("units"))
 
 
+def _no_systemd(b: Build) -> bool:
+    """The agent found no systemd as init (then no unit can run anything)."""
+    return b.ev.options.get("systemd") is False
+
+
 def _tested(item: Item) -> bool:
     return item.ok and item.rc is not None
 
@@ -264,6 +269,7 @@ TABLE: tuple[Row, ...] = (
     One("processes", sources.PROCESSES, lambda i: tuple(net.processes(i)), "/proc listing"),
     Step("process_table", _process_table),
     Step("nginx_control", _nginx_control),
+    Step("no_systemd", _no_systemd),
     Step("listeners", _listeners, also=("tcp_tables",)),
     Step("hand_started", _hand_started, also=("units", "journal", "processes")),
     Step("nohup_output", _left_by_hand, also=("units", "journal")),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from ...facts import AccessLogEntry, Endpoint, Facts, Listener, Location, NginxConfig, Unit
 from ...findings import Excerpt, Link, Severity
@@ -33,17 +32,22 @@ def unmanaged_server_gone(nginx_config: NginxConfig, listeners: tuple[Listener, 
                           facts: Facts, units: tuple[Unit, ...] = ()) -> Iterator[Found]:
     """Nothing listens at proxy_pass, no running unit manages it, and it served outside a
     unit (without systemd too)."""
-    if any(u.active_state == "active" for u in facts.web_units()):
-        return  # a unit runs the app (maybe elsewhere): the nginx rules speak for that
+    if facts.units_unknown() or any(u.active_state == "active" for u in facts.web_units()):
+        return  # the units could not be read, or one runs the app (maybe elsewhere)
     for loc, ep in _dead_local_targets(nginx_config, facts):
         serving = facts.services_serving(ep)
         if _managed(serving):
             continue
         served = _served_since_stop(facts, nginx_config, ep, serving)
-        nohup = [f"{d.path.rstrip('/')}/nohup.out" for d in facts.listings or ()
-                 if "nohup.out" in d.names][:1]
+        nohup = _nohup(facts)
         if served or nohup:
             yield _found(facts, loc, ep, serving, served, nohup)
+
+
+def _nohup(facts: Facts) -> list[str]:
+    """A nohup.out in a folder that was listed (a working directory, a site's root)."""
+    return [f"{d.path.rstrip('/')}/nohup.out" for d in facts.listings or ()
+            if "nohup.out" in d.names][:1]
 
 
 def _found(facts: Facts, loc: Location, ep: Endpoint, serving: list[Unit],
@@ -86,20 +90,13 @@ def _served_since_stop(facts: Facts, config: NginxConfig, ep: Endpoint,
     paths = {loc.path for _s, loc in config.proxied_locations() if ep in loc.endpoints}
     return [a for a in facts.access_log or ()
             if a.status < 500 and any(a.path.startswith(p) for p in paths if p)
-            and (t := _access_time(a.time)) is not None and (stopped is None or t >= stopped)]
+            and (t := a.epoch) is not None and (stopped is None or t >= stopped)]
 
 
 def _stopped_at(facts: Facts, unit: Unit) -> float | None:
     return next((e.time for e in reversed(facts.journal_of(unit.name))
                  if e.message.startswith(("Stopped ", "Deactivated successfully"))
                  or e.message.endswith("Deactivated successfully.")), None)
-
-
-def _access_time(text: str) -> float | None:
-    try:
-        return datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z").timestamp()
-    except ValueError:
-        return None
 
 
 def _evidence(facts: Facts, loc: Location, ep: Endpoint, serving: list[Unit],
