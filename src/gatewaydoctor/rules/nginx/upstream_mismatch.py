@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import Facts, Listener, NginxConfig, Process
+from ...facts import Endpoint, Facts, Listener, NginxConfig, Process
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -20,8 +20,8 @@ from ..spec import Cmd, Found, Text, found
           explanation=N_(
               "{where} sends {path} to {address}, where nothing listens, while {who} is up "
               "at {listening}. nginx answers 502."),
-          fix=N_("Make them agree: {directive} in {where}, or bind the app to {address}."),
-          commands=(Cmd("", N_("edit {where}: {change}")),
+          fix=N_("Make them agree: {directive} in {edit_where}, or bind the app to {address}."),
+          commands=(Cmd("", N_("edit {edit_where}: {change}")),
                     "{nginx_test} && {nginx_reload}")))
 def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[Listener, ...],
                       processes: tuple[Process, ...]) -> Iterator[Found]:
@@ -43,8 +43,17 @@ def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[
         yield found(evidence, [Link("upstream", ep.label), *(loc.link for _s, loc in uses),
                                Link("listener", li.endpoint.label)],
                     address=ep.label, listening=li.endpoint.label, where=first.where,
-                    path=first.path or "/", who=who, directive=f"proxy_pass http://{new}",
-                    change=f"proxy_pass http://{new};")
+                    path=first.path or "/", who=who,
+                    **_edit(nginx_config, ep, first.where, new))
+
+
+def _edit(config: NginxConfig, ep: Endpoint, where: str, new: str) -> dict[str, str]:
+    """What to change where: an `upstream` block's server line when the address is one,
+    else the location's proxy_pass."""
+    group = next((g for g in config.upstreams if ep in g.servers), None)
+    edit_where, directive = (f"{group.file}:{group.line}", f"server {new}") if group else \
+        (where, f"proxy_pass http://{new}")
+    return {"edit_where": edit_where, "directive": directive, "change": f"{directive};"}
 
 
 def _app_listeners(facts: Facts, listeners: tuple[Listener, ...]) -> list[tuple[Listener, str]]:
