@@ -31,7 +31,7 @@ EXPLANATION = N_(
     "all workers busy.")
 FIX = N_("Find what makes {path} slow (its logs, the database); if it is legitimately slow, "
          "raise {directive} in {where}.")
-COMMANDS = ("{logs}", "# {edit}", "nginx -t && systemctl reload nginx")
+COMMANDS = ("{logs}", "# {edit}", "{nginx_test} && {nginx_reload}")
 
 
 @rule(id="GD-NGX-009", symbol="upstream-timeout", category="upstream.timeout",
