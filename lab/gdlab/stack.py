@@ -67,9 +67,11 @@ RestartSec=2
 WantedBy=multi-user.target
 """
 
-POSTGRES_UNIT = f"""\
+def postgres_unit(port: int = 5432) -> str:
+    """A PostgreSQL unit the way Debian runs the cluster, on `port` (the lab's data dir)."""
+    return f"""\
 [Unit]
-Description=PostgreSQL database server (lab cluster)
+Description=PostgreSQL database server
 After=network.target
 
 [Service]
@@ -77,13 +79,30 @@ Type=notify
 User=postgres
 RuntimeDirectory=postgresql
 RuntimeDirectoryMode=2775
-ExecStart={PG_BIN}/postgres -D {PG_DATA} -k /run/postgresql -c listen_addresses=127.0.0.1
+ExecStart={PG_BIN}/postgres -D {PG_DATA} -k /run/postgresql -p {port} \\
+    -c listen_addresses=127.0.0.1
 KillMode=mixed
 TimeoutSec=60
 
 [Install]
 WantedBy=multi-user.target
 """
+
+
+def postgres_provision(port: int, role: str, password: str, db: str) -> str:
+    """Shell that makes the cluster, starts it and creates the app's role and database."""
+    psql = f"runuser -u postgres -- psql -qX -h /run/postgresql -p {port}"
+    return (
+        f"install -d -o postgres -g postgres -m 700 {PG_DATA}\n"
+        f"runuser -u postgres -- {PG_BIN}/initdb -D {PG_DATA} --auth-local=peer "
+        "--auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null\n"
+        "systemctl start postgresql.service\n"
+        f"{psql} -c \"CREATE ROLE {role} LOGIN PASSWORD '{password}'\"\n"
+        f"{psql} -c 'CREATE DATABASE {db} OWNER {role}'\n"
+    )
+
+
+POSTGRES_UNIT = postgres_unit()
 
 LAB_TARGET = """\
 [Unit]
@@ -259,15 +278,8 @@ def boot_stack(variant: str = "uvicorn") -> Stack:
             f"mkdir -p {upper}/upper {upper}/work\n"
             f"mount -t overlay overlay -o lowerdir={venv},upperdir={upper}/upper,"
             f"workdir={upper}/work {LAB_VENV_PATH}\n"
-            f"install -d -o postgres -g postgres -m 700 {PG_DATA}\n"
-            f"runuser -u postgres -- {PG_BIN}/initdb -D {PG_DATA} --auth-local=peer "
-            "--auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null\n"
-            "systemctl start postgresql.service\n"
-            f"runuser -u postgres -- psql -qX -h /run/postgresql -c "
-            f"\"CREATE ROLE app LOGIN PASSWORD '{DB_PASSWORD}'\"\n"
-            "runuser -u postgres -- psql -qX -h /run/postgresql -c "
-            "'CREATE DATABASE appdb OWNER app'\n"
-            "systemctl start fastapi-backend.service nginx.service\n",
+            + postgres_provision(5432, "app", DB_PASSWORD, "appdb")
+            + "systemctl start fastapi-backend.service nginx.service\n",
             timeout=120,
         )
         if stack.wait_for("/health", 200, timeout=60) != 200:

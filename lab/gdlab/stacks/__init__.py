@@ -22,8 +22,6 @@ from ..venv import cache_root, venv_dir
 
 APPS = Path(__file__).parent / "apps"
 REQUIREMENTS = Path(__file__).parent / "requirements.txt"
-PG_BIN = "/usr/lib/postgresql/15/bin"
-PG_DATA = "/var/lib/postgresql/15/main"
 
 
 @dataclass(frozen=True)
@@ -52,41 +50,6 @@ class StackSpec:
     start_pattern: str = ""  # what `pkill -f` finds it by
     pm2_home: str = ""
     etc: dict[str, str] = field(default_factory=dict)  # lab path under /etc → text
-
-
-def postgres_unit(port: int) -> str:
-    """A PostgreSQL unit the way Debian runs the cluster, on `port`."""
-    return f"""\
-[Unit]
-Description=PostgreSQL database server
-After=network.target
-
-[Service]
-Type=notify
-User=postgres
-RuntimeDirectory=postgresql
-RuntimeDirectoryMode=2775
-ExecStart={PG_BIN}/postgres -D {PG_DATA} -k /run/postgresql -p {port} \\
-    -c listen_addresses=127.0.0.1
-KillMode=mixed
-TimeoutSec=60
-
-[Install]
-WantedBy=multi-user.target
-"""
-
-
-def postgres_provision(port: int, role: str, password: str, db: str) -> str:
-    """Shell that makes the cluster, starts it and creates the app's role and database."""
-    psql = f"runuser -u postgres -- psql -qX -h /run/postgresql -p {port}"
-    return (
-        f"install -d -o postgres -g postgres -m 700 {PG_DATA}\n"
-        f"runuser -u postgres -- {PG_BIN}/initdb -D {PG_DATA} --auth-local=peer "
-        "--auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null\n"
-        "systemctl start postgresql.service\n"
-        f"{psql} -c \"CREATE ROLE {role} LOGIN PASSWORD '{password}'\"\n"
-        f"{psql} -c 'CREATE DATABASE {db} OWNER {role}'\n"
-    )
 
 
 def copy_tree(src: Path, dst: Path, uid: int, gid: int) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..stack import postgres_provision, postgres_unit
 from . import (
     APPS,
     StackSpec,
     accounts,
     copy_tree,
-    postgres_provision,
-    postgres_unit,
     register,
     units_dir,
 )

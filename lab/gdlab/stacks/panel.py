@@ -10,13 +10,12 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from ..stack import postgres_provision, postgres_unit
 from . import (
     APPS,
     StackSpec,
     accounts,
     copy_tree,
-    postgres_provision,
-    postgres_unit,
     register,
     units_dir,
 )

@@ -8,13 +8,12 @@ import os
 from pathlib import Path
 
 from ..scenarios.supervisor import SUPERVISOR_UNIT_TEXT
+from ..stack import postgres_provision, postgres_unit
 from . import (
     APPS,
     StackSpec,
     accounts,
     copy_tree,
-    postgres_provision,
-    postgres_unit,
     register,
     units_dir,
 )

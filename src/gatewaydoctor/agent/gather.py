@@ -562,7 +562,8 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
     found = handstarted.find(procs, pm2_pids)
     # The nohup.out no running server writes to: what one that died said (a panel's app
     # restarted by hand, which could not bind a port a stranger took, say).
-    c.submit(_nohup_in_roots, c, f_dump, {path for _s, path in handstarted.log_paths(found)})
+    logs = handstarted.log_paths(found)
+    c.submit(_nohup_in_roots, c, f_dump, {path for _s, path in logs})
     if not found:
         return
     for proc in found:
@@ -570,7 +571,7 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
         props, proc["environment_keys"] = handstarted.probe_props(proc)
         _python_unit(c, sources.hand_unit(int(proc["pid"])), props, no_exec)
     c.items[sources.HAND_PROCESSES] = handstarted.listing(sources.HAND_PROCESSES, found)
-    for source, path in handstarted.log_paths(found):
+    for source, path in logs:
         c.submit(read_tail, source, path, max_bytes=handstarted.LOG_BYTES,
                  max_lines=handstarted.LOG_LINES)
 

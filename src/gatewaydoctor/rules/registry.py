@@ -189,6 +189,8 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     errors: list[Skipped] = []
+    # Commands that depend on how this host runs nginx, for every rule's fix.
+    host = nginx_commands(facts.nginx_control)
     for r in rules:
         absent = [n for n in r.needs if getattr(facts, n) is None]
         if absent:
@@ -197,7 +199,7 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
                                    _("not evaluated, because {why}").format(why=why)))
             continue
         try:
-            findings += _findings(r, facts)
+            findings += _findings(r, facts, host)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not sink the report
             at = traceback.extract_tb(exc.__traceback__)[-1]
             errors.append(Skipped(r.id, r.symbol, _(
@@ -207,7 +209,7 @@ def run_rules(facts: Facts, rules: Iterable[Rule]) -> RuleRun:
     return RuleRun(tuple(findings), tuple(skipped), tuple(errors))
 
 
-def _findings(r: Rule, facts: Facts) -> list[Finding]:
+def _findings(r: Rule, facts: Facts, host: Mapping[str, str]) -> list[Finding]:
     """Detect, then render each record in the reader's language."""
     kwargs: dict[str, object] = {}
     for name, _required in r.params:
@@ -216,8 +218,6 @@ def _findings(r: Rule, facts: Facts) -> list[Finding]:
             kwargs[name] = value
     out = []
     catalog = render.catalog(r.symbol, current_language())
-    # Commands that depend on how this host runs nginx, for every rule's fix.
-    host = nginx_commands(facts.nginx_control)
     for f in r.detector(**kwargs):
         text = r.texts[f.text]
         out.append(_stamp(r, f.role, render.fill(text.title, f.values, catalog), f.evidence,

@@ -79,7 +79,7 @@ def _in_use(facts: Facts, unit: Unit) -> tuple[JournalEntry | None, bool]:
     entries = facts.journal_of(unit.name)
     line = last_matching(facts.since_last_start(unit.name), IN_USE_RE)
     earlier, line = line is None, line or last_matching(entries, IN_USE_RE)
-    after = entries[entries.index(line) + 1:] if line in entries else []
+    after = entries[entries.index(line) + 1:] if line else []
     bound = line is None or any(BOUND_RE.search(e.message) for e in after)
     return (None, False) if bound else (line, earlier)
 
