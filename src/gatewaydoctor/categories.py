@@ -39,6 +39,9 @@ CATEGORIES: dict[str, str] = {
     "upstream.unreachable":
         "nothing listens where proxy_pass points (a symptom; the cause is why the app is down)",
     "probe.failed": "a probe from the host failed and no more specific rule explains it",
+    "network.namespace":
+        "nginx and the app are in different network namespaces (containers): loopback does "
+        "not reach across",
 }
 
 # What a cause that keeps the service from staying up explains (nearly every cause rule).

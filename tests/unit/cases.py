@@ -28,6 +28,8 @@ from gatewaydoctor.evidence import Evidence
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "tests" / "data" / "lab"
+# Recordings of real stacks that are not lab scenarios (tests/unit/container_stack.py's).
+STACKS = ROOT / "tests" / "data" / "stacks"
 KEYS = frozenset({"recording", "note", "patch"})
 KEEP_COMM = re.compile(r"^(nginx|python.*|uvicorn|gunicorn|postgres|systemd)$")
 JOURNAL_FIELDS = frozenset({"MESSAGE", "_PID", "SYSLOG_IDENTIFIER", "PRIORITY",
@@ -77,7 +79,15 @@ def _journal_back(ev: dict[str, Any]) -> dict[str, Any]:
 @cache
 def _trimmed_text(name: str) -> str:
     # Cached as text: json.loads of it is a fresh, patchable copy, faster than deepcopy.
-    return json.dumps(trim(json.loads((LAB / f"{name}.json").read_text(encoding="utf-8"))))
+    found = _recording(name)
+    assert found is not None
+    return json.dumps(trim(json.loads(found.read_text(encoding="utf-8"))))
+
+
+def _recording(name: str) -> Path | None:
+    """The recording called name: a lab scenario's, else a real stack's."""
+    return next((p for p in (LAB / f"{name}.json", STACKS / f"{name}.json") if p.is_file()),
+                None)
 
 
 def _shown(path: Path) -> str:
@@ -106,9 +116,9 @@ def case_data(path: Path) -> dict[str, Any]:
     """The evidence dict a case file stands for: its recording, trimmed, then patched."""
     spec = _spec(path)
     name = spec["recording"]
-    if "/" in name or not (LAB / f"{name}.json").is_file():
+    if "/" in name or _recording(name) is None:
         raise CaseError(f"case {_shown(path)} names recording {name!r}, but there is no "
-                        f"{_shown(LAB)}/{name}.json")
+                        f"{_shown(LAB)}/{name}.json (nor {_shown(STACKS)}/{name}.json)")
     doc: dict[str, Any] = json.loads(_trimmed_text(name))
     for n, op in enumerate(spec.get("patch", [])):
         try:

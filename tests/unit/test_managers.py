@@ -277,7 +277,8 @@ def test_only_servers_no_manager_runs_are_hand_started() -> None:
         _proc(10, 1, ["PM2 v5.3.0: God Daemon (/root/.pm2)"]),
         _proc(11, 10, [f"{venv}/python3", f"{venv}/uvicorn", "d:app"]),
         # in a container: its runtime runs it
-        _proc(12, 1, ["/usr/local/bin/uvicorn", "e:app"], "/system.slice/docker-0a1b.scope"),
+        _proc(12, 1, ["/usr/local/bin/uvicorn", "e:app"],
+              "/system.slice/docker-0a1b2c3d4e5f6a7b.scope"),
         _proc(13, 1, ["gunicorn", "f:app"], "/kubepods.slice/kubepods-pod1.slice/cri-x.scope"),
     ]
     found = handstarted.find(procs, {10})

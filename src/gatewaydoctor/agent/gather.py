@@ -22,6 +22,7 @@ from . import (
     dbprobe,
     firewall,
     handstarted,
+    namespaces,
     nginxscan,
     pm2,
     probes,
@@ -222,6 +223,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             _units(c, _show_units(c, more), no_exec)
         else:
             procs_item = c.take(f_procs)
+        c.submit(namespaces.scan, sources.NAMESPACES, (procs_item or {}).get("data"))
         _supervisor(c, procs_item, no_exec)
         pm2_pids = _pm2(c, procs_item, no_exec)
         _hand_started(c, procs_item, pm2_pids, f_dump, no_exec)
@@ -243,7 +245,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             text = files["stdout"]
         if text:
             scan = nginxscan.scan(text)
-            _nginx_logs(c, scan)
+            _nginx_logs(c, scan, (nginxscan.chosen(masters) or {}).get("root"))
             _nginx_probes(c, scan, url)
             c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan)
 
@@ -296,16 +298,18 @@ def _probe_url(c: _Collector, url: str) -> None:
              timeout=URL_PROBE_TIMEOUT)
 
 
-def _nginx_logs(c: _Collector, scan: dict[str, Any]) -> None:
+def _nginx_logs(c: _Collector, scan: dict[str, Any], root: str | None) -> None:
+    """The error and access logs nginx writes (under a container's root, for nginx in one)."""
     errors = [p for p in scan["error_logs"] if p.startswith("/")] or ["/var/log/nginx/error.log"]
     access = [p for p in scan["access_logs"] if p.startswith("/")] or ["/var/log/nginx/access.log"]
     w = c.windows
+    inside = root or ""
     for path in errors[:4]:
-        c.submit(read_tail, sources.nginx_error_log(path), path, max_bytes=w["error_log_bytes"],
-                 max_lines=w["error_log_lines"])
+        c.submit(read_tail, sources.nginx_error_log(path), inside + path,
+                 max_bytes=w["error_log_bytes"], max_lines=w["error_log_lines"])
     for path in access[:4]:
-        c.submit(read_tail, sources.nginx_access_log(path), path, max_bytes=w["access_log_bytes"],
-                 max_lines=w["access_log_lines"])
+        c.submit(read_tail, sources.nginx_access_log(path), inside + path,
+                 max_bytes=w["access_log_bytes"], max_lines=w["access_log_lines"])
 
 
 def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -> None:

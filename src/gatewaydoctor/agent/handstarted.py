@@ -18,7 +18,7 @@ import re
 import shlex
 from typing import Any
 
-from ..formats import execspec, sources
+from ..formats import container, execspec, sources
 from .runner import Item, new_item
 
 LOG_BYTES = 128 * 1024
@@ -35,15 +35,10 @@ def _is_manager(proc: dict[str, Any], pm2_pids: set[int]) -> bool:
     return proc["pid"] in pm2_pids or any(os.path.basename(a) in MANAGERS for a in argv[:2])
 
 
-# A container's cgroup (docker, podman, containerd, CRI-O, Kubernetes, LXC): its runtime
-# runs what is in it, with a restart policy of its own; not a server started by hand.
-_CONTAINER_PARTS = ("docker-", "libpod-", "cri-containerd-", "crio-", "lxc.payload")
-_CONTAINER_DIRS = ("docker", "kubepods", "kubepods.slice", "lxc", "containerd", "machine.slice")
-
-
 def _container_cgroup(cgroup: str | None) -> bool:
-    parts = (cgroup or "").split("/")
-    return any(p.startswith(_CONTAINER_PARTS) or p in _CONTAINER_DIRS for p in parts)
+    """A container's cgroup (docker, podman, containerd, CRI-O, Kubernetes, LXC): its runtime
+    runs what is in it, with a restart policy of its own; not a server started by hand."""
+    return container.container_of(cgroup) is not None
 
 
 def _service_cgroup(cgroup: str | None) -> bool:

@@ -201,16 +201,28 @@ def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def _binary(pid: int, named: str) -> str | None:
+def container_root(pid: int) -> str | None:
+    """`/proc/PID/root` when the process runs in a mount namespace other than ours (a
+    container): its paths name files under that root, not ours."""
+    try:
+        theirs, ours = os.readlink(f"/proc/{pid}/ns/mnt"), os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        return None
+    return f"/proc/{pid}/root" if theirs != ours else None
+
+
+def _binary(pid: int, named: str, root: str | None = None) -> str | None:
     """The master's binary: the title's path if absolute, else what /proc/PID/exe points at
-    (a relative or bare name in the title depends on a cwd and PATH we do not share)."""
-    if named.startswith("/") and _executable(named):
+    (a relative or bare name in the title depends on a cwd and PATH we do not share); in a
+    container, the path as the container sees it."""
+    inside = root or ""
+    if named.startswith("/") and _executable(inside + named):
         return named
     try:
         exe = os.readlink(f"/proc/{pid}/exe")
     except OSError:
         exe = ""
-    if exe and not exe.endswith(" (deleted)") and _executable(exe):
+    if exe and not exe.endswith(" (deleted)") and _executable(inside + exe):
         return exe
     if "/" in named:
         with contextlib.suppress(OSError):
@@ -232,8 +244,9 @@ def masters() -> list[dict[str, Any]]:
         parsed = parse_master(cmdline) if cmdline else None
         if parsed is None:
             continue
+        root = container_root(pid)
         parsed.update(pid=pid, cmdline=cmdline.replace("\0", " ").strip() if cmdline else "",
-                      path=_binary(pid, parsed["binary"]))
+                      path=_binary(pid, parsed["binary"], root), root=root)
         out.append(parsed)
     return out
 
@@ -249,6 +262,9 @@ def command(master: dict[str, Any] | None) -> list[str]:
     if master is None:
         return [which("nginx") or "nginx"]
     argv = [str(master["path"])]
+    if master.get("root") and master.get("pid"):
+        # In a container: its own binary reads its own files, in its mount namespace.
+        argv = [which("nsenter") or "nsenter", "-t", str(master["pid"]), "-m", "--", *argv]
     for flag, key in (("-p", "prefix"), ("-c", "conf"), ("-e", "error_log"), ("-g", "globals")):
         if master.get(key):
             argv += [flag, str(master[key])]
@@ -261,7 +277,7 @@ def dump(source: str, found: list[dict[str, Any]]) -> Item:
     item = run(source, [*command(master), "-T"])
     item["data"] = {"master": None if master is None else {
         k: master.get(k) for k in ("pid", "cmdline", "path", "conf", "prefix", "globals",
-                                   "error_log", "unit")},
+                                   "error_log", "unit", "root")},
         "masters": [m["pid"] for m in found if m.get("pid")]}
     return item
 

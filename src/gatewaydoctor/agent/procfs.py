@@ -1,4 +1,5 @@
-"""Processes from /proc: pid, cmdline, owner, cwd, cgroup, start time and socket inodes."""
+"""Processes from /proc: pid, cmdline, owner, cwd, cgroup, namespaces, start time and socket
+inodes."""
 
 from __future__ import annotations
 
@@ -97,6 +98,10 @@ def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None
         "cwd": _link(base + "/cwd"),
         "exe": _link(base + "/exe"),
         "cgroup": cgroup,
+        # Which network and mount namespaces it is in (`net:[4026531840]`): a container's
+        # 127.0.0.1 and files are its own. None where this user may not look.
+        "netns": _link(base + "/ns/net"),
+        "mntns": _link(base + "/ns/mnt"),
         "start_time": _start_time(fields, btime, ticks),
         "socket_inodes": inodes,
         "fd_error": fd_error,
@@ -119,6 +124,7 @@ def processes(source: str = sources.PROCESSES) -> Item:
         if info is not None:
             procs.append(info)
     procs.sort(key=lambda p: p["pid"])
-    item["data"] = {"processes": procs, "boot_time": btime, "self_pid": os.getpid()}
+    item["data"] = {"processes": procs, "boot_time": btime, "self_pid": os.getpid(),
+                    "netns": _link("/proc/self/ns/net"), "mntns": _link("/proc/self/ns/mnt")}
     item["duration"] = round(time.monotonic() - start, 4)
     return item

@@ -25,8 +25,11 @@ from .files import (
 from .host import (
     PROC_TCP_TABLES,
     Accounts,
+    Container,
     DiskUsage,
     Listener,
+    Namespaces,
+    NetNamespace,
     OpenFileLimit,
     Process,
     SystemState,
@@ -113,8 +116,9 @@ from .snapshot import (
 )
 
 __all__ = [
-    "ADDED", "ADDED_MODULES", "APP_ERROR_RE", "AUTH", "AccessLogEntry", "Accounts",
-    "AvcDenial", "ChainPolicy", "DatabaseCheck", "DatabaseProblem", "DirListing", "DiskUsage",
+    "ADDED", "ADDED_MODULES", "APP_ERROR_RE", "AUTH", "AccessLogEntry", "Accounts", "Container",
+    "Namespaces", "NetNamespace", "AvcDenial", "ChainPolicy", "DatabaseCheck",
+    "DatabaseProblem", "DirListing", "DiskUsage",
     "EXITED_RE", "Endpoint", "EnvFile", "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp",
     "FileStat", "FirewallRule", "FirewallState", "INPUT_CHAINS", "ImportProbe", "JournalEntry",
     "KINDS", "Listen", "Listener", "Location", "MANAGERS", "NEW_SYNTAX", "NOT_FOUND", "Need",

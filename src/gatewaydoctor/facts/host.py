@@ -35,11 +35,67 @@ class Process:
     start_time: float | None
     socket_inodes: frozenset[int]
     server: str | None
+    netns: str | None = None  # its network namespace (`net:[4026531840]`), if it could be read
+    container: str | None = None  # the id (or LXC name) of the container it runs in
 
     @property
     def command(self) -> str:
         """The command line as one string."""
         return " ".join(self.cmdline) or f"[{self.comm}]"
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container processes run in, named from what runs it (podman's conmon, Docker's
+    config.v2.json); the id alone where its runtime keeps no name we can read."""
+
+    runtime: str  # docker, podman, containerd, cri-o, kubernetes, lxc
+    id: str
+    name: str | None
+    log: str | None  # where its runtime writes its output (json-file, k8s-file)
+    pids: tuple[int, ...]
+    netns: str | None
+
+    @property
+    def label(self) -> str:
+        """`podman container gd-proxy`, `docker container 3f2a1b9c0d4e`."""
+        return f"{self.runtime} container {self.name or self.id[:12]}"
+
+    @property
+    def exec_prefix(self) -> str | None:
+        """How to run a command inside it, where its runtime has a CLI for that."""
+        tool = {"docker": "docker", "podman": "podman"}.get(self.runtime)
+        return f"{tool} exec {self.name or self.id[:12]}" if tool else None
+
+
+@dataclass(frozen=True)
+class NetNamespace:
+    """A network namespace other than the one the evidence was gathered in, with its
+    listening TCP sockets (read from one of its processes' /proc/PID/net/tcp{,6})."""
+
+    netns: str
+    pid: int
+    listeners: tuple[Listener, ...]
+    table: str
+
+
+@dataclass(frozen=True)
+class Namespaces:
+    """The network namespaces and containers the host's processes run in."""
+
+    own: str | None  # the gatherer's network namespace
+    others: tuple[NetNamespace, ...]
+    containers: tuple[Container, ...]
+    source: str
+
+    def container(self, cid: str | None) -> Container | None:
+        """The container with this id, if seen."""
+        return next((c for c in self.containers if c.id == cid), None) if cid else None
+
+    def foreign(self, netns: str | None) -> NetNamespace | None:
+        """The namespace `netns` if it is not the gatherer's own and its table was read."""
+        return next((n for n in self.others if n.netns == netns), None) \
+            if netns and netns != self.own else None
 
 
 @dataclass(frozen=True)

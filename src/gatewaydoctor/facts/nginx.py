@@ -284,6 +284,10 @@ class NginxControl:
     argv: tuple[str, ...]
     unit: str | None
     source: str
+    pid: int | None = None  # the running master's
+    # How to run a command where it runs, for nginx in a container (`podman exec proxy`,
+    # `nsenter -t 25 -m --`); None on the host.
+    inside: str | None = None
 
     @property
     def _nginx(self) -> str:
@@ -299,7 +303,7 @@ class NginxControl:
         folder, _, name = argv[0].rpartition("/") if argv else ("", "", "")
         if name == "nginx" and folder in _SYSTEM_BIN:
             argv[0] = "nginx"
-        return shlex.join(argv)
+        return f"{self.inside} {shlex.join(argv)}" if self.inside else shlex.join(argv)
 
     @property
     def test_command(self) -> str:

@@ -9,7 +9,15 @@ from ..i18n import N_
 from .address import Endpoint
 from .database import DatabaseCheck, DatabaseProblem, database_problems
 from .files import FileStat
-from .host import PROC_TCP_TABLES, Accounts, Listener, Process, SystemState
+from .host import (
+    PROC_TCP_TABLES,
+    Accounts,
+    Listener,
+    Namespaces,
+    NetNamespace,
+    Process,
+    SystemState,
+)
 from .network import FirewallState, NameLookup, Probe, SelinuxState, url_at_nginx
 from .nginx import (
     AccessLogEntry,
@@ -100,6 +108,8 @@ class Facts:
     taken_at: str = ""  # when the evidence was gathered
     # How the URL's host name resolved from the host (None: no URL, or older evidence).
     url_name: NameLookup | None = None
+    # Other network namespaces (containers, PrivateNetwork=) and the containers seen.
+    namespaces: Namespaces | None = None
 
     def unit(self, name: str) -> Unit | None:
         """Return the unit called name, if known."""
@@ -384,5 +394,40 @@ class Facts:
     def dead_targets(self) -> list[tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
         """proxy_pass targets on this host where nothing listens, with the locations."""
         targets = self.nginx_config.targets() if self.nginx_config else {}
+        own = self.nginx_namespace()
+        # nginx in a namespace of its own (a container) connects within it: a TCP target
+        # is alive only if something listens there, whatever listens on the host.
         return [(ep, uses) for ep, uses in targets.values()
-                if ep.on_this_host and not self.listeners_at(ep)]
+                if ep.on_this_host and not (
+                    any(li.endpoint.accepts(ep) for li in own.listeners)
+                    if own is not None and ep.path is None else self.listeners_at(ep))]
+
+    def listening_elsewhere(self, ep: Endpoint, netns: str) -> tuple[Listener, Process] | None:
+        """A listener at ep's port, on loopback or every address, held by a process in a
+        network namespace other than netns (the host's, or a container's)."""
+        others = self.namespaces.others if self.namespaces else ()
+        for listeners in [self.listeners or (), *(n.listeners for n in others)]:
+            for li in listeners:
+                if li.endpoint.port != ep.port or not li.endpoint.on_this_host:
+                    continue
+                procs = [p for pid in li.pids if (p := self.process(pid)) is not None]
+                app = next((p for p in procs if p.netns and p.netns != netns), None)
+                if app is not None:
+                    return li, app
+        return None
+
+    def refused_at(self, ep: Endpoint) -> list[ErrorLogEntry]:
+        """nginx's error-log lines of connections to ep refused (111), oldest first."""
+        return [e for e in self.nginx_errors or ()
+                if "(111: " in e.message and ep.label in (e.upstream or "")]
+
+    def nginx_master(self) -> Process | None:
+        """The serving nginx master's process, if it runs."""
+        pid = self.nginx_control.pid if self.nginx_control else None
+        return self.process(pid) if pid else None
+
+    def nginx_namespace(self) -> NetNamespace | None:
+        """The network namespace the serving nginx master runs in, when it is not the one
+        the evidence was gathered in (and its listening sockets were read)."""
+        proc = self.nginx_master()
+        return self.namespaces.foreign(proc.netns) if proc and self.namespaces else None

@@ -225,6 +225,8 @@ def name_lookup(host: str) -> str:
 
 # --- processes and sockets
 PROCESSES = "proc.processes"
+# Other network namespaces' listening sockets, and the containers processes run in.
+NAMESPACES = "proc.namespaces"
 TCP_LISTEN = "net.tcp_listen"  # sock_diag's listening TCP sockets
 PROC_NET_PREFIX = "proc.net."
 TCP_TABLES = ("tcp", "tcp6")  # /proc/net/tcp{,6}: read where sock_diag is not there

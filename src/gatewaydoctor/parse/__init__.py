@@ -18,6 +18,7 @@ from ..facts import (
     HandStarted,
     JournalEntry,
     Listener,
+    Namespaces,
     Pm2State,
     Process,
     SkippedSource,
@@ -30,6 +31,7 @@ from . import (
     database,
     firewall,
     handstarted,
+    namespaces,
     net,
     nginx_config,
     nginx_logs,
@@ -58,9 +60,17 @@ def _nginx_config(b: Build) -> object:
 
 
 def _nginx_control(b: Build) -> object:
-    """How nginx is run (binary, flags, unit), for the fixes' commands."""
-    return nginx_config.control_from(b.ev.get(sources.NGINX_DUMP), b.values.get("processes"),
-                                     b.values.get("units"))
+    """How nginx is run (binary, flags, unit, the container it runs in), for the fixes'
+    commands."""
+    control = nginx_config.control_from(b.ev.get(sources.NGINX_DUMP), b.values.get("processes"),
+                                        b.values.get("units"))
+    spaces: Namespaces | None = b.values.get("namespaces")
+    master = next((p for p in b.values.get("processes") or ()
+                   if control is not None and p.pid == control.pid), None)
+    box = spaces.container(master.container) if spaces and master else None
+    if control is not None and box is not None and box.exec_prefix:
+        control = replace(control, inside=box.exec_prefix)
+    return control
 
 
 def _no_systemd(b: Build) -> bool:
@@ -201,6 +211,18 @@ def _listeners(b: Build) -> tuple[Listener, ...] | None:
     return tuple(net.listeners(raw, b.values["processes"] or ()))
 
 
+def _namespaces(b: Build) -> Namespaces | None:
+    """Other network namespaces and containers; from evidence of agents that did not look
+    at namespaces, only the containers the processes' cgroups name."""
+    item, listing = b.ev.get(sources.NAMESPACES), b.ev.get(sources.PROCESSES)
+    if item is not None and item.ok:
+        return namespaces.namespaces_from(item, b.values["processes"] or ())
+    if listing is None or not listing.ok:
+        b.missing["namespaces"] = "neither namespaces nor processes were gathered"
+        return None
+    return namespaces.from_listing(listing)
+
+
 def _tcp_listeners(ev: Evidence, unix: Item | None
                    ) -> tuple[list[Item | None], list[net.RawListener], str]:
     """(the items looked at, the TCP listeners, where they were looked for)."""
@@ -268,6 +290,7 @@ TABLE: tuple[Row, ...] = (
     Step("pm2", _pm2, also=("units", "journal")),
     One("processes", sources.PROCESSES, lambda i: tuple(net.processes(i)), "/proc listing"),
     Step("process_table", _process_table),
+    Step("namespaces", _namespaces),
     Step("nginx_control", _nginx_control),
     Step("no_systemd", _no_systemd),
     Step("listeners", _listeners, also=("tcp_tables",)),

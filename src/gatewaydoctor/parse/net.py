@@ -8,7 +8,7 @@ from typing import Any
 
 from ..evidence import Item
 from ..facts import Endpoint, Listener, Process
-from ..formats import execspec
+from ..formats import container, execspec
 
 TCP_LISTEN = "0A"
 SO_ACCEPTCON = 0x10000
@@ -26,14 +26,19 @@ RawListener = tuple[str, Endpoint, int, str]  # proto, endpoint, inode, where it
 
 def tcp_listeners(item: Item, proto: str) -> list[RawListener]:
     """Parse /proc/net/tcp or tcp6 into LISTEN sockets."""
+    return table_listeners(item.stdout or "", proto, f"/proc/net/{proto}")
+
+
+def table_listeners(text: str, proto: str, where: str) -> list[RawListener]:
+    """The LISTEN sockets of a /proc/net/tcp{,6} table's text (any namespace's)."""
     out = []
-    for line in (item.stdout or "").splitlines()[1:]:
+    for line in text.splitlines()[1:]:
         f = line.split()
         if len(f) < 10 or f[3] != TCP_LISTEN:
             continue
         addr, _, port = f[1].partition(":")
         out.append((proto, Endpoint(host=_hex_addr(addr), port=int(port, 16)), int(f[9]),
-                    f"/proc/net/{proto}"))
+                    where))
     return out
 
 
@@ -80,6 +85,8 @@ def processes(item: Item) -> list[Process]:
             start_time=p.get("start_time"),
             socket_inodes=frozenset(int(i) for i in p.get("socket_inodes") or ()),
             server=execspec.server_of(list(cmd)),
+            netns=p.get("netns") if isinstance(p.get("netns"), str) else None,
+            container=(container.container_of(p.get("cgroup")) or (None, None))[1],
         ))
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -303,7 +304,12 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
     when neither is known, the packaged nginx.service if there is one)."""
     if dump is None or not dump.argv:
         return None
-    argv = tuple(a for a in dump.argv if a not in ("-T", "-t"))
+    argv = tuple(dump.argv[:-1] if dump.argv[-1] in ("-T", "-t") else dump.argv)
+    inside = None
+    if argv and argv[0].rpartition("/")[2] == "nsenter" and "--" in argv:
+        # -T ran in a container's mount namespace: `nsenter -t PID -m -- nginx ...`.
+        at = argv.index("--")
+        inside, argv = shlex.join(("nsenter", *argv[1:at + 1])), argv[at + 1:]
     master = (dump.data or {}).get("master") or {}
     unit = master.get("unit") if isinstance(master.get("unit"), str) else None
     running = [p for p in processes or () if p.command.startswith("nginx: master process")]
@@ -316,7 +322,8 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
     elif not master and proc is None and \
             any(u.name.removesuffix(".service") == "nginx" for u in units or ()):
         unit = "nginx"  # evidence from before the agent said which nginx it read
-    return NginxControl(argv=argv, unit=unit, source=dump.label())
+    return NginxControl(argv=argv, unit=unit, source=dump.label(),
+                        pid=proc.pid if proc is not None else None, inside=inside)
 
 
 _TEST_RE = re.compile(

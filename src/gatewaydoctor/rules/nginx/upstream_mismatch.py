@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import Endpoint, Facts, Listener, NginxConfig, Process
+from ...facts import Endpoint, Facts, Listener, Location, NginxConfig, Process, ServerBlock
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -29,7 +29,7 @@ def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[
     apps = _app_listeners(facts, listeners)
     if not apps:
         return
-    for ep, uses in facts.dead_targets():
+    for ep, uses in _elsewhere(facts, apps):
         # Prefer an app listening on the same kind of address (TCP or unix socket).
         li, who = next(((li, who) for li, who in apps
                         if (li.endpoint.path is None) == (ep.path is None)), apps[0])
@@ -45,6 +45,14 @@ def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[
                     address=ep.label, listening=li.endpoint.label, where=first.where,
                     path=first.path or "/", who=who,
                     **_edit(nginx_config, ep, first.where, new))
+
+
+def _elsewhere(facts: Facts, apps: list[tuple[Listener, str]]
+               ) -> list[tuple[Endpoint, list[tuple[ServerBlock, Location]]]]:
+    """The dead targets no app listens at: an app at the very address listens in another
+    network namespace than nginx's (netns-loopback tells that), not elsewhere."""
+    return [(ep, uses) for ep, uses in facts.dead_targets()
+            if not any(li.endpoint.accepts(ep) for li, _who in apps)]
 
 
 def _edit(config: NginxConfig, ep: Endpoint, where: str, new: str) -> dict[str, str]:

@@ -1,0 +1,150 @@
+"""A real stack with a real container: nginx → uvicorn, one of them (or nginx with the host's
+network) in a Podman container; then the real agent gathers the evidence.
+
+Run as `unshare --pid --fork --mount-proc --net python container_stack.py SCENARIO DIR OUT`
+(tests/unit/test_containers.py does): a private process table and network, so the agent sees
+this stack and nothing else of the host. The container's root is the host's own root under an
+overlay (`--rootfs /:O`: writes inside stay in the container), since no image can be pulled
+here; its network is `none` (a namespace with only its own loopback: what a container's
+127.0.0.1 is) or `host`. Podman keeps its state under DIR (--root) and a tmpfs of this
+mount namespace's own (--runroot, --tmpdir).
+
+Scenarios:
+- nginx-in-container: nginx in a container proxies to 127.0.0.1:8000; uvicorn listens on the
+  stack's (the "host's") 127.0.0.1:8000.
+- app-in-container: nginx on the host proxies to 127.0.0.1:8000; uvicorn listens on the
+  container's own 127.0.0.1:8000.
+- both-in-containers: nginx in one container, uvicorn in another, each with its own network.
+- host-network: nginx in a container run with --network host: healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from managed_stack import APP, BIN, NGINX_PORT, PORT, _listening, _wait
+
+NAME = {"nginx-in-container": ("gd-proxy",), "app-in-container": ("gd-api",),
+        "both-in-containers": ("gd-proxy", "gd-api"), "host-network": ("gd-proxy",)}
+NETWORK = {"nginx-in-container": "none", "app-in-container": "none",
+           "both-in-containers": "none", "host-network": "host"}
+# The kernel here refuses podman's default rlimits (above the hard limit) and cgroup v1/v2
+# hybrids defeat crun: runc, with limits it may set.
+# podman wants a run root of at most 50 characters: a tmpfs of this mount namespace's own.
+RUNROOT = "/mnt"
+CONTAINERS_CONF = '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
+
+
+def podman(base: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """podman with every bit of its state under base."""
+    conf = base / "containers.conf"
+    if not conf.exists():
+        conf.write_text(CONTAINERS_CONF)
+    done = subprocess.run(
+        ["podman", "--runtime", "runc", "--root", str(base / "store"), "--runroot",
+         f"{RUNROOT}/run", "--tmpdir", f"{RUNROOT}/tmp", "--events-backend", "none", *args],
+        env={**os.environ, "CONTAINERS_CONF": str(conf)}, capture_output=True, text=True,
+        timeout=120, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"podman {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
+    return done
+
+
+def _nginx_conf(base: Path) -> Path:
+    temps = "".join(f"    {k}_temp_path {base}/{k};\n"
+                    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = base / "nginx.conf"
+    conf.write_text(
+        f"worker_processes 1;\nerror_log {base}/error.log;\npid {base}/nginx.pid;\n"
+        f"events {{ worker_connections 64; }}\n"
+        f"http {{\n    access_log {base}/access.log;\n{temps}"
+        f"    server {{\n        listen 127.0.0.1:{NGINX_PORT};\n        root {base}/app;\n"
+        f"        location / {{ proxy_pass http://127.0.0.1:{PORT}; }}\n    }}\n}}\n")
+    return conf
+
+
+def _run(base: Path, name: str, network: str, *command: str) -> None:
+    podman(base, "run", "-d", "--name", name, "--network", network, "-w", str(base / "app"),
+           "--rootfs", "/:O", *command)
+
+
+def _pid_in(base: Path, name: str) -> int:
+    out = podman(base, "inspect", "--format", "{{.State.Pid}}", name).stdout.strip()
+    return int(out)
+
+
+def _get(url: str, netns_pid: int | None = None) -> int:
+    """GET url (from inside the network namespace of netns_pid, when given): its status."""
+    if netns_pid is not None:
+        code = ("import urllib.request, urllib.error\ntry:\n"
+                f"    print(urllib.request.urlopen({url!r}, timeout=5).status)\n"
+                "except urllib.error.HTTPError as e:\n    print(e.code)\n"
+                "except OSError:\n    print(0)\n")
+        out = subprocess.run(["nsenter", "-t", str(netns_pid), "-n", sys.executable, "-c", code],
+                             capture_output=True, text=True, timeout=30, check=True)
+        return int(out.stdout.strip())
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _state(base: Path, scenario: str) -> dict[str, object]:
+    conf = _nginx_conf(base)
+    uvicorn = [str(BIN / "uvicorn"), "main:app", "--host", "127.0.0.1", "--port", str(PORT)]
+    nginx = ["/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"]
+    url = f"http://127.0.0.1:{NGINX_PORT}/"
+    if "gd-api" in NAME[scenario]:
+        _run(base, "gd-api", NETWORK[scenario], *uvicorn)
+        pid = _pid_in(base, "gd-api")
+        _wait(lambda: _get(f"http://127.0.0.1:{PORT}/", pid) == 200, "uvicorn in the container")
+    else:
+        log = base / "uvicorn.out"
+        subprocess.Popen(uvicorn, cwd=base / "app", stdout=log.open("ab"),
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+        _wait(lambda: _listening(PORT), "uvicorn", log=log)
+    if "gd-proxy" not in NAME[scenario]:
+        subprocess.run(["/usr/sbin/nginx", "-c", str(conf)], check=True, timeout=20)
+        _wait(lambda: _get(url) == 502, "nginx's 502")
+        return {"status": _get(url)}
+    _run(base, "gd-proxy", NETWORK[scenario], *nginx)
+    pid = _pid_in(base, "gd-proxy")
+    want = 200 if scenario == "host-network" else 502
+    _wait(lambda: _get(url, pid) == want, f"nginx in the container answering {want}")
+    return {"status": _get(url, pid)}
+
+
+def main(scenario: str, base: Path, out: Path) -> None:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=700", "tmpfs", RUNROOT], check=True,
+                   timeout=10)
+    (base / "app").mkdir(parents=True)
+    (base / "app" / "main.py").write_text(APP)
+    try:
+        seen = _state(base, scenario)
+        from gatewaydoctor.agent.gather import gather
+
+        evidence = gather()
+        evidence["test_seen"] = seen
+        out.write_text(json.dumps(evidence), encoding="utf-8")
+    finally:
+        podman(base, "rm", "-f", "-t", "0", *NAME[scenario], check=False)
+        if "gd-proxy" not in NAME[scenario]:
+            subprocess.run(["/usr/sbin/nginx", "-c", str(base / "nginx.conf"), "-s", "stop"],
+                           timeout=20, check=False)
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

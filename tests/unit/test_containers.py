@@ -1,0 +1,146 @@
+"""nginx and the app in real Podman containers (tests/unit/container_stack.py, in namespaces
+of its own): the agent finds each container from its processes' cgroups and names it from
+podman's conmon, reads each other network namespace's listening sockets and nginx's
+configuration and logs inside its container, and netns-loopback names the trap (a
+container's 127.0.0.1 is its own) with a fix that fits where each side runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatewaydoctor.diagnose import Diagnosis, diagnose
+from gatewaydoctor.evidence import load
+from gatewaydoctor.facts import Facts
+from gatewaydoctor.parse import build_facts
+from gatewaydoctor.rules import all_rules, run_rules
+
+HERE = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+NEEDS = ("unshare", "nsenter", "ip", "podman", "runc")
+CGROUPS = Path("/sys/fs/cgroup")
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (namespaces, containers)"
+    absent = [t for t in NEEDS if shutil.which(t) is None]
+    if not Path("/usr/sbin/nginx").exists():
+        absent.append("nginx")
+    if not (Path(sys.executable).parent / "uvicorn").exists():
+        absent.append("uvicorn in the test venv")
+    return f"missing: {', '.join(absent)} (scripts/test installs them)" if absent else None
+
+
+def _podman_cgroups() -> set[Path]:
+    """podman's cgroups on the host (cgroupfs driver): `libpod_parent` in each hierarchy."""
+    return set(CGROUPS.glob("*/libpod_parent")) | set(CGROUPS.glob("libpod_parent"))
+
+
+def _remove_cgroups(paths: set[Path]) -> None:
+    """Remove the cgroup trees podman left behind (empty once its processes are gone; the
+    kernel may take a moment to let the last one go)."""
+    for top in paths:
+        for sub in [*sorted((p for p in top.rglob("*") if p.is_dir()),
+                            key=lambda p: -len(p.parts)), top]:
+            for _ in range(50):
+                try:
+                    sub.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                sub.rmdir()  # still busy after 5 s: fail the test, naming it
+
+
+_RUNS: dict[str, tuple[dict[str, Any], Facts, Diagnosis]] = {}
+
+
+def _stack(scenario: str, tmp_path_factory: pytest.TempPathFactory
+           ) -> tuple[dict[str, Any], Facts, Diagnosis]:
+    why = _missing()
+    if why and IN_CI:
+        pytest.fail(f"podman, nginx and namespaces are needed in CI: {why}")
+    if why:
+        pytest.skip(why)
+    if scenario not in _RUNS:
+        base = tmp_path_factory.mktemp(scenario)
+        out = base / "evidence.json"
+        before = _podman_cgroups()
+        try:
+            proc = subprocess.run(
+                ["unshare", "--pid", "--fork", "--mount-proc", "--net", sys.executable,
+                 str(HERE / "container_stack.py"), scenario, str(base / "stack"), str(out)],
+                capture_output=True, text=True, timeout=300, check=False)
+        finally:
+            _remove_cgroups(_podman_cgroups() - before)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        facts = build_facts(load(str(out)))
+        _RUNS[scenario] = (json.loads(out.read_text()), facts,
+                           diagnose(facts, run_rules(facts, all_rules())))
+    return _RUNS[scenario]
+
+
+def _first_cause(d: Diagnosis) -> str | None:
+    return d.causes[0].category if d.causes else None
+
+
+def test_nginx_in_a_container_proxying_to_its_own_loopback(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("nginx-in-container", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 502}
+    (box,) = facts.namespaces.containers if facts.namespaces else ()
+    assert (box.runtime, box.name) == ("podman", "gd-proxy")
+    assert box.log and box.log.endswith("/userdata/ctr.log")
+    # nginx -T ran inside the container's mount namespace, and its log was read there.
+    master = ev["items"]["nginx.dump"]["data"]["master"]
+    assert ev["items"]["nginx.dump"]["argv"][:5] == [
+        shutil.which("nsenter"), "-t", str(master["pid"]), "-m", "--"]
+    logs = [k for k in ev["items"] if k.startswith("nginx.error_log:")]
+    assert [ev["items"][k]["path"] for k in logs] == [
+        f"/proc/{master['pid']}/root{k.partition(':')[2]}" for k in logs]
+    assert _first_cause(d) == "network.namespace"
+    cause = d.causes[0]
+    assert "podman container gd-proxy" in cause.title
+    assert any("connect() failed (111: Connection refused)" in e.text for e in cause.evidence)
+    assert "podman exec gd-proxy nginx" in cause.fix.commands[-1]
+    # Not also a "mismatch": the app listens at the very address, elsewhere.
+    assert "nginx.upstream_mismatch" not in {f.category for f in d.findings}
+
+
+def test_app_in_a_container_not_published(tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("app-in-container", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 502}
+    assert _first_cause(d) == "network.namespace"
+    assert "podman container gd-api" in d.causes[0].title
+    assert "-p 127.0.0.1:8000:8000" in d.causes[0].fix.summary
+    # The container's socket was read from its own namespace's table.
+    (other,) = facts.namespaces.others if facts.namespaces else ()
+    assert [li.endpoint.label for li in other.listeners] == ["127.0.0.1:8000"]
+    assert other.listeners[0].pids
+
+
+def test_nginx_and_app_in_two_containers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _ev, facts, d = _stack("both-in-containers", tmp_path_factory)
+    assert sorted(c.name or "" for c in facts.namespaces.containers) == ["gd-api", "gd-proxy"] \
+        if facts.namespaces else False
+    assert _first_cause(d) == "network.namespace"
+    assert "proxy_pass http://gd-api:8000" in d.causes[0].fix.summary
+
+
+def test_nginx_in_a_container_on_the_host_network_is_healthy(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("host-network", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 200}
+    assert [c.name for c in facts.namespaces.containers] == ["gd-proxy"] \
+        if facts.namespaces else False
+    assert d.causes == () or not d.causes, [f.title for f in d.causes]
