@@ -16,6 +16,10 @@ Scenarios:
   container's own 127.0.0.1:8000.
 - both-in-containers: nginx in one container, uvicorn in another, each with its own network.
 - host-network: nginx in a container run with --network host: healthy.
+- app-container: uvicorn in a container on the host's network behind nginx on the host:
+  healthy, the container a service like a unit.
+- app-container-crashed: the same container's app imports a module its environment lacks:
+  it exited at start, and nginx answers 502.
 """
 
 from __future__ import annotations
@@ -32,26 +36,44 @@ from pathlib import Path
 from managed_stack import APP, BIN, NGINX_PORT, PORT, _listening, _wait
 
 NAME = {"nginx-in-container": ("gd-proxy",), "app-in-container": ("gd-api",),
-        "both-in-containers": ("gd-proxy", "gd-api"), "host-network": ("gd-proxy",)}
+        "both-in-containers": ("gd-proxy", "gd-api"), "host-network": ("gd-proxy",),
+        "app-container": ("gd-api",), "app-container-crashed": ("gd-api",)}
 NETWORK = {"nginx-in-container": "none", "app-in-container": "none",
-           "both-in-containers": "none", "host-network": "host"}
+           "both-in-containers": "none", "host-network": "host", "app-container": "host",
+           "app-container-crashed": "host"}
 # The kernel here refuses podman's default rlimits (above the hard limit) and cgroup v1/v2
 # hybrids defeat crun: runc, with limits it may set.
 # podman wants a run root of at most 50 characters: a tmpfs of this mount namespace's own.
 RUNROOT = "/mnt"
-CONTAINERS_CONF = '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
+# The kernel here refuses podman's default rlimits (above the hard limit) and cgroup v1/v2
+# hybrids defeat crun: runc, with limits it may set. Set through the environment, so the
+# agent's own `podman ps` reads the same store, as a user's shell would.
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+tmp_dir = "{run}/tmp"
+events_logger = "none"
+"""
+STORAGE_CONF = """[storage]
+driver = "overlay"
+graphroot = "{base}/store"
+runroot = "{run}/run"
+"""
+
+
+def configure(base: Path) -> None:
+    """Point podman (this script's and the agent's) at a store under base."""
+    (base / "containers.conf").write_text(CONTAINERS_CONF.format(run=RUNROOT))
+    (base / "storage.conf").write_text(STORAGE_CONF.format(base=base, run=RUNROOT))
+    os.environ["CONTAINERS_CONF"] = str(base / "containers.conf")
+    os.environ["CONTAINERS_STORAGE_CONF"] = str(base / "storage.conf")
 
 
 def podman(base: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """podman with every bit of its state under base."""
-    conf = base / "containers.conf"
-    if not conf.exists():
-        conf.write_text(CONTAINERS_CONF)
-    done = subprocess.run(
-        ["podman", "--runtime", "runc", "--root", str(base / "store"), "--runroot",
-         f"{RUNROOT}/run", "--tmpdir", f"{RUNROOT}/tmp", "--events-backend", "none", *args],
-        env={**os.environ, "CONTAINERS_CONF": str(conf)}, capture_output=True, text=True,
-        timeout=120, check=False)
+    """podman, configured by configure()."""
+    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=120,
+                          check=False)
     if check and done.returncode != 0:
         raise RuntimeError(f"podman {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
     return done
@@ -104,7 +126,12 @@ def _state(base: Path, scenario: str) -> dict[str, object]:
     uvicorn = [str(BIN / "uvicorn"), "main:app", "--host", "127.0.0.1", "--port", str(PORT)]
     nginx = ["/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"]
     url = f"http://127.0.0.1:{NGINX_PORT}/"
-    if "gd-api" in NAME[scenario]:
+    if scenario == "app-container-crashed":
+        (base / "app" / "main.py").write_text("import stripe_payments_sdk\n\n" + APP)
+        _run(base, "gd-api", NETWORK[scenario], *uvicorn)
+        _wait(lambda: podman(base, "inspect", "--format", "{{.State.Status}}",
+                             "gd-api").stdout.strip() == "exited", "the app's container to exit")
+    elif "gd-api" in NAME[scenario]:
         _run(base, "gd-api", NETWORK[scenario], *uvicorn)
         pid = _pid_in(base, "gd-api")
         _wait(lambda: _get(f"http://127.0.0.1:{PORT}/", pid) == 200, "uvicorn in the container")
@@ -116,7 +143,8 @@ def _state(base: Path, scenario: str) -> dict[str, object]:
         _wait(lambda: _listening(PORT), "uvicorn", log=log)
     if "gd-proxy" not in NAME[scenario]:
         subprocess.run(["/usr/sbin/nginx", "-c", str(conf)], check=True, timeout=20)
-        _wait(lambda: _get(url) == 502, "nginx's 502")
+        want = 200 if scenario == "app-container" else 502
+        _wait(lambda: _get(url) == want, f"nginx's {want}")
         return {"status": _get(url)}
     _run(base, "gd-proxy", NETWORK[scenario], *nginx)
     pid = _pid_in(base, "gd-proxy")
@@ -131,6 +159,7 @@ def main(scenario: str, base: Path, out: Path) -> None:
                    timeout=10)
     (base / "app").mkdir(parents=True)
     (base / "app" / "main.py").write_text(APP)
+    configure(base)
     try:
         seen = _state(base, scenario)
         from gatewaydoctor.agent.gather import gather

@@ -144,3 +144,30 @@ def test_nginx_in_a_container_on_the_host_network_is_healthy(
     assert [c.name for c in facts.namespaces.containers] == ["gd-proxy"] \
         if facts.namespaces else False
     assert d.causes == () or not d.causes, [f.title for f in d.causes]
+
+
+def test_a_container_running_the_app_is_a_service(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("app-container", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 200}
+    (unit,) = [u for u in facts.units or () if u.manager == "container"]
+    assert (unit.name, unit.state, unit.server, unit.control) == (
+        "container:gd-api", "active/running", "uvicorn", "podman")
+    assert unit.restart_command == "podman restart gd-api"
+    # The process holding the port is tied to the container's service.
+    (li,) = [li for li in facts.listeners or () if li.endpoint.port == 8000]
+    assert {facts.process(p).unit for p in li.pids if facts.process(p)} == {"container:gd-api"}
+    assert not d.causes, [f.title for f in d.causes]
+
+
+def test_a_crashed_app_container_is_diagnosed_from_its_output(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("app-container-crashed", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 502}
+    (unit,) = [u for u in facts.units or () if u.manager == "container"]
+    assert (unit.active_state, unit.exec_main_status) == ("failed", 1)
+    assert _first_cause(d) == "app.missing_dependency"
+    cause = d.causes[0]
+    assert cause.evidence[0].source == "podman logs --tail 200 gd-api"
+    assert "stripe_payments_sdk" in cause.evidence[0].text
+    assert "podman restart gd-api" in cause.fix.commands

@@ -19,6 +19,7 @@ from ..formats import execspec, sources, systemd
 from ..formats.endpoint import split_hostport
 from . import (
     appprobe,
+    containers,
     dbprobe,
     firewall,
     handstarted,
@@ -224,6 +225,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         else:
             procs_item = c.take(f_procs)
         c.submit(namespaces.scan, sources.NAMESPACES, (procs_item or {}).get("data"))
+        c.submit(_containers, c, ((procs_item or {}).get("data") or {}).get("processes", []))
         _supervisor(c, procs_item, no_exec)
         pm2_pids = _pm2(c, procs_item, no_exec)
         _hand_started(c, procs_item, pm2_pids, f_dump, no_exec)
@@ -530,6 +532,19 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
                  max_lines=supervisord.LOG_LINES)
     for name, props in programs:
         _python_unit(c, sources.supervisor_unit(name), props, no_exec)
+
+
+def _containers(c: _Collector, procs: list[dict[str, Any]]) -> list[Item]:
+    """Each runtime's containers, running or not; then the output of those that serve (from
+    this worker: drain() waits for this job, so for what it submits)."""
+    found = [item for item in (containers.podman(sources.container_list("podman")),
+                               containers.docker(sources.container_list("docker"), procs))
+             if item is not None]
+    serving = [r for item in found for r in (item.get("data") or {}).get("containers", [])
+               if containers.serves(r)]
+    for record in serving[:containers.MAX_LOGGED]:
+        c.submit(containers.output, record)
+    return found
 
 
 def _pm2(c: _Collector, procs_item: Item | None, no_exec: bool) -> set[int]:

@@ -53,7 +53,7 @@ def _flag(argv: list[str], *names: str) -> str | None:
     return None
 
 
-def _docker_root(processes: list[dict[str, Any]]) -> str:
+def docker_root(processes: list[dict[str, Any]]) -> str:
     """dockerd's data root: its --data-root, else daemon.json's, else its default."""
     for p in processes:
         argv = [str(a) for a in p.get("cmdline") or []]
@@ -110,7 +110,7 @@ def _containers(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                   "pids": [], "netns": p.get("netns"), "mntns": p.get("mntns")}
             named = _from_monitor(p["pid"], by_pid, cid)
             if not named and runtime == "docker":
-                root = root or _docker_root(processes)
+                root = root or docker_root(processes)
                 named = _docker_names(cid, root)
             entry.update({k: v for k, v in named.items() if v})
         entry["pids"].append(p["pid"])

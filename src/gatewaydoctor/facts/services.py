@@ -26,7 +26,7 @@ APP_ERROR_RE = re.compile(r"error|exception|failed|denied|fatal|critical|killed|
                           re.IGNORECASE)
 # Who runs a service: systemd, supervisord, pm2, or nobody (a process started by hand:
 # nohup, screen, tmux); room for a container.
-MANAGERS = ("systemd", "supervisor", "pm2", "process")
+MANAGERS = ("systemd", "supervisor", "pm2", "process", "container")
 # Managers that restart what they run (a stopped one of theirs is their rules' to speak of).
 RESTARTING_MANAGERS = ("supervisor", "pm2")
 
@@ -68,7 +68,7 @@ class Service:
     # empty: systemd's properties say it.
     status_text: str = ""
     # What a manager command needs first: pm2's PM2_HOME and user (`sudo -u app env
-    # PM2_HOME=/home/app/.pm2 `).
+    # PM2_HOME=/home/app/.pm2 `); a container's runtime CLI (`docker`, `podman`).
     control: str = ""
     # Where a hand-started server's output goes: a file (nohup.out), a terminal, a pipe.
     output: str | None = None
@@ -87,6 +87,8 @@ class Service:
             return f"supervisorctl restart {self.program}"
         if self.manager == "pm2":
             return f"{self.control}pm2 restart {self.program}"
+        if self.manager == "container":
+            return f"{self.control} restart {self.program}"
         if self.manager == "process":
             # Nothing restarts a server started by hand: say so where the command is given.
             stop = f"kill {self.main_pid} && " if self.main_pid else ""
@@ -115,6 +117,8 @@ class Service:
             return f"supervisorctl status {self.program}"
         if self.manager == "pm2":
             return f"{self.control}pm2 describe {self.program}"
+        if self.manager == "container":
+            return f"{self.control} ps -a --filter name=^{self.program}$"
         if self.manager == "process":
             return f"ps -o pid,user,lstart,args -p {self.main_pid}" if self.main_pid else \
                 f"ss -ltnp; tail -n 20 {shlex.quote(self.output or 'nohup.out')}"
@@ -127,6 +131,8 @@ class Service:
             return f"supervisorctl tail -{lines * 120} {self.program} stderr"
         if self.manager == "pm2":
             return f"{self.control}pm2 logs {self.program} --lines {lines} --nostream"
+        if self.manager == "container":
+            return f"{self.control} logs --tail {lines} {self.program}"
         if self.manager == "process":
             if self.output and self.output.startswith("/") and \
                     not self.output.startswith("/dev/"):

@@ -239,6 +239,28 @@ def proc_net(table: str) -> str:
 
 PROC_NET_UNIX = proc_net("unix")
 
+# --- containers as services: each runtime's list (running or not), and their output
+CONTAINER_PREFIX = "container."
+CONTAINER_LIST_PREFIX = "container.list:"
+CONTAINER_LOG_PREFIX = "container.log:"
+CONTAINER_UNIT_PREFIX = "container:"
+
+
+def container_list(runtime: str) -> str:
+    """One runtime's containers: `podman`, `docker`."""
+    return CONTAINER_LIST_PREFIX + runtime
+
+
+def container_log(name: str) -> str:
+    """What one container printed last."""
+    return CONTAINER_LOG_PREFIX + name
+
+
+def container_unit(name: str) -> str:
+    """The service a container stands for: `container:<name>`."""
+    return CONTAINER_UNIT_PREFIX + name
+
+
 # --- the system
 SYS_PREFIX = "sys."
 ACCOUNTS = "sys.accounts"

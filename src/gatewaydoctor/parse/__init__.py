@@ -28,6 +28,7 @@ from ..facts import (
 )
 from ..formats import sources
 from . import (
+    containers,
     database,
     firewall,
     handstarted,
@@ -141,6 +142,13 @@ def _pm2(b: Build) -> object:
     return state
 
 
+def _containers(b: Build) -> object:
+    """Containers that run a Python web server join the units as `container:<name>`, what
+    they printed the journal."""
+    _join(b, containers.units(b.ev), containers.journal(b.ev))
+    return b.values["units"]
+
+
 def _hand_started(b: Build) -> object:
     """Servers started by hand join the units as `process:<pid>` (binds: the sockets they
     hold), their output files the journal; the process table then names the service of
@@ -172,7 +180,7 @@ def _left_by_hand(b: Build) -> tuple[JournalEntry, ...] | None:
 def _managed_processes(b: Build, found: tuple[HandStarted, ...]) -> tuple[Process, ...] | None:
     """The process table with each pm2 app's and hand-started server's process (and its
     children) named by the service that stands for it."""
-    procs: tuple[Process, ...] | None = b.values["processes"]
+    procs: tuple[Process, ...] | None = _in_containers(b)
     state: Pm2State | None = b.values["pm2"]
     roots = {h.pid: h.unit for h in found}
     roots.update({a.pid: a.unit for a in (state.apps if state else ()) if a.pid})
@@ -190,6 +198,20 @@ def _managed_processes(b: Build, found: tuple[HandStarted, ...]) -> tuple[Proces
     # A pm2 daemon started by `pm2 startup` runs in pm2-<user>.service, and its apps with it:
     # the app, not that unit, is the service a process stands for.
     return tuple(replace(p, unit=unit) if (unit := owner(p.pid)) else p for p in procs)
+
+
+def _in_containers(b: Build) -> tuple[Process, ...] | None:
+    """The process table with each process in a serving container named by the service
+    that stands for it (`container:<name>`)."""
+    procs: tuple[Process, ...] | None = b.values["processes"]
+    spaces: Namespaces | None = b.values["namespaces"]
+    names = {u.name for u in b.values["units"] or () if u.manager == "container"}
+    boxes = {c.id: sources.container_unit(c.name) for c in (spaces.containers if spaces else ())
+             if c.name and sources.container_unit(c.name) in names}
+    if procs is None or not boxes:
+        return procs
+    return tuple(replace(p, unit=boxes[p.container]) if p.container in boxes else p
+                 for p in procs)
 
 
 def _process_table(b: Build) -> str:
@@ -288,6 +310,7 @@ TABLE: tuple[Row, ...] = (
     Step("journal", _kernel_journal),
     Step("supervisor", _supervisor, also=("units", "journal")),
     Step("pm2", _pm2, also=("units", "journal")),
+    Step("units", _containers, also=("journal",)),
     One("processes", sources.PROCESSES, lambda i: tuple(net.processes(i)), "/proc listing"),
     Step("process_table", _process_table),
     Step("namespaces", _namespaces),
