@@ -24,6 +24,7 @@ class Cell:
     boot: float
     inject: float
     diagnose: float
+    made: tuple[str, ...] = ()  # the mount points the stack made on the host (gone after)
 
     @property
     def ok(self) -> bool:
@@ -66,4 +67,4 @@ def run_cell(stack: str, family: str, doctor: list[str]) -> Cell:
     except json.JSONDecodeError:
         report = {"verdict": f"no JSON (exit {proc.returncode}): {proc.stderr[-300:]}"}
     return Cell(stack, family, fam.category or "healthy", found_of(report), report,
-                proc.returncode, t1 - t0, t2 - t1, t3 - t2)
+                proc.returncode, t1 - t0, t2 - t1, t3 - t2, tuple(deployed.made))
