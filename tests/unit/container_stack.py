@@ -20,6 +20,7 @@ Scenarios:
   healthy, the container a service like a unit.
 - app-container-crashed: the same container's app imports a module its environment lacks:
   it exited at start, and nginx answers 502.
+- docker-<scenario>: the same with a real Docker daemon instead of Podman.
 """
 
 from __future__ import annotations
@@ -70,13 +71,51 @@ def configure(base: Path) -> None:
     os.environ["CONTAINERS_STORAGE_CONF"] = str(base / "storage.conf")
 
 
+RUNTIME = ["podman"]  # the CLI the scenario's containers run with: podman, or docker
+
+
 def podman(base: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """podman, configured by configure()."""
-    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=120,
+    """The scenario's container CLI (podman configured by configure(), or docker talking to
+    the daemon start_docker() started)."""
+    done = subprocess.run([*RUNTIME, *args], capture_output=True, text=True, timeout=120,
                           check=False)
     if check and done.returncode != 0:
-        raise RuntimeError(f"podman {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
+        raise RuntimeError(f"{RUNTIME[0]} {' '.join(args)}: exit {done.returncode}\n"
+                           f"{done.stderr}")
     return done
+
+
+def start_docker(base: Path) -> None:
+    """A real dockerd of this namespace's own: its data under base, its sockets and
+    containerd's on tmpfs (/run and /etc/docker hidden from the host's by this mount
+    namespace), no bridge or packet-filter rules; an empty image, the host's files mounted
+    read-only in each container instead (no image can be pulled here)."""
+    for where in ("/run", "/etc/docker"):
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", where], check=True, timeout=10)
+    log = (base / "dockerd.log").open("ab")
+    subprocess.Popen(["dockerd", "--data-root", str(base / "docker"), "--exec-root",
+                      f"{RUNROOT}/docker", "-H", f"unix://{RUNROOT}/docker.sock", "--pidfile",
+                      f"{RUNROOT}/docker.pid", "--iptables=false", "--ip6tables=false",
+                      "--bridge=none", "--storage-driver=vfs"],
+                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                     start_new_session=True)
+    os.environ["DOCKER_HOST"] = f"unix://{RUNROOT}/docker.sock"
+    RUNTIME[:] = ["docker"]
+    _wait(lambda: podman(base, "version", check=False).returncode == 0, "dockerd",
+          log=base / "dockerd.log")
+    empty = subprocess.run(["tar", "cf", "-", "--files-from", "/dev/null"], check=True,
+                           capture_output=True, timeout=10).stdout
+    subprocess.run(["docker", "import", "-", "gd-empty"], input=empty, check=True,
+                   capture_output=True, timeout=60)
+
+
+def _docker_mounts(base: Path) -> list[str]:
+    """What a container of the empty image needs from the host: the system, this Python and
+    its venv, read-only; the stack's folder, writable (nginx's logs land there)."""
+    ro = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", sys.base_prefix, sys.prefix,
+          str(Path(__file__).resolve().parents[2])}
+    out = [f"-v{p}:{p}:ro" for p in sorted(ro) if Path(p).exists()]
+    return [*out, f"-v{base}:{base}"]
 
 
 def _nginx_conf(base: Path) -> Path:
@@ -93,8 +132,10 @@ def _nginx_conf(base: Path) -> Path:
 
 
 def _run(base: Path, name: str, network: str, *command: str) -> None:
+    where = ["--rootfs", "/:O"] if RUNTIME == ["podman"] else [*_docker_mounts(base),
+                                                                "gd-empty"]
     podman(base, "run", "-d", "--name", name, "--network", network, "-w", str(base / "app"),
-           "--rootfs", "/:O", *command)
+           *where, *command)
 
 
 def _pid_in(base: Path, name: str) -> int:
@@ -160,6 +201,9 @@ def main(scenario: str, base: Path, out: Path) -> None:
     (base / "app").mkdir(parents=True)
     (base / "app" / "main.py").write_text(APP)
     configure(base)
+    if scenario.startswith("docker-"):
+        start_docker(base)
+        scenario = scenario.removeprefix("docker-")
     try:
         seen = _state(base, scenario)
         from gatewaydoctor.agent.gather import gather
@@ -168,7 +212,12 @@ def main(scenario: str, base: Path, out: Path) -> None:
         evidence["test_seen"] = seen
         out.write_text(json.dumps(evidence), encoding="utf-8")
     finally:
-        podman(base, "rm", "-f", "-t", "0", *NAME[scenario], check=False)
+        podman(base, "rm", "-f", *NAME[scenario], check=False)
+        if RUNTIME == ["docker"]:
+            docker = Path(f"{RUNROOT}/docker.pid")
+            if docker.exists():
+                os.kill(int(docker.read_text()), 15)
+                _wait(lambda: not docker.exists(), "dockerd to stop")
         if "gd-proxy" not in NAME[scenario]:
             subprocess.run(["/usr/sbin/nginx", "-c", str(base / "nginx.conf"), "-s", "stop"],
                            timeout=20, check=False)

@@ -1,8 +1,10 @@
-"""nginx and the app in real Podman containers (tests/unit/container_stack.py, in namespaces
-of its own): the agent finds each container from its processes' cgroups and names it from
-podman's conmon, reads each other network namespace's listening sockets and nginx's
-configuration and logs inside its container, and netns-loopback names the trap (a
-container's 127.0.0.1 is its own) with a fix that fits where each side runs.
+"""nginx and the app in real Podman and Docker containers (tests/unit/container_stack.py, in
+namespaces of its own): the agent finds each container from its processes' cgroups and names
+it from what runs it (podman's conmon, Docker's config.v2.json), lists every container
+running or not, reads each other network namespace's listening sockets and nginx's
+configuration and logs inside its container; netns-loopback names the trap (a container's
+127.0.0.1 is its own) with a fix that fits where each side runs, and a crashed app container
+is diagnosed from its output like a unit from its journal.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gatewaydoctor.rules import all_rules, run_rules
 
 HERE = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-NEEDS = ("unshare", "nsenter", "ip", "podman", "runc")
+NEEDS = ("unshare", "nsenter", "ip", "podman", "runc", "dockerd", "docker")
 CGROUPS = Path("/sys/fs/cgroup")
 
 
@@ -42,19 +44,24 @@ def _missing() -> str | None:
 
 
 def _podman_cgroups() -> set[Path]:
-    """podman's cgroups on the host (cgroupfs driver): `libpod_parent` in each hierarchy."""
-    return set(CGROUPS.glob("*/libpod_parent")) | set(CGROUPS.glob("libpod_parent"))
+    """The runtimes' cgroups on the host (cgroupfs driver): podman's `libpod_parent` and
+    Docker's `docker` in each hierarchy."""
+    return {p for name in ("libpod_parent", "docker")
+            for p in (*CGROUPS.glob(f"*/{name}"), *CGROUPS.glob(name))}
 
 
 def _remove_cgroups(paths: set[Path]) -> None:
-    """Remove the cgroup trees podman left behind (empty once its processes are gone; the
-    kernel may take a moment to let the last one go)."""
+    """Remove the cgroup trees the runtimes left behind (empty once their processes are
+    gone; the kernel may take a moment to let the last one go, and a runtime's own cleanup
+    may remove some at the same time)."""
     for top in paths:
-        for sub in [*sorted((p for p in top.rglob("*") if p.is_dir()),
-                            key=lambda p: -len(p.parts)), top]:
+        subs = [Path(d) for d, _dirs, _files in os.walk(top, topdown=False)]
+        for sub in subs:
             for _ in range(50):
                 try:
                     sub.rmdir()
+                    break
+                except FileNotFoundError:
                     break
                 except OSError:
                     time.sleep(0.1)
@@ -69,7 +76,7 @@ def _stack(scenario: str, tmp_path_factory: pytest.TempPathFactory
            ) -> tuple[dict[str, Any], Facts, Diagnosis]:
     why = _missing()
     if why and IN_CI:
-        pytest.fail(f"podman, nginx and namespaces are needed in CI: {why}")
+        pytest.fail(f"podman, docker, nginx and namespaces are needed in CI: {why}")
     if why:
         pytest.skip(why)
     if scenario not in _RUNS:
@@ -171,3 +178,32 @@ def test_a_crashed_app_container_is_diagnosed_from_its_output(
     assert cause.evidence[0].source == "podman logs --tail 200 gd-api"
     assert "stripe_payments_sdk" in cause.evidence[0].text
     assert "podman restart gd-api" in cause.fix.commands
+
+
+def test_docker_a_crashed_app_container_read_from_its_files(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ev, facts, d = _stack("docker-app-container-crashed", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 502}
+    # Docker's own files under the data root its daemon was started with, no daemon asked.
+    listed = ev["items"]["container.list:docker"]
+    assert listed["path"].endswith("/docker/containers") and listed["argv"] is None
+    (unit,) = [u for u in facts.units or () if u.manager == "container"]
+    assert (unit.name, unit.active_state, unit.exec_main_status, unit.control) == (
+        "container:gd-api", "failed", 1, "docker")
+    assert _first_cause(d) == "app.missing_dependency"
+    cause = d.causes[0]
+    assert cause.evidence[0].source.endswith("-json.log")
+    assert "stripe_payments_sdk" in cause.evidence[0].text
+    assert "docker restart gd-api" in cause.fix.commands
+    assert cause.fix.commands[0].startswith(f"{Path(sys.prefix)}/bin/python -m pip")
+
+
+def test_docker_nginx_in_a_container_proxying_to_its_own_loopback(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    _ev, facts, d = _stack("docker-nginx-in-container", tmp_path_factory)
+    (box,) = facts.namespaces.containers if facts.namespaces else ()
+    assert (box.runtime, box.name) == ("docker", "gd-proxy")
+    assert box.log and box.log.endswith("-json.log")
+    assert _first_cause(d) == "network.namespace"
+    assert "docker container gd-proxy" in d.causes[0].title
+    assert d.causes[0].fix.commands[-1].startswith("docker exec gd-proxy nginx ")

@@ -62,6 +62,10 @@ class SkippedSource:
     reason: str
 
 
+# Servers whose command is a Python entry script (`/venv/bin/uvicorn`), not a binary.
+_PYTHON_SCRIPTS = ("uvicorn", "gunicorn", "hypercorn", "daphne")
+
+
 @dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
@@ -247,7 +251,11 @@ class Facts:
         for probe in self.import_probes or ():
             if probe.unit == unit.name:
                 return probe.interpreter
-        return unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"
+        first = unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"
+        folder, _, name = first.rpartition("/")
+        if unit.server in _PYTHON_SCRIPTS and name == unit.server and folder.endswith("/bin"):
+            return f"{folder}/python"  # a venv's entry script: the venv's python beside it
+        return first
 
     def answered_by(self, p: Probe, tr: Callable[[str], str] = _same) -> str:
         """Which layer produced this probe's answer: nginx itself, the app, or something else.

@@ -50,7 +50,7 @@ def _unit(c: Mapping[str, Any], source: str) -> Unit | None:
         fragment_path=None, unit_file_state="", main_pid=_int(c.get("pid")),
         need_daemon_reload=False,
         description=f"{c.get('runtime')} container {name} ({c.get('image') or 'no image'})",
-        source=source, status_text=f"{c.get('runtime')} ps: {name} {c.get('status') or state}"
+        source=source, status_text=f"{name}: {c.get('status') or state}"
         + (f" (exit code {code})" if state != "running" and code is not None else ""),
         control=str(c.get("runtime") or "docker"))
 
