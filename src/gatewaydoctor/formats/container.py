@@ -41,5 +41,6 @@ def container_of(cgroup: str | None) -> tuple[str, str] | None:
             return "docker", following
     if len(parts) > 2 and parts[0].startswith("kubepods") and "pod" in parts[-2]:
         # A pod's container, whatever its runtime calls the leaf.
-        return "kubernetes", parts[-1].removesuffix(".scope").rpartition("-")[2]
+        leaf = parts[-1][:-len(".scope")] if parts[-1].endswith(".scope") else parts[-1]
+        return "kubernetes", leaf.rpartition("-")[2]
     return None
