@@ -207,3 +207,14 @@ def test_docker_nginx_in_a_container_proxying_to_its_own_loopback(
     assert _first_cause(d) == "network.namespace"
     assert "docker container gd-proxy" in d.causes[0].title
     assert d.causes[0].fix.commands[-1].startswith("docker exec gd-proxy nginx ")
+
+
+def test_a_port_forwarded_by_nat_is_not_dead(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Nothing listens at proxy_pass's 127.0.0.1:8000, but a DNAT rule (what runtimes set for
+    a published port) forwards it to the app: the agent's connect there is the evidence."""
+    ev, facts, d = _stack("nat-forwarded", tmp_path_factory)
+    assert ev["test_seen"] == {"status": 200}
+    assert not [li for li in facts.listeners or () if li.endpoint.port == 8000]
+    assert ev["items"]["probe.connect:127.0.0.1:8000"]["error"] is None
+    assert facts.dead_targets() == []
+    assert not d.causes and not d.findings, [f.title for f in d.findings]

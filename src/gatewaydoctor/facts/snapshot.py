@@ -408,7 +408,14 @@ class Facts:
         return [(ep, uses) for ep, uses in targets.values()
                 if ep.on_this_host and not (
                     any(li.endpoint.accepts(ep) for li in own.listeners)
-                    if own is not None and ep.path is None else self.listeners_at(ep))]
+                    if own is not None and ep.path is None
+                    else self.listeners_at(ep) or self._connected(ep))]
+
+    def _connected(self, ep: Endpoint) -> bool:
+        """The agent's TCP connect to ep succeeded: something accepts there though no socket
+        listens in this namespace (a port a container runtime forwards with NAT)."""
+        return any(p.kind == "connect" and p.endpoint == ep.label and p.error is None
+                   for p in self.probes or ())
 
     def listening_elsewhere(self, ep: Endpoint, netns: str) -> tuple[Listener, Process] | None:
         """A listener at ep's port, on loopback or every address, held by a process in a
