@@ -133,8 +133,12 @@ class Facts:
         return [u for u in self.units or () if u.is_web_app]
 
     def socket_table(self, target: Endpoint) -> str:
-        """Where a listening socket at target would have been seen."""
-        return "/proc/net/unix" if target.path else self.tcp_tables
+        """Where a listening socket at target would have been seen (for nginx in a network
+        namespace of its own, that namespace's table: where nginx connects)."""
+        if target.path:
+            return "/proc/net/unix"
+        own = self.nginx_namespace()
+        return own.table if own is not None else self.tcp_tables
 
     def listeners_at(self, target: Endpoint) -> list[Listener]:
         """Listeners that would accept a connection to target."""
