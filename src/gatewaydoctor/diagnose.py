@@ -172,7 +172,7 @@ def _hop_of(facts: Facts, p: Probe, findings: Sequence[Finding]) -> Hop:
     detail = p.outcome if p.status is None else _("{outcome}, answered by {who}").format(
         outcome=p.outcome, who=facts.answered_by(p, _))
     return Hop("url", p.label, "failed" if p.failed else "ok", detail,
-               (Excerpt(f"probe {p.label}", p.outcome),),
+               (Excerpt(p.where, p.outcome),),
                _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
 
 

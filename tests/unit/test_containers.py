@@ -120,6 +120,10 @@ def test_nginx_in_a_container_proxying_to_its_own_loopback(
     assert "podman container gd-proxy" in cause.title
     assert any("connect() failed (111: Connection refused)" in e.text for e in cause.evidence)
     assert "podman exec gd-proxy nginx" in cause.fix.commands[-1]
+    # nginx was asked from its own namespace, where its listen address is: its own 502.
+    asked = ev["items"]["probe.http:nginx:127.0.0.1:8080/"]
+    assert asked["argv"][:4] == [shutil.which("nsenter"), "-t", str(master["pid"]), "-n"]
+    assert asked["data"]["status"] == 502 and asked["data"]["netns_of"] == master["pid"]
     # Not also a "mismatch": the app listens at the very address, elsewhere.
     assert "nginx.upstream_mismatch" not in {f.category for f in d.findings}
 

@@ -25,6 +25,7 @@ from . import (
     handstarted,
     namespaces,
     nginxscan,
+    nsprobe,
     pm2,
     probes,
     procfs,
@@ -248,7 +249,8 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         if text:
             scan = nginxscan.scan(text)
             _nginx_logs(c, scan, (nginxscan.chosen(masters) or {}).get("root"))
-            _nginx_probes(c, scan, url)
+            master = nginxscan.chosen(masters) or {}
+            _nginx_probes(c, scan, url, master.get("pid") if master.get("netns") else None)
             c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan)
 
         c.drain()
@@ -314,11 +316,23 @@ def _nginx_logs(c: _Collector, scan: dict[str, Any], root: str | None) -> None:
                  max_bytes=w["access_log_bytes"], max_lines=w["access_log_lines"])
 
 
-def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -> None:
+def _probers(netns_pid: int | None) -> tuple[Callable[..., Item], Callable[..., Item]]:
+    """The HTTP and TCP probes: made here, or from nginx's own network namespace when it
+    runs in one (its listen addresses and its upstreams' loopback are that namespace's)."""
+    if netns_pid is None:
+        return probes.http_probe, probes.tcp_probe
+    return (functools.partial(nsprobe.run_in, netns_pid, "http"),
+            lambda source, endpoint: nsprobe.run_in(netns_pid, "connect", source,
+                                                    endpoint=endpoint))
+
+
+def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None,
+                  netns_pid: int | None = None) -> None:
     """The URL at this host's nginx, each server block's own paths, each upstream's."""
     seen: set[str] = set()
+    http_probe, tcp_probe = _probers(netns_pid)
     if url:
-        _url_at_nginx(c, scan, url, seen)
+        _url_at_nginx(c, scan, url, seen, http_probe)
     for server in scan["servers"][:MAX_PROBE_SERVERS]:
         names = [n for n in server["server_name"] if n not in ("_", '""', "") and "*" not in n
                  and not n.startswith("~")]
@@ -333,7 +347,7 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -
                 key = sources.http_probe(sources.VIA_NGINX, label + path)
                 if key not in seen:
                     seen.add(key)
-                    c.submit(probes.http_probe, key, endpoint=endpoint, path=path,
+                    c.submit(http_probe, key, endpoint=endpoint, path=path,
                              host_header=host, tls=tls, via=sources.VIA_NGINX)
             break  # one listen per server block is enough to reach it
     planned = probes.upstream_paths(scan["servers"], scan["upstreams"])
@@ -343,13 +357,14 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -
         for ep, path in sent.items():
             planned[ep] = list(dict.fromkeys([path, *planned[ep]]))
     for ep in list(planned)[:MAX_UPSTREAMS]:
-        c.submit(probes.tcp_probe, sources.connect_probe(ep), ep)
+        c.submit(tcp_probe, sources.connect_probe(ep), ep)
         for path in planned[ep]:
-            c.submit(probes.http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
+            c.submit(http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
                      endpoint=ep, path=path, via=sources.VIA_UPSTREAM)
 
 
-def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str]) -> None:
+def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str],
+                  http_probe: Callable[..., Item] = probes.http_probe) -> None:
     """The URL's path, with its Host (and SNI), at each listen of the server block that
     serves its name here: what this nginx answers, wherever the name resolves."""
     found = probes.url_targets(scan["servers"], url)
@@ -360,7 +375,7 @@ def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str])
         key = sources.http_probe(sources.VIA_NGINX, f"{host}@{endpoint}{path}")
         if key not in seen:
             seen.add(key)
-            c.submit(probes.http_probe, key, endpoint=endpoint, path=path, host_header=host,
+            c.submit(http_probe, key, endpoint=endpoint, path=path, host_header=host,
                      tls=tls, via=sources.VIA_NGINX, timeout=URL_PROBE_TIMEOUT)
 
 

@@ -211,6 +211,15 @@ def container_root(pid: int) -> str | None:
     return f"/proc/{pid}/root" if theirs != ours else None
 
 
+def other_netns(pid: int) -> bool:
+    """The process runs in a network namespace other than ours (a container's, or a unit's
+    with PrivateNetwork=): its 127.0.0.1 is not ours."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    except OSError:
+        return False
+
+
 def _binary(pid: int, named: str, root: str | None = None) -> str | None:
     """The master's binary: the title's path if absolute, else what /proc/PID/exe points at
     (a relative or bare name in the title depends on a cwd and PATH we do not share); in a
@@ -246,7 +255,8 @@ def masters() -> list[dict[str, Any]]:
             continue
         root = container_root(pid)
         parsed.update(pid=pid, cmdline=cmdline.replace("\0", " ").strip() if cmdline else "",
-                      path=_binary(pid, parsed["binary"], root), root=root)
+                      path=_binary(pid, parsed["binary"], root), root=root,
+                      netns=other_netns(pid))
         out.append(parsed)
     return out
 

@@ -50,7 +50,7 @@ def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
     evidence += [Excerpt(rlimit.where, rlimit.text)] if rlimit is not None else []
     url = facts.url_probe()
     if url is not None and url.status is not None:
-        evidence.append(Excerpt(f"probe {url.label}",
+        evidence.append(Excerpt(url.where,
                                 f"{url.outcome}: answered by {facts.answered_by(url)}"))
     where = wc.where if wc is not None else msg(N_("the events block of nginx.conf"))
     yield found(evidence, [Link("unit", "nginx.service"), *place_links(*facts.place(last))],

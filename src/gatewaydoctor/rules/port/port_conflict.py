@@ -115,6 +115,6 @@ def _answers(facts: Facts, port: int | None) -> list[Excerpt]:
         return []
     logged = [Excerpt(e.where, e.raw) for e in facts.nginx_errors or ()
               if NGINX_SQUATTED_RE.search(e.message) and f":{port}/" in (e.upstream or "")]
-    probed = [Excerpt(f"probe {p.label}", p.error or "") for p in facts.probes or ()
+    probed = [Excerpt(p.where, p.error or "") for p in facts.probes or ()
               if p.via == "upstream" and p.error and p.endpoint.endswith(f":{port}")]
     return logged[-1:] + probed[:1]

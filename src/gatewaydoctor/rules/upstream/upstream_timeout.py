@@ -81,7 +81,7 @@ def _told(evidence: list[Excerpt], links: list[Link], path: str | None,
 
 def _probed(probes: tuple[Probe, ...], path: str | None) -> list[Excerpt]:
     """Probes of the same path that failed or were slow, and how long they took."""
-    return [Excerpt(f"probe {p.label}", p.outcome + (f" after {p.elapsed:.1f}s"
+    return [Excerpt(p.where, p.outcome + (f" after {p.elapsed:.1f}s"
                                                     if p.elapsed and p.error else ""))
             for p in probes if p.path == path and p.via in ("url", "upstream")
             and (p.failed or (p.elapsed or 0) > 1)]
