@@ -1,0 +1,92 @@
+"""Finding nginx masters and choosing the serving one, on a recorded process table.
+
+tests/data/nginx-masters/two-masters.json was recorded (procfs.processes, sock_diag and
+/proc/net/tcp, in a network and pid namespace of its own) with a panel-style master
+(`-c /srv/www/server/nginx/conf/nginx.conf`, two workers, on 80 and 18080), an nginx run
+through a symlink named `edge-gw` with `master_process off` on 18082 (its title never
+says nginx), and a Python http.server on 9000.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatewaydoctor.agent import nginxscan
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+RECORDED = json.loads((DATA / "nginx-masters" / "two-masters.json").read_text())
+PANEL = "/srv/www/server/nginx/conf/nginx.conf"
+
+
+def _masters(table: dict[str, Any] = RECORDED) -> list[dict[str, Any]]:
+    return nginxscan.masters_from(table["processes"], table["sockets"])
+
+
+def test_masters_are_found_by_title_and_by_sockets() -> None:
+    found = _masters()
+    assert [(m["pid"], m["found_by"], m["conf"], m["ports"]) for m in found] == [
+        (4, "title", PANEL, ["127.0.0.1:80", "127.0.0.1:18080"]),
+        (5, "sockets", "/srv/edge/nginx.conf", ["127.0.0.1:18082"])]
+    # The -g of an argv (not a title): one value, as it was given.
+    assert found[1]["globals"] == "daemon off; master_process off;"
+    assert found[1]["binary"] == "/srv/edge/bin/edge-gw"
+
+
+def test_workers_and_other_listeners_are_not_masters() -> None:
+    table = copy.deepcopy(RECORDED)
+    # A worker whose title was lost still has an nginx parent; python holds 9000.
+    for proc in table["processes"]:
+        if proc["pid"] == 6:
+            proc["cmdline"] = ["/usr/sbin/nginx"]
+    assert [m["pid"] for m in _masters(table)] == [4, 5]
+
+
+def test_a_copy_under_another_name_is_nginx_by_its_banner(tmp_path: Path) -> None:
+    binary = Path("/usr/sbin/nginx")
+    if not binary.exists():
+        pytest.skip("/usr/sbin/nginx is not installed")
+    copy_ = tmp_path / "gwd"
+    copy_.write_bytes(binary.read_bytes())
+    assert nginxscan.is_nginx_binary(str(copy_))
+    table = copy.deepcopy(RECORDED)
+    table["processes"][1]["exe"] = str(copy_)
+    assert [m["pid"] for m in _masters(table)] == [4, 5]
+    not_nginx = tmp_path / "server"
+    not_nginx.write_bytes(b"\x7fELF" + b"\0" * 4096 + b"nginx/1.2 proxy_pass")
+    table["processes"][1]["exe"] = str(not_nginx)
+    assert [m["pid"] for m in _masters(table)] == [4]
+
+
+def test_ports_come_from_the_workers_when_the_masters_fds_are_unreadable() -> None:
+    table = copy.deepcopy(RECORDED)
+    table["processes"][0]["socket_inodes"] = []  # another user's master, read as nobody
+    assert _masters(table)[0]["ports"] == ["127.0.0.1:80", "127.0.0.1:18080"]
+
+
+@pytest.mark.parametrize(("port", "pid", "why"), [
+    (18082, 5, "listens on port 18082"), (18080, 4, "listens on port 18080"),
+    (None, 4, "listens on port 80"),
+    (9000, 4, "the first master (none listens on the port asked)")])
+def test_the_serving_master_is_the_one_on_the_port(port: int | None, pid: int,
+                                                   why: str) -> None:
+    found = [dict(m, path=m["binary"]) for m in _masters()]
+    master, said = nginxscan.serving(found, port)
+    assert master is not None and (master["pid"], said) == (pid, why)
+
+
+def test_without_sockets_the_configurations_listens_choose() -> None:
+    found = [dict(m, path=m["binary"], ports=[]) for m in _masters()]
+    master, said = nginxscan.serving(found, 18082, {4: {80, 18080}, 5: {18082}})
+    assert master is not None and master["pid"] == 5
+    assert said == "its configuration listens on port 18082"
+
+
+def test_listening_sockets_from_proc_net_tcp() -> None:
+    got = nginxscan.proc_net_listeners(RECORDED["proc_net_tcp"])
+    want = [{k: s[k] for k in ("host", "port", "inode")} for s in RECORDED["sockets"]]
+    assert sorted(got, key=lambda s: s["port"]) == want
