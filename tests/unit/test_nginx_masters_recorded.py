@@ -17,6 +17,11 @@ from typing import Any
 import pytest
 
 from gatewaydoctor.agent import nginxscan
+from gatewaydoctor.diagnose import notes
+from gatewaydoctor.evidence import Evidence
+from gatewaydoctor.formats import sources
+from gatewaydoctor.parse import build_facts
+from gatewaydoctor.parse.nginx_config import masters_from
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RECORDED = json.loads((DATA / "nginx-masters" / "two-masters.json").read_text())
@@ -90,3 +95,59 @@ def test_listening_sockets_from_proc_net_tcp() -> None:
     got = nginxscan.proc_net_listeners(RECORDED["proc_net_tcp"])
     want = [{k: s[k] for k in ("host", "port", "inode")} for s in RECORDED["sockets"]]
     assert sorted(got, key=lambda s: s["port"]) == want
+
+
+def _evidence(masters: list[dict[str, Any]], *, other_rc: int = 0) -> dict[str, Any]:
+    """Evidence as the agent writes it for these masters, the first serving."""
+    def item(source: str, m: dict[str, Any], rc: int) -> dict[str, Any]:
+        return {"source": source, "kind": "command", "argv": [*nginxscan.command(m), "-T"],
+                "rc": rc, "stdout": f"# configuration file {m['conf']}:\nevents {{}}\n",
+                "stderr": "", "data": {"master": nginxscan.summary(m)}}
+    main = item(sources.NGINX_DUMP, masters[0], 0)
+    main["data"].update(serving="listens on port 80", others=[
+        dict(nginxscan.summary(m), source=sources.nginx_master_dump(m["pid"]))
+        for m in masters[1:]])
+    items = {sources.NGINX_DUMP: main}
+    for m in masters[1:]:
+        key = sources.nginx_master_dump(m["pid"])
+        items[key] = item(key, m, other_rc)
+    return {"schema": "gatewaydoctor.evidence/1", "host": "h", "items": items}
+
+
+def test_the_facts_name_every_master_the_serving_one_first() -> None:
+    found = [dict(m, path=m["binary"]) for m in _masters()]
+    facts = build_facts(Evidence.from_dict(_evidence(found, other_rc=1)))
+    serving, other = facts.nginx_masters
+    assert (serving.pid, serving.serving, serving.source, serving.dump_ok) == (
+        4, True, "nginx.dump", True)
+    assert serving.command == f"/usr/sbin/nginx -c {PANEL}"
+    assert (other.pid, other.serving, other.source, other.dump_ok, other.found_by) == (
+        5, False, "nginx.dump:5", False, "sockets")
+    said = notes(facts)
+    assert said[0].startswith("2 nginx masters run here; pid 4 (/usr/sbin/nginx -c ")
+    assert "listens on port 80 or 443" in said[0]
+    assert said[1].startswith("Another nginx master, not this request's: pid 5, "
+                              "/srv/edge/bin/edge-gw -c /srv/edge/nginx.conf")
+    assert "listening sockets" in said[1] and "127.0.0.1:18082" in said[1]
+    assert said[1].endswith("; its nginx -T fails.")
+
+
+def test_one_master_makes_no_note_and_old_evidence_no_masters() -> None:
+    found = [dict(m, path=m["binary"]) for m in _masters()][:1]
+    facts = build_facts(Evidence.from_dict(_evidence(found)))
+    assert [m.pid for m in facts.nginx_masters] == [4]
+    assert notes(facts) == []
+    # Evidence from before the agent recorded masters (data: master, masters: [pids]).
+    old = _evidence(found)
+    old["items"]["nginx.dump"]["data"] = {"master": None, "masters": [4]}
+    assert build_facts(Evidence.from_dict(old)).nginx_masters == ()
+
+
+@pytest.mark.parametrize("data", [
+    {"master": "x"}, {"master": {"pid": "4", "ports": "80"}, "others": [1, None, {"pid": []}]},
+    {"master": {}, "others": {"a": 1}, "serving": 3}])
+def test_hostile_master_data_is_read_without_failing(data: dict[str, Any]) -> None:
+    ev = Evidence.from_dict({"schema": "gatewaydoctor.evidence/1", "host": "h", "items": {
+        "nginx.dump": {"source": "nginx.dump", "kind": "command", "rc": 0, "data": data}}})
+    got = masters_from(ev.get(sources.NGINX_DUMP), ev.items)
+    assert all(m.pid is None or isinstance(m.pid, int) for m in got)

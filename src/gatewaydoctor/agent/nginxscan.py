@@ -253,7 +253,7 @@ NGINX_NAMES = ("nginx", "openresty", "tengine")
 _BANNER = re.compile(rb"(?:nginx|Tengine) version: ")
 MAX_BINARY = 64 << 20
 MAX_MASTERS = 8
-DUMP_TIMEOUT = 15.0
+DUMP_TIMEOUT = 10.0
 _identity: dict[str, bool] = {}
 
 

@@ -25,6 +25,7 @@ from .nginx import (
     Location,
     NginxConfig,
     NginxControl,
+    NginxMaster,
     NginxRuntime,
     NginxTest,
     ServerBlock,
@@ -97,6 +98,8 @@ class Facts:
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
     nginx_control: NginxControl | None = None
+    # Every running nginx master, the serving one (whose configuration is nginx_config) first.
+    nginx_masters: tuple[NginxMaster, ...] = ()
     # systemd is not the init system (no units at all), as opposed to units not readable.
     no_systemd: bool = False
     pm2: Pm2State | None = None
