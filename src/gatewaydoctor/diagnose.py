@@ -214,7 +214,8 @@ def _route_hops(facts: Facts, r: Route, findings: Sequence[Finding]) -> list[Hop
         chose = "; ".join(x for x in (chose, _handler_text(r)) if x)
     ev = (Excerpt(r.directive.where, r.directive.text),) if r.directive and not r.locations \
         else ()
-    hops.append(Hop("server", server.label, "ok", chose, ev, _linked(findings, "server", "")))
+    hops.append(Hop("server", server.label, "ok", chose, _serving_master(facts) + ev,
+                    _linked(findings, "server", "")))
     for n, loc in enumerate(r.locations):
         name = f"{loc.path} {loc.where}"
         last = n == len(r.locations) - 1
@@ -277,7 +278,7 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
             hop = _probe_hop(facts, via, probe_path, findings)
             if hop:
                 hops.append(hop)
-            hops.append(Hop("server", server.label, "ok", "", (),
+            hops.append(Hop("server", server.label, "ok", "", _serving_master(facts),
                             _linked(findings, "server", "")))
             loc_name = f"{loc.path} {loc.where}"
             d = loc.handler
@@ -398,6 +399,15 @@ def _master_notes(facts: Facts) -> list[str]:
             pid=m.pid, command=m.command or "?", how=_found_by(m),
             ports=", ".join(m.ports) or _("no socket seen"), failed=failed))
     return out
+
+
+def _serving_master(facts: Facts) -> tuple[Excerpt, ...]:
+    """Where several nginx masters run, which one's server block this is (its -T)."""
+    if len(facts.nginx_masters) < 2:
+        return ()
+    m = facts.nginx_masters[0]
+    ports = f" ({', '.join(m.ports)})" if m.ports else ""
+    return (Excerpt(m.source or "nginx -T", f"nginx master pid {m.pid}: {m.command}{ports}"),)
 
 
 def _found_by(master: NginxMaster) -> str:

@@ -138,6 +138,10 @@ def test_the_report_follows_the_serving_master_and_notes_the_others(
     hops = report["chain"][0]["hops"]
     server = next(h for h in hops if h["layer"] == "server")
     assert f"{run}.test" in server["name"], hops
+    # The server hop says whose configuration it is.
+    assert server["evidence"][0]["source"] == "nginx.dump"
+    assert server["evidence"][0]["text"].startswith(f"nginx master pid {pids[run]}: ")
+    assert f"-c {Path(runs['work']) / run / 'nginx.conf'}" in server["evidence"][0]["text"]
     notes = [n for n in report["notes"] if n.startswith("Another nginx master")]
     assert len(notes) == len(MASTERS) - 1
     for name, pid in pids.items():
@@ -153,6 +157,16 @@ def test_the_report_follows_the_serving_master_and_notes_the_others(
     assert not any(f"{run}.test" in n for n in notes)
     # The other master's broken configuration is not this request's.
     assert not any(c["category"] == "nginx.config_invalid" for c in report["findings"])
+
+
+def test_on_a_port_no_master_listens_on_the_urls_name_chooses(runs: dict[str, Any]) -> None:
+    got, pids = runs["by_name"], runs["pids"]
+    data = got["items"]["nginx.dump"]["data"]
+    assert data["master"]["pid"] == pids["gamma"]
+    assert data["serving"] == "its configuration serves gamma.test"
+    local = got["items"]["probe.http:nginx:gamma.test@127.0.0.1:18082/healthz"]["data"]
+    assert local["status"] == 200 and local["body_head"] == "gamma"
+    assert any("none was seen listening on port 443" in n for n in got["report"]["notes"])
 
 
 def test_a_serving_master_whose_configuration_fails_is_diagnosed(runs: dict[str, Any]) -> None:
@@ -283,6 +297,8 @@ def _inside(work: Path) -> None:
         for name, ports in MASTERS.items():
             out[name] = _diagnose(f"http://{name}.test:{ports[-1]}/healthz")
         out["no_url"] = _diagnose(None)
+        # Nobody listens on 443 here (TLS ended in front): gamma's configuration names it.
+        out["by_name"] = _diagnose("https://gamma.test/healthz")
         cli = subprocess.run([sys.executable, "-m", "gatewaydoctor", "diagnose", "--json", "-q",
                               "http://beta.test:18081/healthz"],
                              capture_output=True, text=True, timeout=120, check=False)

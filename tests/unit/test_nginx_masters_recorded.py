@@ -84,11 +84,35 @@ def test_the_serving_master_is_the_one_on_the_port(port: int | None, pid: int,
     assert master is not None and (master["pid"], said) == (pid, why)
 
 
+SERVED = {4: ({80, 18080}, {"panel.example.com", "_"}), 5: ({18082}, {"*.edge.example"})}
+
+
 def test_without_sockets_the_configurations_listens_choose() -> None:
     found = [dict(m, path=m["binary"], ports=[]) for m in _masters()]
-    master, said = nginxscan.serving(found, 18082, {4: {80, 18080}, 5: {18082}})
+    master, said = nginxscan.serving(found, 18082, SERVED)
     assert master is not None and master["pid"] == 5
     assert said == "its configuration listens on port 18082"
+
+
+@pytest.mark.parametrize(("host", "pid", "why"), [
+    ("shop.edge.example", 5, "its configuration serves shop.edge.example"),
+    ("PANEL.example.com", 4, "its configuration serves PANEL.example.com"),
+    ("other.example", 4, "the first master (none listens on the port asked)")])
+def test_on_a_port_no_master_listens_on_the_host_chooses(host: str, pid: int,
+                                                         why: str) -> None:
+    # A CDN or load balancer ends TLS and forwards 443 elsewhere: the name decides.
+    found = [dict(m, path=m["binary"]) for m in _masters()]
+    master, said = nginxscan.serving(found, 443, SERVED, host)
+    assert master is not None and (master["pid"], said) == (pid, why)
+
+
+def test_on_a_shared_port_the_host_chooses() -> None:
+    # Two masters on port 80 of different addresses (127.0.0.1 and 10.0.0.5, say).
+    found = [dict(m, path=m["binary"], ports=["127.0.0.1:80"]) for m in _masters()]
+    master, _why = nginxscan.serving(found, 80, SERVED, "a.edge.example")
+    assert master is not None and master["pid"] == 5
+    master, _why = nginxscan.serving(found, 80, SERVED, "unknown.example")
+    assert master is not None and master["pid"] == 4
 
 
 def test_listening_sockets_from_proc_net_tcp() -> None:

@@ -488,11 +488,11 @@ def _nginx_dumps(f_procs: Future[Item | None], f_listen: Future[Item | None],
     if found and found[0]["error"]:  # no sock_diag: the /proc/net tables the job read
         sockets = [s for i in found[1:] for s in nginxscan.proc_net_listeners(i["stdout"])]
     masters = nginxscan.masters_from(procs, sockets) or nginxscan.would_start(units)
-    port = None
+    host, port = None, None
     if url:
         with contextlib.suppress(ValueError):
-            port = split_hostport(probes.url_endpoint(url)[0])[1]
-    return nginxscan.dumps(sources.NGINX_DUMP, masters, port)
+            host, port = split_hostport(probes.url_endpoint(url)[0])
+    return nginxscan.dumps(sources.NGINX_DUMP, masters, port, host)
 
 
 def _nginx_test_of(dump: Item) -> Item:

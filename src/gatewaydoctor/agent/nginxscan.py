@@ -379,24 +379,48 @@ def chosen(found: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((m for m in found if m.get("path")), None)
 
 
-def serving(found: list[dict[str, Any]], port: int | None,
-            listens: dict[int, set[int]] | None = None) -> tuple[dict[str, Any] | None, str]:
-    """The master that serves a request: the one listening on the URL's port (without a
-    URL: 80, then 443); where its sockets could not be read, the ports its configuration
-    listens on (`listens`, by pid). Else the first whose binary is known. With why."""
+Served = dict[int, tuple[set[int], set[str]]]  # by pid: the ports and names a config serves
+
+
+def serving(found: list[dict[str, Any]], port: int | None, served: Served | None = None,
+            host: str | None = None) -> tuple[dict[str, Any] | None, str]:
+    """The master that serves a request, with why: the one listening on the URL's port
+    (without a URL: 80, then 443), where several do, the one whose configuration names the
+    URL's host; where its sockets could not be read, the ports its configuration listens on
+    (`served`, by pid). Else the one whose configuration names the host (a CDN or load
+    balancer in front may forward to another port), else the first whose binary is known."""
     runnable = [m for m in found if m.get("path")]
+    served = served or {}
+
+    def names_host(m: dict[str, Any]) -> bool:
+        return bool(host) and any(_name_matches(n, str(host))
+                                  for n in served.get(m.get("pid") or 0, (set(), set()))[1])
+
     for want in [port] if port else [80, 443]:
+        on = [m for m in runnable if want in {port_of(a) for a in m.get("ports") or ()}]
+        if on:
+            return next((m for m in on if names_host(m)), on[0]), f"listens on port {want}"
         for m in runnable:
-            if want in {port_of(a) for a in m.get("ports") or ()}:
-                return m, f"listens on port {want}"
-        for m in runnable:
-            if not m.get("ports") and want in (listens or {}).get(m.get("pid") or 0, set()):
+            if not m.get("ports") and want in served.get(m.get("pid") or 0, (set(), set()))[0]:
                 return m, f"its configuration listens on port {want}"
+    named = next((m for m in runnable if names_host(m)), None)
+    if named is not None:
+        return named, f"its configuration serves {host}"
     first = chosen(found)
     if first is None:
         return None, "no running master" if not found else "no master's binary could be found"
     return first, ("the only master" if len(found) == 1
                    else "the first master (none listens on the port asked)")
+
+
+def _name_matches(name: str, host: str) -> bool:
+    """nginx's server_name forms, exact and wildcard (`*.example.com`, `.example.com`)."""
+    name, host = name.lower(), host.lower()
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    if name.startswith("."):
+        return host == name[1:] or host.endswith(name)
+    return host == name
 
 
 def command(master: dict[str, Any] | None) -> list[str]:
@@ -435,19 +459,22 @@ def dump(source: str, found: list[dict[str, Any]],
     return item
 
 
-def dumps(source: str, found: list[dict[str, Any]], port: int | None) -> list[Item]:
+def dumps(source: str, found: list[dict[str, Any]], port: int | None,
+          host: str | None = None) -> list[Item]:
     """`nginx -T` of every master with its own binary and flags, in parallel: the one that
-    serves `port` (see serving()) under `source`, each other under its pid's key."""
+    serves `port` and `host` (see serving()) under `source`, each other under its pid's
+    key."""
     runnable = [m for m in found if m.get("path")][:MAX_MASTERS]
     if len(runnable) <= 1:
-        master, why = serving(found, port)
+        master, why = serving(found, port, host=host)
         items = [dump(source, found, master)]
         items[0]["data"]["serving"] = why
     else:
         with ThreadPoolExecutor(len(runnable), thread_name_prefix="gatewaydoctor-nginx") as pool:
             ran = list(pool.map(lambda m: dump(source, found, m), runnable))
-        listens = {int(m["pid"]): _listen_ports(i) for m, i in zip(runnable, ran, strict=True)}
-        master, why = serving(found, port, listens)
+        served = {int(m["pid"]): _served(i) for m, i in zip(runnable, ran, strict=True)
+                  if m.get("pid") is not None}
+        master, why = serving(found, port, served, host)
         items = sorted(ran, key=lambda i: i["data"]["master"]["pid"] != (master or {}).get("pid"))
         items[0]["data"]["serving"] = why
         for item in items[1:]:
@@ -462,12 +489,14 @@ def dumps(source: str, found: list[dict[str, Any]], port: int | None) -> list[It
     return items
 
 
-def _listen_ports(item: Item) -> set[int]:
-    """The ports a dumped configuration's server blocks listen on."""
+def _served(item: Item) -> tuple[set[int], set[str]]:
+    """The ports a dumped configuration's server blocks listen on, and the names they serve."""
+    ports: set[int] = set()
+    names: set[str] = set()
     if item.get("rc") != 0 or not item.get("stdout"):
-        return set()
-    ports = set()
+        return ports, names
     for server in scan(item["stdout"])["servers"]:
+        names.update(server["server_name"])
         for listen in server["listen"] or ["80"]:
             word = listen.split()[0]
             tail = word.rpartition(":")[2]
@@ -476,7 +505,7 @@ def _listen_ports(item: Item) -> set[int]:
             # `listen 8080`, `listen [::]:443`; an address alone is port 80.
             ports.add(int(word) if word.isdigit() else
                       int(tail) if ":" in word and tail.isdigit() else 80)
-    return ports
+    return ports, names
 
 
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=[\"']?([^\"'\s;#]*)", re.M)
