@@ -169,6 +169,18 @@ def test_on_a_port_no_master_listens_on_the_urls_name_chooses(runs: dict[str, An
     assert any("none was seen listening on port 443" in n for n in got["report"]["notes"])
 
 
+def test_a_master_alone_whose_title_does_not_say_nginx_runs_nginx(
+        runs: dict[str, Any]) -> None:
+    got, pids = runs["alone"], runs["pids"]
+    master = got["items"]["nginx.dump"]["data"]["master"]
+    assert (master["pid"], master["found_by"]) == (pids["gamma"], "sockets")
+    assert not any(k.startswith("nginx.dump:") for k in got["items"])
+    report = got["report"]
+    assert report["verdict"] == "healthy", report["causes"]
+    assert not any("nginx master" in n for n in report["notes"])
+    assert all(f["symbol"] != "nginx-not-running" for f in report["findings"])
+
+
 def test_a_serving_master_whose_configuration_fails_is_diagnosed(runs: dict[str, Any]) -> None:
     report = runs["broken"]["report"]
     assert report["verdict"] == "broken"
@@ -190,15 +202,18 @@ def test_the_cli_reads_the_master_on_the_urls_port(runs: dict[str, Any]) -> None
 # --- inside the namespace
 
 
-def _wait_port(port: int) -> None:
+def _wait_port(port: int, up: bool = True) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
+            if up:
+                return
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} not up")
+            if not up:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} not {'up' if up else 'down'}")
 
 
 def _config(work: Path, name: str) -> Path:
@@ -303,6 +318,15 @@ def _inside(work: Path) -> None:
                               "http://beta.test:18081/healthz"],
                              capture_output=True, text=True, timeout=120, check=False)
         out["cli"] = {"rc": cli.returncode, "stdout": cli.stdout, "stderr": cli.stderr}
+        # The others stopped: gamma alone, whose title never says nginx, still runs nginx.
+        for name in ("alpha", "beta", "broken"):
+            os.kill(pids[name], signal.SIGQUIT)
+        foreground[1].terminate()
+        foreground[1].wait(timeout=10)
+        for name in ("alpha", "beta", "broken", "delta"):
+            for port in MASTERS[name]:
+                _wait_port(port, up=False)
+        out["alone"] = _diagnose("http://gamma.test:18082/healthz")
     finally:
         for name, pid in pids.items():
             with_sig = signal.SIGTERM if name in ("gamma", "delta") else signal.SIGQUIT

@@ -175,3 +175,23 @@ def test_hostile_master_data_is_read_without_failing(data: dict[str, Any]) -> No
         "nginx.dump": {"source": "nginx.dump", "kind": "command", "rc": 0, "data": data}}})
     got = masters_from(ev.get(sources.NGINX_DUMP), ev.items)
     assert all(m.pid is None or isinstance(m.pid, int) for m in got)
+
+
+def test_the_fixes_name_the_unit_of_the_serving_master_found_by_its_sockets() -> None:
+    # The serving master is edge-gw (no nginx title); the titled panel master runs under
+    # another unit. The fixes' commands must name edge-gw's unit and binary, not the panel's.
+    found = [dict(m, path=m["binary"]) for m in _masters()]
+    ev = _evidence([found[1], found[0]])
+    procs = copy.deepcopy(RECORDED["processes"])
+    for proc in procs:
+        proc["cgroup"] = {4: "/system.slice/panel-nginx.service",
+                          5: "/system.slice/edge.service"}.get(proc["pid"], "/")
+    ev["items"][sources.PROCESSES] = {"source": sources.PROCESSES, "kind": "listing",
+                                      "data": {"processes": procs}}
+    facts = build_facts(Evidence.from_dict(ev))
+    assert facts.nginx_control is not None
+    assert facts.nginx_control.unit == "edge"
+    assert facts.nginx_control.argv[0] == "/srv/edge/bin/edge-gw"
+    edge = next(p for p in facts.processes or () if p.pid == 5)
+    assert facts.is_nginx_master(edge)
+    assert not facts.is_nginx_master(next(p for p in facts.processes or () if p.pid == 6))

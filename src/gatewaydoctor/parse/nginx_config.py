@@ -315,7 +315,10 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
     unit = master.get("unit") if isinstance(master.get("unit"), str) else None
     running = [p for p in processes or () if p.command.startswith("nginx: master process")]
     pid = master.get("pid")
-    proc = next((p for p in running if p.pid == pid), running[0] if running else None)
+    # The master -T ran for, whatever its title (one found by its sockets says otherwise);
+    # the first titled master only for evidence that does not say which.
+    proc = next((p for p in processes or () if p.pid == pid), None) if pid is not None \
+        else running[0] if running else None
     if proc is not None:
         unit = proc.unit if proc.unit and proc.unit.endswith(".service") else None
     if unit is not None:
