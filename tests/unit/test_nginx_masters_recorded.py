@@ -61,10 +61,15 @@ def test_a_copy_under_another_name_is_nginx_by_its_banner(tmp_path: Path) -> Non
     table = copy.deepcopy(RECORDED)
     table["processes"][1]["exe"] = str(copy_)
     assert [m["pid"] for m in _masters(table)] == [4, 5]
-    not_nginx = tmp_path / "server"
-    not_nginx.write_bytes(b"\x7fELF" + b"\0" * 4096 + b"nginx/1.2 proxy_pass")
+    # Not nginx: a binary that only mentions it, and one merely named after it (an
+    # exporter listening on 9113 must never be run with -T).
+    not_nginx = tmp_path / "nginx-prometheus-exporter"
+    not_nginx.write_bytes(b"\x7fELF" + b"\0" * 4096 + b"nginx version: %s proxy_pass")
     table["processes"][1]["exe"] = str(not_nginx)
     assert [m["pid"] for m in _masters(table)] == [4]
+    for name in ("nginx", "openresty", "nginx-debug", "Tengine", "angie"):
+        assert nginxscan.is_nginx_binary(f"/nowhere/{name}"), name
+    assert not nginxscan.is_nginx_binary("/nowhere/nginx-prometheus-exporter")
 
 
 def test_ports_come_from_the_workers_when_the_masters_fds_are_unreadable() -> None:

@@ -246,11 +246,13 @@ def _binary(pid: int, named: str, root: str | None = None) -> str | None:
     return None
 
 
-# A binary is nginx when it is named so (OpenResty's bin/openresty, Tengine) or when it holds
-# the banner `nginx -v` prints (a copy under another name): read, never run (running an
-# unknown listener's binary with -V could do anything).
-NGINX_NAMES = ("nginx", "openresty", "tengine")
-_BANNER = re.compile(rb"(?:nginx|Tengine) version: ")
+# A binary is nginx when it is named so (OpenResty's bin/openresty, Tengine, Angie; not
+# nginx-prometheus-exporter) or holds both the banner `nginx -v` prints and the -T line of
+# its usage (a copy under another name): read, never run (running an unknown listener's
+# binary with -V or -T could do anything).
+_NAME = re.compile(r"(?:nginx|openresty|tengine|angie)(?:[-_.]?debug)?", re.I)
+_BANNER = re.compile(rb"(?:nginx|Tengine|Angie) version: ")
+_USAGE_T = b"test configuration, dump it and exit"
 MAX_BINARY = 64 << 20
 MAX_MASTERS = 8
 DUMP_TIMEOUT = 10.0
@@ -263,7 +265,7 @@ def is_nginx_binary(exe: str | None) -> bool:
     if not exe:
         return False
     path = exe.removesuffix(" (deleted)")
-    if os.path.basename(path).lower().startswith(NGINX_NAMES):
+    if _NAME.fullmatch(os.path.basename(path)):
         return True
     if path not in _identity:
         _identity[path] = _holds_banner(path)
@@ -277,7 +279,7 @@ def _holds_banner(path: str) -> bool:
             if not 0 < size <= MAX_BINARY:
                 return False
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _BANNER.search(data) is not None
+                return _BANNER.search(data) is not None and data.find(_USAGE_T) >= 0
     except (OSError, ValueError):
         return False
 
