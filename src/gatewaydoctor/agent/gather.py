@@ -481,13 +481,14 @@ def _nginx_dumps(f_procs: Future[Item | None], f_listen: Future[Item | None],
     nginx.dump; see nginxscan.dumps); with none running, of the nginx this host would
     start. -T tests the configuration exactly as -t does before dumping it: nginx.test is
     read from its rc and stderr rather than parsing everything twice."""
-    procs = ((f_procs.result() or {}).get("data") or {}).get("processes", [])
+    table = (f_procs.result() or {}).get("data") or {}
     listed = f_listen.result()
     found = _items_of(listed)
     sockets = (found[0].get("data") or {}).get("sockets", []) if found else []
     if found and found[0]["error"]:  # no sock_diag: the /proc/net tables the job read
         sockets = [s for i in found[1:] for s in nginxscan.proc_net_listeners(i["stdout"])]
-    masters = nginxscan.masters_from(procs, sockets) or nginxscan.would_start(units)
+    masters = nginxscan.masters_from(table.get("processes", []), sockets, table.get("mntns"),
+                                     table.get("netns")) or nginxscan.would_start(units)
     host, port = None, None
     if url:
         with contextlib.suppress(ValueError):

@@ -206,25 +206,6 @@ def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def container_root(pid: int) -> str | None:
-    """`/proc/PID/root` when the process runs in a mount namespace other than ours (a
-    container): its paths name files under that root, not ours."""
-    try:
-        theirs, ours = os.readlink(f"/proc/{pid}/ns/mnt"), os.readlink("/proc/self/ns/mnt")
-    except OSError:
-        return None
-    return f"/proc/{pid}/root" if theirs != ours else None
-
-
-def other_netns(pid: int) -> bool:
-    """The process runs in a network namespace other than ours (a container's, or a unit's
-    with PrivateNetwork=): its 127.0.0.1 is not ours."""
-    try:
-        return os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
-    except OSError:
-        return False
-
-
 def _binary(pid: int, named: str, root: str | None = None) -> str | None:
     """The master's binary: the title's path if absolute, else what /proc/PID/exe points at
     (a relative or bare name in the title depends on a cwd and PATH we do not share); in a
@@ -259,14 +240,15 @@ DUMP_TIMEOUT = 10.0
 _identity: dict[str, bool] = {}
 
 
-def is_nginx_binary(exe: str | None) -> bool:
+def is_nginx_binary(exe: str | None, root: str | None = None) -> bool:
     """Tell whether an executable is nginx (OpenResty, Tengine): by its name, else by the
-    version banner compiled into it (cached per path)."""
+    version banner compiled into it (cached per path; under `root` for a container's)."""
     if not exe:
         return False
     path = exe.removesuffix(" (deleted)")
     if _NAME.fullmatch(os.path.basename(path)):
         return True
+    path = (root or "") + path
     if path not in _identity:
         _identity[path] = _holds_banner(path)
     return _identity[path]
@@ -296,14 +278,17 @@ def _nginx_like(proc: dict[str, Any] | None) -> bool:
     return _title(proc).startswith("nginx: ") or is_nginx_binary(proc.get("exe"))
 
 
-def masters_from(processes: list[dict[str, Any]],
-                 sockets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def masters_from(processes: list[dict[str, Any]], sockets: list[dict[str, Any]],
+                 mntns: str | None = None, netns: str | None = None) -> list[dict[str, Any]]:
     """Every nginx master in a process table (procfs.processes' records) with the listening
     TCP sockets (sock_diag's) it holds, lowest pid first.
 
     A master by its title (`nginx: master process ...`), or by what it holds: an nginx
     binary holding a listening socket whose parent is no nginx (workers hold the same
     sockets) is a master whatever its title says (`master_process off`, a title rewritten).
+    One in a mount namespace other than `mntns` (ours) runs in a container: its paths are
+    under /proc/PID/root; one in a network namespace other than `netns` (ours: a
+    container's, PrivateNetwork=) has a 127.0.0.1 of its own.
     """
     listening = {int(s["inode"]): s for s in sockets if s.get("inode")}
     by_pid = {int(p["pid"]): p for p in processes}
@@ -315,10 +300,13 @@ def masters_from(processes: list[dict[str, Any]],
     for pid, proc in sorted(by_pid.items()):
         title = _title(proc)
         held = [listening[i] for i in proc.get("socket_inodes") or () if i in listening]
+        theirs = proc.get("mntns")
+        root = f"/proc/{pid}/root" if mntns and theirs and theirs != mntns else None
         if title.startswith(MASTER_TITLE):
             parsed, found_by = parse_master(title), "title"
-        elif held and not title.startswith("nginx: ") and is_nginx_binary(proc.get("exe")) \
-                and not _nginx_like(by_pid.get(int(proc.get("ppid") or 0))):
+        elif held and not title.startswith("nginx: ") and \
+                is_nginx_binary(proc.get("exe"), root) and \
+                not _nginx_like(by_pid.get(int(proc.get("ppid") or 0))):
             parsed, found_by = parse_argv(list(proc.get("cmdline") or [])), "sockets"
         else:
             continue
@@ -327,9 +315,9 @@ def masters_from(processes: list[dict[str, Any]],
         if not held:  # its own fds unreadable: its workers hold the same sockets
             held = [listening[i] for c in children.get(pid, ())
                     for i in c.get("socket_inodes") or () if i in listening]
-        root = container_root(pid)
         parsed.update(pid=pid, cmdline=title, path=_binary(pid, parsed["binary"], root),
-                      root=root, netns=other_netns(pid), exe=proc.get("exe"),
+                      root=root, netns=bool(netns and proc.get("netns") and
+                                            proc["netns"] != netns), exe=proc.get("exe"),
                       found_by=found_by, ports=_ports(held))
         out.append(parsed)
     return out
@@ -371,9 +359,11 @@ def proc_net_listeners(table: str | None) -> list[dict[str, Any]]:
 def masters() -> list[dict[str, Any]]:
     """Every running nginx master (OpenResty's too, whatever its comm or title), lowest pid
     first; each with the listening sockets it holds."""
-    procs = (procfs.processes().get("data") or {}).get("processes", [])
+    table = procfs.processes().get("data") or {}
     listeners = sockdiag.tcp_listeners()
-    return masters_from(procs, (listeners.get("data") or {}).get("sockets", []))
+    return masters_from(table.get("processes", []),
+                        (listeners.get("data") or {}).get("sockets", []), table.get("mntns"),
+                        table.get("netns"))
 
 
 def chosen(found: list[dict[str, Any]]) -> dict[str, Any] | None:

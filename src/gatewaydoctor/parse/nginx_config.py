@@ -341,6 +341,8 @@ def _master(m: dict[str, Any], item: Item | None, serving: bool, why: object) ->
 
     argv = tuple(a for a in item.argv or () if a != "-T") if item is not None and item.argv \
         else tuple(a for a in (text("path"),) if a)
+    if "--" in argv:  # run in a container's mount namespace: nsenter -t PID -m -- nginx ...
+        argv = argv[argv.index("--") + 1:]
     pid = m.get("pid")
     return NginxMaster(pid=pid if isinstance(pid, int) else None, argv=argv, conf=text("conf"),
                        ports=_strs(m.get("ports")), found_by=text("found_by"), serving=serving,
