@@ -200,3 +200,17 @@ def test_the_fixes_name_the_unit_of_the_serving_master_found_by_its_sockets() ->
     edge = next(p for p in facts.processes or () if p.pid == 5)
     assert facts.is_nginx_master(edge)
     assert not facts.is_nginx_master(next(p for p in facts.processes or () if p.pid == 6))
+
+
+def test_a_master_in_another_mount_namespace_is_read_inside_it() -> None:
+    # edge-gw in a container (its own mount namespace): -T runs there, through nsenter.
+    table = copy.deepcopy(RECORDED)
+    for proc in table["processes"]:
+        proc["mntns"] = "mnt:[4026532001]" if proc["pid"] == 5 else "mnt:[4026531841]"
+    found = nginxscan.masters_from(table["processes"], table["sockets"], "mnt:[4026531841]")
+    assert [m["root"] for m in found] == [None, "/proc/5/root"]
+    argv = nginxscan.command(dict(found[1], path=found[1]["binary"]))
+    assert argv[argv.index("--") - 3:argv.index("--") + 2] == [
+        "-t", "5", "-m", "--", "/srv/edge/bin/edge-gw"]
+    # Records without namespaces (older agents, other users' processes): on the host.
+    assert [m["root"] for m in _masters()] == [None, None]
