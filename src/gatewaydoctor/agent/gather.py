@@ -6,6 +6,7 @@ Each item goes under a source key made by formats/sources.py, e.g. `nginx.dump`,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -200,17 +201,15 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
                     error="systemd is not the init system here (no /run/systemd/system)",
                     error_kind="unavailable")
 
-        # The running master's own binary and -c/-p/-g (custom builds, OpenResty, panels and
-        # containers start nginx with their own config); `nginx` on PATH when none runs.
-        masters = nginxscan.masters() or nginxscan.would_start(
-            (c.items[sources.UNIT_SCAN].get("data") or {}).get("units", []) if booted else [])
-        nginx = nginxscan.command(nginxscan.chosen(masters))
-        # -T tests the configuration exactly as -t does before dumping it: nginx.test is
-        # read from its rc and stderr rather than parsing everything twice.
-        f_dump = c.submit(nginxscan.dump, sources.NGINX_DUMP, masters)
-        c.submit(_tcp_listeners)
-        c.submit(read_file, sources.PROC_NET_UNIX, "/proc/net/unix", max_bytes=4 << 20)
+        f_listen = c.submit(_tcp_listeners)
         f_procs = c.submit(procfs.processes)
+        # Every running master with its own binary and -c/-p/-g (custom builds, OpenResty,
+        # panels and containers start nginx with their own config), found from the process
+        # table and the listening sockets; `nginx` on PATH when none runs.
+        f_dump = c.submit(_nginx_dumps, f_procs, f_listen, url,
+                          (c.items[sources.UNIT_SCAN].get("data") or {}).get("units", [])
+                          if booted else [])
+        c.submit(read_file, sources.PROC_NET_UNIX, "/proc/net/unix", max_bytes=4 << 20)
         c.submit(fsinfo.accounts, sources.ACCOUNTS)
         _system(c, booted)
         if url:
@@ -233,25 +232,31 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         if busy_after is not None:
             busy_after.set()
         dump = c.take(f_dump)
+        master = ((dump or {}).get("data") or {}).get("master")
         if dump is not None:
             c.items[sources.NGINX_TEST] = _nginx_test_of(dump)
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
         # -V (version, build options, the main config's path) only when -T dumped nothing
         # (the test failed): then the files are read so the proxy_pass targets are known.
-        version = (c.take(c.submit(run, sources.NGINX_VERSION, [nginx[0], "-V"]))
+        # The serving master's binary as -T ran it (through nsenter, for one in a container).
+        nginx = list((dump or {}).get("argv") or nginxscan.command(None))
+        nginx = nginx[:nginx.index("--") + 2] if "--" in nginx else nginx[:1]
+        version = (c.take(c.submit(run, sources.NGINX_VERSION, [*nginx, "-V"]))
                    if text is None else None)
         if text is None and version and version["rc"] == 0:
-            main = nginxscan.conf_path(version["stderr"] or "", nginxscan.chosen(masters))
+            main = nginxscan.conf_path(version["stderr"] or "", master)
             files = new_item(sources.NGINX_FILES, "file", path=main,
                              stdout=nginxscan.read_config_files(main))
             c.items[sources.NGINX_FILES] = files
             text = files["stdout"]
         if text:
             scan = nginxscan.scan(text)
-            _nginx_logs(c, scan, (nginxscan.chosen(masters) or {}).get("root"))
-            master = nginxscan.chosen(masters) or {}
-            _nginx_probes(c, scan, url, master.get("pid") if master.get("netns") else None)
-            c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan)
+            _nginx_logs(c, scan, (master or {}).get("root"))
+            # nginx in a network namespace of its own is asked from there.
+            _nginx_probes(c, scan, url,
+                          master.get("pid") if master and master.get("netns") else None)
+            c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan,
+                     (master or {}).get("pid"))
 
         c.drain()
         _system_after_units(c, procs_item)
@@ -470,6 +475,27 @@ def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool,
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
 
 
+def _nginx_dumps(f_procs: Future[Item | None], f_listen: Future[Item | None],
+                 url: str | None, units: list[dict[str, Any]]) -> list[Item]:
+    """`nginx -T` of every running master (the one serving the URL's port, or 80/443, under
+    nginx.dump; see nginxscan.dumps); with none running, of the nginx this host would
+    start. -T tests the configuration exactly as -t does before dumping it: nginx.test is
+    read from its rc and stderr rather than parsing everything twice."""
+    table = (f_procs.result() or {}).get("data") or {}
+    listed = f_listen.result()
+    found = _items_of(listed)
+    sockets = (found[0].get("data") or {}).get("sockets", []) if found else []
+    if found and found[0]["error"]:  # no sock_diag: the /proc/net tables the job read
+        sockets = [s for i in found[1:] for s in nginxscan.proc_net_listeners(i["stdout"])]
+    masters = nginxscan.masters_from(table.get("processes", []), sockets, table.get("mntns"),
+                                     table.get("netns")) or nginxscan.would_start(units)
+    host, port = None, None
+    if url:
+        with contextlib.suppress(ValueError):
+            host, port = split_hostport(probes.url_endpoint(url)[0])
+    return nginxscan.dumps(sources.NGINX_DUMP, masters, port, host)
+
+
 def _nginx_test_of(dump: Item) -> Item:
     """`nginx -t`'s evidence, from `nginx -T` (same test, same messages on stderr, same rc)."""
     return new_item(sources.NGINX_TEST, "command", argv=dump["argv"], rc=dump["rc"], stdout="",
@@ -613,7 +639,7 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
 def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None], written: set[str]) -> None:
     """The folder listing and tail of each nohup.out in the `root` of nginx's server blocks
     that no running server writes to (from `nginx -T`, once it is in: this job waits)."""
-    dump = f_dump.result()
+    dump = next(iter(_items_of(f_dump.result())), None)
     text = dump["stdout"] if dump and dump["rc"] == 0 else ""
     for root, path in handstarted.nohup_in_roots(text or ""):
         if path in written:

@@ -25,6 +25,7 @@ from .nginx import (
     Location,
     NginxConfig,
     NginxControl,
+    NginxMaster,
     NginxRuntime,
     NginxTest,
     ServerBlock,
@@ -97,6 +98,8 @@ class Facts:
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
     nginx_control: NginxControl | None = None
+    # Every running nginx master, the serving one (whose configuration is nginx_config) first.
+    nginx_masters: tuple[NginxMaster, ...] = ()
     # systemd is not the init system (no units at all), as opposed to units not readable.
     no_systemd: bool = False
     pm2: Pm2State | None = None
@@ -363,11 +366,17 @@ class Facts:
         cmd = cmd if len(cmd) <= 100 else cmd[:97] + "..."
         return f"pid {p.pid} ({cmd}{f', {p.unit}' if p.unit else ''}, user {user})"
 
+    def is_nginx_master(self, p: Process) -> bool:
+        """An nginx master: by its title, or found by the agent from the listening sockets
+        it holds (`master_process off`, a title that does not say nginx)."""
+        return p.command.startswith("nginx: master process") or \
+            any(m.pid == p.pid for m in self.nginx_masters)
+
     def nginx_runs_outside(self, unit: Unit) -> bool:
         """An nginx master runs, but not under `unit`: another unit, a panel or a shell
         started the nginx that serves (the packaged nginx.service stopped beside it is no
         fault)."""
-        return any(p.command.startswith("nginx: master process") and p.unit != unit.name
+        return any(self.is_nginx_master(p) and p.unit != unit.name
                    for p in self.processes or ())
 
     def logged_traceback(self, unit: str) -> Traceback | None:
