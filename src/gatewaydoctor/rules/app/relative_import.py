@@ -9,6 +9,7 @@ from typing import Any
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Facts, Traceback, Unit
+from ...facts.managers import restart_with, systemd_unit
 from ...findings import Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -35,11 +36,7 @@ _RELATIVE_LINE_RE = re.compile(r"from (\.+)([\w.]*) import (.+)")
               "{restart}",
               "# {option2}",
               "touch {workdir}/__init__.py",
-              "systemctl edit --full {systemd}   # WorkingDirectory={parent}, "
-              "ExecStart=... {target} ...",
-              "systemctl daemon-reload && systemctl restart {systemd}",
-              "editor {conf}   # [program:{program}] directory={parent}, command=... {target} ...",
-              "supervisorctl reread && supervisorctl update {program}")))
+              "{run_as_package}")))
 def relative_import(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Iterator[Found]:
     """`from .config import settings` in a module uvicorn imports as `main:app`."""
     for name in facts.tracebacks_by_unit():
@@ -77,7 +74,9 @@ def _fix(unit: Unit | None, name: str, tb: Traceback) -> dict[str, Any]:
         option2=msg(N_("option 2: run it as the package {package} from {parent}"),
                     package=package, parent=parent),
         **_absolute(frame.text if frame else "from .config import settings"),
-        **_manager(unit, name))
+        # its manager's way: the unit or program to edit, or pm2's or nohup's command line
+        run_as_package=restart_with(unit or systemd_unit(name), workdir=parent,
+                                    target=f"{package}.{module}:{attr}"))
 
 
 def _absolute(code: str) -> dict[str, str]:
@@ -86,9 +85,3 @@ def _absolute(code: str) -> dict[str, str]:
     return dict(code=code, absolute=f"from {m.group(2)} import {m.group(3)}" if m and m.group(2)
                 else "from config import settings")
 
-
-def _manager(unit: Unit | None, name: str) -> dict[str, str | None]:
-    """Where to change the folder and command: the systemd unit, or the supervisor program."""
-    if unit is None or unit.manager != "supervisor":
-        return dict(systemd=name)
-    return dict(program=unit.program, conf=unit.fragment_path or "/etc/supervisor/conf.d/")

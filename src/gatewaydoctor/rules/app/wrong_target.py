@@ -33,8 +33,7 @@ Evidence = tuple[tuple[Excerpt, ...], str]
           fix=N_("Point {unit} at the module and attribute that exist: set "
                  "WorkingDirectory= to the folder holding the module, or fix "
                  "`module:attr`."),
-          commands=("ls {workdir}", "systemctl edit --full {unit}",
-                    "systemctl daemon-reload && systemctl restart {unit}")))
+          commands=("ls {workdir}", "{reconfigure}")))
 def wrong_target(facts: Facts, units: tuple[Unit, ...],
                  tracebacks: tuple[Traceback, ...]) -> Iterator[Found]:
     """`uvicorn main:app` where main is not importable from WorkingDirectory, or has no `app`."""
