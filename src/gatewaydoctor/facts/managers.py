@@ -22,24 +22,46 @@ WORDS: dict[str, dict[str, str]] = {
         "restarts": N_("systemd restarts it"),
         "keeps_restarting": N_("systemd keeps restarting it"),
         "shown_active": N_("systemd shows the unit active"),
+        "definition": N_("the unit"),
+        "command_key": N_("ExecStart"),
     },
     "supervisor": {
         "restarts": N_("supervisord restarts it"),
         "keeps_restarting": N_("supervisord keeps restarting it (until it gives up: FATAL)"),
         "shown_active": N_("supervisorctl shows the program RUNNING"),
+        "definition": N_("its [program] section"),
+        "command_key": N_("its command="),
     },
     "pm2": {
         "restarts": N_("pm2 restarts it"),
         "keeps_restarting": N_("pm2 keeps restarting it (until it gives up: errored)"),
         "shown_active": N_("pm2 shows the app online"),
+        "definition": N_("its ecosystem file"),
+        "command_key": N_("its pm2 start command"),
     },
     "process": {
         "restarts": N_("nothing restarts it: it was started by hand"),
         "keeps_restarting": N_("it stays down: it was started by hand, and nothing starts it "
                                "again"),
         "shown_active": N_("its process is still running"),
+        "definition": N_("the shell that starts it"),
+        "command_key": N_("its command line"),
     },
 }
+
+
+# The name of a setting in its manager's definition: the folder it starts in, its environment.
+KEYS: dict[str, dict[str, str]] = {
+    "systemd": {"folder_key": "WorkingDirectory", "env_key": "Environment"},
+    "supervisor": {"folder_key": "directory", "env_key": "environment"},
+    "pm2": {"folder_key": "cwd", "env_key": "env"},
+    "process": {"folder_key": "cwd", "env_key": "env"},
+}
+
+
+def setting_keys(s: Service) -> dict[str, str]:
+    """{folder_key} and {env_key}: what its manager calls its folder and its environment."""
+    return KEYS.get(s.manager, KEYS["systemd"])
 
 
 def systemd_unit(name: str) -> Service:
@@ -56,7 +78,7 @@ def service_commands(s: Service) -> dict[str, object]:
     """The command placeholders of a finding about s: {restart}, {status}, {logs},
     {recent_logs} (its output of the last minutes, to grep), {reconfigure} (change how it
     starts, then start it so); {systemd_unit} for a unit only, {rerun} ({reconfigure}) for
-    any other manager only."""
+    any other manager only; {folder_key}, {env_key}."""
     systemd = s.manager == "systemd"
     return {"restart": s.restart_command, "status": s.status_command, "logs": s.logs_command(50),
             "recent_logs": recent_logs(s), "reconfigure": restart_with(s),
@@ -64,12 +86,13 @@ def service_commands(s: Service) -> dict[str, object]:
             # managers' way instead
             "systemd_unit": s.name if systemd else None,
             "systemd_restart": s.restart_command if systemd else None,
-            "rerun": None if systemd else restart_with(s)}
+            "rerun": None if systemd else restart_with(s), **setting_keys(s)}
 
 
 def service_words(s: Service) -> dict[str, str]:
     """The prose placeholders of a finding about s ({restarts}, {keeps_restarting},
-    {shown_active}): N_() templates, translated when rendered."""
+    {shown_active}, {definition}, {command_key}): N_() templates, translated when
+    rendered."""
     return WORDS.get(s.manager, WORDS["systemd"])
 
 
