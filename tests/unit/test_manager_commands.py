@@ -53,7 +53,7 @@ def test_a_hand_started_server_is_stopped_by_pid_and_run_again(
         option: tuple[str, str], want: str) -> None:
     proc = replace(UNIT, name="process:812", manager="process", output="/srv/app/nohup.out")
     kill, again = restart_with(proc, option=option)
-    assert kill == "kill 812"
+    assert kill == "kill 812 && while kill -0 812 2>/dev/null; do sleep 1; done"
     assert again == (f"sudo -u app sh -c 'cd /srv/app && nohup /srv/app/venv/bin/gunicorn "
                      f"{want} >>/srv/app/nohup.out 2>&1 &'")
     assert service_commands(proc)["recent_logs"] == "tail -n 200 /srv/app/nohup.out"

@@ -148,8 +148,10 @@ def _rerun(s: Service, workdir: str | None, argv: list[str]) -> tuple[str, ...]:
     if s.manager == "process":
         again = replace(s, exec_start=(tuple(argv),) if argv else (),
                         working_directory=workdir or s.working_directory)
-        return tuple(c for c in (f"kill {s.main_pid}" if s.main_pid else None,
-                                 again.start_by_hand) if c)
+        # its socket is free once it has exited (gunicorn lets requests finish first)
+        stop = (f"kill {s.main_pid} && while kill -0 {s.main_pid} 2>/dev/null; do sleep 1; "
+                "done") if s.main_pid else None
+        return tuple(c for c in (stop, again.start_by_hand) if c)
     head, rest = (argv[0], argv[1:]) if argv else ("<script>", [])
     pm2 = f"{s.control}pm2"
     return (f"{pm2} delete {s.program}",
