@@ -58,3 +58,13 @@ def test_a_hand_started_server_is_stopped_by_pid_and_run_again(
                      f"{want} >>/srv/app/nohup.out 2>&1 &'")
     assert service_commands(proc)["recent_logs"] == "tail -n 200 /srv/app/nohup.out"
     assert service_words(proc)["restarts"] == "nothing restarts it: it was started by hand"
+
+
+def test_a_container_is_created_again_with_its_command_changed() -> None:
+    box = replace(UNIT, name="container:api", manager="container", control="docker")
+    look, again = restart_with(box, option=("--timeout", "120"))
+    assert look == ("docker inspect --format '{{.Config.Image}} {{json .Config.Cmd}} "
+                    "{{.Config.WorkingDir}}' api")
+    assert again.startswith("docker rm -f api   # ") and again.endswith(
+        "/srv/app/venv/bin/gunicorn -w 2 --timeout=120 main:app")
+    assert service_words(box)["restarts"] == "its restart policy restarts it (if it has one)"

@@ -47,6 +47,13 @@ WORDS: dict[str, dict[str, str]] = {
         "definition": N_("the shell that starts it"),
         "command_key": N_("its command line"),
     },
+    "container": {
+        "restarts": N_("its restart policy restarts it (if it has one)"),
+        "keeps_restarting": N_("its restart policy keeps restarting it (if it has one)"),
+        "shown_active": N_("the container is still running"),
+        "definition": N_("the container's run options (docker run, a compose file)"),
+        "command_key": N_("the container's command"),
+    },
 }
 
 
@@ -56,6 +63,7 @@ KEYS: dict[str, dict[str, str]] = {
     "supervisor": {"folder_key": "directory", "env_key": "environment"},
     "pm2": {"folder_key": "cwd", "env_key": "env"},
     "process": {"folder_key": "cwd", "env_key": "env"},
+    "container": {"folder_key": "working_dir", "env_key": "environment"},
 }
 
 
@@ -108,7 +116,7 @@ def restart_with(s: Service, workdir: str | None = None, target: str | None = No
     """Change how s starts — its folder, its app target (`module:attr`), one `--option value`
     — and start it so: the unit's or program's file to edit, or for pm2 and a server started
     by hand the command line itself, changed."""
-    if s.manager in ("pm2", "process"):
+    if s.manager in ("pm2", "process", "container"):
         return _rerun(s, workdir, _argv(s, target, option))
     folder, command = ("directory", "command") if s.manager == "supervisor" else (
         "WorkingDirectory", "ExecStart")
@@ -143,8 +151,16 @@ def _argv(s: Service, target: str | None, option: tuple[str, str] | None) -> lis
 
 def _rerun(s: Service, workdir: str | None, argv: list[str]) -> tuple[str, ...]:
     """pm2: delete the app and start it again with the command changed (then save the list);
-    by hand: stop the process by its pid and start the command again in the background."""
+    by hand: stop the process by its pid and start the command again in the background; a
+    container: created again with the command changed."""
     folder = shlex.quote(workdir or s.working_directory or "/")
+    if s.manager == "container":
+        # its command is part of how it was created: look, remove, create it again
+        return (f"{s.control} inspect --format '{{{{.Config.Image}}}} {{{{json .Config.Cmd}}}} "
+                f"{{{{.Config.WorkingDir}}}}' {s.program}",
+                f"{s.control} rm -f {s.program}   # then create it again (docker run, compose "
+                f"up -d) with: {shlex.join(argv) if argv else '<its command>'}"
+                + (f", working_dir {workdir}" if workdir else ""))
     if s.manager == "process":
         again = replace(s, exec_start=(tuple(argv),) if argv else (),
                         working_directory=workdir or s.working_directory)
