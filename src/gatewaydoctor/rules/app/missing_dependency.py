@@ -21,7 +21,7 @@ from ..spec import Cmd, Found, Text, found
           explanation=N_(
               "The interpreter {unit} runs ({python}) has no module '{module}', so the app "
               "dies while importing. Usually the requirements were installed into another "
-              "virtualenv or another Python than the one in ExecStart."),
+              "virtualenv or another Python than the one in {command_key}."),
           fix=N_("Install the requirements into {python}, then restart."),
           commands=("{python} -m pip install -r {requirements}",
                     Cmd("{python} -m pip install {package}",

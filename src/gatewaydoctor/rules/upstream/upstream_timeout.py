@@ -14,6 +14,7 @@ from ...facts import (
     Probe,
     place_links,
 )
+from ...facts.managers import recent_logs
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -58,7 +59,7 @@ def upstream_timeout(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
     yield _told(evidence, links, last.request_path, {
         "setting": f"{name} {value}", "value": value, "directive": name, "n": len(lines),
         "upstream": upstream or msg(N_("the app")), "where": _where(loc),
-        "logs": tuple(f"journalctl -u {u.name} --since -10min --no-pager" for u in serving),
+        "logs": tuple(recent_logs(u) for u in serving),
         "edit": msg(N_("or edit {where}: {change}"), where=value_ex.source,
                     change=f"{name} 120s;")})
 
