@@ -91,10 +91,10 @@ def podman(base: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 
 def start_docker(base: Path) -> None:
     """A real dockerd of this namespace's own: its data under base, its sockets and
-    containerd's on tmpfs (/run and /etc/docker hidden from the host's by this mount
-    namespace), no bridge or packet-filter rules; an empty image, the host's files mounted
+    containerd's on tmpfs (/run, /etc/docker and /opt hidden from the host's by this
+    mount namespace), no bridge or packet-filter rules; an empty image, the host's files mounted
     read-only in each container instead (no image can be pulled here)."""
-    for where in ("/run", "/etc/docker"):
+    for where in ("/run", "/etc/docker", "/opt"):  # /opt: containerd's plugin folders
         subprocess.run(["mount", "-t", "tmpfs", "tmpfs", where], check=True, timeout=10)
     log = (base / "dockerd.log").open("ab")
     subprocess.Popen(["dockerd", "--data-root", str(base / "docker"), "--exec-root",
