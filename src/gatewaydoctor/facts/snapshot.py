@@ -49,6 +49,7 @@ from .services import (
     UnitFileText,
     last_matching,
 )
+from .signatures import UWSGI_NO_APP_RE
 
 
 def _same(message: str) -> str:
@@ -196,7 +197,12 @@ class Facts:
         if u is None:
             return True
         return not (u.active_state == "active" and u.sub_state == "running") or \
-            self.crash_looping(u) or self.fails_at_boot(u)
+            self.crash_looping(u) or self.fails_at_boot(u) or self.serves_no_app(u)
+
+    def serves_no_app(self, u: Unit) -> bool:
+        """Running without its app: uWSGI (without need-app) stays up when the app fails to
+        load (plugins/python/pyloader.c) and answers every request 500."""
+        return any(UWSGI_NO_APP_RE.search(e.message) for e in self.since_last_start(u.name))
 
     def fails_at_boot(self, u: Unit) -> bool:
         """Running, but the app failed to import since its last start: gunicorn's master
