@@ -192,3 +192,25 @@ def test_config_and_log_files() -> None:
     ini = "[uwsgi]\nlogto = /var/log/uwsgi/notes.log\nlogger = file:/var/log/u2.log\n"
     assert uwsgi.log_paths(argv + ["--daemonize", "/var/log/d.log"], [ini]) == [
         "/var/log/d.log", "/var/log/uwsgi/notes.log", "/var/log/u2.log"]
+
+
+def test_recorded_uwsgi_unit_reads_its_ini_and_log() -> None:
+    """A recording of the lab's uwsgi stack (wsgi.py unreadable): the unit's socket and
+    module come from its ini, its log file's current run is its journal, and it counts as
+    failing although systemd says active/running (no app loaded)."""
+    from gatewaydoctor.evidence import load
+    from gatewaydoctor.parse import build_facts
+
+    facts = build_facts(load(Path(__file__).parents[1] / "data" / "stacks" /
+                             "uwsgi-permission-code.json"))
+    unit = facts.unit("notes-uwsgi.service")
+    assert unit is not None and (unit.active_state, unit.sub_state) == ("active", "running")
+    assert [b.label for b in unit.binds] == ["127.0.0.1:3031"]
+    assert unit.app is not None and (unit.app.module, unit.app.attr) == (
+        "notesapp.wsgi", "application")
+    log = [e for e in facts.journal_of(unit.name) if e.source.startswith("/var/log/uwsgi/")]
+    assert log[0].message.startswith("*** Starting uWSGI 2.0.21-debian")
+    assert facts.serves_no_app(unit) and facts.failing(unit)
+    probes = [p for p in facts.probes or () if p.protocol == "uwsgi"]
+    assert {(p.endpoint, p.status) for p in probes} == {("127.0.0.1:3031", 500)}
+    assert all(p.label.startswith("uwsgi GET 127.0.0.1:3031/") for p in probes)
