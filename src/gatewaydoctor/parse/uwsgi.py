@@ -47,12 +47,14 @@ def log_journal(ev: Evidence) -> list[JournalEntry]:
 
 def with_configs(units: tuple[Unit, ...], ev: Evidence) -> tuple[Unit, ...]:
     """uWSGI units with what their configuration files say (`--ini FILE`: the socket, the
-    module) read like flags of their command line: their binds and app."""
+    module) read like flags of their command line: their binds and app; and the file they
+    log to (`logto`) as their output."""
     texts: dict[str, list[str]] = {}
     for item in ev.prefixed(sources.UWSGI_CONFIG_PREFIX):
         unit = (item.data or {}).get("unit")
         if item.ok and isinstance(unit, str):
             texts.setdefault(unit, []).append(item.stdout or "")
+    logs = {(i.data or {}).get("unit"): i.path for i in ev.prefixed(sources.UWSGI_LOG_PREFIX)}
     out = []
     for u in units:
         argv = next((list(a) for a in u.exec_start if execspec.server_of(list(a)) == "uwsgi"),
@@ -62,5 +64,6 @@ def with_configs(units: tuple[Unit, ...], ev: Evidence) -> tuple[Unit, ...]:
             continue
         full = argv + [a for text in texts[u.name] for a in execspec.uwsgi_ini_args(text)]
         out.append(replace(u, app=execspec.app_target(full) or u.app,
-                           binds=tuple(Endpoint.parse(b) for b in execspec.binds(full))))
+                           binds=tuple(Endpoint.parse(b) for b in execspec.binds(full)),
+                           output=logs.get(u.name) or u.output))
     return tuple(out)
