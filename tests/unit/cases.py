@@ -31,7 +31,7 @@ LAB = ROOT / "tests" / "data" / "lab"
 # Recordings of real stacks that are not lab scenarios (tests/unit/container_stack.py's).
 STACKS = ROOT / "tests" / "data" / "stacks"
 KEYS = frozenset({"recording", "note", "patch"})
-KEEP_COMM = re.compile(r"^(nginx|python.*|uvicorn|gunicorn|postgres|systemd)$")
+KEEP_COMM = re.compile(r"^(nginx|python.*|uvicorn|gunicorn|uwsgi|postgres|systemd)$")
 JOURNAL_FIELDS = frozenset({"MESSAGE", "_PID", "SYSLOG_IDENTIFIER", "PRIORITY",
                             "__REALTIME_TIMESTAMP", "UNIT", "_SYSTEMD_UNIT"})
 KERNEL_RECORDS = 20

@@ -50,6 +50,9 @@ class StackSpec:
     start_pattern: str = ""  # what `pkill -f` finds it by
     pm2_home: str = ""
     etc: dict[str, str] = field(default_factory=dict)  # lab path under /etc → text
+    # What a client sees after a family, where this stack's server answers otherwise than
+    # the usual status (family name → status; 0: no answer in time).
+    statuses: dict[str, int] = field(default_factory=dict)
 
 
 def copy_tree(src: Path, dst: Path, uid: int, gid: int) -> None:
@@ -202,10 +205,17 @@ def boot(name: str) -> Deployed:
         host_file.write_text(text)
         host_file.chmod(0o644)
         etc_files.append((host_file, lab_path))
-    # Mount points the host lacks (/www, /opt/shop) are made for the lab and removed after.
-    made = [lab for _, lab in binds if not os.path.exists(lab)]
-    for path in made:
-        os.makedirs(path)
+    # Mount points the host lacks (/www, /opt/shop) are made for the lab and removed after;
+    # each folder made is listed, parents first, so that only those go (not the host's /srv).
+    made: list[str] = []
+    for _, lab in binds:
+        missing = []
+        path = lab
+        while not os.path.exists(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        made += reversed(missing)
+        os.makedirs(lab, exist_ok=True)
     deployed = Deployed(spec=spec, lab=Lab(stage), stage=stage, made=made)
     try:
         deployed.lab.start(binds, etc_files)
@@ -231,11 +241,11 @@ def stop(deployed: Deployed) -> None:
     shutil.rmtree(deployed.stage, ignore_errors=True)
     for path in reversed(deployed.made):
         with contextlib.suppress(OSError):
-            os.removedirs(path)
+            os.rmdir(path)
 
 
 def _load_all() -> None:
-    from . import edge, first, panel, wsgi  # noqa: F401 - registering is the import's effect
+    from . import edge, first, panel, uwsgi, wsgi  # noqa: F401 - registering is the import's effect
 
     # The first stack first: the matrix reads from the known to the new.
     order = sorted(STACKS, key=lambda name: name != "lab")

@@ -68,10 +68,13 @@ def _texts(item: Item) -> Iterable[str]:
                 yield msg
     elif source.startswith(sources.IMPORT_PROBE_PREFIX):
         yield from (item.get("stderr") or "").splitlines()
+    elif source.startswith(sources.UWSGI_LOG_PREFIX):  # uWSGI's `logto` file
+        yield from (item.get("stdout") or "").splitlines()
 
 
 def denied_paths(items: Iterable[Item]) -> list[str]:
-    """Absolute paths named by `Permission denied: '<path>'` in unit journals and import probes.
+    """Absolute paths named by `Permission denied: '<path>'` in unit journals, import probes
+    and uWSGI logs.
 
     Newest first (a journal is read oldest first), at most MAX_DENIED_PATHS.
     """

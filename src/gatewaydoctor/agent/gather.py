@@ -37,6 +37,7 @@ from . import (
 )
 from . import files as fsinfo
 from . import supervisor as supervisord
+from . import uwsgi as uwsgi_agent
 from .runner import Item, journal, new_item, read_file, read_tail, run
 
 SCHEMA = "gatewaydoctor.evidence/1"
@@ -255,6 +256,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
             # nginx in a network namespace of its own is asked from there.
             _nginx_probes(c, scan, url,
                           master.get("pid") if master and master.get("netns") else None)
+            _uwsgi_probes(c, text, url)
             c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan,
                      (master or {}).get("pid"))
 
@@ -366,6 +368,30 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None,
         for path in planned[ep]:
             c.submit(http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
                      endpoint=ep, path=path, via=sources.VIA_UPSTREAM)
+
+
+def _uwsgi_probes(c: _Collector, dump: str, url: str | None) -> None:
+    """Each `uwsgi_pass` endpoint: a connect, and GETs in the uwsgi protocol (the URL's path
+    first where its location passes there), never HTTP."""
+    path = probes.url_endpoint(url)[1] if url and url.startswith(("http://", "https://")) \
+        else None
+    for ep, locations in list(uwsgi_agent.passes(dump).items())[:MAX_UPSTREAMS]:
+        c.submit(probes.tcp_probe, sources.connect_probe(ep), ep)
+        mine = [path] if path and any(path.startswith(loc) for loc in locations) else []
+        for p in list(dict.fromkeys(mine + locations))[:uwsgi_agent.PATHS_PER_ENDPOINT]:
+            c.submit(uwsgi_agent.probe, sources.uwsgi_probe(ep + p), ep, p)
+
+
+def _uwsgi_files(c: _Collector, unit: str, argv: list[str], workdir: str) -> None:
+    """The configuration files a uwsgi unit loads, and the tails of the logs they name."""
+    texts = []
+    for path in uwsgi_agent.config_files(argv, workdir or None)[:4]:
+        item = c.items[sources.uwsgi_config(path)] = uwsgi_agent.read_config(path)
+        item["data"] = {"unit": unit}
+        texts.append(item["stdout"] or "")
+    w = c.windows
+    for path in uwsgi_agent.log_paths(argv, texts)[:4]:
+        c.submit(uwsgi_agent.read_log, path, unit, w["error_log_bytes"], w["error_log_lines"])
 
 
 def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str],
@@ -519,6 +545,8 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
     env_files = [p for p, _optional in systemd.environment_files(
         props.get("EnvironmentFiles", ""))]
     workdir = systemd.clean_path(props.get("WorkingDirectory", ""))
+    if execspec.server_of(argv) == "uwsgi":
+        _uwsgi_files(c, unit, argv, workdir)
     if workdir.startswith("/"):
         c.submit(pyapp.workdir_listing, sources.dir_listing(workdir), workdir)
         env_files.append(os.path.join(workdir, ".env"))

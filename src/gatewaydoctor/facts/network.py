@@ -29,6 +29,7 @@ class Probe:
     elsewhere: bool = False
     # Made from the network namespace of this process (nginx's, when it runs in its own).
     netns_of: int | None = None
+    protocol: str = "http"  # or "uwsgi": the request nginx's uwsgi_pass sends
 
     @property
     def where(self) -> str:
@@ -62,7 +63,8 @@ class Probe:
         if self.kind == "connect":
             return f"connect {self.endpoint}"
         host = f" Host: {self.host_header}" if self.host_header else ""
-        return f"GET {self.endpoint}{self.path or ''}{host}"
+        how = "uwsgi GET" if self.protocol == "uwsgi" else "GET"
+        return f"{how} {self.endpoint}{self.path or ''}{host}"
 
 
 def url_at_nginx(url: str | None, probes: Iterable[Probe]) -> list[Probe]:

@@ -126,12 +126,25 @@ class Location:
         """`file:line` of the location block."""
         return f"{self.file}:{self.line}"
 
+    @property
+    def pass_name(self) -> str:
+        """The directive that names `proxy_pass`'s target here: proxy_pass or uwsgi_pass."""
+        return "uwsgi_pass" if self.handler and self.handler.name == "uwsgi_pass" else \
+            "proxy_pass"
+
+    def pass_to(self, address: str) -> str:
+        """That directive pointed at address (`host:port` or `unix:/path`), as written."""
+        if self.pass_name == "uwsgi_pass":
+            return f"uwsgi_pass {address}"
+        return f"proxy_pass http://{address}"
+
     # proxy_pass targets (upstream-not-listening, upstream-mismatch, upstream-address-family)
 
     @property
     def excerpt(self) -> Excerpt:
         """The block reduced to where it proxies: `location /api/ { proxy_pass ...; }`."""
-        return Excerpt(self.where, f"location {self.path} {{ proxy_pass {self.proxy_pass}; }}")
+        return Excerpt(self.where,
+                       f"location {self.path} {{ {self.pass_name} {self.proxy_pass}; }}")
 
     @property
     def link(self) -> Link:

@@ -70,7 +70,8 @@ class Service:
     # What a manager command needs first: pm2's PM2_HOME and user (`sudo -u app env
     # PM2_HOME=/home/app/.pm2 `); a container's runtime CLI (`docker`, `podman`).
     control: str = ""
-    # Where a hand-started server's output goes: a file (nohup.out), a terminal, a pipe.
+    # Where a hand-started server's output goes: a file (nohup.out), a terminal, a pipe; for
+    # uWSGI, the file its configuration logs to (`logto`).
     output: str | None = None
 
     @property
@@ -138,6 +139,8 @@ class Service:
                     not self.output.startswith("/dev/"):
                 return f"tail -n {lines} {shlex.quote(self.output)}"
             return f"ls -l /proc/{self.program}/fd/1 /proc/{self.program}/fd/2"
+        if self.server == "uwsgi" and self.output and self.output.startswith("/"):
+            return f"tail -n {lines} {shlex.quote(self.output)}"  # its `logto` file
         extra = f" {journal_opts}" if journal_opts else ""
         return f"journalctl -u {self.name} -n {lines} --no-pager{extra}"
 

@@ -49,6 +49,7 @@ from .services import (
     UnitFileText,
     last_matching,
 )
+from .signatures import UWSGI_NO_APP_RE
 
 
 def _same(message: str) -> str:
@@ -196,7 +197,12 @@ class Facts:
         if u is None:
             return True
         return not (u.active_state == "active" and u.sub_state == "running") or \
-            self.crash_looping(u) or self.fails_at_boot(u)
+            self.crash_looping(u) or self.fails_at_boot(u) or self.serves_no_app(u)
+
+    def serves_no_app(self, u: Unit) -> bool:
+        """Running without its app: uWSGI (without need-app) stays up when the app fails to
+        load (plugins/python/pyloader.c) and answers every request 500."""
+        return any(UWSGI_NO_APP_RE.search(e.message) for e in self.since_last_start(u.name))
 
     def fails_at_boot(self, u: Unit) -> bool:
         """Running, but the app failed to import since its last start: gunicorn's master
@@ -312,7 +318,7 @@ class Facts:
         config, path = self.nginx_config, entry.request_path
         if config is None or path is None:
             return None, None
-        loc = location_for(config, path, entry.host)
+        loc = location_for(config, path, _host_as_served(config, entry))
         server = config.server_of(loc) if loc is not None else server_for(config, entry.host)
         return server, loc
 
@@ -459,3 +465,15 @@ class Facts:
         the evidence was gathered in (and its listening sockets were read)."""
         proc = self.nginx_master()
         return self.namespaces.foreign(proc.netns) if proc and self.namespaces else None
+
+
+def _host_as_served(config: NginxConfig, entry: ErrorLogEntry) -> str | None:
+    """The Host of an error-log line with the port of the server block nginx names in it
+    (`server: NAME`): a Host without a port (curl, most clients on :80) would otherwise be
+    routed on port 80, not on the port that took the request (the uwsgi stack's :8088)."""
+    host = entry.host
+    if not host or not entry.server or host.endswith("]") or ":" in host:
+        return host
+    ports = {li.endpoint.port for s in config.servers if entry.server in s.names
+             for li in s.listens if li.endpoint.port}
+    return f"{host}:{ports.pop()}" if len(ports) == 1 else host

@@ -220,6 +220,29 @@ def connect_probe(endpoint: str) -> str:
     return CONNECT_PROBE_PREFIX + endpoint
 
 
+UWSGI_PROBE_PREFIX = "probe.uwsgi:"
+
+
+def uwsgi_probe(target: str) -> str:
+    """A GET in the uwsgi protocol to a `uwsgi_pass` endpoint: `endpoint/path`."""
+    return UWSGI_PROBE_PREFIX + target
+
+
+# --- uWSGI's own files: the configuration its command line loads, the logs it names
+UWSGI_CONFIG_PREFIX = "uwsgi.config:"
+UWSGI_LOG_PREFIX = "uwsgi.log:"
+
+
+def uwsgi_config(path: str) -> str:
+    """A uWSGI configuration file (`--ini FILE`)."""
+    return UWSGI_CONFIG_PREFIX + path
+
+
+def uwsgi_log(path: str) -> str:
+    """The tail of a file uWSGI logs to (`logto`, `daemonize`)."""
+    return UWSGI_LOG_PREFIX + path
+
+
 # How the URL's host name resolves from this host (its addresses, or the resolver's error).
 NAME_LOOKUP_PREFIX = "net.resolve:"
 

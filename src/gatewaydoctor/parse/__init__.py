@@ -41,6 +41,7 @@ from . import (
     python,
     system,
     systemd,
+    uwsgi,
 )
 from . import supervisor as supervisord
 from .engine import Build, Collect, One, Row, Step, Whole, apply, one, query_failed, reason
@@ -104,6 +105,19 @@ def _kernel_journal(b: Build) -> tuple[JournalEntry, ...] | None:
     if kernel is not None and kernel.ok and not query_failed(kernel):
         journal = (journal or ()) + tuple(systemd.journal_entries(kernel, None))
     return journal
+
+
+def _uwsgi_units(b: Build) -> object:
+    """uWSGI units read with their configuration files (socket, module)."""
+    units = b.values["units"]
+    return uwsgi.with_configs(units, b.ev) if units else units
+
+
+def _uwsgi_logs(b: Build) -> tuple[JournalEntry, ...] | None:
+    """uWSGI's own log files (`logto`) join the journal of the units that name them."""
+    journal: tuple[JournalEntry, ...] | None = b.values["journal"]
+    found = uwsgi.log_journal(b.ev)
+    return (journal or ()) + tuple(found) if found else journal
 
 
 def _supervisor(b: Build) -> object:
@@ -311,8 +325,10 @@ TABLE: tuple[Row, ...] = (
         absent=f"{sources.NGINX_RUNTIME} was not gathered"),
     Collect("units", sources.UNIT_SHOW_PREFIX, one(systemd.unit_from)),
     Step("units", _unit_list),
+    Step("units", _uwsgi_units),
     Collect("journal", sources.UNIT_JOURNAL_PREFIX, systemd.unit_journal),
     Step("journal", _kernel_journal),
+    Step("journal", _uwsgi_logs),
     Step("supervisor", _supervisor, also=("units", "journal")),
     Step("pm2", _pm2, also=("units", "journal")),
     Step("units", _containers, also=("journal",)),

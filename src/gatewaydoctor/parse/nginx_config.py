@@ -126,13 +126,17 @@ def _location_args(args: list[str]) -> tuple[str, str]:
 
 def _proxy(own: tuple[NginxDirective, ...], groups: dict[str, list[str]]
            ) -> tuple[str | None, str | None, tuple[Endpoint, ...]]:
-    """(proxy_pass, the upstream group it names, the endpoints it reaches) of a block."""
-    proxy = next((c.args[0] for c in own if c.name == "proxy_pass" and c.args), None)
-    if not proxy:
-        return proxy, None, ()
-    m = re.match(r"https?://([^/:]+)", proxy)
+    """(proxy_pass or uwsgi_pass, the upstream group it names, the endpoints it reaches) of a
+    block."""
+    d = next((c for c in own if c.name in ("proxy_pass", "uwsgi_pass") and c.args), None)
+    if d is None or not d.args[0]:
+        return None, None, ()
+    proxy = d.args[0]
+    # uwsgi_pass takes an address as it is (or uwsgi://, suwsgi://), no http:// part.
+    url = proxy if d.name == "proxy_pass" else "http://" + re.sub(r"^s?uwsgi://", "", proxy)
+    m = re.match(r"https?://([^/:]+)", url)
     group = m.group(1) if m and m.group(1) in groups else None
-    return proxy, group, tuple(Endpoint.parse(e) for e in proxy_endpoints(proxy, groups))
+    return proxy, group, tuple(Endpoint.parse(e) for e in proxy_endpoints(url, groups))
 
 
 def _inherit(inherited: tuple[NginxDirective, ...], own: tuple[NginxDirective, ...]

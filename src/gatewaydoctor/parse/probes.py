@@ -15,7 +15,9 @@ def probe(item: Item) -> Probe | None:
         return None
     return Probe(
         source=item.source,
+        # A uwsgi-protocol GET is an HTTP request carried another way (`uwsgi_pass`).
         kind="connect" if d.get("probe") == "connect" else "http",
+        protocol="uwsgi" if d.get("probe") == "uwsgi" else "http",
         via=str(d.get("via", "direct")),
         endpoint=str(d.get("endpoint", "")),
         path=d.get("path"),

@@ -98,7 +98,7 @@ def _reloads(rt: NginxRuntime, changed: list[FileStamp],
         evidence.append(Excerpt(rt.source, f"nginx master pid {rt.master.pid} started "
                                 f"{_utc(rt.master.start_time)}; newest worker started "
                                 f"{_utc(loaded)}"))
-    return evidence + [Excerpt(loc.where, f"on disk: location {loc.path} {{ proxy_pass "
+    return evidence + [Excerpt(loc.where, f"on disk: location {loc.path} {{ {loc.pass_name} "
                                f"{loc.proxy_pass}; }}") for _s, loc in uses]
 
 

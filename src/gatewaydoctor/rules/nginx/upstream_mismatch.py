@@ -44,7 +44,7 @@ def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[
                                Link("listener", li.endpoint.label)],
                     address=ep.label, listening=li.endpoint.label, where=first.where,
                     path=first.path or "/", who=who,
-                    **_edit(nginx_config, ep, first.where, new))
+                    **_edit(nginx_config, ep, uses[0][1], new))
 
 
 def _elsewhere(facts: Facts, apps: list[tuple[Listener, str]]
@@ -55,12 +55,12 @@ def _elsewhere(facts: Facts, apps: list[tuple[Listener, str]]
             if not any(li.endpoint.accepts(ep) for li, _who in apps)]
 
 
-def _edit(config: NginxConfig, ep: Endpoint, where: str, new: str) -> dict[str, str]:
+def _edit(config: NginxConfig, ep: Endpoint, loc: Location, new: str) -> dict[str, str]:
     """What to change where: an `upstream` block's server line when the address is one,
-    else the location's proxy_pass."""
+    else the location's proxy_pass (or uwsgi_pass)."""
     group = next((g for g in config.upstreams if ep in g.servers), None)
     edit_where, directive = (f"{group.file}:{group.line}", f"server {new}") if group else \
-        (where, f"proxy_pass http://{new}")
+        (loc.where, loc.pass_to(new))
     return {"edit_where": edit_where, "directive": directive, "change": f"{directive};"}
 
 

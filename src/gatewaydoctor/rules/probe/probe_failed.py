@@ -31,7 +31,8 @@ def probe_failed(facts: Facts, probes: tuple[Probe, ...]) -> Iterator[Found]:
                     _links(facts.nginx_config, first),
                     where=_where(direct, first), endpoint=endpoint, outcome=first.outcome,
                     paths=", ".join(dict.fromkeys(p.path or "/" for p in failed)),
-                    curl=tuple(_curl(p) for p in failed[:2]))
+                    # curl speaks HTTP, not the uwsgi protocol of a uwsgi_pass socket.
+                    curl=tuple(_curl(p) for p in failed[:2] if p.protocol == "http"))
 
 
 def _groups(facts: Facts, probes: tuple[Probe, ...]) -> dict[tuple[bool, str], list[Probe]]:

@@ -101,7 +101,7 @@ def _stopped_at(facts: Facts, unit: Unit) -> float | None:
 
 def _evidence(facts: Facts, loc: Location, ep: Endpoint, serving: list[Unit],
               served: list[AccessLogEntry], nohup: list[str]) -> list[Excerpt]:
-    out = [Excerpt(loc.where, f"location {loc.path} {{ proxy_pass {loc.proxy_pass}; }}"),
+    out = [Excerpt(loc.where, f"location {loc.path} {{ {loc.pass_name} {loc.proxy_pass}; }}"),
            Excerpt(facts.socket_table(ep), f"no process listens at {ep.label}")]
     out += [Excerpt(u.source, f"{u.name} binds {ep.label} but is {u.active_state}/"
                     f"{u.sub_state} (UnitFileState={u.unit_file_state}): no unit manages the "

@@ -49,8 +49,8 @@ def upstream_timeout(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
     if not lines:
         return
     last = lines[-1]
-    name = TIMEOUT_DIRECTIVE[last.action or ""]
     server, loc = facts.place(last)
+    name = _directive(last.action or "", loc)
     value, value_ex = nginx_config.in_force(name, server, loc, "60s")
     upstream = last.upstream_label
     serving = facts.services_serving(Endpoint.parse(upstream)) if upstream else []
@@ -62,6 +62,13 @@ def upstream_timeout(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
         "logs": tuple(recent_logs(u) for u in serving),
         "edit": msg(N_("or edit {where}: {change}"), where=value_ex.source,
                     change=f"{name} 120s;")})
+
+
+def _directive(action: str, loc: Location | None) -> str:
+    """The timeout nginx applied: proxy_*, or uwsgi_read/send_timeout where uwsgi_pass."""
+    name = TIMEOUT_DIRECTIVE[action]
+    return name.replace("proxy_", "uwsgi_", 1) if loc is not None and \
+        loc.pass_name == "uwsgi_pass" else name
 
 
 def _where(loc: Location | None) -> str | Msg:

@@ -1,0 +1,1 @@
+"""notes: a small Flask app served by uWSGI (`module = notesapp.wsgi:application`)."""

@@ -1,0 +1,3 @@
+"""The WSGI callable uWSGI loads (`module = notesapp.wsgi:application`)."""
+
+from notesapp.views import app as application  # noqa: F401
