@@ -172,3 +172,21 @@ def upstream_slow(d: Deployed) -> None:
         d.edit(d.spec.site, line, f"{line} {kind}_read_timeout 3s;")
     d.nginx_do("reload")
     expect(d, d.spec.slow, 504)
+
+
+def _nginx_unit_tcp(spec: StackSpec) -> str | None:
+    if spec.nginx[0] != "systemd":
+        return "nginx is not run by a systemd unit (PrivateNetwork= is a unit's setting)"
+    return None if _tcp_port(spec) else "the app listens on a unix socket, which a private " \
+        "network namespace still reaches (it is a file)"
+
+
+@family(name="nginx-private-network", category="network.namespace",
+        description="a hardening guide's PrivateNetwork=yes on nginx's unit: nginx gets a "
+        "loopback of its own, where the app's 127.0.0.1 port is not", applies=_nginx_unit_tcp)
+def nginx_private_network(d: Deployed) -> None:
+    unit = d.spec.nginx[1]
+    d.sh(f"mkdir -p /run/systemd/system/{unit}.d && printf '[Service]\\nPrivateNetwork=yes\\n' "
+         f"> /run/systemd/system/{unit}.d/hardening.conf && systemctl daemon-reload && "
+         f"systemctl restart {unit}")
+    expect(d, d.spec.path, 0)  # from outside its namespace nginx is not even reachable
