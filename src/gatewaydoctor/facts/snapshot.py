@@ -128,6 +128,13 @@ class Facts:
         """The pm2 app behind a `pm2:<name>` unit, if any."""
         return next((a for a in (self.pm2.apps if self.pm2 else ()) if a.unit == unit), None)
 
+    def meant_binds(self, unit: Unit) -> tuple[Endpoint, ...]:
+        """Where a unit listens by its command; for a hand-started server that is gone (its
+        command lost, its nohup.out in a site's root), where nginx sends that site."""
+        if unit.binds or unit.manager != "process" or self.nginx_config is None:
+            return unit.binds
+        return tuple(self.nginx_config.proxied_from_root(unit.working_directory or "/"))
+
     def web_units(self) -> list[Unit]:
         """Units that run a Python web server."""
         return [u for u in self.units or () if u.is_web_app]
