@@ -137,8 +137,15 @@ def test_wrong_target_names_the_target(stacks: dict[tuple[str, str], Run], serve
 @pytest.mark.parametrize("server", SERVERS)
 def test_missing_dependency_names_the_module(stacks: dict[tuple[str, str], Run],
                                              server: str) -> None:
+    """The module, and the Python to install it into: a gone server's own (its traceback's
+    site-packages frames), not python3; waitress prints no traceback."""
     _ev, _facts, d = stacks[(server, "missing-dependency")]
     assert "the module 'gd_missing_package' is not installed" in d.causes[0].title
+    install = d.causes[0].fix.commands[0]
+    if server == "waitress":
+        assert install.startswith("python3 -m pip install gd_missing_package")
+    else:
+        assert install.startswith(f"{BIN}/python"), install
 
 
 # What a gone server's output alone tells (facts/signatures.py), on lines these servers wrote
@@ -178,3 +185,15 @@ def test_what_a_servers_output_says(lines: list[str], server: str | None,
                                     target: tuple[str, str] | None) -> None:
     assert sig.server_in_output(lines) == server
     assert sig.target_in_output(lines) == target
+
+
+@pytest.mark.parametrize(("frame", "python"), [
+    ('  File "/srv/app/.venv/lib/python3.11/site-packages/hypercorn/run.py", line 39, in run',
+     "/srv/app/.venv/bin/python3.11"),
+    ('  File "/usr/local/lib/python3.12/site-packages/flask/cli.py", line 1, in main',
+     "/usr/local/bin/python3.12"),
+    ('  File "/home/u/.local/lib/python3.11/site-packages/flask/cli.py", line 1, in main', None),
+    ('  File "/usr/lib/python3/dist-packages/flask/cli.py", line 1, in main', None),
+])
+def test_the_python_a_traceback_ran_in(frame: str, python: str | None) -> None:
+    assert sig.interpreter_of(f"Traceback (most recent call last):\n{frame}\n") == python

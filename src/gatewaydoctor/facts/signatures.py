@@ -165,6 +165,17 @@ _SERVER_BANNERS = (
 )
 
 
+# The interpreter a traceback ran in, from its frames: `<prefix>/lib/python3.11/site-packages/`
+# is that of `<prefix>/bin/python3.11` (a venv, /usr/local, pyenv); not a user's ~/.local.
+_SITE_PACKAGES_RE = re.compile(r'File "(/[^"]+?)/lib/(python3(?:\.\d+)?)/site-packages/')
+
+
+def interpreter_of(traceback_text: str) -> str | None:
+    """The Python a traceback's site-packages frames belong to, else None."""
+    m = _SITE_PACKAGES_RE.search(traceback_text)
+    return f"{m.group(1)}/bin/{m.group(2)}" if m and "/.local" not in m.group(1) else None
+
+
 def server_in_output(messages: list[str]) -> str | None:
     """The server an output file is from, by the first line that tells, else None."""
     for message in messages:

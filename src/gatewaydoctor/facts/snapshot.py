@@ -48,6 +48,7 @@ from .services import (
     UnitFileText,
     last_matching,
 )
+from .signatures import interpreter_of
 
 
 def _same(message: str) -> str:
@@ -258,7 +259,10 @@ class Facts:
         for probe in self.import_probes or ():
             if probe.unit == unit.name:
                 return probe.interpreter
-        first = unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"
+        if not unit.exec_start:  # a gone hand-started server: where its traceback ran
+            ran = (interpreter_of(t.text) for t in reversed(self.tracebacks_of(unit.name)))
+            return next((p for p in ran if p), "python3")
+        first = unit.exec_start[0][0] if unit.exec_start[0] else "python3"
         folder, _, name = first.rpartition("/")
         if unit.server in _PYTHON_SCRIPTS and name == unit.server and folder.endswith("/bin"):
             return f"{folder}/python"  # a venv's entry script: the venv's python beside it
