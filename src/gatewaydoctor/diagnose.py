@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .facts import Endpoint, Facts, NameLookup, Probe, Route, Unit, location_for, route
+from .facts import Endpoint, Facts, NameLookup, NginxMaster, Probe, Route, Unit, location_for, route
 from .findings import LAYERS, Excerpt, Finding, Link, Severity
 from .i18n import N_, _
 from .rules.registry import RuleRun, Skipped
@@ -172,7 +172,7 @@ def _hop_of(facts: Facts, p: Probe, findings: Sequence[Finding]) -> Hop:
     detail = p.outcome if p.status is None else _("{outcome}, answered by {who}").format(
         outcome=p.outcome, who=facts.answered_by(p, _))
     return Hop("url", p.label, "failed" if p.failed else "ok", detail,
-               (Excerpt(f"probe {p.label}", p.outcome),),
+               (Excerpt(p.where, p.outcome),),
                _linked(findings, "url", f"{p.endpoint}{p.path or '/'}"))
 
 
@@ -214,7 +214,8 @@ def _route_hops(facts: Facts, r: Route, findings: Sequence[Finding]) -> list[Hop
         chose = "; ".join(x for x in (chose, _handler_text(r)) if x)
     ev = (Excerpt(r.directive.where, r.directive.text),) if r.directive and not r.locations \
         else ()
-    hops.append(Hop("server", server.label, "ok", chose, ev, _linked(findings, "server", "")))
+    hops.append(Hop("server", server.label, "ok", chose, _serving_master(facts) + ev,
+                    _linked(findings, "server", "")))
     for n, loc in enumerate(r.locations):
         name = f"{loc.path} {loc.where}"
         last = n == len(r.locations) - 1
@@ -277,7 +278,7 @@ def build_chains(facts: Facts, findings: Sequence[Finding]) -> list[Chain]:
             hop = _probe_hop(facts, via, probe_path, findings)
             if hop:
                 hops.append(hop)
-            hops.append(Hop("server", server.label, "ok", "", (),
+            hops.append(Hop("server", server.label, "ok", "", _serving_master(facts),
                             _linked(findings, "server", "")))
             loc_name = f"{loc.path} {loc.where}"
             d = loc.handler
@@ -374,9 +375,69 @@ def _conclusive(facts: Facts) -> bool:
     return has_nginx or has_app or answered
 
 
+def _master_notes(facts: Facts) -> list[str]:
+    """Which nginx master serves the request, when several run here, and each other one
+    (binary and -c, ports): their server blocks are not in the chain."""
+    if len(facts.nginx_masters) < 2:
+        return []
+    serving, others = facts.nginx_masters[0], facts.nginx_masters[1:]
+    port = _url_port(facts.target_url)
+    asked = _("port {port}").format(port=port) if port else _("port 80 or 443")
+    if ({port} if port else {80, 443}) & {Endpoint.parse(a).port for a in serving.ports}:
+        first = _("{n} nginx masters run here; pid {pid} ({command}{how}) listens on {asked}: "
+                  "the chain and the probes read its configuration only.")
+    else:
+        first = _("{n} nginx masters run here and none was seen listening on {asked}; the "
+                  "chain and the probes read the configuration of pid {pid} ({command}{how}) "
+                  "only.")
+    out = [first.format(n=len(facts.nginx_masters), pid=serving.pid, command=serving.command,
+                        how=_found_by(serving), asked=asked)]
+    for m in others:
+        failed = _("; its nginx -T fails") if m.dump_ok is False else ""
+        out.append(_("Another nginx master, not this request's: pid {pid}, {command}{how}, "
+                     "listening on {ports}{failed}.").format(
+            pid=m.pid, command=m.command or "?", how=_found_by(m),
+            ports=", ".join(m.ports) or _("no socket seen"), failed=failed))
+    return out
+
+
+def _serving_master(facts: Facts) -> tuple[Excerpt, ...]:
+    """Where several nginx masters run, which one's server block this is (its -T)."""
+    if len(facts.nginx_masters) < 2:
+        return ()
+    m = facts.nginx_masters[0]
+    ports = f" ({', '.join(m.ports)})" if m.ports else ""
+    return (Excerpt(m.source or "nginx -T", f"nginx master pid {m.pid}: {m.command}{ports}"),)
+
+
+def _found_by(master: NginxMaster) -> str:
+    """Why a master was taken for nginx though its title does not say so."""
+    return (_(", found by its listening sockets (its process title does not say nginx)")
+            if master.found_by == "sockets" else "")
+
+
+def _url_port(url: str | None) -> int | None:
+    """The port a URL is asked on (80/443 by its scheme), None without a URL."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+
+
 def notes(facts: Facts) -> list[str]:
-    """What the reader should know that is no finding: the URL's name not leading to this
-    host (split DNS, a load balancer or CDN in front, a name only in a client's hosts file)."""
+    """What the reader should know that is no finding: other nginx masters beside the one
+    that serves the request; the URL's name not leading to this host (split DNS, a load
+    balancer or CDN in front, a name only in a client's hosts file)."""
+    return _master_notes(facts) + _name_notes(facts)
+
+
+def _name_notes(facts: Facts) -> list[str]:
+    """The URL's name not leading to this host."""
     lookup = facts.url_name
     if lookup is None or lookup.here:
         return []

@@ -20,6 +20,9 @@ Scenarios:
   healthy, the container a service like a unit.
 - app-container-crashed: the same container's app imports a module its environment lacks:
   it exited at start, and nginx answers 502.
+- nat-forwarded: no container, but what runtimes do for a published port when no proxy
+  process listens (Docker without its userland proxy, Podman's CNI portmap): a DNAT rule
+  sends 127.0.0.1:8000 to the app on 127.0.0.1:8001, where nothing listens at 8000. Healthy.
 - docker-<scenario>: the same with a real Docker daemon instead of Podman.
 """
 
@@ -38,10 +41,11 @@ from managed_stack import APP, BIN, NGINX_PORT, PORT, _listening, _wait
 
 NAME = {"nginx-in-container": ("gd-proxy",), "app-in-container": ("gd-api",),
         "both-in-containers": ("gd-proxy", "gd-api"), "host-network": ("gd-proxy",),
-        "app-container": ("gd-api",), "app-container-crashed": ("gd-api",)}
+        "app-container": ("gd-api",), "app-container-crashed": ("gd-api",),
+        "nat-forwarded": ()}
 NETWORK = {"nginx-in-container": "none", "app-in-container": "none",
            "both-in-containers": "none", "host-network": "host", "app-container": "host",
-           "app-container-crashed": "host"}
+           "app-container-crashed": "host", "nat-forwarded": "host"}
 # The kernel here refuses podman's default rlimits (above the hard limit) and cgroup v1/v2
 # hybrids defeat crun: runc, with limits it may set.
 # podman wants a run root of at most 50 characters: a tmpfs of this mount namespace's own.
@@ -162,8 +166,35 @@ def _get(url: str, netns_pid: int | None = None) -> int:
         return 0
 
 
+NAT_RULES = f"""table ip gdnat {{
+    chain output {{
+        type nat hook output priority -100; policy accept;
+        ip daddr 127.0.0.1 tcp dport {PORT} dnat to 127.0.0.1:{PORT + 1}
+    }}
+}}
+"""
+
+
+def _nat_forwarded(base: Path, conf: Path) -> dict[str, object]:
+    """uvicorn on PORT + 1, reached at PORT through a DNAT rule of this namespace's own."""
+    subprocess.run(["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"], check=True,
+                   timeout=10)
+    subprocess.run(["nft", "-f", "-"], input=NAT_RULES, text=True, check=True, timeout=10)
+    log = base / "uvicorn.out"
+    subprocess.Popen([str(BIN / "uvicorn"), "main:app", "--host", "127.0.0.1", "--port",
+                      str(PORT + 1)], cwd=base / "app", stdout=log.open("ab"),
+                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    _wait(lambda: _listening(PORT), "uvicorn through the DNAT rule", log=log)
+    subprocess.run(["/usr/sbin/nginx", "-c", str(conf)], check=True, timeout=20)
+    url = f"http://127.0.0.1:{NGINX_PORT}/"
+    _wait(lambda: _get(url) == 200, "nginx's 200")
+    return {"status": _get(url)}
+
+
 def _state(base: Path, scenario: str) -> dict[str, object]:
     conf = _nginx_conf(base)
+    if scenario == "nat-forwarded":
+        return _nat_forwarded(base, conf)
     uvicorn = [str(BIN / "uvicorn"), "main:app", "--host", "127.0.0.1", "--port", str(PORT)]
     nginx = ["/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"]
     url = f"http://127.0.0.1:{NGINX_PORT}/"
@@ -218,7 +249,7 @@ def main(scenario: str, base: Path, out: Path) -> None:
             if docker.exists():
                 os.kill(int(docker.read_text()), 15)
                 _wait(lambda: not docker.exists(), "dockerd to stop")
-        if "gd-proxy" not in NAME[scenario]:
+        if "gd-proxy" not in NAME[scenario] and (base / "nginx.pid").exists():
             subprocess.run(["/usr/sbin/nginx", "-c", str(base / "nginx.conf"), "-s", "stop"],
                            timeout=20, check=False)
         time.sleep(0.2)

@@ -6,6 +6,7 @@ Each item goes under a source key made by formats/sources.py, e.g. `nginx.dump`,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -25,6 +26,7 @@ from . import (
     handstarted,
     namespaces,
     nginxscan,
+    nsprobe,
     pm2,
     probes,
     procfs,
@@ -199,17 +201,15 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
                     error="systemd is not the init system here (no /run/systemd/system)",
                     error_kind="unavailable")
 
-        # The running master's own binary and -c/-p/-g (custom builds, OpenResty, panels and
-        # containers start nginx with their own config); `nginx` on PATH when none runs.
-        masters = nginxscan.masters() or nginxscan.would_start(
-            (c.items[sources.UNIT_SCAN].get("data") or {}).get("units", []) if booted else [])
-        nginx = nginxscan.command(nginxscan.chosen(masters))
-        # -T tests the configuration exactly as -t does before dumping it: nginx.test is
-        # read from its rc and stderr rather than parsing everything twice.
-        f_dump = c.submit(nginxscan.dump, sources.NGINX_DUMP, masters)
-        c.submit(_tcp_listeners)
-        c.submit(read_file, sources.PROC_NET_UNIX, "/proc/net/unix", max_bytes=4 << 20)
+        f_listen = c.submit(_tcp_listeners)
         f_procs = c.submit(procfs.processes)
+        # Every running master with its own binary and -c/-p/-g (custom builds, OpenResty,
+        # panels and containers start nginx with their own config), found from the process
+        # table and the listening sockets; `nginx` on PATH when none runs.
+        f_dump = c.submit(_nginx_dumps, f_procs, f_listen, url,
+                          (c.items[sources.UNIT_SCAN].get("data") or {}).get("units", [])
+                          if booted else [])
+        c.submit(read_file, sources.PROC_NET_UNIX, "/proc/net/unix", max_bytes=4 << 20)
         c.submit(fsinfo.accounts, sources.ACCOUNTS)
         _system(c, booted)
         if url:
@@ -232,24 +232,31 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         if busy_after is not None:
             busy_after.set()
         dump = c.take(f_dump)
+        master = ((dump or {}).get("data") or {}).get("master")
         if dump is not None:
             c.items[sources.NGINX_TEST] = _nginx_test_of(dump)
         text = dump["stdout"] if dump and dump["rc"] == 0 else None
         # -V (version, build options, the main config's path) only when -T dumped nothing
         # (the test failed): then the files are read so the proxy_pass targets are known.
-        version = (c.take(c.submit(run, sources.NGINX_VERSION, [nginx[0], "-V"]))
+        # The serving master's binary as -T ran it (through nsenter, for one in a container).
+        nginx = list((dump or {}).get("argv") or nginxscan.command(None))
+        nginx = nginx[:nginx.index("--") + 2] if "--" in nginx else nginx[:1]
+        version = (c.take(c.submit(run, sources.NGINX_VERSION, [*nginx, "-V"]))
                    if text is None else None)
         if text is None and version and version["rc"] == 0:
-            main = nginxscan.conf_path(version["stderr"] or "", nginxscan.chosen(masters))
+            main = nginxscan.conf_path(version["stderr"] or "", master)
             files = new_item(sources.NGINX_FILES, "file", path=main,
                              stdout=nginxscan.read_config_files(main))
             c.items[sources.NGINX_FILES] = files
             text = files["stdout"]
         if text:
             scan = nginxscan.scan(text)
-            _nginx_logs(c, scan, (nginxscan.chosen(masters) or {}).get("root"))
-            _nginx_probes(c, scan, url)
-            c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan)
+            _nginx_logs(c, scan, (master or {}).get("root"))
+            # nginx in a network namespace of its own is asked from there.
+            _nginx_probes(c, scan, url,
+                          master.get("pid") if master and master.get("netns") else None)
+            c.submit(nginxscan.runtime, sources.NGINX_RUNTIME, text, scan,
+                     (master or {}).get("pid"))
 
         c.drain()
         _system_after_units(c, procs_item)
@@ -314,11 +321,23 @@ def _nginx_logs(c: _Collector, scan: dict[str, Any], root: str | None) -> None:
                  max_bytes=w["access_log_bytes"], max_lines=w["access_log_lines"])
 
 
-def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -> None:
+def _probers(netns_pid: int | None) -> tuple[Callable[..., Item], Callable[..., Item]]:
+    """The HTTP and TCP probes: made here, or from nginx's own network namespace when it
+    runs in one (its listen addresses and its upstreams' loopback are that namespace's)."""
+    if netns_pid is None:
+        return probes.http_probe, probes.tcp_probe
+    return (functools.partial(nsprobe.run_in, netns_pid, "http"),
+            lambda source, endpoint: nsprobe.run_in(netns_pid, "connect", source,
+                                                    endpoint=endpoint))
+
+
+def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None,
+                  netns_pid: int | None = None) -> None:
     """The URL at this host's nginx, each server block's own paths, each upstream's."""
     seen: set[str] = set()
+    http_probe, tcp_probe = _probers(netns_pid)
     if url:
-        _url_at_nginx(c, scan, url, seen)
+        _url_at_nginx(c, scan, url, seen, http_probe)
     for server in scan["servers"][:MAX_PROBE_SERVERS]:
         names = [n for n in server["server_name"] if n not in ("_", '""', "") and "*" not in n
                  and not n.startswith("~")]
@@ -333,7 +352,7 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -
                 key = sources.http_probe(sources.VIA_NGINX, label + path)
                 if key not in seen:
                     seen.add(key)
-                    c.submit(probes.http_probe, key, endpoint=endpoint, path=path,
+                    c.submit(http_probe, key, endpoint=endpoint, path=path,
                              host_header=host, tls=tls, via=sources.VIA_NGINX)
             break  # one listen per server block is enough to reach it
     planned = probes.upstream_paths(scan["servers"], scan["upstreams"])
@@ -343,13 +362,14 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None) -
         for ep, path in sent.items():
             planned[ep] = list(dict.fromkeys([path, *planned[ep]]))
     for ep in list(planned)[:MAX_UPSTREAMS]:
-        c.submit(probes.tcp_probe, sources.connect_probe(ep), ep)
+        c.submit(tcp_probe, sources.connect_probe(ep), ep)
         for path in planned[ep]:
-            c.submit(probes.http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
+            c.submit(http_probe, sources.http_probe(sources.VIA_UPSTREAM, ep + path),
                      endpoint=ep, path=path, via=sources.VIA_UPSTREAM)
 
 
-def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str]) -> None:
+def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str],
+                  http_probe: Callable[..., Item] = probes.http_probe) -> None:
     """The URL's path, with its Host (and SNI), at each listen of the server block that
     serves its name here: what this nginx answers, wherever the name resolves."""
     found = probes.url_targets(scan["servers"], url)
@@ -360,7 +380,7 @@ def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str])
         key = sources.http_probe(sources.VIA_NGINX, f"{host}@{endpoint}{path}")
         if key not in seen:
             seen.add(key)
-            c.submit(probes.http_probe, key, endpoint=endpoint, path=path, host_header=host,
+            c.submit(http_probe, key, endpoint=endpoint, path=path, host_header=host,
                      tls=tls, via=sources.VIA_NGINX, timeout=URL_PROBE_TIMEOUT)
 
 
@@ -453,6 +473,27 @@ def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool,
             c.submit(run, sources.unit_cat(unit), ["systemctl", "cat", unit, "--no-pager"])
         c.submit(journal, sources.unit_journal(unit), ["-u", unit, "-n",
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
+
+
+def _nginx_dumps(f_procs: Future[Item | None], f_listen: Future[Item | None],
+                 url: str | None, units: list[dict[str, Any]]) -> list[Item]:
+    """`nginx -T` of every running master (the one serving the URL's port, or 80/443, under
+    nginx.dump; see nginxscan.dumps); with none running, of the nginx this host would
+    start. -T tests the configuration exactly as -t does before dumping it: nginx.test is
+    read from its rc and stderr rather than parsing everything twice."""
+    table = (f_procs.result() or {}).get("data") or {}
+    listed = f_listen.result()
+    found = _items_of(listed)
+    sockets = (found[0].get("data") or {}).get("sockets", []) if found else []
+    if found and found[0]["error"]:  # no sock_diag: the /proc/net tables the job read
+        sockets = [s for i in found[1:] for s in nginxscan.proc_net_listeners(i["stdout"])]
+    masters = nginxscan.masters_from(table.get("processes", []), sockets, table.get("mntns"),
+                                     table.get("netns")) or nginxscan.would_start(units)
+    host, port = None, None
+    if url:
+        with contextlib.suppress(ValueError):
+            host, port = split_hostport(probes.url_endpoint(url)[0])
+    return nginxscan.dumps(sources.NGINX_DUMP, masters, port, host)
 
 
 def _nginx_test_of(dump: Item) -> Item:
@@ -598,7 +639,7 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
 def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None], written: set[str]) -> None:
     """The folder listing and tail of each nohup.out in the `root` of nginx's server blocks
     that no running server writes to (from `nginx -T`, once it is in: this job waits)."""
-    dump = f_dump.result()
+    dump = next(iter(_items_of(f_dump.result())), None)
     text = dump["stdout"] if dump and dump["rc"] == 0 else ""
     for root, path in handstarted.nohup_in_roots(text or ""):
         if path in written:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import ipaddress
+import mmap
 import os
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..formats import sources
 from ..formats.nginx import FILE_MARK, children, proxy_endpoints, split_dump, tree
 from ..formats.systemd import exec_argvs
+from . import procfs, sockdiag
 from .runner import Item, new_item, run, which
 
 Directive = dict[str, Any]
@@ -201,16 +206,6 @@ def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def container_root(pid: int) -> str | None:
-    """`/proc/PID/root` when the process runs in a mount namespace other than ours (a
-    container): its paths name files under that root, not ours."""
-    try:
-        theirs, ours = os.readlink(f"/proc/{pid}/ns/mnt"), os.readlink("/proc/self/ns/mnt")
-    except OSError:
-        return None
-    return f"/proc/{pid}/root" if theirs != ours else None
-
-
 def _binary(pid: int, named: str, root: str | None = None) -> str | None:
     """The master's binary: the title's path if absolute, else what /proc/PID/exe points at
     (a relative or bare name in the title depends on a cwd and PATH we do not share); in a
@@ -232,28 +227,192 @@ def _binary(pid: int, named: str, root: str | None = None) -> str | None:
     return None
 
 
-def masters() -> list[dict[str, Any]]:
-    """Every running nginx master (OpenResty's too, whatever its comm), lowest pid first."""
+# A binary is nginx when it is named so (OpenResty's bin/openresty, Tengine, Angie; not
+# nginx-prometheus-exporter) or holds both the banner `nginx -v` prints and the -T line of
+# its usage (a copy under another name): read, never run (running an unknown listener's
+# binary with -V or -T could do anything).
+_NAME = re.compile(r"(?:nginx|openresty|tengine|angie)(?:[-_.]?debug)?", re.I)
+_BANNER = re.compile(rb"(?:nginx|Tengine|Angie) version: ")
+_USAGE_T = b"test configuration, dump it and exit"
+MAX_BINARY = 64 << 20
+MAX_MASTERS = 8
+DUMP_TIMEOUT = 10.0
+_identity: dict[str, bool] = {}
+
+
+def is_nginx_binary(exe: str | None, root: str | None = None) -> bool:
+    """Tell whether an executable is nginx (OpenResty, Tengine): by its name, else by the
+    version banner compiled into it (cached per path; under `root` for a container's)."""
+    if not exe:
+        return False
+    path = exe.removesuffix(" (deleted)")
+    if _NAME.fullmatch(os.path.basename(path)):
+        return True
+    path = (root or "") + path
+    if path not in _identity:
+        _identity[path] = _holds_banner(path)
+    return _identity[path]
+
+
+def _holds_banner(path: str) -> bool:
     try:
-        pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-    except OSError:
-        return []
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if not 0 < size <= MAX_BINARY:
+                return False
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return _BANNER.search(data) is not None and data.find(_USAGE_T) >= 0
+    except (OSError, ValueError):
+        return False
+
+
+def _title(proc: dict[str, Any]) -> str:
+    cmdline = proc.get("cmdline") or []
+    return (" ".join(cmdline) if isinstance(cmdline, list) else str(cmdline)).strip()
+
+
+def _nginx_like(proc: dict[str, Any] | None) -> bool:
+    """An nginx process: nginx's own title (`nginx: ...`) or an nginx binary."""
+    if proc is None:
+        return False
+    return _title(proc).startswith("nginx: ") or is_nginx_binary(proc.get("exe"))
+
+
+def masters_from(processes: list[dict[str, Any]], sockets: list[dict[str, Any]],
+                 mntns: str | None = None, netns: str | None = None) -> list[dict[str, Any]]:
+    """Every nginx master in a process table (procfs.processes' records) with the listening
+    TCP sockets (sock_diag's) it holds, lowest pid first.
+
+    A master by its title (`nginx: master process ...`), or by what it holds: an nginx
+    binary holding a listening socket whose parent is no nginx (workers hold the same
+    sockets) is a master whatever its title says (`master_process off`, a title rewritten).
+    One in a mount namespace other than `mntns` (ours) runs in a container: its paths are
+    under /proc/PID/root; one in a network namespace other than `netns` (ours: a
+    container's, PrivateNetwork=) has a 127.0.0.1 of its own.
+    """
+    listening = {int(s["inode"]): s for s in sockets if s.get("inode")}
+    by_pid = {int(p["pid"]): p for p in processes}
+    children: dict[int, list[dict[str, Any]]] = {}
+    for p in processes:
+        if p.get("ppid") is not None:
+            children.setdefault(int(p["ppid"]), []).append(p)
     out: list[dict[str, Any]] = []
-    for pid in pids:
-        cmdline = _read(f"/proc/{pid}/cmdline")
-        parsed = parse_master(cmdline) if cmdline else None
+    for pid, proc in sorted(by_pid.items()):
+        title = _title(proc)
+        held = [listening[i] for i in proc.get("socket_inodes") or () if i in listening]
+        theirs = proc.get("mntns")
+        root = f"/proc/{pid}/root" if mntns and theirs and theirs != mntns else None
+        if title.startswith(MASTER_TITLE):
+            parsed, found_by = parse_master(title), "title"
+        elif held and not title.startswith("nginx: ") and \
+                is_nginx_binary(proc.get("exe"), root) and \
+                not _nginx_like(by_pid.get(int(proc.get("ppid") or 0))):
+            parsed, found_by = parse_argv(list(proc.get("cmdline") or [])), "sockets"
+        else:
+            continue
         if parsed is None:
             continue
-        root = container_root(pid)
-        parsed.update(pid=pid, cmdline=cmdline.replace("\0", " ").strip() if cmdline else "",
-                      path=_binary(pid, parsed["binary"], root), root=root)
+        if not held:  # its own fds unreadable: its workers hold the same sockets
+            held = [listening[i] for c in children.get(pid, ())
+                    for i in c.get("socket_inodes") or () if i in listening]
+        parsed.update(pid=pid, cmdline=title, path=_binary(pid, parsed["binary"], root),
+                      root=root, netns=bool(netns and proc.get("netns") and
+                                            proc["netns"] != netns), exe=proc.get("exe"),
+                      found_by=found_by, ports=_ports(held))
         out.append(parsed)
     return out
+
+
+def _ports(held: list[dict[str, Any]]) -> list[str]:
+    """Listening addresses, as `host:port` (`[::]:443`), once each, sorted by port."""
+    seen = {(int(s["port"]), f"[{s['host']}]" if ":" in str(s["host"]) else str(s["host"]))
+            for s in held}
+    return [f"{host}:{port}" for port, host in sorted(seen)]
+
+
+def port_of(address: str) -> int | None:
+    """The port of `host:port`."""
+    tail = address.rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def proc_net_listeners(table: str | None) -> list[dict[str, Any]]:
+    """Listening sockets (host, port, inode) from a /proc/net/tcp{,6} table, where
+    sock_diag is not there."""
+    out = []
+    for line in (table or "").splitlines()[1:]:
+        f = line.split()
+        if len(f) < 10 or f[3] != "0A" or ":" not in f[1] or not f[9].isdigit():
+            continue
+        raw, _, port = f[1].partition(":")
+        try:
+            packed = bytes.fromhex(raw)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            addr = b"".join(packed[i:i + 4][::-1] for i in range(0, len(packed), 4))
+            host = str(ipaddress.ip_address(addr))
+        except ValueError:
+            continue
+        out.append({"host": host, "port": int(port, 16), "inode": int(f[9])})
+    return out
+
+
+def masters() -> list[dict[str, Any]]:
+    """Every running nginx master (OpenResty's too, whatever its comm or title), lowest pid
+    first; each with the listening sockets it holds."""
+    table = procfs.processes().get("data") or {}
+    listeners = sockdiag.tcp_listeners()
+    return masters_from(table.get("processes", []),
+                        (listeners.get("data") or {}).get("sockets", []), table.get("mntns"),
+                        table.get("netns"))
 
 
 def chosen(found: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The master whose configuration is read: the first one whose binary could be found."""
     return next((m for m in found if m.get("path")), None)
+
+
+Served = dict[int, tuple[set[int], set[str]]]  # by pid: the ports and names a config serves
+
+
+def serving(found: list[dict[str, Any]], port: int | None, served: Served | None = None,
+            host: str | None = None) -> tuple[dict[str, Any] | None, str]:
+    """The master that serves a request, with why: the one listening on the URL's port
+    (without a URL: 80, then 443), where several do, the one whose configuration names the
+    URL's host; where its sockets could not be read, the ports its configuration listens on
+    (`served`, by pid). Else the one whose configuration names the host (a CDN or load
+    balancer in front may forward to another port), else the first whose binary is known."""
+    runnable = [m for m in found if m.get("path")]
+    served = served or {}
+
+    def names_host(m: dict[str, Any]) -> bool:
+        return bool(host) and any(_name_matches(n, str(host))
+                                  for n in served.get(m.get("pid") or 0, (set(), set()))[1])
+
+    for want in [port] if port else [80, 443]:
+        on = [m for m in runnable if want in {port_of(a) for a in m.get("ports") or ()}]
+        if on:
+            return next((m for m in on if names_host(m)), on[0]), f"listens on port {want}"
+        for m in runnable:
+            if not m.get("ports") and want in served.get(m.get("pid") or 0, (set(), set()))[0]:
+                return m, f"its configuration listens on port {want}"
+    named = next((m for m in runnable if names_host(m)), None)
+    if named is not None:
+        return named, f"its configuration serves {host}"
+    first = chosen(found)
+    if first is None:
+        return None, "no running master" if not found else "no master's binary could be found"
+    return first, ("the only master" if len(found) == 1
+                   else "the first master (none listens on the port asked)")
+
+
+def _name_matches(name: str, host: str) -> bool:
+    """nginx's server_name forms, exact and wildcard (`*.example.com`, `.example.com`)."""
+    name, host = name.lower(), host.lower()
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    if name.startswith("."):
+        return host == name[1:] or host.endswith(name)
+    return host == name
 
 
 def command(master: dict[str, Any] | None) -> list[str]:
@@ -271,15 +430,74 @@ def command(master: dict[str, Any] | None) -> list[str]:
     return argv
 
 
-def dump(source: str, found: list[dict[str, Any]]) -> Item:
-    """`nginx -T` as the running master would read its configuration; data says which."""
-    master = chosen(found)
-    item = run(source, [*command(master), "-T"])
-    item["data"] = {"master": None if master is None else {
-        k: master.get(k) for k in ("pid", "cmdline", "path", "conf", "prefix", "globals",
-                                   "error_log", "unit", "root")},
-        "masters": [m["pid"] for m in found if m.get("pid")]}
+SUMMARY = ("pid", "cmdline", "path", "conf", "prefix", "globals", "error_log", "unit",
+           "root", "netns", "ports", "found_by")
+
+
+def summary(master: dict[str, Any]) -> dict[str, Any]:
+    """What an item records of a master."""
+    return {k: master.get(k) for k in SUMMARY}
+
+
+def dump(source: str, found: list[dict[str, Any]],
+         master: dict[str, Any] | None = None) -> Item:
+    """`nginx -T` as the running master would read its configuration; data says which
+    (`master`: the chosen one unless given)."""
+    if master is None:
+        master = chosen(found)
+    item = run(source, [*command(master), "-T"], timeout=DUMP_TIMEOUT)
+    item["data"] = {"master": None if master is None else summary(master),
+                    "masters": [m["pid"] for m in found if m.get("pid")]}
     return item
+
+
+def dumps(source: str, found: list[dict[str, Any]], port: int | None,
+          host: str | None = None) -> list[Item]:
+    """`nginx -T` of every master with its own binary and flags, in parallel: the one that
+    serves `port` and `host` (see serving()) under `source`, each other under its pid's
+    key."""
+    runnable = [m for m in found if m.get("path")][:MAX_MASTERS]
+    if len(runnable) <= 1:
+        master, why = serving(found, port, host=host)
+        items = [dump(source, found, master)]
+        items[0]["data"]["serving"] = why
+    else:
+        with ThreadPoolExecutor(len(runnable), thread_name_prefix="gatewaydoctor-nginx") as pool:
+            ran = list(pool.map(lambda m: dump(source, found, m), runnable))
+        served = {int(m["pid"]): _served(i) for m, i in zip(runnable, ran, strict=True)
+                  if m.get("pid") is not None}
+        master, why = serving(found, port, served, host)
+        items = sorted(ran, key=lambda i: i["data"]["master"]["pid"] != (master or {}).get("pid"))
+        items[0]["data"]["serving"] = why
+        for item in items[1:]:
+            item["source"] = sources.nginx_master_dump(int(item["data"]["master"]["pid"]))
+    main = items[0]
+    main["data"]["others"] = [summary(m) for m in found
+                              if m.get("pid") != (main["data"]["master"] or {}).get("pid")]
+    for m in main["data"]["others"]:
+        m["source"] = (sources.nginx_master_dump(int(m["pid"])) if m["pid"] is not None and
+                       any(i["source"] == sources.nginx_master_dump(int(m["pid"]))
+                           for i in items) else None)
+    return items
+
+
+def _served(item: Item) -> tuple[set[int], set[str]]:
+    """The ports a dumped configuration's server blocks listen on, and the names they serve."""
+    ports: set[int] = set()
+    names: set[str] = set()
+    if item.get("rc") != 0 or not item.get("stdout"):
+        return ports, names
+    for server in scan(item["stdout"])["servers"]:
+        names.update(server["server_name"])
+        for listen in server["listen"] or ["80"]:
+            word = listen.split()[0]
+            tail = word.rpartition(":")[2]
+            if word.startswith("unix:"):
+                continue
+            # `listen 8080`, `listen [::]:443`; an address alone is port 80.
+            ports.add(int(word) if word.isdigit() else
+                      int(tail) if ":" in word and tail.isdigit() else 80)
+    return ports, names
 
 
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=[\"']?([^\"'\s;#]*)", re.M)
@@ -353,7 +571,9 @@ def _boot_time() -> float | None:
     return time.time() - float(uptime.split()[0])
 
 
-def _nginx_processes() -> tuple[list[dict[str, Any]], str | None]:
+def _nginx_processes(master: int | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """nginx's processes; with the serving master's pid, that master and its children only
+    (another master's workers did not read this configuration)."""
     btime = _boot_time()
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     try:
@@ -368,9 +588,13 @@ def _nginx_processes() -> tuple[list[dict[str, Any]], str | None]:
         head, _, tail = stat.rpartition(")")
         cmdline = (_read(f"/proc/{pid}/cmdline") or "").replace("\0", " ").strip()
         # OpenResty started as bin/openresty has that comm; its title still says nginx.
-        if head.partition("(")[2] != "nginx" and not cmdline.startswith("nginx: "):
+        if head.partition("(")[2] != "nginx" and not cmdline.startswith("nginx: ") and \
+                int(pid) != master:
             continue
         fields = tail.split()
+        ppid = int(fields[1]) if len(fields) > 1 else None
+        if master is not None and master not in (int(pid), ppid):
+            continue
         ids: dict[str, list[int]] = {}
         for line in (_read(f"/proc/{pid}/status") or "").splitlines():
             key, _, value = line.partition(":")
@@ -379,8 +603,8 @@ def _nginx_processes() -> tuple[list[dict[str, Any]], str | None]:
         start = int(fields[19]) if len(fields) > 19 else None
         out.append({
             "pid": int(pid),
-            "ppid": int(fields[1]) if len(fields) > 1 else None,
-            "role": ("master" if "master process" in cmdline else
+            "ppid": ppid,
+            "role": ("master" if "master process" in cmdline or int(pid) == master else
                      "worker" if "worker process" in cmdline else "other"),
             "cmdline": cmdline,
             "start_time": round(btime + start / ticks, 3) if btime and start is not None else None,
@@ -433,12 +657,13 @@ def _user(names: list[str]) -> dict[str, Any]:
             "groups": sorted(gids)}
 
 
-def runtime(source: str, dump: str, scanned: dict[str, Any]) -> Item:
-    """Record nginx's processes and start times, the config files' mtimes, and for each unix
-    socket upstream the mode and owner of the socket and of every directory above it."""
+def runtime(source: str, dump: str, scanned: dict[str, Any], master: int | None = None) -> Item:
+    """Record nginx's processes (the serving master's, when its pid is given) and start
+    times, the config files' mtimes, and for each unix socket upstream the mode and owner
+    of the socket and of every directory above it."""
     item = new_item(source, "listing")
     started = time.monotonic()
-    procs, error = _nginx_processes()
+    procs, error = _nginx_processes(master)
     files = []
     for path, _content in split_dump(dump):
         entry: dict[str, Any] = {"path": path}

@@ -185,4 +185,4 @@ def _from_probe(facts: Facts, p: Probe, cases: dict[str, DatabaseProblem]) -> No
     if url not in target.urls:
         target.urls.append(url)
         if len([e for e in target.evidence if e.source.startswith("probe ")]) < 2:
-            target.evidence.append(Excerpt(f"probe {p.label}", f"HTTP {p.status} {body}"))
+            target.evidence.append(Excerpt(p.where, f"HTTP {p.status} {body}"))

@@ -27,11 +27,16 @@ class Probe:
     # The URL's own request went elsewhere (its name does not resolve here, or resolves to
     # another machine) while this host's nginx was asked the same: not this stack's answer.
     elsewhere: bool = False
+    # Made from the network namespace of this process (nginx's, when it runs in its own).
+    netns_of: int | None = None
 
     @property
     def where(self) -> str:
-        """How evidence cites the probe: `probe <label>`."""
-        return f"probe {self.label}"
+        """How evidence cites the probe: `probe <label>` (and whose namespace it was made
+        from, when not the host's)."""
+        inside = f" (from the network namespace of pid {self.netns_of})" if self.netns_of \
+            else ""
+        return f"probe {self.label}{inside}"
 
     @property
     def failed(self) -> bool:

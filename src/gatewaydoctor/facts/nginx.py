@@ -332,6 +332,28 @@ class NginxControl:
                 else f"{self._nginx} -s quit; {self._nginx}")
 
 
+@dataclass(frozen=True)
+class NginxMaster:
+    """A running nginx master: its binary and flags, the sockets it listens on, whether it
+    is the one that serves the request (its configuration is nginx_config), and the key of
+    its own `nginx -T`."""
+
+    pid: int | None
+    argv: tuple[str, ...]  # binary, -p, -c, -e, -g as it was started
+    conf: str | None
+    ports: tuple[str, ...]  # listening sockets it holds (`127.0.0.1:8080`)
+    found_by: str | None  # "title" or "sockets" (its title says otherwise)
+    serving: bool
+    why: str | None  # why this master serves the request (the serving one's)
+    source: str | None  # its `nginx -T` (nginx.dump for the serving one)
+    dump_ok: bool | None  # that -T passed
+
+    @property
+    def command(self) -> str:
+        """How it was started, as a user types it."""
+        return shlex.join(self.argv)
+
+
 # The packaged nginx, when how it is run is not known.
 PACKAGED_NGINX = NginxControl(argv=("nginx",), unit="nginx", source="")
 

@@ -25,6 +25,7 @@ from .nginx import (
     Location,
     NginxConfig,
     NginxControl,
+    NginxMaster,
     NginxRuntime,
     NginxTest,
     ServerBlock,
@@ -98,6 +99,8 @@ class Facts:
     nginx_runtime: NginxRuntime | None = None
     supervisor: SupervisorState | None = None
     nginx_control: NginxControl | None = None
+    # Every running nginx master, the serving one (whose configuration is nginx_config) first.
+    nginx_masters: tuple[NginxMaster, ...] = ()
     # systemd is not the init system (no units at all), as opposed to units not readable.
     no_systemd: bool = False
     pm2: Pm2State | None = None
@@ -141,8 +144,12 @@ class Facts:
         return [u for u in self.units or () if u.is_web_app]
 
     def socket_table(self, target: Endpoint) -> str:
-        """Where a listening socket at target would have been seen."""
-        return "/proc/net/unix" if target.path else self.tcp_tables
+        """Where a listening socket at target would have been seen (for nginx in a network
+        namespace of its own, that namespace's table: where nginx connects)."""
+        if target.path:
+            return "/proc/net/unix"
+        own = self.nginx_namespace()
+        return own.table if own is not None else self.tcp_tables
 
     def listeners_at(self, target: Endpoint) -> list[Listener]:
         """Listeners that would accept a connection to target."""
@@ -370,11 +377,17 @@ class Facts:
         cmd = cmd if len(cmd) <= 100 else cmd[:97] + "..."
         return f"pid {p.pid} ({cmd}{f', {p.unit}' if p.unit else ''}, user {user})"
 
+    def is_nginx_master(self, p: Process) -> bool:
+        """An nginx master: by its title, or found by the agent from the listening sockets
+        it holds (`master_process off`, a title that does not say nginx)."""
+        return p.command.startswith("nginx: master process") or \
+            any(m.pid == p.pid for m in self.nginx_masters)
+
     def nginx_runs_outside(self, unit: Unit) -> bool:
         """An nginx master runs, but not under `unit`: another unit, a panel or a shell
         started the nginx that serves (the packaged nginx.service stopped beside it is no
         fault)."""
-        return any(p.command.startswith("nginx: master process") and p.unit != unit.name
+        return any(self.is_nginx_master(p) and p.unit != unit.name
                    for p in self.processes or ())
 
     def logged_traceback(self, unit: str) -> Traceback | None:
@@ -419,7 +432,14 @@ class Facts:
         return [(ep, uses) for ep, uses in targets.values()
                 if ep.on_this_host and not (
                     any(li.endpoint.accepts(ep) for li in own.listeners)
-                    if own is not None and ep.path is None else self.listeners_at(ep))]
+                    if own is not None and ep.path is None
+                    else self.listeners_at(ep) or self._connected(ep))]
+
+    def _connected(self, ep: Endpoint) -> bool:
+        """The agent's TCP connect to ep succeeded: something accepts there though no socket
+        listens in this namespace (a port a container runtime forwards with NAT)."""
+        return any(p.kind == "connect" and p.endpoint == ep.label and p.error is None
+                   for p in self.probes or ())
 
     def listening_elsewhere(self, ep: Endpoint, netns: str) -> tuple[Listener, Process] | None:
         """A listener at ep's port, on loopback or every address, held by a process in a

@@ -20,13 +20,19 @@ def subject(key: str) -> str:
 
 # --- nginx
 NGINX_PREFIX = "nginx."
-NGINX_DUMP = "nginx.dump"  # `nginx -T`
+NGINX_DUMP = "nginx.dump"  # `nginx -T` of the master that serves the URL (or 80/443)
+NGINX_MASTER_DUMP_PREFIX = "nginx.dump:"  # `nginx -T` of each other running master, by pid
 NGINX_TEST = "nginx.test"  # `nginx -t`, read from the dump's rc and stderr
 NGINX_VERSION = "nginx.version"  # `nginx -V`, only when -T failed
 NGINX_FILES = "nginx.files"  # the config files read from disk, only when -T failed
 NGINX_RUNTIME = "nginx.runtime"  # the running masters and workers, config mtimes
 NGINX_ERROR_LOG_PREFIX = "nginx.error_log:"
 NGINX_ACCESS_LOG_PREFIX = "nginx.access_log:"
+
+
+def nginx_master_dump(pid: int) -> str:
+    """`nginx -T` of another running master (not the one that serves the request)."""
+    return f"{NGINX_MASTER_DUMP_PREFIX}{pid}"
 
 
 def nginx_error_log(path: str) -> str:

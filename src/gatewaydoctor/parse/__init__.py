@@ -74,6 +74,11 @@ def _nginx_control(b: Build) -> object:
     return control
 
 
+def _nginx_masters(b: Build) -> object:
+    """Every running nginx master, the one serving the request first."""
+    return nginx_config.masters_from(b.ev.get(sources.NGINX_DUMP), b.ev.items)
+
+
 def _no_systemd(b: Build) -> bool:
     """The agent found no systemd as init (then no unit can run anything)."""
     return b.ev.options.get("systemd") is False
@@ -318,6 +323,7 @@ TABLE: tuple[Row, ...] = (
     Step("process_table", _process_table),
     Step("namespaces", _namespaces),
     Step("nginx_control", _nginx_control),
+    Step("nginx_masters", _nginx_masters),
     Step("no_systemd", _no_systemd),
     Step("listeners", _listeners, also=("tcp_tables",)),
     Step("hand_started", _hand_started, also=("units", "journal", "processes")),

@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import crossplane  # type: ignore[import-untyped]
@@ -31,6 +31,7 @@ from ..facts import (
     NginxConfig,
     NginxControl,
     NginxDirective,
+    NginxMaster,
     NginxMessage,
     NginxProcess,
     NginxRuntime,
@@ -314,7 +315,10 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
     unit = master.get("unit") if isinstance(master.get("unit"), str) else None
     running = [p for p in processes or () if p.command.startswith("nginx: master process")]
     pid = master.get("pid")
-    proc = next((p for p in running if p.pid == pid), running[0] if running else None)
+    # The master -T ran for, whatever its title (one found by its sockets says otherwise);
+    # the first titled master only for evidence that does not say which.
+    proc = next((p for p in processes or () if p.pid == pid), None) if pid is not None \
+        else running[0] if running else None
     if proc is not None:
         unit = proc.unit if proc.unit and proc.unit.endswith(".service") else None
     if unit is not None:
@@ -324,6 +328,44 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
         unit = "nginx"  # evidence from before the agent said which nginx it read
     return NginxControl(argv=argv, unit=unit, source=dump.label(),
                         pid=proc.pid if proc is not None else None, inside=inside)
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _master(m: dict[str, Any], item: Item | None, serving: bool, why: object) -> NginxMaster:
+    """One master as an item's data records it (the agent's nginxscan.summary)."""
+    def text(key: str) -> str | None:
+        return str(m[key]) if isinstance(m.get(key), (str, int)) else None
+
+    argv = tuple(a for a in item.argv or () if a != "-T") if item is not None and item.argv \
+        else tuple(a for a in (text("path"),) if a)
+    if "--" in argv:  # run in a container's mount namespace: nsenter -t PID -m -- nginx ...
+        argv = argv[argv.index("--") + 1:]
+    pid = m.get("pid")
+    return NginxMaster(pid=pid if isinstance(pid, int) else None, argv=argv, conf=text("conf"),
+                       ports=_strs(m.get("ports")), found_by=text("found_by"), serving=serving,
+                       why=str(why) if serving and isinstance(why, str) else None,
+                       source=item.source if item is not None else None,
+                       dump_ok=(item.rc == 0) if item is not None and item.rc is not None
+                       else None)
+
+
+def masters_from(dump: Item | None, items: Mapping[str, Item]) -> tuple[NginxMaster, ...]:
+    """Every running master the agent found: the serving one (whose `nginx -T` is `dump`)
+    first, then the others with their own dumps (`nginx.dump:<pid>`)."""
+    data = (dump.data or {}) if dump is not None else {}
+    main = data.get("master")
+    if not isinstance(main, dict):
+        return ()
+    out = [_master(main, dump, True, data.get("serving"))]
+    for other in data.get("others") or ():
+        if isinstance(other, dict):
+            key = other.get("source")
+            out.append(_master(other, items.get(key) if isinstance(key, str) else None,
+                               False, None))
+    return tuple(out)
 
 
 _TEST_RE = re.compile(

@@ -26,6 +26,7 @@ def probe(item: Item) -> Probe | None:
         elapsed=d.get("elapsed"),
         error=d.get("error"),
         errno=d.get("errno"),
+        netns_of=d.get("netns_of") if isinstance(d.get("netns_of"), int) else None,
     )
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, fields
 from ..categories import CATEGORIES
 from ..errors import GatewayDoctorError
 from ..facts import Facts, nginx_commands
+from ..facts.managers import service_commands, service_words, systemd_unit
 from ..findings import LAYERS, Excerpt, Finding, Fix, Link, Severity
 from ..i18n import _, current_language
 from . import render
-from .spec import Found, Text
+from .spec import Found, Text, msg
 
 ID_RE = re.compile(r"^GD-[A-Z]{3}-\d{3}$")
 SYMBOL_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -220,10 +221,20 @@ def _findings(r: Rule, facts: Facts, host: Mapping[str, str]) -> list[Finding]:
     catalog = render.catalog(r.symbol, current_language())
     for f in r.detector(**kwargs):
         text = r.texts[f.text]
-        out.append(_stamp(r, f.role, render.fill(text.title, f.values, catalog), f.evidence,
-                          render.fill(text.explanation, f.values, catalog),
-                          render.fix(text, {**host, **f.values}, catalog), f.links))
+        values = {**_service(facts, f.values.get("unit")), **f.values}
+        out.append(_stamp(r, f.role, render.fill(text.title, values, catalog), f.evidence,
+                          render.fill(text.explanation, values, catalog),
+                          render.fix(text, {**host, **values}, catalog), f.links))
     return out
+
+
+def _service(facts: Facts, name: object) -> dict[str, object]:
+    """The placeholders of the service a finding names (its `unit`), in its manager's words:
+    {restart}, {logs}, {reconfigure}, {restarts}, ... (facts/managers.py)."""
+    if not isinstance(name, str) or not name:
+        return {}
+    s = facts.unit(name) or systemd_unit(name)
+    return {**service_commands(s), **{k: msg(v) for k, v in service_words(s).items()}}
 
 
 def _stamp(r: Rule, role: str | None, title: str, evidence: tuple[Excerpt, ...],

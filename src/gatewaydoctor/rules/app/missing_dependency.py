@@ -12,21 +12,37 @@ from ...i18n import N_
 from ..registry import rule
 from ..spec import Cmd, Found, Text, found
 
+TITLE = N_("{unit}: the module '{name}' is not installed (ModuleNotFoundError)")
+
 
 @rule(id="GD-APP-002", symbol="missing-dependency", category="app.missing_dependency",
       severity=Severity.ERROR, layer="app", explains=LOOP_SYMPTOMS + ("app.startup_failed",),
       title=N_("A package the app imports is not installed in the unit's Python"),
-      texts=Text(
-          title=N_("{unit}: the module '{name}' is not installed (ModuleNotFoundError)"),
+      texts={"default": Text(
+          title=TITLE,
           explanation=N_(
               "The interpreter {unit} runs ({python}) has no module '{module}', so the app "
               "dies while importing. Usually the requirements were installed into another "
-              "virtualenv or another Python than the one in ExecStart."),
+              "virtualenv or another Python than the one in {command_key}."),
           fix=N_("Install the requirements into {python}, then restart."),
           commands=("{python} -m pip install -r {requirements}",
                     Cmd("{python} -m pip install {package}",
                         N_("the PyPI name may differ from the module name")),
-                    "{restart}")))
+                    "{restart}")),
+          # A container's Python is its image's: what pip installs in it is gone when it
+          # is created again, and a container that exited runs nothing to install into.
+          "container": Text(
+              title=TITLE,
+              explanation=N_(
+                  "The image {unit} runs has no module '{module}' in its Python ({python}), "
+                  "so the app dies while importing. Usually the package is missing from the "
+                  "requirements the image was built from, or the image is older than them."),
+              fix=N_("Add it to the requirements the image is built from, build the image "
+                     "again and create the container from it."),
+              commands=(Cmd("", N_("add {package_or_requirements} to the image's "
+                                   "requirements")),
+                        Cmd("{runtime} compose up -d --build",
+                            N_("or: build the image, remove the container, run it again"))))})
 def missing_dependency(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Iterator[Found]:
     """ModuleNotFoundError for something that is neither the app module nor a local file."""
     for unit_name, evidence, name, line in _missing(facts):
@@ -39,7 +55,10 @@ def missing_dependency(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Itera
                     unit=unit_name, name=name, module=name.split(".")[0],
                     python=facts.python_of(unit) if unit else "python3",
                     requirements=req, package=None if req else name.split(".")[0],
-                    restart=facts.restart_command_of(unit_name))
+                    package_or_requirements=name.split(".")[0],
+                    restart=facts.restart_command_of(unit_name),
+                    runtime=unit.control if unit else None,
+                    text="container" if unit and unit.manager == "container" else "default")
 
 
 Missing = tuple[str, tuple[Excerpt, ...], str, str]

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Facts, Traceback, Unit
+from ...facts.managers import restart_with, setting_keys, systemd_unit
 from ...findings import Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -27,19 +28,15 @@ _RELATIVE_LINE_RE = re.compile(r"from (\.+)([\w.]*) import (.+)")
           # the fix names the package to run instead: so the explanation has values of its own.
           explanation="{why}",
           fix=N_("Either use an absolute import (`{absolute}` instead of `{code}`) and keep "
-                 "WorkingDirectory={workdir}; or run the code as a package from its parent: "
-                 "WorkingDirectory={parent} with `uvicorn {target}` and a {init} file."),
+                 "{folder_key}={workdir}; or run the code as a package from its parent: "
+                 "{folder_key}={parent} with `uvicorn {target}` and a {init} file."),
           commands=(
               "# {option1}",
               "sed -i -E 's/^from \\.+([A-Za-z_][A-Za-z0-9_.]*) import/from \\1 import/' {src}",
               "{restart}",
               "# {option2}",
               "touch {workdir}/__init__.py",
-              "systemctl edit --full {systemd}   # WorkingDirectory={parent}, "
-              "ExecStart=... {target} ...",
-              "systemctl daemon-reload && systemctl restart {systemd}",
-              "editor {conf}   # [program:{program}] directory={parent}, command=... {target} ...",
-              "supervisorctl reread && supervisorctl update {program}")))
+              "{run_as_package}")))
 def relative_import(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Iterator[Found]:
     """`from .config import settings` in a module uvicorn imports as `main:app`."""
     for name in facts.tracebacks_by_unit():
@@ -68,16 +65,19 @@ def _fix(unit: Unit | None, name: str, tb: Traceback) -> dict[str, Any]:
         "<parent folder>", "backend")
     module, attr = (unit.app.module, unit.app.attr) if unit and unit.app else ("main", "app")
     frame = tb.frame_excerpt
+    service = unit or systemd_unit(name)
     return dict(
         workdir=workdir, parent=parent, target=f"{package}.{module}:{attr}",
         init=f"{workdir}/__init__.py",
         src=frame.source.rsplit(":", 1)[0] if frame else os.path.join(workdir, f"{module}.py"),
-        option1=msg(N_("option 1: absolute imports, WorkingDirectory stays {workdir}"),
-                    workdir=workdir),
+        option1=msg(N_("option 1: absolute imports, {folder_key} stays {workdir}"),
+                    workdir=workdir, **setting_keys(service)),
         option2=msg(N_("option 2: run it as the package {package} from {parent}"),
                     package=package, parent=parent),
         **_absolute(frame.text if frame else "from .config import settings"),
-        **_manager(unit, name))
+        # its manager's way: the unit or program to edit, or pm2's or nohup's command line
+        run_as_package=restart_with(service, workdir=parent,
+                                    target=f"{package}.{module}:{attr}"))
 
 
 def _absolute(code: str) -> dict[str, str]:
@@ -86,9 +86,3 @@ def _absolute(code: str) -> dict[str, str]:
     return dict(code=code, absolute=f"from {m.group(2)} import {m.group(3)}" if m and m.group(2)
                 else "from config import settings")
 
-
-def _manager(unit: Unit | None, name: str) -> dict[str, str | None]:
-    """Where to change the folder and command: the systemd unit, or the supervisor program."""
-    if unit is None or unit.manager != "supervisor":
-        return dict(systemd=name)
-    return dict(program=unit.program, conf=unit.fragment_path or "/etc/supervisor/conf.d/")

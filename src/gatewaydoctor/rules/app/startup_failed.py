@@ -28,7 +28,7 @@ _TITLE = N_("{unit}: application startup failed: {raised}")
               title=_TITLE,
               explanation=N_(
                   "The app in {unit} was imported, then a startup/lifespan handler raised "
-                  "({raised}), so {server} exits before listening and systemd restarts it."),
+                  "({raised}), so {server} exits before listening and {restarts}."),
               fix=N_("Fix what the startup handler raised, then restart the service."),
               commands=("{logs}", "{restart}")),
           # The traceback names the line of the app that raised.
@@ -36,8 +36,8 @@ _TITLE = N_("{unit}: application startup failed: {raised}")
               title=_TITLE,
               explanation=N_(
                   "The app in {unit} was imported, then a startup/lifespan handler raised "
-                  "({raised}) at {where}, so {server} exits before listening and systemd "
-                  "restarts it."),
+                  "({raised}) at {where}, so {server} exits before listening and "
+                  "{restarts}."),
               fix=N_("Fix what the startup handler raised ({where}: `{code}`), then "
                      "restart the service."),
               commands=("{logs}", "sed -n '1,{line_no}p' {file} | tail -20", "{restart}")),
@@ -54,7 +54,7 @@ def startup_failed(facts: Facts, units: tuple[Unit, ...],
                     [Link("unit", unit.name), Link("log", tb.last_line if tb else line.message)],
                     unit=unit.name, server=unit.server,
                     raised=tb.last_line if tb else msg(N_("an exception (see the journal)")),
-                    logs=unit.logs_command(80, "-o cat"), restart=unit.restart_command,
+                    logs=unit.logs_command(80, "-o cat"),
                     **_located(tb))
 
 

@@ -28,13 +28,12 @@ Evidence = tuple[tuple[Excerpt, ...], str]
           title=N_("{unit}: cannot load {target}"),
           explanation=N_(
               "{unit} runs {server} with {target} from {workdir}, and that module or "
-              "attribute is not there ({line}). Check WorkingDirectory=, --app-dir/--chdir "
+              "attribute is not there ({line}). Check {folder_key}=, --app-dir/--chdir "
               "and the name of the FastAPI object."),
           fix=N_("Point {unit} at the module and attribute that exist: set "
-                 "WorkingDirectory= to the folder holding the module, or fix "
+                 "{folder_key}= to the folder holding the module, or fix "
                  "`module:attr`."),
-          commands=("ls {workdir}", "systemctl edit --full {unit}",
-                    "systemctl daemon-reload && systemctl restart {unit}")))
+          commands=("ls {workdir}", "{reconfigure}")))
 def wrong_target(facts: Facts, units: tuple[Unit, ...],
                  tracebacks: tuple[Traceback, ...]) -> Iterator[Found]:
     """`uvicorn main:app` where main is not importable from WorkingDirectory, or has no `app`."""

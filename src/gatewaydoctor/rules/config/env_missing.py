@@ -40,9 +40,9 @@ _FILE_COMMANDS = ("{ls}", "systemctl cat {unit}",
           "unset": Text(
               N_("{unit}: required setting {variables} is not set ({error})"), N_(
                   "The app's settings need {variables}, but the environment {unit} runs with "
-                  "does not set it: it is not in {where} and not in Environment=. The settings "
+                  "does not set it: it is not in {where} and not in {env_key}=. The settings "
                   "class raises at import, before the app listens."),
-              N_("Add {variables} to {where} (or Environment= in the unit), then restart."),
+              N_("Add {variables} to {where} (or {env_key}= in {definition}), then restart."),
               (Cmd("{echo}", N_("the real value")), "{restart}")),
       })
 def env_missing(facts: Facts, units: tuple[Unit, ...]) -> Iterator[Found]:
@@ -83,8 +83,7 @@ def _unset(unit: Unit, tb: Traceback, names: list[str], envs: list[EnvFile]) -> 
                  [Link("unit", unit.name), Link("log", tb.last_line)], text="unset",
                  unit=unit.name, variables=", ".join(_variables(names)), where=where,
                  error=tb.last_line.split(":", 1)[0].rsplit(".", 1)[-1],
-                 echo=tuple(f"echo '{v}=...' >> {where}" for v in _variables(names)),
-                 restart=unit.restart_command)
+                 echo=tuple(f"echo '{v}=...' >> {where}" for v in _variables(names)))
 
 
 def _configured(unit: Unit) -> list[str]:

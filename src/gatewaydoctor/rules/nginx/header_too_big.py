@@ -39,7 +39,7 @@ def header_too_big(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                                           "4k (one memory page)")
     _bufs, bufs_ex = nginx_config.in_force("proxy_buffers", server, loc, "8 4k")
     path = last.request_path
-    direct = [Excerpt(f"probe {p.label}", f"{p.outcome}: the app itself answers")
+    direct = [Excerpt(p.where, f"{p.outcome}: the app itself answers")
               for p in probes if p.via == "upstream" and p.path == path and p.status is not None]
     where = loc.where if loc is not None else msg(N_("the server block"))
     yield found([last.excerpt, size_ex, bufs_ex, *direct[:1]], place_links(server, loc),

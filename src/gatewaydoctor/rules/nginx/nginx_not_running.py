@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import NginxConfig, NginxControl, NginxTest, Process, Unit
+from ...facts import Facts, NginxConfig, NginxControl, NginxTest, Process, Unit
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -28,12 +28,13 @@ from ..spec import Found, Text, found
               explanation=N_("No nginx process runs, and `nginx -t` fails, so it cannot start."),
               fix=N_("Correct the configuration (see the nginx -t finding), then start nginx."),
               commands=("{nginx_test}", "{nginx_start}"))})
-def nginx_not_running(nginx_config: NginxConfig, processes: tuple[Process, ...],
+def nginx_not_running(facts: Facts, nginx_config: NginxConfig, processes: tuple[Process, ...],
                       units: tuple[Unit, ...] | None = None,
                       nginx_test: NginxTest | None = None,
                       nginx_control: NginxControl | None = None) -> Iterator[Found]:
-    """A configuration exists, but no nginx master process does."""
-    if any(p.command.startswith("nginx: master process") for p in processes):
+    """A configuration exists, but no nginx master process does (by its title, or found by
+    the sockets it holds)."""
+    if any(facts.is_nginx_master(p) for p in processes):
         return
     evidence, links = _state(_unit(units, nginx_control))
     if nginx_test is not None and not nginx_test.ok:

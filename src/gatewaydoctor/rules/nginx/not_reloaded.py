@@ -83,7 +83,7 @@ def _traffic(stale: list[ErrorLogEntry], failing: list[Probe], probes: tuple[Pro
     answering = [p for p in probes if p.via == "upstream" and p.endpoint in on_disk
                  and p.status and p.status < 400]
     return ([Excerpt(e.where, e.raw) for e in stale[-1:]] + [_probed(p) for p in failing[:1]]
-            + [Excerpt(f"probe {p.label}", f"{p.outcome}: the app answers where the files on "
+            + [Excerpt(p.where, f"{p.outcome}: the app answers where the files on "
                        "disk point") for p in answering[:1]])
 
 
@@ -109,7 +109,7 @@ def _links(uses: list[tuple[ServerBlock, Location]]) -> list[Link]:
 
 
 def _probed(p: Probe) -> Excerpt:
-    return Excerpt(f"probe {p.label}", p.outcome + (f" after {p.elapsed:.1f}s" if p.elapsed
+    return Excerpt(p.where, p.outcome + (f" after {p.elapsed:.1f}s" if p.elapsed
                                                     and p.error else ""))
 
 

@@ -112,8 +112,8 @@ def _directives(use: NginxDirective | None, define: NginxDirective | None,
 
 def _probed(facts: Facts, url: Probe | None, probes: tuple[Probe, ...]) -> list[Excerpt]:
     """Who answered the user's URL, and a request nginx did not limit."""
-    said = [Excerpt(f"probe {u.label}", f"{u.outcome}: answered by {facts.answered_by(u)}; the "
+    said = [Excerpt(u.where, f"{u.outcome}: answered by {facts.answered_by(u)}; the "
                     "log line names no upstream, so the app never saw it")
             for u in (url,) if u is not None and u.status is not None]
-    return said + [Excerpt(f"probe {p.label}", f"{p.outcome} (not limited)") for p in probes
+    return said + [Excerpt(p.where, f"{p.outcome} (not limited)") for p in probes
                    if p.via in ("nginx", "url") and p.status and p.status < 400][:1]

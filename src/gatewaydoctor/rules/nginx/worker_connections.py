@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ...facts import ErrorLogEntry, Facts, NginxConfig, place_links
+from ...facts import ErrorLogEntry, Facts, NginxConfig, NginxControl, place_links
+from ...facts.nginx import PACKAGED_NGINX
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -34,7 +35,8 @@ WORKER_CONN_RE = re.compile(r"(\d+) worker_connections are not enough|"
                      "(worker_rlimit_nofile, or LimitNOFILE= of nginx.service) is reached."),
                      "{seen}"),
                  fix=N_("Raise nginx's file-descriptor limit."),
-                 commands=("systemctl edit nginx.service  # [Service] LimitNOFILE=65535",
+                 # LimitNOFILE= only where a unit runs nginx (not a panel's or by hand)
+                 commands=("systemctl edit {nginx_unit}  # [Service] LimitNOFILE=65535",
                            "# {rlimit}", "{nginx_restart}"))})
 def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                        nginx_config: NginxConfig) -> Iterator[Found]:
@@ -50,7 +52,7 @@ def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
     evidence += [Excerpt(rlimit.where, rlimit.text)] if rlimit is not None else []
     url = facts.url_probe()
     if url is not None and url.status is not None:
-        evidence.append(Excerpt(f"probe {url.label}",
+        evidence.append(Excerpt(url.where,
                                 f"{url.outcome}: answered by {facts.answered_by(url)}"))
     where = wc.where if wc is not None else msg(N_("the events block of nginx.conf"))
     yield found(evidence, [Link("unit", "nginx.service"), *place_links(*facts.place(last))],
@@ -59,4 +61,11 @@ def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                 edit=msg(N_("edit {where}: {change}"), where=where,
                          change="worker_connections 1024;"),
                 rlimit=msg(N_("and in nginx.conf: {directive}"),
-                           directive="worker_rlimit_nofile 65535;"))
+                           directive="worker_rlimit_nofile 65535;"),
+                nginx_unit=_unit(facts.nginx_control))
+
+
+def _unit(control: NginxControl | None) -> str | None:
+    """The unit that runs nginx (the packaged one when how it runs is not known)."""
+    unit = (control or PACKAGED_NGINX).unit
+    return f"{unit}.service" if unit else None

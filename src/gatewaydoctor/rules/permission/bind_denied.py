@@ -28,9 +28,9 @@ from ..spec import Cmd, Found, Text, found, msg
           fix=N_("Let the app listen on a port of 1024 or more (nginx in front keeps port "
                  "80/443) and point proxy_pass there, or give {unit} the capability; then "
                  "restart."),
-          commands=(Cmd("systemctl edit {unit}",
+          commands=(Cmd("systemctl edit {systemd_unit}",
                         N_("[Service] AmbientCapabilities=CAP_NET_BIND_SERVICE, or change the "
-                           "port in ExecStart=")), "{restart}")))
+                           "port in ExecStart=")), "{systemd_restart}", "{rerun}")))
 def bind_denied(facts: Facts, units: tuple[Unit, ...],
                 journal: tuple[JournalEntry, ...]) -> Iterator[Found]:
     """uvicorn `[Errno 13] error while attempting to bind ...`, gunicorn `... failed: [Errno 13]
@@ -46,7 +46,6 @@ def bind_denied(facts: Facts, units: tuple[Unit, ...],
                     [Link("unit", unit.name), Link("log", line.message)],
                     unit=unit.name, user=unit.user or "root", line=line.message.strip(),
                     address=want.label if want else msg(N_("its port")),
-                    restart=unit.restart_command,
                     behind_nginx=msg(N_("nginx already serves port {port} for the clients: the "
                                         "app behind it does not need a privileged port."),
                                      port=want.port) if want and want.port in (80, 443) else None)

@@ -29,7 +29,7 @@ NEEDS = {"socket": (2, "write"), "dir": (1, "search (x)")}
           fix=N_("Let {user} reach the socket: give the socket directory group {user} (or mode "
                  "0755) and the socket group write."),
           commands=("systemctl edit {drop_in}  # {note}", "# {gunicorn}", "{chmod}",
-                    "systemctl restart {restart}")))
+                    "{restart}")))
 def socket_permission(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                       nginx_runtime: NginxRuntime | None = None) -> Iterator[Found]:
     """`connect() to unix:/run/app.sock failed (13: Permission denied)`: a directory above the
@@ -58,7 +58,7 @@ def _told(evidence: list[Excerpt], links: list[Link], rt: NginxRuntime | None, s
         "title": _title(who, sock, blocked), "user": who, "socket": sock,
         "selinux": None if blocked else msg(N_(
             "(On SELinux systems an AVC denial gives the same error.)")),
-        **_fix(serving[0].name if serving else None, blocked, who, sock)})
+        **_fix(serving[0] if serving else None, blocked, who, sock)})
 
 
 def _blocked(chain: tuple[PathStat, ...],
@@ -102,17 +102,19 @@ def _title(who: str, sock: str, blocked: list[tuple[PathStat, str]]) -> Msg:
                owner=f"{st.owner}:{st.group}")
 
 
-def _fix(unit: str | None, blocked: list[tuple[PathStat, str]], who: str,
+def _fix(unit: Unit | None, blocked: list[tuple[PathStat, str]], who: str,
          sock: str) -> dict[str, object]:
-    """Which fix commands apply: a drop-in for the unit's RuntimeDirectory, gunicorn's socket
-    options, or a chmod of the directory in the way."""
+    """Which fix commands apply: a drop-in for a systemd unit's RuntimeDirectory, gunicorn's
+    socket options, or a chmod of the directory in the way; then its manager's restart."""
     target = blocked[0][0] if blocked else None
-    if unit and (target is None or target.kind == "dir" and target.path.startswith("/run/")):
-        return {"drop_in": unit, "restart": unit, "note": msg(
+    restart = unit.restart_command if unit else None
+    if unit and unit.manager == "systemd" and (
+            target is None or target.kind == "dir" and target.path.startswith("/run/")):
+        return {"drop_in": unit.name, "restart": restart, "note": msg(
             N_("[Service] {group} and {mode} (or {other})"), group=f"Group={who}",
             mode="RuntimeDirectoryMode=0750", other="RuntimeDirectoryMode=0755")}
     if target is not None and target.kind == "socket":
-        return {"restart": unit, "gunicorn": msg(
+        return {"restart": restart, "gunicorn": msg(
             N_("run gunicorn with {options} (or {command})"),
             options=f"--group {who} --umask 007", command=f"chmod 660 {sock}")}
     return {"chmod": f"chmod o+x {target.path}" if target else f"namei -l {sock}"}

@@ -25,7 +25,7 @@ COMMANDS = ("ss -ltnp 'sport = :{port}'", "{stop}", "systemctl disable {holder_u
           title=N_("{unit}: port {port} is already in use by {holder}"),
           explanation=N_(
               "{unit} wants to listen on {address}, but {holder} already holds it, so the "
-              "app exits with `address already in use` and systemd keeps restarting it. "
+              "app exits with `address already in use` and {keeps_restarting}. "
               "nginx still reaches the port, but talks to the wrong process: it answers 502 "
               "(`upstream prematurely closed` / `Connection reset by peer`) instead of "
               "connection refused."), fix=FIX, commands=COMMANDS),
@@ -33,8 +33,8 @@ COMMANDS = ("ss -ltnp 'sport = :{port}'", "{stop}", "systemctl disable {holder_u
           title=N_("{unit}: port {port} is held by {holder} while the service stays active"),
           explanation=N_(
               "{unit} is active, but its server could not bind {address}: {holder} holds it "
-              "and the server keeps retrying (gunicorn: five times, a second apart). systemd "
-              "shows the unit running, nothing of the app listens, and nginx talks to "
+              "and the server keeps retrying (gunicorn: five times, a second apart). "
+              "{shown_active}, nothing of the app listens, and nginx talks to "
               "{holder} instead: 502, or that process's own answers."), fix=FIX,
           commands=COMMANDS)})
 def port_conflict(facts: Facts, units: tuple[Unit, ...],
@@ -64,7 +64,7 @@ def _found(facts: Facts, unit: Unit, line: JournalEntry, want: Endpoint | None,
              *([Link("upstream", f"127.0.0.1:{port}")] if port else [])]
     return found(evidence + _answers(facts, port), links,
                  text="retrying" if retrying else "default", unit=unit.name, port=port,
-                 restart=unit.restart_command, address=want.label if want else msg(N_("its port")),
+                 address=want.label if want else msg(N_("its port")),
                  holder=holder, holder_unit=holder_unit, stop=stop)
 
 
@@ -114,6 +114,6 @@ def _answers(facts: Facts, port: int | None) -> list[Excerpt]:
         return []
     logged = [Excerpt(e.where, e.raw) for e in facts.nginx_errors or ()
               if NGINX_SQUATTED_RE.search(e.message) and f":{port}/" in (e.upstream or "")]
-    probed = [Excerpt(f"probe {p.label}", p.error or "") for p in facts.probes or ()
+    probed = [Excerpt(p.where, p.error or "") for p in facts.probes or ()
               if p.via == "upstream" and p.error and p.endpoint.endswith(f":{port}")]
     return logged[-1:] + probed[:1]

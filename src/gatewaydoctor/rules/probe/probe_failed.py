@@ -26,7 +26,7 @@ def probe_failed(facts: Facts, probes: tuple[Probe, ...]) -> Iterator[Found]:
     """An HTTP probe (the URL, through nginx, or straight to the app) got 5xx or no answer."""
     for (direct, endpoint), failed in _groups(facts, probes).items():
         first = failed[0]
-        yield found([Excerpt(f"probe {p.label}", f"{p.outcome}{_body(p)}; answered by "
+        yield found([Excerpt(p.where, f"{p.outcome}{_body(p)}; answered by "
                              f"{facts.answered_by(p)}") for p in failed],
                     _links(facts.nginx_config, first),
                     where=_where(direct, first), endpoint=endpoint, outcome=first.outcome,

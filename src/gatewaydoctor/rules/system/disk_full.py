@@ -20,7 +20,7 @@ TITLE = N_("{unit}: no space left on device ({where})")
 FIX = N_("Free space on {mount} (old logs, caches, dumps) or grow it, then restart {unit}.")
 COMMANDS = ("df -h {top}", "du -xsh {under}/* | sort -h | tail",
             Cmd("journalctl --vacuum-size=200M", N_("if the journal is what filled it")),
-            "systemctl restart {unit}")
+            "{restart}")
 
 
 @rule(id="GD-SYS-002", symbol="disk-full", category="system.disk_full",

@@ -23,14 +23,15 @@ OOM_WINDOW = 15.0
 
 EXPLANATION = (N_(
     "The kernel killed {unit}'s {server} workers (SIGKILL) when they used more than {what}. "
-    "The master process lives on and starts new workers, so systemd shows the unit active, "
+    "The master process lives on and starts new workers, so {shown_active}, "
     "but each request in flight gets 502 (`upstream prematurely closed connection`)."),
     "{kernel_note}")
 FIX = N_("Find what allocates that much in one request (a whole table or file read into "
          "memory) and stream or paginate it; or raise the limit, or run fewer workers.")
-COMMANDS = ("systemctl show {unit} -p MemoryMax -p MemoryCurrent",
+COMMANDS = ("systemctl show {systemd_unit} -p MemoryMax -p MemoryCurrent",
             "journalctl -k --grep 'Killed process' --no-pager -n 20",
-            Cmd("systemctl edit {unit}", N_("[Service] MemoryMax=<more>, then {command}")))
+            Cmd("systemctl edit {systemd_unit}", N_("[Service] MemoryMax=<more>, then {command}")),
+            "{rerun}")
 
 
 @rule(id="GD-SYS-004", symbol="worker-oom-killed", category="system.oom_killed",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ...facts import ErrorLogEntry, Facts, JournalEntry, Location, ServerBlock, Unit, place_links
+from ...facts.managers import restart_with
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -29,9 +30,7 @@ PREMATURE_RE = re.compile(r"upstream prematurely closed connection|recv\(\) fail
               "driver) inside `async def`."), "{order}"),
           fix=N_("Make the slow handler non-blocking (plain `def`, or run the blocking call in "
                  "a thread), or raise gunicorn's --timeout in {unit}."),
-          commands=("journalctl -u {unit} --since -10min --no-pager | grep -B5 'WORKER TIMEOUT'",
-                    "systemctl edit {unit}  # ExecStart=... --timeout 120 ...",
-                    "systemctl restart {unit}")))
+          commands=("{recent_logs} | grep -B5 'WORKER TIMEOUT'", "{longer}")))
 def gunicorn_worker_timeout(facts: Facts, journal: tuple[JournalEntry, ...],
                             units: tuple[Unit, ...],
                             nginx_errors: tuple[ErrorLogEntry, ...] = ()) -> Iterator[Found]:
@@ -49,7 +48,8 @@ def gunicorn_worker_timeout(facts: Facts, journal: tuple[JournalEntry, ...],
         setting, order = _order(facts, server, loc, seconds)
         yield found([last.excerpt, *killed[-1:], Excerpt(unit.source, f"ExecStart: {how}"),
                      *nginx, *setting], [Link("unit", unit.name), *place_links(server, loc)],
-                    unit=unit.name, pid=m.group(1), seconds=seconds, n=len(entries), order=order)
+                    unit=unit.name, pid=m.group(1), seconds=seconds, n=len(entries), order=order,
+                    longer=restart_with(unit, option=("--timeout", "120")))
 
 
 def _nginx_saw(facts: Facts, unit: Unit, nginx_errors: tuple[ErrorLogEntry, ...]

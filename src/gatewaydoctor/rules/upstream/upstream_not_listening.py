@@ -47,7 +47,7 @@ def _evidence(facts: Facts, ep: Endpoint, uses: list[tuple[ServerBlock, Location
     evidence = [loc.excerpt for _s, loc in uses[:3]]
     evidence.append(Excerpt(facts.socket_table(ep), f"no listening socket at {ep.label}"))
     evidence += [Excerpt(e.where, e.raw) for e in logs[-1:]]
-    return evidence + [Excerpt(f"probe {p.label}", p.error) for p in facts.probes or ()
+    return evidence + [Excerpt(p.where, p.error) for p in facts.probes or ()
                        if p.kind == "connect" and p.endpoint == ep.label and p.error]
 
 

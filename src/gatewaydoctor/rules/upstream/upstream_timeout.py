@@ -14,6 +14,7 @@ from ...facts import (
     Probe,
     place_links,
 )
+from ...facts.managers import recent_logs
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -58,7 +59,7 @@ def upstream_timeout(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
     yield _told(evidence, links, last.request_path, {
         "setting": f"{name} {value}", "value": value, "directive": name, "n": len(lines),
         "upstream": upstream or msg(N_("the app")), "where": _where(loc),
-        "logs": tuple(f"journalctl -u {u.name} --since -10min --no-pager" for u in serving),
+        "logs": tuple(recent_logs(u) for u in serving),
         "edit": msg(N_("or edit {where}: {change}"), where=value_ex.source,
                     change=f"{name} 120s;")})
 
@@ -81,7 +82,7 @@ def _told(evidence: list[Excerpt], links: list[Link], path: str | None,
 
 def _probed(probes: tuple[Probe, ...], path: str | None) -> list[Excerpt]:
     """Probes of the same path that failed or were slow, and how long they took."""
-    return [Excerpt(f"probe {p.label}", p.outcome + (f" after {p.elapsed:.1f}s"
+    return [Excerpt(p.where, p.outcome + (f" after {p.elapsed:.1f}s"
                                                     if p.elapsed and p.error else ""))
             for p in probes if p.path == path and p.via in ("url", "upstream")
             and (p.failed or (p.elapsed or 0) > 1)]

@@ -14,6 +14,7 @@ from ...facts import (
     Unit,
     place_links,
 )
+from ...facts.managers import restart_with
 from ...facts.signatures import UWSGI_HARAKIRI_RE
 from ...findings import Excerpt, Link, Severity
 from ...i18n import N_
@@ -40,9 +41,7 @@ PREMATURE_RE = re.compile(r"upstream prematurely closed connection|recv\(\) fail
           fix=N_("Make the slow request fast (move long work to a background job, add the "
                  "missing index or timeout), or raise --harakiri in {unit} together with "
                  "nginx's uwsgi_read_timeout/proxy_read_timeout."),
-          commands=("journalctl -u {unit} --since -10min --no-pager | grep -A4 HARAKIRI",
-                    "systemctl edit {unit}  # ExecStart=... --harakiri 120 ...",
-                    "{restart}")))
+          commands=("{recent_logs} | grep -A4 HARAKIRI", "{longer}")))
 def uwsgi_harakiri(facts: Facts, journal: tuple[JournalEntry, ...], units: tuple[Unit, ...],
                    nginx_errors: tuple[ErrorLogEntry, ...] = ()) -> Iterator[Found]:
     """`*** HARAKIRI ON WORKER 1 (pid: N, try: 1) ***`: the request in flight dies."""
@@ -59,7 +58,8 @@ def uwsgi_harakiri(facts: Facts, journal: tuple[JournalEntry, ...], units: tuple
                      Excerpt(unit.source, f"ExecStart: {_harakiri(unit)[1]}"), *nginx],
                     [Link("unit", unit.name), *place_links(server, loc)],
                     unit=unit.name, worker=m.group(1), pid=m.group(2),
-                    seconds=_harakiri(unit)[0], n=len(hits), restart=unit.restart_command)
+                    seconds=_harakiri(unit)[0], n=len(hits),
+                    longer=restart_with(unit, option=("--harakiri", "120")))
 
 
 def _nginx_saw(facts: Facts, unit: Unit, nginx_errors: tuple[ErrorLogEntry, ...]

@@ -37,7 +37,7 @@ BOOT_EXIT = re.compile(r"exited with code [34]\.")
           title=N_("{unit}: {server} workers died {count} time(s) while serving requests; "
                    "the master stays active"),
           explanation=(N_(
-              "{unit}'s {server} master is up (systemd shows it active), but its workers die "
+              "{unit}'s {server} master is up ({shown_active}), but its workers die "
               "while serving a request (`{line}`): that request gets 502 from nginx "
               "(`upstream prematurely closed connection`), and the master starts a new worker, "
               "which dies again on the next such request. The worker exited or crashed on its "
@@ -62,7 +62,6 @@ def worker_crash_loop(facts: Facts, journal: tuple[JournalEntry, ...], units: tu
                      *place_links(server, loc)],
                     unit=unit.name, server=unit.server, count=len(deaths),
                     line=deaths[-1].message, logs=unit.logs_command(80, "-o cat"),
-                    restart=unit.restart_command,
                     raised=msg(N_("The app's last traceback before it ends with `{last}`."),
                                last=tb.last_line) if tb else None)
 
