@@ -228,6 +228,15 @@ class NginxConfig:
         """Every (server, location) pair that has a proxy_pass."""
         return [(s, loc) for s in self.servers for loc in s.locations if loc.proxy_pass]
 
+    def proxied_from_root(self, folder: str) -> list[Endpoint]:
+        """The TCP addresses a server block whose `root` is folder proxies to: where the app
+        that lives there (a site's folder, as panels lay it out) is meant to listen."""
+        rooted = [s for s in self.servers if any(
+            d.name == "root" and d.args and d.args[0].rstrip("/") == folder.rstrip("/")
+            for d in s.directives)]
+        return [ep for s in rooted for loc in s.locations if loc.proxy_pass
+                for ep in loc.endpoints if ep.path is None and ep.port is not None]
+
     # rules/nginx and rules/upstream (limits, buffers, timeouts): a setting cited as evidence.
     def in_force(self, name: str, server: ServerBlock | None, location: Location | None,
                  default: str) -> tuple[str, Excerpt]:

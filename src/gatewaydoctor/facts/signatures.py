@@ -97,14 +97,94 @@ UWSGI_NO_APP_RE = re.compile(r"unable to load app \d+ \(mountpoint='[^']*'\) \(c
 # waitress 3.0 prints no traceback: `Error: No module named 'x'` and `1. No module named 'x'`
 # name the module, which may be a dependency rather than the app [seen].
 NO_MODULE_NAMED_RE = re.compile(r"No module named '([\w.]+)'")
+# Django core/servers/basehttp.py get_internal_wsgi_application (runserver's handler, from
+#   settings.WSGI_APPLICATION): `django.core.exceptions.ImproperlyConfigured: WSGI application
+#   'site_conf.wsgi.app' could not be loaded; Error importing module.` [seen].
+DJANGO_WSGI_RE = re.compile(r"WSGI application '([\w.]+)' could not be loaded")
 APP_TARGET_RES = (UVICORN_MODULE_RE, UVICORN_ATTR_RE, FIND_ATTR_RE, HYPERCORN_NOAPP_RE,
-                  COULD_NOT_IMPORT_RE, WAITRESS_IMPORT_RE)
+                  COULD_NOT_IMPORT_RE, WAITRESS_IMPORT_RE, DJANGO_WSGI_RE)
 # uWSGI stays up without an app (wsgi_handlers.c), answering every request 500:
 #   `--- no python application found, check your startup logs for errors ---` [seen].
 UWSGI_NO_PYTHON_APP_RE = re.compile(r"no python application found, check your startup logs")
 # Python's own words when the attribute is missing: `module 'm' has no attribute 'a'`
 # (daphne utils.py import_by_path, granian load_target: getattr) [seen].
 NO_ATTRIBUTE_RE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
+# The frames where a server resolves `module:attr` with getattr: an AttributeError raised
+# there is about the target (daphne/utils.py import_by_path, granian/_internal.py
+# load_target) [seen both]; waitress 3.0 runner.py prints it as `1. module 'm' has no
+# attribute 'a'` after `There was an exception (AttributeError) importing your module.` [seen].
+TARGET_LOADER_RE = re.compile(r'File "[^"]*/(?:daphne/utils\.py", line \d+, in import_by_path|'
+                              r'granian/_internal\.py", line \d+, in load_target)|'
+                              r"There was an exception \(AttributeError\) importing your module")
+
+
+def logged_target(message: str) -> tuple[str, str] | None:
+    """(module, attr) of the app target a server's line names, when it names both."""
+    if m := UVICORN_ATTR_RE.search(message):
+        return m.group(2), m.group(1)
+    if (m := FIND_ATTR_RE.search(message)) and m.group(1):
+        return m.group(2), m.group(1)
+    for pattern, group in ((HYPERCORN_NOAPP_RE, 1), (WAITRESS_IMPORT_RE, 2),
+                           (DJANGO_WSGI_RE, 1)):  # `m:a`, or Django's dotted path `m.a`
+        m = pattern.search(message)
+        named = m.group(group) if m else None
+        if named and (":" in named or "." in named):
+            module, _, attr = named.rpartition(":" if ":" in named else ".")
+            return module, attr
+    return None
+
+
+def target_in_output(messages: list[str]) -> tuple[str, str] | None:
+    """(module, attr) of the target a server's output says it could not load: the newest
+    line naming it, else `module 'm' has no attribute 'a'` raised in the server's loader."""
+    for i in range(len(messages) - 1, -1, -1):
+        said = logged_target(messages[i])
+        attr = NO_ATTRIBUTE_RE.search(messages[i])
+        if said is None and attr and any(TARGET_LOADER_RE.search(m)
+                                         for m in messages[max(0, i - 5):i]):
+            said = attr.group(1), attr.group(2)
+        if said:
+            return said
+    return None
+
+
+# Which server wrote an output file (a nohup.out its process no longer writes): the console
+# script or package of a traceback's outermost server frame, or the server's own banner or
+# usage text (uvicorn main.py, gunicorn arbiter.py, daphne server.py, granian
+# server/common.py, waitress runner.py / server.py, flask/cli.py, django runserver.py) [seen].
+_SERVER_FRAME_RE = re.compile(r'File "[^"]*/(?:site-packages|bin)/(uvicorn|gunicorn|hypercorn|'
+                              r'daphne|waitress|waitress-serve|granian|flask|django)[/"]')
+_SERVER_BANNERS = (
+    (re.compile(r"Uvicorn running on "), "uvicorn"),
+    (re.compile(r"Starting gunicorn "), "gunicorn"),
+    (re.compile(r"Starting server at (?:tcp|unix|fd|ssl):"), "daphne"),
+    (re.compile(r"Starting granian"), "granian"),
+    (re.compile(r"\[OPTS\] MODULE:OBJECT|INFO:waitress:Serving on "), "waitress-serve"),
+    (re.compile(r"Usage: flask run |Serving Flask app "), "flask"),
+    (re.compile(r"Starting development server at "), "django"),
+)
+
+
+# The interpreter a traceback ran in, from its frames: `<prefix>/lib/python3.11/site-packages/`
+# is that of `<prefix>/bin/python3.11` (a venv, /usr/local, pyenv); not a user's ~/.local.
+_SITE_PACKAGES_RE = re.compile(r'File "(/[^"]+?)/lib/(python3(?:\.\d+)?)/site-packages/')
+
+
+def interpreter_of(traceback_text: str) -> str | None:
+    """The Python a traceback's site-packages frames belong to, else None."""
+    m = _SITE_PACKAGES_RE.search(traceback_text)
+    return f"{m.group(1)}/bin/{m.group(2)}" if m and "/.local" not in m.group(1) else None
+
+
+def server_in_output(messages: list[str]) -> str | None:
+    """The server an output file is from, by the first line that tells, else None."""
+    for message in messages:
+        if m := _SERVER_FRAME_RE.search(message):
+            name = m.group(1)
+            return "waitress-serve" if name == "waitress" else name
+        if said := next((s for p, s in _SERVER_BANNERS if p.search(message)), None):
+            return said
+    return None
 
 # --- (c) workers killed or timed out inside a living master -------------------------------
 # gunicorn arbiter.py murder_workers: `WORKER TIMEOUT (pid:N)` [seen]; reap_workers:

@@ -49,7 +49,7 @@ from .services import (
     UnitFileText,
     last_matching,
 )
-from .signatures import UWSGI_NO_APP_RE
+from .signatures import UWSGI_NO_APP_RE, interpreter_of
 
 
 def _same(message: str) -> str:
@@ -131,6 +131,13 @@ class Facts:
     def pm2_app(self, unit: str) -> Pm2App | None:
         """The pm2 app behind a `pm2:<name>` unit, if any."""
         return next((a for a in (self.pm2.apps if self.pm2 else ()) if a.unit == unit), None)
+
+    def meant_binds(self, unit: Unit) -> tuple[Endpoint, ...]:
+        """Where a unit listens by its command; for a hand-started server that is gone (its
+        command lost, its nohup.out in a site's root), where nginx sends that site."""
+        if unit.binds or unit.manager != "process" or self.nginx_config is None:
+            return unit.binds
+        return tuple(self.nginx_config.proxied_from_root(unit.working_directory or "/"))
 
     def web_units(self) -> list[Unit]:
         """Units that run a Python web server."""
@@ -264,7 +271,10 @@ class Facts:
         for probe in self.import_probes or ():
             if probe.unit == unit.name:
                 return probe.interpreter
-        first = unit.exec_start[0][0] if unit.exec_start and unit.exec_start[0] else "python3"
+        if not unit.exec_start:  # a gone hand-started server: where its traceback ran
+            ran = (interpreter_of(t.text) for t in reversed(self.tracebacks_of(unit.name)))
+            return next((p for p in ran if p), "python3")
+        first = unit.exec_start[0][0] if unit.exec_start[0] else "python3"
         folder, _, name = first.rpartition("/")
         if unit.server in _PYTHON_SCRIPTS and name == unit.server and folder.endswith("/bin"):
             return f"{folder}/python"  # a venv's entry script: the venv's python beside it

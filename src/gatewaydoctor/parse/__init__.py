@@ -175,7 +175,9 @@ def _hand_started(b: Build) -> object:
     item = b.ev.get(sources.HAND_PROCESSES)
     found = handstarted.hand_started(item) if item is not None and item.ok else ()
     if item is not None:
-        _join(b, handstarted.units(found, b.values["listeners"]), handstarted.journal(b.ev))
+        output = handstarted.journal(b.ev)
+        _join(b, [handstarted.told(u, output) for u in
+                  handstarted.units(found, b.values["listeners"])], output)
     b.values["processes"] = _managed_processes(b, found)
     return found if item is not None else None
 
@@ -192,7 +194,8 @@ def _left_by_hand(b: Build) -> tuple[JournalEntry, ...] | None:
     # stand for the app that wrote the file.
     if not any(u.is_web_app and u.app is not None and u.active_state == "active"
                for u in b.values["units"] or ()):
-        _join(b, handstarted.gone_units([i.path or i.subject for i in items]), list(lines))
+        _join(b, [handstarted.told(u, list(lines)) for u in
+                  handstarted.gone_units([i.path or i.subject for i in items])], list(lines))
     return lines
 
 

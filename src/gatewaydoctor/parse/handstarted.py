@@ -7,11 +7,12 @@ line says); the file its output goes to (nohup.out) is its journal.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 from ..evidence import Evidence, Item
-from ..facts import Endpoint, HandStarted, JournalEntry, Listener, Unit
+from ..facts import Endpoint, HandStarted, JournalEntry, Listener, Unit, signatures
 from ..formats import execspec, sources
 
 
@@ -119,3 +120,18 @@ def gone_units(paths: list[str]) -> list[Unit]:
         status_text=f"no process writes to {path} now: the server started by hand from "
                     f"{os.path.dirname(path)} is gone", output=path)
         for path in paths]
+
+
+def told(unit: Unit, journal: list[JournalEntry]) -> Unit:
+    """What a hand-started server's own output adds to what its command says: which server
+    wrote it (a gone one's command is not known) and the app target it could not load
+    (`manage.py runserver` takes it from settings.WSGI_APPLICATION, not the command line)."""
+    if unit.app is not None or unit.server == "python":
+        return unit  # a script that serves: its output is not a server's to name
+    lines = [e.message for e in journal if e.unit == unit.name]
+    server = unit.server or signatures.server_in_output(lines)
+    said = signatures.target_in_output(lines) if server else None
+    app = execspec.AppTarget(server, said[0], said[1], None, unit.working_directory, ()) \
+        if server and said else None
+    return dataclasses.replace(unit, server=server, app=app)
+

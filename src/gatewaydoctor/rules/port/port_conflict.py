@@ -44,7 +44,7 @@ def port_conflict(facts: Facts, units: tuple[Unit, ...],
     counts when a stranger holds the port and the server has not bound since."""
     for unit in _servers(units):
         line, earlier = _in_use(facts, unit)
-        want = _bind(line.message, unit) if line else None
+        want = _bind(facts, line.message, unit) if line else None
         holders = _holders(facts, unit, want) if want is not None else []
         retrying = line is not None and not facts.failing(unit)
         # An earlier run's line counts only while a stranger holds the port.
@@ -94,12 +94,11 @@ def _holder(facts: Facts, first: Holder | None,
     return facts.who(pid), unit, f"systemctl stop {unit}" if unit else f"kill {pid}"
 
 
-def _bind(message: str, unit: Unit) -> Endpoint | None:
-    """Where the line says the server wanted to bind, else the unit's first TCP bind."""
-    said = in_use_address(message)
-    if said:
+def _bind(facts: Facts, message: str, unit: Unit) -> Endpoint | None:
+    """Where the line says, else the unit's first TCP bind, else where nginx sends its site."""
+    if said := in_use_address(message):
         return Endpoint(host=said[0] or "0.0.0.0", port=said[1])
-    return next((b for b in unit.binds if b.port is not None), None)
+    return next((b for b in facts.meant_binds(unit) if b.port is not None), None)
 
 
 def _holders(facts: Facts, unit: Unit, want: Endpoint) -> list[Holder]:
