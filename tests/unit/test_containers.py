@@ -69,6 +69,12 @@ def _remove_cgroups(paths: set[Path]) -> None:
                 sub.rmdir()  # still busy after 5 s: fail the test, naming it
 
 
+# What the runtimes write on a host where they run for the first time: the tests keep all
+# of it inside their own folders and namespaces, and the agent asks podman only where it
+# already has containers (its first `podman ps` would create its state).
+HOST_STATE = ("/var/lib/containers", "/run/containers", "/run/libpod", "/var/lib/docker",
+              "/run/docker", "/run/containerd", "/opt/containerd", "/etc/docker/key.json")
+
 _RUNS: dict[str, tuple[dict[str, Any], Facts, Diagnosis]] = {}
 
 
@@ -83,6 +89,7 @@ def _stack(scenario: str, tmp_path_factory: pytest.TempPathFactory
         base = tmp_path_factory.mktemp(scenario)
         out = base / "evidence.json"
         before = _podman_cgroups()
+        state = [p for p in HOST_STATE if os.path.exists(p)]
         try:
             proc = subprocess.run(
                 ["unshare", "--pid", "--fork", "--mount-proc", "--net", sys.executable,
@@ -91,6 +98,7 @@ def _stack(scenario: str, tmp_path_factory: pytest.TempPathFactory
         finally:
             _remove_cgroups(_podman_cgroups() - before)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        assert [p for p in HOST_STATE if os.path.exists(p)] == state
         facts = build_facts(load(str(out)))
         _RUNS[scenario] = (json.loads(out.read_text()), facts,
                            diagnose(facts, run_rules(facts, all_rules())))

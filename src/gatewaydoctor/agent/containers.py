@@ -36,9 +36,23 @@ def _podman_record(c: dict[str, Any]) -> dict[str, Any]:
             "status": c.get("Status")}
 
 
-def podman(source: str) -> Item | None:
-    """`podman ps -a --format json`, normalised; None where podman is not installed."""
-    if which("podman") is None:
+# Where podman keeps its containers unless told otherwise (containers-storage.conf(5)).
+PODMAN_STORE = "/var/lib/containers/storage"
+
+
+def podman_used(processes: list[dict[str, Any]]) -> bool:
+    """Podman has containers here: its monitor (conmon) runs, its store exists, or this
+    environment names a store of its own. Only then is it asked: its first run on a host
+    creates its state folders, and diagnosing never changes the host."""
+    return (os.path.isdir(PODMAN_STORE) or bool(os.environ.get("CONTAINERS_STORAGE_CONF"))
+            or any(os.path.basename(str((p.get("cmdline") or [""])[0])) == "conmon"
+                   for p in processes))
+
+
+def podman(source: str, processes: list[dict[str, Any]]) -> Item | None:
+    """`podman ps -a --format json`, normalised; None where podman is not installed or has
+    no containers here."""
+    if which("podman") is None or not podman_used(processes):
         return None
     item = run(source, ["podman", "ps", "-a", "--format", "json"], timeout=10)
     if item["rc"] == 0:

@@ -606,7 +606,7 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
 def _containers(c: _Collector, procs: list[dict[str, Any]]) -> list[Item]:
     """Each runtime's containers, running or not; then the output of those that serve (from
     this worker: drain() waits for this job, so for what it submits)."""
-    found = [item for item in (containers.podman(sources.container_list("podman")),
+    found = [item for item in (containers.podman(sources.container_list("podman"), procs),
                                containers.docker(sources.container_list("docker"), procs))
              if item is not None]
     serving = [r for item in found for r in (item.get("data") or {}).get("containers", [])
