@@ -363,3 +363,42 @@ def test_a_server_in_another_network_namespace_is_not_this_hosts(tmp_path: Path)
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+GONE_HOME = r'''
+import json, os, shutil, subprocess, sys, time
+home = sys.argv[1]
+env = {**os.environ, "PM2_HOME": home}
+subprocess.run(["pm2", "ping"], env=env, capture_output=True, timeout=60, check=True)
+deadline = time.monotonic() + 30
+while not os.path.exists(os.path.join(home, "rpc.sock")) and time.monotonic() < deadline:
+    time.sleep(0.1)
+shutil.rmtree(home)  # as a temporary PM2_HOME is, while its daemon lives on
+from gatewaydoctor.agent import pm2, procfs
+def titles():
+    return [p["pid"] for p in procfs.processes()["data"]["processes"]
+            if " ".join(p["cmdline"]).startswith("PM2 ")]
+before = titles()
+(daemon,) = pm2.daemons(procfs.processes()["data"]["processes"])
+item, _apps = pm2.app_list(daemon)
+time.sleep(2)  # a daemon the client would have started takes a moment to appear
+print(json.dumps({"before": before, "after": titles(), "error": item["error"],
+                  "home_made_again": os.path.exists(home)}))
+'''
+
+
+def test_a_daemon_whose_home_is_gone_is_not_asked(tmp_path: Path) -> None:
+    """pm2's client starts a daemon where it finds none: a daemon whose PM2_HOME (and so
+    its socket) is gone is not asked, or every diagnosis would leave one more behind."""
+    why = _missing()
+    if why and IN_CI:
+        pytest.fail(f"pm2 and namespaces are needed in CI: {why}")
+    if why:
+        pytest.skip(why)
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+                           GONE_HOME, str(tmp_path / "pm2")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["after"] == seen["before"] and len(seen["before"]) == 1
+    assert "socket" in seen["error"] and not seen["home_made_again"]

@@ -95,6 +95,10 @@ def pm2_command(daemon: dict[str, Any]) -> str | None:
     return which("pm2", PM2_DIRS)
 
 
+# The daemon's RPC socket under PM2_HOME (pm2's paths.js: DAEMON_RPC_PORT).
+RPC_SOCKET = "rpc.sock"
+
+
 def _client_env(daemon: dict[str, Any]) -> dict[str, str]:
     """The environment pm2's client needs: the daemon's PM2_HOME, its owner's HOME, node."""
     exe = daemon.get("exe") or ""
@@ -117,6 +121,14 @@ def app_list(daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str, st
                         error="pm2 is not on PATH nor beside the daemon's node "
                               f"({daemon.get('exe')}): its live list cannot be read",
                         error_kind="missing")
+        return _from_dump(item, daemon)
+    sock = os.path.join(daemon["home"], RPC_SOCKET)
+    if not os.path.exists(sock):
+        # pm2's client that finds no daemon socket starts a daemon of its own: asking would
+        # change the host (and, with PM2_HOME gone, leave one more daemon behind each time).
+        item = new_item(sources.pm2_list(daemon["home"]), "command", argv=[pm2, "jlist"],
+                        error=f"the daemon's socket {sock} is gone: its live list cannot be "
+                              "read without starting another pm2 daemon", error_kind="missing")
         return _from_dump(item, daemon)
     # As the daemon's owner (its uid and primary group), so that nothing pm2's client
     # writes under PM2_HOME belongs to root.
