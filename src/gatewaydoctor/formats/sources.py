@@ -269,7 +269,6 @@ def proc_net(table: str) -> str:
 PROC_NET_UNIX = proc_net("unix")
 
 # --- containers as services: each runtime's list (running or not), and their output
-CONTAINER_PREFIX = "container."
 CONTAINER_LIST_PREFIX = "container.list:"
 CONTAINER_LOG_PREFIX = "container.log:"
 CONTAINER_UNIT_PREFIX = "container:"
