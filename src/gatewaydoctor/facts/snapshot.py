@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -64,6 +65,7 @@ class SkippedSource:
     reason: str
 
 
+_DISABLED_RE = re.compile(r"upstream server temporarily disabled")
 # Servers whose command is a Python entry script (`/venv/bin/uvicorn`), not a binary.
 _PYTHON_SCRIPTS = ("uvicorn", "gunicorn", "hypercorn", "daphne")
 
@@ -460,10 +462,18 @@ class Facts:
                     return li, app
         return None
 
+    def connect_failures(self, ep: Endpoint) -> list[ErrorLogEntry]:
+        """nginx's error-log lines about connecting to ep, oldest first: the failures
+        themselves, not what nginx concluded from them (`upstream server temporarily
+        disabled`, and `no live upstreams`, which names the upstream group, not ep)."""
+        needle = f"unix:{ep.path}" if ep.path else f"//{ep.label}"
+        return [e for e in self.nginx_errors or ()
+                if ((e.upstream and needle in e.upstream) or (ep.path and ep.path in e.message))
+                and not _DISABLED_RE.search(e.message)]
+
     def refused_at(self, ep: Endpoint) -> list[ErrorLogEntry]:
         """nginx's error-log lines of connections to ep refused (111), oldest first."""
-        return [e for e in self.nginx_errors or ()
-                if "(111: " in e.message and ep.label in (e.upstream or "")]
+        return [e for e in self.connect_failures(ep) if "(111: " in e.message]
 
     def nginx_master(self) -> Process | None:
         """The serving nginx master's process, if it runs."""

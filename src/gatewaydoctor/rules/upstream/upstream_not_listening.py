@@ -3,7 +3,6 @@ why it is down)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from ...facts import Endpoint, ErrorLogEntry, Facts, Listener, Location, NginxConfig, ServerBlock
@@ -13,7 +12,6 @@ from ..registry import rule
 from ..spec import Found, Text, found, msg
 
 # ngx_http_upstream_round_robin.c: a peer hit max_fails (a consequence of the failures).
-DISABLED_RE = re.compile(r"upstream server temporarily disabled")
 
 
 @rule(id="GD-NGX-002", symbol="upstream-not-listening", category="upstream.unreachable",
@@ -32,7 +30,7 @@ def upstream_not_listening(facts: Facts, nginx_config: NginxConfig,
                            listeners: tuple[Listener, ...]) -> Iterator[Found]:
     """proxy_pass targets a host:port or socket with no listening socket on this host."""
     for ep, uses in facts.dead_targets():
-        logs = _log_lines(facts.nginx_errors or (), ep)
+        logs = facts.connect_failures(ep)
         serving = facts.services_serving(ep)
         yield found(_evidence(facts, ep, uses, logs),
                     _links(ep, uses) + [Link("unit", u.name) for u in serving],
@@ -49,16 +47,6 @@ def _evidence(facts: Facts, ep: Endpoint, uses: list[tuple[ServerBlock, Location
     evidence += [Excerpt(e.where, e.raw) for e in logs[-1:]]
     return evidence + [Excerpt(p.where, p.error) for p in facts.probes or ()
                        if p.kind == "connect" and p.endpoint == ep.label and p.error]
-
-
-def _log_lines(errors: tuple[ErrorLogEntry, ...], ep: Endpoint) -> list[ErrorLogEntry]:
-    """nginx's error log lines about connecting to ep: the failures themselves, not what
-    nginx concluded from them (`upstream server temporarily disabled`, and `no live
-    upstreams`, which names the upstream group, not ep)."""
-    needle = f"unix:{ep.path}" if ep.path else f"//{ep.label}"
-    return [e for e in errors
-            if ((e.upstream and needle in e.upstream) or (ep.path and ep.path in e.message))
-            and not DISABLED_RE.search(e.message)]
 
 
 def _links(ep: Endpoint, uses: list[tuple[ServerBlock, Location]]) -> list[Link]:
