@@ -15,6 +15,7 @@ Two hazards were met for real while building this:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -25,6 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SYSTEMD = Path("/lib/systemd/systemd")
+# One lab at a time on a host: two labs of one stack would share its mount points on the
+# host (/www, /opt/shop), and helpers, tests and benches run labs from separate processes.
+SLOT = Path("/run/gdlab.lock")
 
 # Units the lab keeps from the host's /lib/systemd/system; everything else is masked.
 KEPT_UNITS = frozenset(
@@ -94,6 +98,9 @@ class Lab:
     """One booted lab: systemd as PID 1 in its own pid/mount/uts/net/cgroup namespaces."""
 
     def __init__(self, stage: Path) -> None:
+        """Wait for the host's lab slot (SLOT), held until release()."""
+        self._slot: int | None = os.open(SLOT, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._slot, fcntl.LOCK_EX)
         self.id = uuid.uuid4().hex[:8]
         self.stage = stage  # host directory bind-mounted into the lab (see stack.py)
         self.pid: int | None = None
@@ -149,11 +156,21 @@ class Lab:
         self.pid = None
         self._remove_cgroups()
 
+    def release(self) -> None:
+        """Give the host's lab slot to the next lab (after what this one made is gone)."""
+        if self._slot is not None:
+            os.close(self._slot)
+            self._slot = None
+
+    def __del__(self) -> None:
+        self.release()
+
     def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self.release()
 
     # -- running things inside ----------------------------------------------------------
 

@@ -304,3 +304,4 @@ def stop_stack(stack: Stack) -> None:
     """Shut the lab down and remove its staging directory."""
     stack.lab.stop()
     shutil.rmtree(stack.stage, ignore_errors=True)
+    stack.lab.release()
