@@ -196,7 +196,7 @@ def boot(name: str) -> Deployed:
     runs.mkdir(exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=runs))
     stage.chmod(0o755)
-    lab = Lab(stage)  # waits for the host's lab slot before making anything on the host
+    booted = Lab(stage)  # waits for the host's lab slot before making anything on the host
     binds = spec.stage(stage)
     etc_dir = stage / "etc-files"
     etc_dir.mkdir()
@@ -217,7 +217,7 @@ def boot(name: str) -> Deployed:
             path = os.path.dirname(path)
         made += reversed(missing)
         os.makedirs(lab, exist_ok=True)
-    deployed = Deployed(spec=spec, lab=lab, stage=stage, made=made)
+    deployed = Deployed(spec=spec, lab=booted, stage=stage, made=made)
     try:
         deployed.lab.start(binds, etc_files)
         t1 = time.monotonic()
