@@ -19,6 +19,7 @@ from typing import NoReturn
 from . import app, options
 from .errors import GatewayDoctorError
 from .i18n import _, set_language
+from .lint.command import lint
 from .report import output as report_output
 
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
@@ -97,7 +98,7 @@ def completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
     "diagnose": diagnose, "bundle": bundle, "gather": gather, "rules": rules,
-    "explain": explain, "schema": schema, "completion": completion}
+    "explain": explain, "schema": schema, "completion": completion, "lint": lint}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,5 +147,4 @@ def _say(sentence: str) -> None:
 
 def _redact(text: str) -> str:
     from .redact import redact
-
     return redact(text)
