@@ -11,11 +11,22 @@ from collections.abc import Iterator
 from ...facts import NginxConfig, NginxDirective
 from ...findings import Severity
 from ...i18n import N_
+from ...rules.spec import msg
 from ..model import Hit, Inputs, hit
 from ..registry import check
 from ..view import Pass, passes
 
 NEEDED = ("Host", "X-Forwarded-For", "X-Forwarded-Proto")
+# What the app gets wrong without each header.
+WITHOUT = {
+    "Host": N_("Without Host the app sees nginx's upstream address (such as 127.0.0.1:8000) as "
+               "its host name: its redirects and absolute URLs point there, and a framework "
+               "that checks host names (Django's ALLOWED_HOSTS) answers 400."),
+    "X-Forwarded-For": N_("Without X-Forwarded-For every client is nginx to the app: its logs "
+                          "and any per-client limit see one address."),
+    "X-Forwarded-Proto": N_("Without X-Forwarded-Proto the app believes every request came "
+                            "over http: behind TLS its redirects and docs URLs use http://."),
+}
 
 
 def _in_force(p: Pass) -> tuple[NginxDirective, ...]:
@@ -33,10 +44,8 @@ def _in_force(p: Pass) -> tuple[NginxDirective, ...]:
 @check(id="GD-LNT-003", symbol="proxy-headers-missing", category="nginx.proxy_headers",
        severity=Severity.WARNING,
        title=N_("A location proxies to the app without the Host and X-Forwarded-* headers"),
-       message=N_("location {location} proxies to {target} without proxy_set_header "
-                  "{missing}: the app then sees nginx's upstream address as its host and "
-                  "nginx as every client, so its redirects and docs URLs point at the wrong "
-                  "host or scheme."))
+       message=(N_("location {location} proxies to {target} without proxy_set_header "
+                   "{missing}."), "{consequences}"))
 def proxy_headers(inputs: Inputs) -> Iterator[Hit]:
     """Each proxy_pass location (HTTP to an app) missing one of the headers."""
     for p in passes(inputs):
@@ -49,4 +58,5 @@ def proxy_headers(inputs: Inputs) -> Iterator[Hit]:
         missing = [h for h in NEEDED if h.lower() not in have]
         if missing:
             yield hit((p.location.file, p.location.line), location=p.location.path or "/",
-                      target=p.target, missing=", ".join(missing))
+                      target=p.target, missing=", ".join(missing),
+                      consequences=tuple(msg(WITHOUT[h]) for h in missing))

@@ -33,12 +33,17 @@ def app_limit(s: ServiceFile) -> tuple[str, float | None]:
     return f"{s.server}", None
 
 
-def _limit(inputs: Inputs, p: Pass) -> tuple[str | Msg, float]:
-    """The app's limit for this location's target (nginx's default when it has none)."""
+def _limit(inputs: Inputs, p: Pass) -> tuple[str | Msg, float] | None:
+    """The app's limit for this location's target: its server's, else nginx's default where
+    the server sets none or is unknown; None where nothing serves the target at all (that is
+    upstream-mismatch, not a timeout)."""
     services = [s for ep in p.endpoints for s in serving(inputs, ep)]
     bounded = [(what, v) for what, v in map(app_limit, services) if v is not None]
     if bounded:
         return max(bounded, key=lambda x: x[1])
+    if not services and inputs.knows_binds and not any(
+            b.accepts(ep) for ep in p.endpoints for b in inputs.binds):
+        return None
     return msg(N_("nginx's default of 60s, the only limit when the app server sets none on a "
                   "request")), NGINX_DEFAULT
 
@@ -55,6 +60,6 @@ def read_timeout(inputs: Inputs) -> Iterator[Hit]:
         value = seconds(d.args[0]) if d is not None and d.args else None
         if d is None or value is None:
             continue
-        what, limit = _limit(inputs, p)
-        if value < limit:
-            yield hit((d.file, d.line), directive=name, value=d.args[0], limit=what)
+        limit = _limit(inputs, p)
+        if limit is not None and value < limit[1]:
+            yield hit((d.file, d.line), directive=name, value=d.args[0], limit=limit[0])
