@@ -90,3 +90,21 @@ def test_one_check_per_module() -> None:
     with pytest.raises(registry.CheckError, match="one check per module"):
         registry.check(id=c.id, symbol=c.symbol, category=c.category, severity=c.severity,
                        message=c.message, title=c.title)(c.detector)
+
+
+LINT = Path(registry.__file__).parent
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.module.rsplit(".", 1)[1])
+def test_a_check_module_is_small(check: registry.Check) -> None:
+    path = LINT / "checks" / (check.module.rsplit(".", 1)[1] + ".py")
+    lines = path.read_text().count("\n")
+    assert lines <= 120, f"{check.module} is {lines} lines (at most 120), like a rule module"
+
+
+@pytest.mark.parametrize("path", sorted(LINT.rglob("*.py")), ids=lambda p: p.stem)
+def test_every_lint_function_is_simple(path: Path) -> None:
+    from radon.complexity import cc_visit
+
+    complex_ = {b.name: b.complexity for b in cc_visit(path.read_text()) if b.complexity > 10}
+    assert complex_ == {}, f"{path.name}: cyclomatic complexity above 10: {complex_}"

@@ -74,19 +74,25 @@ def nginx(processes: list[dict[str, Any]], sockets: list[dict[str, Any]], mntns:
     configs: list[NginxConfig] = []
     errors: list[NginxError] = []
     for master in [m for m in masters if m.get("path")][:MAX_MASTERS]:
-        item = Item.from_dict(nginxscan.dump(sources.NGINX_DUMP, masters, master))
-        if item.rc == 0 and item.stdout:
-            configs.append(read_config(item.stdout, f"read from {item.label()}"))
-            continue
-        test = read_test(item)
-        errors += [NginxError(m.file, m.line or 1, m.text) for m in test.messages
-                   if not test.ok and m.file and m.level in ("emerg", "alert", "crit")]
-        version = run(sources.NGINX_VERSION, [*nginxscan.command(master), "-V"])
-        main = nginxscan.conf_path(str(version.get("stderr") or ""), master)
-        text = nginxscan.read_config_files(main)
-        if text:
-            configs.append(read_config(text, f"read from {main} and its includes"))
+        config, rejected = _master(master, masters)
+        configs += [config] if config is not None else []
+        errors += rejected
     return configs, errors
+
+
+def _master(master: dict[str, Any], masters: list[dict[str, Any]]
+            ) -> tuple[NginxConfig | None, list[NginxError]]:
+    """One master's configuration as `nginx -T` dumps it; else its errors and its files."""
+    item = Item.from_dict(nginxscan.dump(sources.NGINX_DUMP, masters, master))
+    if item.rc == 0 and item.stdout:
+        return read_config(item.stdout, f"read from {item.label()}"), []
+    test = read_test(item)
+    errors = [NginxError(m.file, m.line or 1, m.text) for m in test.messages
+              if not test.ok and m.file and m.level in ("emerg", "alert", "crit")]
+    version = run(sources.NGINX_VERSION, [*nginxscan.command(master), "-V"])
+    main = nginxscan.conf_path(str(version.get("stderr") or ""), master)
+    text = nginxscan.read_config_files(main)
+    return (read_config(text, f"read from {main} and its includes") if text else None), errors
 
 
 def listening(sockets: list[dict[str, Any]]) -> list[Endpoint]:

@@ -62,25 +62,25 @@ def ini(text: str, file: str, systemd: bool) -> Iterator[tuple[str | None, Setti
     pending: tuple[str, list[str], int] | None = None
     for n, raw in enumerate([*text.splitlines(), ""], 1):
         if pending is not None:
-            key, parts, start = pending
-            more = raw.rstrip("\\").strip() if systemd else raw.strip()
-            continuing = (parts[-1].endswith("\\") if systemd else raw[:1] in (" ", "\t")
-                          and bool(raw.strip()))
-            if continuing:
-                parts.append(more)
+            if _continues(pending[1], raw, systemd):
+                pending[1].append(raw.rstrip("\\").strip() if systemd else raw.strip())
                 continue
-            yield section, Setting(key, _joined(parts, systemd), file, start)
+            yield section, Setting(pending[0], _joined(pending[1], systemd), file, pending[2])
             pending = None
         line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
         m = _SECTION_RE.match(line)
         if m:
             section = m.group(1).strip()
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
+        elif line and not line.startswith(("#", ";")) and "=" in line:
+            key, _sep, value = line.partition("=")
             pending = (key.strip(), [value.strip()], n)
+
+
+def _continues(parts: list[str], raw: str, systemd: bool) -> bool:
+    """Whether raw continues the value: systemd's trailing `\\`, an ini's indented line."""
+    if systemd:
+        return parts[-1].endswith("\\")
+    return raw[:1] in (" ", "\t") and bool(raw.strip())
 
 
 def _joined(parts: list[str], systemd: bool) -> str:

@@ -27,6 +27,7 @@ LINT_CATEGORIES = {
     "service.relative_path": "a path in a unit or program that is not absolute",
     "service.runs_as_root": "the app runs as root (no User=, or root)",
     "nginx.proxy_headers": "proxy_pass without the Host / X-Forwarded-* headers the app needs",
+    "nginx.protocol_mismatch": "uwsgi_pass to an HTTP socket, or proxy_pass to a uwsgi one",
 }
 
 
@@ -74,21 +75,26 @@ def _verify(c: Check) -> None:
 
     all_rules()
     shared = REGISTRY.get(c.id)
-    if shared is not None:
-        if (shared.symbol, shared.category) != (c.symbol, c.category):
-            raise CheckError(f"check {c.module}: {c.id} is {shared.symbol} "
-                             f"({shared.category}) in the diagnose registry")
-    elif not LINT_ID_RE.match(c.id):
-        raise CheckError(f"check {c.module}: {c.id} is no diagnose rule and not GD-LNT-nnn")
-    elif c.category not in LINT_CATEGORIES and c.category not in CATEGORIES:
-        raise CheckError(f"check {c.module}: unknown category {c.category!r}")
-    elif not c.title:
-        raise CheckError(f"check {c.module}: a lint-only rule needs a title")
+    if shared is not None and (shared.symbol, shared.category) != (c.symbol, c.category):
+        raise CheckError(f"check {c.module}: {c.id} is {shared.symbol} "
+                         f"({shared.category}) in the diagnose registry")
+    if shared is None:
+        _verify_own(c)
     if any(o.module == c.module for o in CHECKS.values()):
         raise CheckError(f"check {c.module}: one check per module")
     other = IDENTITIES.get(c.id)
     if other is not None and other.symbol != c.symbol:
         raise CheckError(f"check {c.module}: {c.id} is also called {other.symbol}")
+
+
+def _verify_own(c: Check) -> None:
+    """A lint-only identity: GD-LNT-nnn, a known category, a title."""
+    if not LINT_ID_RE.match(c.id):
+        raise CheckError(f"check {c.module}: {c.id} is no diagnose rule and not GD-LNT-nnn")
+    if c.category not in LINT_CATEGORIES and c.category not in CATEGORIES:
+        raise CheckError(f"check {c.module}: unknown category {c.category!r}")
+    if not c.title:
+        raise CheckError(f"check {c.module}: a lint-only rule needs a title")
 
 
 def check(*, id: str, symbol: str, category: str, severity: Severity, message: Template,

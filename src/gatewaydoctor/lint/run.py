@@ -78,8 +78,10 @@ def selected(checks: list[Check], only: Sequence[str], skip: Sequence[str]) -> l
         if name not in known:
             raise UsageError(_("no lint check reports {name} (see `gatewaydoctor rules`)")
                              .format(name=repr(name)))
-    return [c for c in checks if (not only or c.id in only or c.symbol in only)
-            and c.id not in skip and c.symbol not in skip]
+    def named(c: Check, names: Sequence[str]) -> bool:
+        return c.id in names or c.symbol in names
+
+    return [c for c in checks if (not only or named(c, only)) and not named(c, skip)]
 
 
 def findings(inputs: Inputs, checks: list[Check]) -> list[LintFinding]:

@@ -50,12 +50,12 @@ def passes(inputs: Inputs) -> Iterator[Pass]:
 def _pass_of(config: NginxConfig, server: ServerBlock, loc: Location) -> Pass | None:
     if not loc.proxy_pass:
         return None
-    own = [d for d in loc.directives if d.name in PASSES and d.args]
-    if loc.handler is None and not loc.path:  # proxy_pass in the server block itself
-        own = [d for d in server.directives if d.name in PASSES and d.args]
-    d = own[-1] if own else None
-    if d is None:
+    # proxy_pass in the server block itself is a location of its own, with no path
+    block = server.directives if loc.handler is None and not loc.path else loc.directives
+    own = [d for d in block if d.name in PASSES and d.args]
+    if not own:
         return Pass(config, server, loc, "proxy_pass", loc.proxy_pass, loc.file, loc.line)
+    d = own[-1]
     return Pass(config, server, loc, d.name, d.args[0], d.file, d.line)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...facts import Endpoint
 from ...findings import Severity
 from ...i18n import N_
-from ..model import Hit, Inputs, hit
+from ..model import Hit, Inputs, ServiceFile, Setting, hit
 from ..registry import check
 from ..view import passes
 
@@ -23,14 +24,21 @@ _YES = ("yes", "true", "1", "on")
                   "socket."))
 def private_network(inputs: Inputs) -> Iterator[Hit]:
     """nginx units with a private network, and a loopback TCP target in the configuration."""
-    loopback = [p for p in passes(inputs)
-                if any(e.path is None and e.host not in (None, "*", "0.0.0.0", "::")
-                       and e.on_this_host for e in p.endpoints)]
+    loopback = [p for p in passes(inputs) if any(_loopback_tcp(e) for e in p.endpoints)]
     for s in inputs.services:
-        setting = s.last("PrivateNetwork") if s.manager == "systemd" else None
-        if not s.runs_nginx or setting is None or setting.value.lower() not in _YES:
-            continue
-        if loopback:
+        setting = _private(s)
+        if setting is not None and loopback:
             p = loopback[0]
             yield hit(setting, name=s.name, value=setting.value, directive=p.directive,
                       target=p.target, at=f"{p.file}:{p.line}")
+
+
+def _loopback_tcp(e: Endpoint) -> bool:
+    """A TCP address on this host's loopback (a wildcard is not one: it is any address)."""
+    return e.path is None and e.host not in (None, "*", "0.0.0.0", "::") and e.on_this_host
+
+
+def _private(s: ServiceFile) -> Setting | None:
+    """nginx's unit's PrivateNetwork= when it is on."""
+    setting = s.last("PrivateNetwork") if s.manager == "systemd" and s.runs_nginx else None
+    return setting if setting is not None and setting.value.lower() in _YES else None

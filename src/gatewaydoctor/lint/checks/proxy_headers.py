@@ -41,6 +41,12 @@ def _in_force(p: Pass) -> tuple[NginxDirective, ...]:
     return ()
 
 
+def _judged(p: Pass, inputs: Inputs) -> bool:
+    """An HTTP proxy_pass whose blocks include nothing lint could not read (it may set them)."""
+    return p.directive == "proxy_pass" and not {
+        (p.location.file, p.location.line), (p.server.file, p.server.line)} & inputs.opaque
+
+
 @check(id="GD-LNT-003", symbol="proxy-headers-missing", category="nginx.proxy_headers",
        severity=Severity.WARNING,
        title=N_("A location proxies to the app without the Host and X-Forwarded-* headers"),
@@ -49,11 +55,8 @@ def _in_force(p: Pass) -> tuple[NginxDirective, ...]:
 def proxy_headers(inputs: Inputs) -> Iterator[Hit]:
     """Each proxy_pass location (HTTP to an app) missing one of the headers."""
     for p in passes(inputs):
-        if p.directive != "proxy_pass":
+        if not _judged(p, inputs):
             continue
-        if (p.location.file, p.location.line) in inputs.opaque or \
-                (p.server.file, p.server.line) in inputs.opaque:
-            continue  # an include lint could not read may set them
         have = {d.args[0].lower() for d in _in_force(p)}
         missing = [h for h in NEEDED if h.lower() not in have]
         if missing:

@@ -41,11 +41,16 @@ def _limit(inputs: Inputs, p: Pass) -> tuple[str | Msg, float] | None:
     bounded = [(what, v) for what, v in map(app_limit, services) if v is not None]
     if bounded:
         return max(bounded, key=lambda x: x[1])
-    if not services and inputs.knows_binds and not any(
-            b.accepts(ep) for ep in p.endpoints for b in inputs.binds):
+    if not services and _unserved(inputs, p):
         return None
     return msg(N_("nginx's default of 60s, the only limit when the app server sets none on a "
                   "request")), NGINX_DEFAULT
+
+
+def _unserved(inputs: Inputs, p: Pass) -> bool:
+    """Nothing binds the target while something says where the apps listen."""
+    return inputs.knows_binds and not any(b.accepts(ep) for ep in p.endpoints
+                                          for b in inputs.binds)
 
 
 @check(id="GD-NGX-009", symbol="upstream-timeout", category="upstream.timeout",
