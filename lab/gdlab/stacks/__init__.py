@@ -209,14 +209,14 @@ def boot(name: str) -> Deployed:
     # Mount points the host lacks (/www, /opt/shop) are made for the lab and removed after;
     # each folder made is listed, parents first, so that only those go (not the host's /srv).
     made: list[str] = []
-    for _, lab in binds:
+    for _, inside in binds:
         missing = []
-        path = lab
+        path = inside
         while not os.path.exists(path):
             missing.append(path)
             path = os.path.dirname(path)
         made += reversed(missing)
-        os.makedirs(lab, exist_ok=True)
+        os.makedirs(inside, exist_ok=True)
     deployed = Deployed(spec=spec, lab=lab, stage=stage, made=made)
     try:
         deployed.lab.start(binds, etc_files)
