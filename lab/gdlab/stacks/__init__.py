@@ -196,7 +196,7 @@ def boot(name: str) -> Deployed:
     runs.mkdir(exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=runs))
     stage.chmod(0o755)
-    lab = Lab(stage)  # waits for the host's lab slot before making anything on the host
+    booted = Lab(stage)  # waits for the host's lab slot before making anything on the host
     binds = spec.stage(stage)
     etc_dir = stage / "etc-files"
     etc_dir.mkdir()
@@ -209,15 +209,15 @@ def boot(name: str) -> Deployed:
     # Mount points the host lacks (/www, /opt/shop) are made for the lab and removed after;
     # each folder made is listed, parents first, so that only those go (not the host's /srv).
     made: list[str] = []
-    for _, inside in binds:
+    for _, lab in binds:
         missing = []
-        path = inside
+        path = lab
         while not os.path.exists(path):
             missing.append(path)
             path = os.path.dirname(path)
         made += reversed(missing)
-        os.makedirs(inside, exist_ok=True)
-    deployed = Deployed(spec=spec, lab=lab, stage=stage, made=made)
+        os.makedirs(lab, exist_ok=True)
+    deployed = Deployed(spec=spec, lab=booted, stage=stage, made=made)
     try:
         deployed.lab.start(binds, etc_files)
         t1 = time.monotonic()

@@ -27,7 +27,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help=_("rule IDs or symbols not to report"))
 
 
-def lint(args: argparse.Namespace, _parser: argparse.ArgumentParser) -> int:
+def run(args: argparse.Namespace) -> int:
     """Lint, print in the format asked, and return the exit status."""
     from . import output
     from .registry import all_checks
