@@ -15,7 +15,7 @@ from ..agent import nginxscan, procfs, sockdiag, unitscan
 from ..agent import supervisor as supervisord
 from ..agent.runner import run
 from ..evidence import Item
-from ..facts import Endpoint, NginxConfig
+from ..facts import Endpoint, NginxConfig, NginxTest
 from ..formats import execspec, sources
 from ..formats.systemd import exec_argvs
 from ..parse.nginx_config import read_config, read_test
@@ -86,13 +86,24 @@ def _master(master: dict[str, Any], masters: list[dict[str, Any]]
     item = Item.from_dict(nginxscan.dump(sources.NGINX_DUMP, masters, master))
     if item.rc == 0 and item.stdout:
         return read_config(item.stdout, f"read from {item.label()}"), []
-    test = read_test(item)
-    errors = [NginxError(m.file, m.line or 1, m.text) for m in test.messages
-              if not test.ok and m.file and m.level in ("emerg", "alert", "crit")]
+    errors = _rejected(read_test(item))
     version = run(sources.NGINX_VERSION, [*nginxscan.command(master), "-V"])
     main = nginxscan.conf_path(str(version.get("stderr") or ""), master)
     text = nginxscan.read_config_files(main)
     return (read_config(text, f"read from {main} and its includes") if text else None), errors
+
+
+def _rejected(test: NginxTest) -> list[NginxError]:
+    """nginx's errors in the configuration (file:line) when its test failed."""
+    return [NginxError(m.file, m.line or 1, m.text) for m in test.messages
+            if not test.ok and m.file and m.level in ("emerg", "alert", "crit")
+            and not _not_ours(m.text)]
+
+
+def _not_ours(text: str) -> bool:
+    """An error of the user lint runs as, not of the configuration: a key or log file only
+    root may open (nginx itself starts as root)."""
+    return os.geteuid() != 0 and "Permission denied" in text
 
 
 def listening(sockets: list[dict[str, Any]]) -> list[Endpoint]:
