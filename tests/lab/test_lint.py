@@ -1,7 +1,8 @@
 """`gatewaydoctor lint` (no FILES: the host's own, found from what runs) inside each booted
 lab stack: for every fault family whose cause is in a file, injected for real, lint reports
 the rule diagnose names for that family; on the healthy stack it reports no error, and only
-the warnings listed here, each with why; and lint changes no file.
+the warnings listed here, each with why; and lint changes nothing: no file (size, mtime,
+mode, owner), no unit's state or enablement.
 
 One boot per stack: the families are injected one after the other, and the stack is put
 back between them (the site's text written back, the drop-in removed, nginx restarted, the
@@ -47,10 +48,12 @@ def _lint(d: Deployed) -> tuple[int, dict[str, Any], str]:
         return proc.returncode, {"findings": [], "error": proc.stderr[-500:]}, proc.stderr
 
 
-def _sums(d: Deployed) -> str:
-    return d.sh(f"find {WATCHED} -xdev -type f -newer /proc/1 -o -type f -name '*.conf' "
-                f"2>/dev/null | sort | xargs -r md5sum 2>/dev/null; "
-                f"find {WATCHED} -xdev 2>/dev/null | wc -l", check=False)
+def _state(d: Deployed) -> str:
+    """What lint must not change: every file's size, mtime, mode and owner where units, sites
+    and apps live, and every unit's state and enablement."""
+    return d.sh(f"find {WATCHED} -xdev -printf '%p %s %T@ %m %u\\n' 2>/dev/null | sort; "
+                "systemctl list-units --all --plain --no-legend --no-pager; "
+                "systemctl list-unit-files --no-legend --no-pager", check=False)
 
 
 def _restorer(d: Deployed) -> Callable[[], None]:
@@ -85,9 +88,11 @@ def test_lint_reports_the_rule_diagnose_names(stack: str) -> None:
     families = [f for s, f, why in pairs([stack], list(EXPECTED)) if why is None]
     d = boot(stack)
     try:
-        before = _sums(d)
+        before = _state(d)
         code, healthy, err = _lint(d)
-        assert _sums(d) == before, "lint changed a file"
+        after = _state(d)
+        assert after == before, [ln for ln in after.splitlines()
+                                 if ln not in before.splitlines()][:10]
         errors = [f for f in _loud(healthy) if f[0] == "error"]
         assert errors == [], (errors, err)
         unlisted = {s for sev, s, _ in _loud(healthy) if s not in HEALTHY_WARNINGS}
