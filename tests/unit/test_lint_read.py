@@ -135,3 +135,14 @@ def test_lint_never_crashes_on_a_real_configuration(case: Path,
     assert report["files"] == files
     for f in report["findings"]:
         assert f["file"] in files and f["line"] >= 1 and f["message"]
+
+
+def test_offline_does_not_look_for_the_paths_files_name() -> None:
+    data = Path(__file__).resolve().parents[1] / "data" / "lint"
+    files = tuple(str(p) for name in ("exec-missing/fires_venv_gone", "env-missing/fires_env_file",
+                                      "workdir-missing/fires_gone")
+                  for p in sorted((data / name).iterdir()))
+    here = {f.symbol for f in lint(LintOptions(files)).findings}
+    assert {"exec-missing", "env-missing", "workdir-missing"} <= here
+    away = {f.symbol for f in lint(LintOptions(files, offline=True)).findings}
+    assert away & {"exec-missing", "env-missing", "workdir-missing"} == set()
