@@ -119,7 +119,7 @@ def fix_family(d: Deployed, family: str) -> None:
 def apply(d: Deployed, url: str, family: str) -> dict[str, Any]:
     """`fix URL --apply --yes`: applied, re-diagnosed healthy, the URL answers 200."""
     code, out, err = doctor(d, "fix", url, "--apply", "--yes", "--json")
-    run = as_json(out, err)
+    run = as_json(out, f"{family}: {err}")
     assert run["status"] == "applied" and code == 0, (
         family, run["reason"], [st.get("line") or st.get("path") for st in run["steps"]],
         err[-1500:])

@@ -72,6 +72,9 @@ _PYTHON_SCRIPTS = ("uvicorn", "gunicorn", "hypercorn", "daphne")
 
 # Seconds within which tracebacks belong to one crash (a chained exception, several workers).
 CRASH_SPAN = 5.0
+# In a log without times, how many of the last tracebacks stand for the newest crash
+# (Django's runserver prints the ImportError's, then its ImproperlyConfigured).
+CRASH_TRACEBACKS = 2
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,8 @@ class Facts:
         last = journal[-1].time if journal else None
         if last is not None:  # the newest crash: a chained exception prints several
             journal = [t for t in journal if t.time is not None and last - t.time <= CRASH_SPAN]
+        else:  # a log without times (pm2's, nohup.out): the last two stand for the crash
+            journal = journal[-CRASH_TRACEBACKS:]
         matching = [t for t in journal if t.exc_type.split(".")[-1] in exc_types]
         if matching:
             return matching[-1]
