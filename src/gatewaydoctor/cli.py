@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import app, options
+from . import app, generate, options
 from .errors import GatewayDoctorError
 from .i18n import _, set_language
 from .report import output as report_output
@@ -97,7 +97,7 @@ def completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
     "diagnose": diagnose, "bundle": bundle, "gather": gather, "rules": rules,
-    "explain": explain, "schema": schema, "completion": completion}
+    "explain": explain, "schema": schema, "completion": completion, "generate": generate.command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

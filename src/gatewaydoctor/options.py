@@ -167,4 +167,12 @@ COMMANDS: tuple[tuple[str, Callable[[], str], Callable[[argparse.ArgumentParser]
                           "it uses, how to fix and verify"), _explain_options),
     ("schema", lambda: _("print the JSON Schema of the --json report"), _no_options),
     ("completion", lambda: _("print a shell completion script"), _completion_options),
+    ("generate", lambda: _("write a systemd unit, nginx site or supervisor program for an app "
+                           "folder, validated first"), lambda p: _generate_options(p)),
 )
+
+
+def _generate_options(p: argparse.ArgumentParser) -> None:
+    from .generate import add_options
+
+    add_options(p)
