@@ -19,7 +19,7 @@ import pytest
 from gatewaydoctor.errors import GatewayDoctorError
 from gatewaydoctor.formats.systemd import parse_env_file
 from gatewaydoctor.generate import commands, nginxsite, render
-from gatewaydoctor.generate.detect import Project, Request, detect
+from gatewaydoctor.generate.detect import Project, Request, detect, unit_bind
 from gatewaydoctor.generate.run import _verify_unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +140,19 @@ def test_where_it_listens_comes_from_the_apps_own_configuration(
     sock = detect(Request(app_dir=str(apps["lab"]), socket="/run/backend/app.sock"))
     assert sock.socket == "/run/backend/app.sock"
     assert "RuntimeDirectory=backend\n" in render.unit(sock)
+
+
+def test_the_site_proxies_where_the_unit_or_program_written_before_listens(
+        apps: dict[str, Path], tmp_path: Path) -> None:
+    """generate site after generate unit|supervisor (and after the app took its free port):
+    the port is read back from what was written, in both managers' spellings."""
+    p = detect(Request(app_dir=str(apps["relpkg"]), port=8771, server="gunicorn"))
+    (tmp_path / "backend.service").write_text(render.unit(p))
+    (tmp_path / "backend.conf").write_text(render.supervisor(p, "/var/log/supervisor"))
+    assert "sh -c" in (tmp_path / "backend.conf").read_text()
+    for place in ("{name}.service", "{name}.conf"):
+        assert unit_bind("backend", (str(tmp_path / place),)) == "127.0.0.1:8771"
+    assert unit_bind("other", (str(tmp_path / "{name}.conf"),)) is None
 
 
 def test_websockets_get_upgrade_headers(apps: dict[str, Path]) -> None:

@@ -21,6 +21,8 @@ from . import venv as venv_mod
 
 APP_TIMEOUT = 60  # the server's worker timeout (gunicorn --timeout, uwsgi harakiri), s
 FIRST_PORT = 8000
+# where a unit or supervisor program of the same name would have been written before
+WRITTEN = ("/etc/systemd/system/{name}.service", "/etc/supervisor/conf.d/{name}.conf")
 GUNICORN_CONFS = ("gunicorn.conf.py", "gunicorn_conf.py", "gunicorn_config.py", "gunicorn.py")
 
 
@@ -151,21 +153,35 @@ def _free_port(host: str = "127.0.0.1") -> int:
         first=FIRST_PORT, host=host))
 
 
-def _unit_bind(name: str) -> str | None:
-    """Where a unit or program of this name, written before (by us or by hand), binds."""
-    for path in (f"/etc/systemd/system/{name}.service", f"/etc/supervisor/conf.d/{name}.conf"):
+def unit_bind(name: str, places: tuple[str, ...] = WRITTEN) -> str | None:
+    """Where a unit or program of this name, written before (by us or by hand), binds: the
+    site generated after the unit must proxy to the port the unit took."""
+    for place in places:
+        path = place.format(name=name)
         try:
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
         except OSError:
             continue
-        for line in text.splitlines():
+        for line in text.replace("\\\n", " ").splitlines():
             key, sep, value = line.partition("=")
             if sep and key.strip() in ("ExecStart", "command"):
-                argv = execspec.server_argv(value.replace("\\\n", " "))
+                argv = execspec.server_argv(_unwrapped(value))
                 if argv:
                     return execspec.binds(argv)[0]
     return None
+
+
+def _unwrapped(command: str) -> str:
+    """The server's command inside the `sh -c '... && exec SERVER ...'` wrapper the
+    supervisor program uses to read the env file."""
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return command
+    if len(argv) == 3 and os.path.basename(argv[0]) in ("sh", "bash") and argv[1] == "-c":
+        return argv[2].rsplit("exec ", 1)[-1]
+    return command
 
 
 def _bind(req: Request, env: dict[str, str], name: str) -> tuple[str, str]:
@@ -187,7 +203,7 @@ def _bind(req: Request, env: dict[str, str], name: str) -> tuple[str, str]:
         return _loopback(found), "Procfile"
     if env.get("PORT", "").isdigit():
         return f"127.0.0.1:{env['PORT']}", _(".env PORT")
-    found = _unit_bind(name)
+    found = unit_bind(name)
     if found:
         return found, _("the existing {name} unit or program").format(name=name)
     return f"127.0.0.1:{_free_port()}", _("a free port (--port to choose)")
@@ -270,6 +286,3 @@ def detect(req: Request) -> Project:
                    server_name=req.server_name or "_", workers=req.workers,
                    timeout=req.timeout, notes=notes)
 
-
-def quote(argv: list[str]) -> str:
-    return shlex.join(argv)
