@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "generate"
 LAB = ROOT / "lab" / "gdlab"
 APP_USER = "www-data"
-PACKAGES = ("fastapi", "uvicorn", "gunicorn", "python-dotenv", "flask", "psycopg2-binary")
+PACKAGES = ("fastapi", "uvicorn", "gunicorn", "python-dotenv", "flask", "psycopg2-binary",
+            "pyuwsgi")
 
 # The lab's apps, each copied where its stack keeps it (app folder, venv), relative to a
 # temporary root: (source, app folder, venv folder).
@@ -291,7 +292,7 @@ out = {"status": 0, "body": ""}
 deadline = time.monotonic() + 30
 while time.monotonic() < deadline and proc.poll() is None:
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:
+        with urllib.request.urlopen(url, timeout=10) as r:
             out = {"status": r.status, "body": r.read().decode()}
         break
     except Exception:
@@ -326,17 +327,21 @@ def _unit_env(p: Project) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize(("name", "path", "expect"), [
-    ("relpkg", "/hello", "from-env-file"),
-    ("relpkg", "/docs", "swagger"),
-    ("flaskfactory", "/posts", "first"),
-    ("wsapp", "/", "chat"),
-    ("edge", "/v1/catalog", "oolong"),
+@pytest.mark.parametrize(("name", "path", "expect", "server"), [
+    ("relpkg", "/hello", "from-env-file", None),
+    ("relpkg", "/docs", "swagger", None),
+    ("relpkg", "/hello", "from-env-file", "uvicorn"),
+    ("flaskfactory", "/posts", "first", None),
+    ("flaskfactory", "/posts", "first", "uwsgi"),
+    ("uwsgi", "/notes/export", "notes", "uwsgi"),
+    ("wsapp", "/", "chat", None),
+    ("edge", "/v1/catalog", "oolong", None),
 ])
 def test_the_units_command_serves_the_app(apps: dict[str, Path], name: str, path: str,
-                                          expect: str) -> None:
+                                          expect: str, server: str | None) -> None:
     """ExecStart as generated, in WorkingDirectory with the EnvironmentFile's values."""
-    p = detect(Request(app_dir=str(apps[name]), port=8765))
+    p = detect(Request(app_dir=str(apps[name]), port=8765, server=server))
+    assert p.server == (server or "gunicorn")
     env = _unit_env(p)
     if name == "edge":  # its settings need a database URL (nothing connects at import)
         env["SHOP_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
