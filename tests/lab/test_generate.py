@@ -139,14 +139,18 @@ def test_uwsgi_stack_runs_on_a_generated_unit(deployed: Deployed) -> None:
     healthy_through_nginx(d)
 
 
-@pytest.mark.parametrize("deployed", ["panel"], indirect=True)
+@pytest.mark.parametrize("deployed", ["panel", "panel-pm2"], indirect=True)
 def test_panel_hand_started_app_gets_a_unit_and_its_vhost_replaced(
         deployed: Deployed) -> None:
-    """The Baota layout: uvicorn started by hand as root becomes a unit as the folder's
-    owner; the site goes to the panel's vhost folder, where one of that name exists:
-    refused without --force, replaced with a backup with it."""
+    """The Baota layout: uvicorn started by hand as root (or by pm2) becomes a unit as the
+    folder's owner; the site goes to the panel's vhost folder, where one of that name
+    exists: refused without --force, replaced with a backup with it."""
     d = deployed
-    d.manage("stop")
+    if d.spec.manager == "pm2":  # taken out of pm2's list, not left there stopped
+        d.sh(f"runuser -u {d.spec.app_user} -- env HOME=/home/{d.spec.app_user} "
+             f"PM2_HOME={d.spec.pm2_home} pm2 delete {d.spec.app}")
+    else:
+        d.manage("stop")
     said = generate(d, "unit", d.spec.app_dir, "--write")
     assert "wrote /etc/systemd/system/api.example.cn.service" in said
     d.sh("systemctl daemon-reload && systemctl start api.example.cn.service")
