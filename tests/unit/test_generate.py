@@ -45,6 +45,8 @@ FIXTURES = {
     "djsite": (DATA / "djsite", "djsite", "djsite/venv"),
     "wsapp": (DATA / "wsapp", "wsapp", "wsapp/venv"),
     "twoapps": (DATA / "twoapps", "twoapps", "twoapps/venv"),
+    "srcns": (DATA / "srcns", "srcns", "srcns/.venv"),
+    "apiws": (DATA / "apiws", "apiws", "apiws/venv"),
 }
 
 
@@ -101,6 +103,8 @@ EXPECTED = {
     "flaskfactory": ("wsgi:app", ".", None, "gunicorn", "wsgi"),
     "djsite": ("djsite.wsgi:application", ".", None, "gunicorn", "wsgi"),
     "wsapp": ("chat:chat", ".", None, "gunicorn", "asgi"),
+    "srcns": ("svc.api.asgi:application", ".", "src", "gunicorn", "asgi"),
+    "apiws": ("server:api", ".", None, "gunicorn", "asgi"),
 }
 
 
@@ -117,7 +121,7 @@ def test_detects_target_workdir_server_and_venv(apps: dict[str, Path], name: str
         Path(p.venv.path, "pyvenv.cfg").is_file()
     assert {"uvicorn", "gunicorn"} <= set(p.venv.servers)
     assert (p.user, p.group) == (APP_USER, APP_USER)
-    assert p.target.relative == (name == "relpkg")
+    assert p.target.relative == (name in ("relpkg", "srcns"))
 
 
 def test_relative_imports_run_from_the_packages_parent(apps: dict[str, Path]) -> None:
@@ -160,6 +164,11 @@ def test_websockets_get_upgrade_headers(apps: dict[str, Path]) -> None:
     # a literal path on the app: its own location; a router's (prefix unknown): every path
     exact = render.site(_project(apps["wsapp"]), "80")
     assert "location = /ws/chat {" in exact and 'proxy_set_header Connection "upgrade";' in exact
+    named = render.site(_project(apps["apiws"]), "80")  # on the app, whatever its name
+    assert "location = /ws {" in named and "map $http_upgrade" not in named
+    # FastAPI's docs where the app puts them, none where it turns them off
+    assert "location = /api/docs {" in named and "location = /api/openapi.json {" in named
+    assert "location = /docs {" not in named
     anywhere = render.site(_project(apps["relpkg"]), "80")
     assert "map $http_upgrade $gd_backend_connection {" in anywhere
     assert "proxy_set_header Connection $gd_backend_connection;" in anywhere
@@ -335,6 +344,8 @@ def _unit_env(p: Project) -> dict[str, str]:
     ("flaskfactory", "/posts", "first", "uwsgi"),
     ("uwsgi", "/notes/export", "notes", "uwsgi"),
     ("wsapp", "/", "chat", None),
+    ("srcns", "/", "svc", None),
+    ("apiws", "/api/docs", "swagger", "uvicorn"),
     ("edge", "/v1/catalog", "oolong", None),
 ])
 def test_the_units_command_serves_the_app(apps: dict[str, Path], name: str, path: str,

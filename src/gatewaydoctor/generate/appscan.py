@@ -55,7 +55,8 @@ class Source:
     imports: list[Import] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     factories: dict[str, str] = field(default_factory=dict)  # function → framework
-    websockets: list[str | None] = field(default_factory=list)  # literal path or None
+    # (the decorated object's name, the literal path): see _websockets
+    websockets: list[tuple[str | None, str | None]] = field(default_factory=list)
     docs: dict[str, str | None] = field(default_factory=dict)  # FastAPI docs_url ...
     mounted: set[str] = field(default_factory=set)  # names mounted into another app
 
@@ -154,25 +155,27 @@ _WS_CALLS = ("WebSocketRoute", "APIWebSocketRoute", "add_websocket_route",
 _WS_PACKAGES = ("channels", "flask_sock", "flask_socketio", "socketio")
 
 
-def _websockets(tree: ast.Module, imports: list[Import]) -> list[str | None]:
-    """Websocket routes: the literal path, or None where the path is not literal (or is
-    relative to a router's prefix); a websocket package imported counts as None."""
-    found: list[str | None] = []
+def _websockets(tree: ast.Module, imports: list[Import]) -> list[tuple[str | None, str | None]]:
+    """Websocket routes as (the object a decorator is on, the literal path or None); a
+    websocket package imported counts as (None, None): somewhere, path unknown."""
+    found: list[tuple[str | None, str | None]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else (
             func.id if isinstance(func, ast.Name) else None)
-        on_router = isinstance(func, ast.Attribute) and not (
-            isinstance(func.value, ast.Name) and func.value.id in APP_NAMES)
-        if (isinstance(func, ast.Attribute) and name in _WS_DECORATORS) or name in _WS_CALLS:
-            first = node.args[0] if node.args else None
-            literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-            found.append(first.value if literal and not (  # type: ignore[union-attr]
-                on_router and name in _WS_DECORATORS) else None)
+        if not ((isinstance(func, ast.Attribute) and name in _WS_DECORATORS)
+                or name in _WS_CALLS):
+            continue
+        owner = func.value.id if isinstance(func, ast.Attribute) and \
+            isinstance(func.value, ast.Name) and name in _WS_DECORATORS else None
+        first = node.args[0] if node.args else None
+        path = first.value if isinstance(first, ast.Constant) and \
+            isinstance(first.value, str) else None
+        found.append((owner, path))
     if any(i.module.split(".")[0] in _WS_PACKAGES for i in imports if i.level == 0):
-        found.append(None)
+        found.append((None, None))
     return found
 
 

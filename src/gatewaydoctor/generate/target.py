@@ -91,7 +91,7 @@ def _pick(cands: list[Candidate], sources: dict[str, Source], app_dir: str) -> C
     best = max(c.strength for c in cands)
     top = [c for c in cands if c.strength == best]
     if len(top) > 1 and all(c.framework in ("django", "channels") for c in top):
-        ws = any(s.websockets for s in sources.values())
+        ws = any(s.websockets for s in sources.values())  # channels: the ASGI one
         top = [c for c in top if c.kind == ("asgi" if ws else "wsgi")] or top
     if len(top) > 1:
         listed = ", ".join(f"{os.path.relpath(c.file, app_dir)}:{c.line} ({c.attr})"
@@ -169,7 +169,19 @@ def import_root(file: str, app_dir: str, sources: dict[str, Source]) -> tuple[st
     """The import root for `file` (app_dir itself when it works), and whether relative
     imports are in play."""
     roots = _roots(file, app_dir)
-    order = ([app_dir] if app_dir in roots else []) + [r for r in roots if r != app_dir]
+
+    def namespace(root: str) -> bool:
+        """A folder between root and the module has no __init__.py: `src.app.main` from a
+        project root works, but `app.main` from src/ is what was meant."""
+        folder = os.path.dirname(file)
+        while folder != root and len(folder) > len(root):
+            if not os.path.isfile(os.path.join(folder, "__init__.py")):
+                return True
+            folder = os.path.dirname(folder)
+        return False
+
+    # regular packages first, then app_dir itself, then the nearest to the module
+    order = sorted(roots, key=lambda r: (namespace(r), r != app_dir, roots.index(r)))
     relative = False
     for root in order:
         ok, rel = _consistent(file, root, roots, sources)
@@ -182,8 +194,14 @@ def import_root(file: str, app_dir: str, sources: dict[str, Source]) -> tuple[st
         file=file, top=roots[-1]))
 
 
-def _websockets(sources: dict[str, Source]) -> tuple[str, ...]:
-    paths = [p for s in sources.values() for p in s.websockets]
+def _websockets(sources: dict[str, Source], app: Candidate) -> tuple[str, ...]:
+    """The app's websocket paths, exactly where declared on the app itself in its own
+    module; ("/",) when any is elsewhere (a router's or a mount's prefix is not known)."""
+    paths = []
+    for src in sources.values():
+        for owner, path in src.websockets:
+            exact = src.path == app.file and owner in (None, app.attr)
+            paths.append(path if exact else None)
     if not paths:
         return ()
     if None in paths:
@@ -197,6 +215,8 @@ def _docs(src: Source, framework: str | None) -> tuple[str, ...]:
     root = src.docs.get("root_path") or ""
     urls = [src.docs.get(k, d) for k, d in (("docs_url", "/docs"),
                                              ("openapi_url", "/openapi.json"))]
+    if not urls[1]:  # openapi_url=None turns the docs off too
+        return ()
     return tuple(root.rstrip("/") + u for u in urls if u)
 
 
@@ -225,4 +245,4 @@ def find(app_dir: str, spec: str | None = None) -> Target:
     src = sources[cand.file]
     return Target(module=".".join(parts), attr=cand.attr, file=cand.file, line=cand.line,
                   root=root, kind=cand.kind, framework=cand.framework, relative=relative,
-                  websockets=_websockets(sources), docs=_docs(src, cand.framework))
+                  websockets=_websockets(sources, cand), docs=_docs(src, cand.framework))
