@@ -250,7 +250,7 @@ def _server(req: Request, kind: str | None, venv: venv_mod.Venv) -> str:
     if found is None:
         need = "uvicorn" if kind == "asgi" else "gunicorn"
         raise GatewayDoctorError(_("{venv} has no server for this {kind} app: install one "
-                                   "({venv}/bin/pip install {need})").format(
+                                   "(`{venv}/bin/pip install {need}`)").format(
             venv=venv.path, kind=kind.upper(), need=need))
     return found
 

@@ -87,7 +87,7 @@ def find(app_dir: str, home: str | None, given: str | None = None) -> Venv:
     if not found:
         raise GatewayDoctorError(_(
             "no virtualenv found for {dir} (a folder with pyvenv.cfg in it or its parent): "
-            "create one (python3 -m venv {dir}/venv) or name it with --venv").format(
+            "create one (`python3 -m venv {dir}/venv`) or name it with --venv").format(
             dir=app_dir))
     if len(found) > 1:
         raise GatewayDoctorError(_("{count} virtualenvs found for {dir}: {listed}; pick one "
