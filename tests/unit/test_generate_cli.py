@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_generate import APP_USER, FIXTURES, LAB_LAYOUTS, place, real_venv  # noqa: F401
+from test_generate_detect import APP_USER, FIXTURES, LAB_LAYOUTS, place, real_venv  # noqa: F401
 
 ENV = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": ""}
 
