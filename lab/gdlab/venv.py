@@ -31,6 +31,7 @@ def venv_dir(path: str = LAB_VENV_PATH, requirements: Path = REQUIREMENTS) -> Pa
                             + (b"" if path == LAB_VENV_PATH else path.encode())).hexdigest()[:12]
     target = cache_root() / f"venv-{digest}"
     if (target / ".complete").exists():
+        _mirror(target, requirements)
         return target
     target.mkdir(parents=True, exist_ok=True)
     # A private tmpfs over the path's top directory (created for the while if the host has
@@ -60,7 +61,26 @@ mount --bind {target} {path}
         raise RuntimeError(f"building the lab venv at {path} failed: {proc.stderr[-2000:]}")
     os.chmod(target, 0o755)
     (target / ".complete").write_text("ok\n")
+    _mirror(target, requirements)
     return target
+
+
+def _mirror(venv: Path, requirements: Path) -> None:
+    """Give the venv the package index the lab can reach: a folder of the requirements'
+    wheels, named in the venv's own pip.conf (as servers behind a mirror or offline are set
+    up), so `pip install -r requirements.txt` inside the lab, which has no network, works."""
+    conf = venv / "pip.conf"
+    if conf.exists():
+        return
+    wheels = venv.parent / (venv.name.replace("venv-", "wheels-", 1))
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "download", "--quiet",
+         "--disable-pip-version-check", "-r", str(requirements), "-d", str(wheels)],
+        capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"downloading the lab's wheels failed: {proc.stderr[-2000:]}")
+    subprocess.run(["chmod", "-R", "a+rX", str(wheels)], check=True)
+    conf.write_text(f"[global]\nno-index = true\nfind-links = {wheels}\n")
 
 
 def doctor_venv(base_python: str = BASE_PYTHON) -> Path:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from .bundle import Early
     from .diagnose import Diagnosis
     from .evidence import Evidence
+    from .facts import Facts
+    from .fix.run import Run
+    from .fix.steps import Plan
     from .redact import Redactor
     from .rules import Rule
 
@@ -84,6 +87,12 @@ def since(window: str | None) -> str | None:
 def run_diagnosis(options: Options, *, progress: Progress | None = None,
                   report_format: str | None = None) -> Diagnosis:
     """Gather (or replay) the evidence, parse it, run the selected rules, diagnose."""
+    return _diagnosed(options, progress, report_format)[0]
+
+
+def _diagnosed(options: Options, progress: Progress | None = None,
+               report_format: str | None = None) -> tuple[Diagnosis, Facts, Evidence]:
+    """The diagnosis, with the facts and evidence it was made from."""
     if options.replayed and (options.url or options.no_exec or options.max_log_lines
                              or options.window):
         raise UsageError(_("a URL, --no-exec, --max-log-lines and --window apply to a live "
@@ -118,7 +127,117 @@ def run_diagnosis(options: Options, *, progress: Progress | None = None,
         if _masks(options):
             ev = Evidence.from_dict(_redactor(options).evidence(ev.to_dict()))
     facts = build_facts(ev)
-    return dataclasses.replace(diagnose(facts, run_rules(facts, rules)), offline=offline)
+    return (dataclasses.replace(diagnose(facts, run_rules(facts, rules)), offline=offline),
+            facts, ev)
+
+
+class FixResult(NamedTuple):
+    """A fix: its plan, the diagnosis it came from, and when applied its run and the
+    diagnosis after (None for a dry run)."""
+
+    plan: Plan
+    before: Diagnosis
+    run: Run | None = None
+    after: Diagnosis | None = None
+
+
+VERDICT_RANK = {"healthy": 0, "degraded": 1, "broken": 2}
+
+
+def fix_plan(options: Options, *, progress: Progress | None = None) -> FixResult:
+    """Diagnose (this host, or a bundle with --from) and plan the fix; nothing is changed."""
+    from .fix.host import host_for
+    from .fix.remedies import plan
+    from .formats.sources import NGINX_DUMP
+
+    before, facts, ev = _diagnosed(options, progress)
+    dump = ev.get(NGINX_DUMP)
+    host = host_for(facts, dump.stdout if dump is not None else None,
+                    live=not options.replayed)
+    return FixResult(plan(before, facts, host), before)
+
+
+def apply_fix(options: Options, planned: FixResult, say: Callable[[str], None], *,
+              wait: float = 30.0) -> FixResult:
+    """Carry the plan out (backups first, one fix at a time), diagnose again until the URL is
+    healthy or `wait` seconds pass; if the causes fixed are still found, or the verdict is
+    worse than before, roll back by itself. The run is kept under its id."""
+    from .fix import run as runs
+
+    if options.replayed:
+        raise UsageError(_("--apply changes this host: it cannot apply a plan made from "
+                           "--from/--example (use --script to take it to that host)"))
+    if not planned.plan.actions:
+        raise UsageError(_("nothing in this plan can be carried out automatically; its "
+                           "manual steps are above"))
+    with runs.locked():
+        run = runs.new_run(planned.plan)
+        if not runs.apply(planned.plan, run, say):
+            return planned._replace(run=run)
+        say(_("verifying: diagnosing again (up to {seconds} s)").format(seconds=f"{wait:.0f}"))
+        after = _verified(options, wait)
+        run.verdict_after = after.verdict
+        still = _still_found(planned.plan, after)
+        worse = VERDICT_RANK.get(after.verdict, 2) > VERDICT_RANK.get(planned.before.verdict, 2)
+        if still or worse:
+            run.status = "failed"
+            run.reason = _("still found after the fix: {rules}").format(
+                rules=", ".join(still)) if still else _(
+                "the verdict is worse than before: {before} -> {after}").format(
+                before=planned.before.verdict, after=after.verdict)
+            say(_("verification failed ({reason}): rolling back").format(reason=run.reason))
+            runs.rollback(run, say, force=True)
+        run.save()
+        return planned._replace(run=run, after=after)
+
+
+def _verified(options: Options, wait: float) -> Diagnosis:
+    """Diagnose again until healthy or `wait` seconds have passed (a service takes a moment
+    to listen); the last diagnosis. Between two, the stack rests twice as long as the last
+    diagnosis took: a slow app still works on the requests our probes gave up on."""
+    import time
+
+    deadline = time.monotonic() + wait
+    rest = 1.0
+    while True:
+        time.sleep(rest)
+        started = time.monotonic()
+        after = _diagnosed(options)[0]
+        rest = max(1.0, 2 * (time.monotonic() - started))
+        if after.verdict == "healthy" or time.monotonic() + rest >= deadline:
+            return after
+
+
+def _still_found(plan: Plan, after: Diagnosis) -> list[str]:
+    """The fixed causes' rules that fire again on the same subject."""
+    out = []
+    for r in plan.remedies:
+        if r.automatic and any(f.symbol == r.symbol and
+                               {f"{k.kind}:{k.value}" for k in f.links} & set(r.subject)
+                               for f in after.findings):
+            out.append(r.symbol)
+    return out
+
+
+def rollback_fix(run_id: str, say: Callable[[str], None], *, force: bool = False) -> Run:
+    """Take an earlier fix run back: its files byte for byte, mode and owner, its commands'
+    undo lines, the units' enablement."""
+    from .fix import run as runs
+
+    with runs.locked():
+        run = runs.Run.load(run_id)
+        if run.rolled_back:
+            raise UsageError(_("fix {id} was already rolled back ({when})").format(
+                id=run.id, when=run.rolled_back))
+        runs.rollback(run, say, force=force)
+        return run
+
+
+def fix_runs() -> list[Run]:
+    """The recorded fix runs, newest first."""
+    from .fix import run as runs
+
+    return runs.runs()
 
 
 def gather(options: Options, *, progress: Progress | None = None) -> dict[str, Any]:

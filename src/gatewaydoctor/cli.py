@@ -7,16 +7,18 @@ Every error becomes one sentence on stderr. Exit status: 0 healthy, 1 problems f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
+import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import app, generate, options
+from . import app, options
+from .console import progress as _progress
+from .console import say as _say
 from .errors import GatewayDoctorError
 from .i18n import _, set_language
 from .report import output as report_output
@@ -95,9 +97,19 @@ def completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return EXIT_HEALTHY
 
 
+def _in_module(name: str) -> Callable[[argparse.Namespace, argparse.ArgumentParser], int]:
+    """A command whose command line is a module of its own (`run(args)` -> exit status),
+    imported when it runs."""
+    def handler(args: argparse.Namespace, _parser: argparse.ArgumentParser) -> int:
+        return int(importlib.import_module(f"{__package__}.{name}").run(args))
+
+    return handler
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
-    "diagnose": diagnose, "bundle": bundle, "gather": gather, "rules": rules,
-    "explain": explain, "schema": schema, "completion": completion, "generate": generate.command}
+    "diagnose": diagnose, "fix": _in_module("fix_command"), "bundle": bundle,
+    "gather": gather, "rules": rules, "explain": explain, "schema": schema,
+    "completion": completion, "generate": _in_module("generate")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,20 +140,6 @@ def console() -> NoReturn:
     gc.freeze()
     sys.exit(code)
 
-
-@contextlib.contextmanager
-def _progress(args: argparse.Namespace) -> Iterator[app.Progress | None]:
-    """The progress line on stderr (None when silent), wiped when the work is done."""
-    shown = report_output.progress_for(args)
-    try:
-        yield shown
-    finally:
-        if shown is not None:
-            shown.close()
-
-
-def _say(sentence: str) -> None:
-    print(f"gatewaydoctor: {sentence}", file=sys.stderr)
 
 
 def _redact(text: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 from .i18n import N_, _
@@ -71,3 +72,6 @@ class Finding:
     fix: Fix
     links: tuple[Link, ...]
     explains: tuple[str, ...] = ()
+    # What the detector found, as data (untranslated): what a fix plan reads. Not part of the
+    # report: the report says it in prose.
+    values: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)

@@ -63,7 +63,8 @@ def command_in(argv: Sequence[str]) -> str | None:
 def app_options(args: argparse.Namespace) -> Options:
     """The application's options from a parsed diagnose, bundle or gather command line."""
     return Options(url=args.url, no_exec=args.no_exec, max_log_lines=args.max_log_lines,
-                   window=args.window, mask_ips=args.mask_ips, mask_hosts=args.mask_hosts,
+                   window=args.window, mask_ips=getattr(args, "mask_ips", False),
+                   mask_hosts=getattr(args, "mask_hosts", False),
                    # diagnose only
                    only=tuple(getattr(args, "only", ())), skip=tuple(getattr(args, "skip", ())),
                    from_file=getattr(args, "from_file", None),
@@ -120,6 +121,36 @@ def _gather_options(g: argparse.ArgumentParser) -> None:
     _window_options(g)
 
 
+def _fix_options(f: argparse.ArgumentParser) -> None:
+    f.add_argument("url", nargs="?",
+                   help=_("the URL that fails, e.g. {url}").format(
+                       url="http://example.com/api/health"))
+    what = f.add_mutually_exclusive_group()
+    what.add_argument("--apply", action="store_true",
+                      help=_("carry the plan out (after a confirmation): files are backed up "
+                             "first, the fix is verified and rolled back if it does not hold"))
+    what.add_argument("--rollback", metavar="ID",
+                      help=_("take an earlier fix run back, byte for byte"))
+    what.add_argument("--list", action="store_true", help=_("list the fix runs of this host"))
+    what.add_argument("--script", action="store_true",
+                      help=_("print the plan as a shell script to review and run on the host "
+                             "(with its own backups and a rollback section)"))
+    f.add_argument("-y", "--yes", action="store_true",
+                   help=_("do not ask before applying (for scripts)"))
+    f.add_argument("--force", action="store_true",
+                   help=_("roll back even files changed since the fix"))
+    f.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                   help=_("how long the verification waits for the service to come up "
+                          "(default 30)"))
+    f.add_argument("--json", action="store_true", help=_("print the plan or run as JSON"))
+    f.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
+    f.add_argument("--no-exec", action="store_true",
+                   help=_("do not run the service's Python (no import probe)"))
+    f.add_argument("--from", dest="from_file", metavar="FILE",
+                   help=_("plan from a bundle taken on the host (with --script)"))
+    _window_options(f)
+
+
 def _rules_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--json", action="store_true", help=_("print the list as JSON"))
 
@@ -158,6 +189,8 @@ COMMANDS: tuple[tuple[str, Callable[[], str], Callable[[argparse.ArgumentParser]
                 ...] = (
     ("diagnose", lambda: _("find why nginx answers 502/503/504 on this host"),
      _diagnose_options),
+    ("fix", lambda: _("plan the fix of what diagnose finds; --apply carries it out, verified, "
+                      "with backups and rollback"), _fix_options),
     ("bundle", lambda: _("write this host's evidence, redacted, as a .tar.gz anyone can "
                          "diagnose offline"), _bundle_options),
     ("gather", lambda: _("print this host's raw evidence as JSON (redacted)"), _gather_options),

@@ -20,7 +20,7 @@ from gatewaydoctor.errors import GatewayDoctorError
 from gatewaydoctor.formats.systemd import parse_env_file
 from gatewaydoctor.generate import commands, nginxsite, render
 from gatewaydoctor.generate.detect import Project, Request, detect, unit_bind
-from gatewaydoctor.generate.run import _verify_unit
+from gatewaydoctor.generate.flow import _verify_unit
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "generate"

@@ -151,7 +151,8 @@ def test_another_users_pm2_is_read_as_that_user(
     assert ev["test_foreign_files"] == []
     assert facts.pm2 is not None and facts.unit("pm2:idle") is None  # sleep serves nothing
     assert parse_pm2.control("/srv/gd/pm2", "nobody") == "sudo -u nobody env PM2_HOME=/srv/gd/pm2 "
-    assert parse_pm2.control("/home/app/.pm2", "app") == "sudo -u app "
+    # named always for another user: whether sudo keeps root's HOME is its configuration's
+    assert parse_pm2.control("/home/app/.pm2", "app") == "sudo -u app env PM2_HOME=/home/app/.pm2 "
     assert parse_pm2.control("/root/.pm2", "root") == ""
 
 

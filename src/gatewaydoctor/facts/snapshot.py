@@ -480,6 +480,20 @@ class Facts:
         pid = self.nginx_control.pid if self.nginx_control else None
         return self.process(pid) if pid else None
 
+    def since_reload(self, entries: list[ErrorLogEntry]) -> list[ErrorLogEntry]:
+        """The error-log lines written by nginx workers that still run: a reload or restart
+        replaces every worker, so a line of a worker that is gone was written under the
+        configuration before it. All of them when that cannot be told (no process table,
+        nginx in a pid namespace of its own, no worker seen)."""
+        control = self.nginx_control
+        if self.processes is None or control is None or control.inside:
+            return entries
+        workers = {p.pid for p in self.processes
+                   if p.cmdline[:1] and p.cmdline[0].startswith("nginx: worker process")}
+        if not workers:
+            return entries
+        return [e for e in entries if e.pid in workers]
+
     def nginx_namespace(self) -> NetNamespace | None:
         """The network namespace the serving nginx master runs in, when it is not the one
         the evidence was gathered in (and its listening sockets were read)."""

@@ -10,15 +10,16 @@ from __future__ import annotations
 import argparse
 
 
-def command(args: argparse.Namespace, _parser: argparse.ArgumentParser) -> int:
-    """The subcommand: print (dry run) or write the file; 0 on success."""
-    from .run import run
+def run(args: argparse.Namespace) -> int:
+    """The subcommand (cli.py runs it by name): print (dry run) or write the file; 0 on
+    success."""
+    from .flow import run as generate
 
-    return run(args)
+    return generate(args)
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """The subcommand's options (options.py's COMMANDS names this)."""
-    from .run import add_options as add
+    from .flow import add_options as add
 
     add(p)

@@ -108,13 +108,12 @@ def pm2_state(ev: Evidence) -> Pm2State | None:
 
 
 def control(home: str, daemon_user: str | None) -> str:
-    """What pm2's commands need first to reach this daemon: its user and PM2_HOME."""
+    """What pm2's commands need first to reach this daemon: its user and PM2_HOME (named for
+    another user always: whether sudo keeps root's HOME depends on its configuration)."""
     user = daemon_user or "root"
-    default = home == "/root/.pm2" if user == "root" else home.endswith(f"/{user}/.pm2")
-    sudo = "" if user == "root" else f"sudo -u {user} "
-    if default:
-        return sudo
-    return f"{sudo}env PM2_HOME={home} " if sudo else f"PM2_HOME={home} "
+    if user == "root":
+        return "" if home == "/root/.pm2" else f"PM2_HOME={home} "
+    return f"sudo -u {user} env PM2_HOME={home} "
 
 
 def app_units(ev: Evidence, state: Pm2State) -> list[Unit]:

@@ -224,7 +224,7 @@ def _findings(r: Rule, facts: Facts, host: Mapping[str, str]) -> list[Finding]:
         values = {**_service(facts, f.values.get("unit")), **f.values}
         out.append(_stamp(r, f.role, render.fill(text.title, values, catalog), f.evidence,
                           render.fill(text.explanation, values, catalog),
-                          render.fix(text, {**host, **values}, catalog), f.links))
+                          render.fix(text, {**host, **values}, catalog), f.links, values))
     return out
 
 
@@ -238,8 +238,10 @@ def _service(facts: Facts, name: object) -> dict[str, object]:
 
 
 def _stamp(r: Rule, role: str | None, title: str, evidence: tuple[Excerpt, ...],
-           explanation: str, fix: Fix, links: tuple[Link, ...]) -> Finding:
-    """A finding with the rule's identity."""
+           explanation: str, fix: Fix, links: tuple[Link, ...],
+           values: Mapping[str, object]) -> Finding:
+    """A finding with the rule's identity (and its detector's values, for a fix plan)."""
     return Finding(rule=r.id, symbol=r.symbol, category=r.category, severity=r.severity,
                    role=role or r.role, layer=r.layer, title=title, evidence=evidence,
-                   explanation=explanation, fix=fix, links=links, explains=r.explains)
+                   explanation=explanation, fix=fix, links=links, explains=r.explains,
+                   values=values)

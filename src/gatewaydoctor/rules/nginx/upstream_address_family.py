@@ -48,7 +48,8 @@ def upstream_address_family(facts: Facts, nginx_config: NginxConfig,
                     target=f"{ep.host}:{ep.port}", dead=", ".join(dead), host=ep.host,
                     addresses=", ".join(ep.addresses()), listening=live.endpoint.label,
                     n=len(logs), url=f"http://{alive.label}", where=uses[0][1].where,
-                    change=f"proxy_pass http://{alive.label};")
+                    change=f"proxy_pass http://{alive.label};", target_address=ep.label,
+                    new_address=alive.label)
 
 
 def _evidence(logs: list[ErrorLogEntry], uses: list[tuple[ServerBlock, Location]],

@@ -43,7 +43,7 @@ def upstream_mismatch(facts: Facts, nginx_config: NginxConfig, listeners: tuple[
         yield found(evidence, [Link("upstream", ep.label), *(loc.link for _s, loc in uses),
                                Link("listener", li.endpoint.label)],
                     address=ep.label, listening=li.endpoint.label, where=first.where,
-                    path=first.path or "/", who=who,
+                    path=first.path or "/", who=who, target_address=ep.label, new_address=new,
                     **_edit(nginx_config, ep, uses[0][1], new))
 
 

@@ -11,6 +11,8 @@ from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Msg, Text, found, msg
 
+SLOW = 1.0  # seconds: an answer this slow keeps a worker busy while our other probes wait
+
 
 @rule(id="GD-GEN-001", symbol="probe-failed", category="probe.failed",
       severity=Severity.ERROR, layer="url", role="symptom",
@@ -41,7 +43,8 @@ def _groups(facts: Facts, probes: tuple[Probe, ...]) -> dict[tuple[bool, str], l
     asked of this host's nginx (at each listen) leading (its name may not lead here at
     all: that probe is then `elsewhere`, not failed)."""
     asked = {p.source for p in facts.url_at_nginx()}
-    failing = [p for p in sorted(probes, key=lambda p: p.source not in asked) if _failed(p)]
+    failing = [p for p in sorted(probes, key=lambda p: p.source not in asked)
+               if _failed(p) and not _queued(p, probes)]
     url = [p for p in failing if p.source in asked or p.via == "url"]
     groups: dict[tuple[bool, str], list[Probe]] = {}
     for p in failing:
@@ -57,6 +60,18 @@ def _failed(p: Probe) -> bool:
         # Straight to the app, a refused connection is upstream-not-listening's business.
         return p.status is not None and p.status >= 500
     return p.failed
+
+
+def _queued(p: Probe, probes: tuple[Probe, ...]) -> bool:
+    """Our probe gave up waiting (no answer, no error from the stack) while another request
+    of ours to the same site or app was answered, slowly (over SLOW s): the app answers,
+    and this one waited behind ours. That is the app's speed, not a failure."""
+    if p.status is not None or not (p.error or "").startswith("timed out"):
+        return False
+    return any(o.kind == "http" and o.status is not None and o.status < 500
+               and (o.elapsed or 0) > SLOW and not o.elsewhere
+               and (o.host_header == p.host_header or o.endpoint == p.endpoint)
+               for o in probes)
 
 
 def _where(direct: bool, p: Probe) -> str | Msg:

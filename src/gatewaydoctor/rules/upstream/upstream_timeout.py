@@ -44,8 +44,9 @@ COMMANDS = ("{logs}", "# {edit}", "{nginx_test} && {nginx_reload}")
 def upstream_timeout(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                      nginx_config: NginxConfig, probes: tuple[Probe, ...] = ()) -> Iterator[Found]:
     """`upstream timed out (110: Connection timed out) while reading response header`."""
-    lines = [e for e in nginx_errors
-             if TIMED_OUT_RE.search(e.message) and e.action in TIMEOUT_DIRECTIVE]
+    # Those of a worker a reload has replaced were under the configuration before it.
+    lines = facts.since_reload([e for e in nginx_errors if TIMED_OUT_RE.search(e.message)
+                                and e.action in TIMEOUT_DIRECTIVE])
     if not lines:
         return
     last = lines[-1]
@@ -61,7 +62,7 @@ def upstream_timeout(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
         "upstream": upstream or msg(N_("the app")), "where": _where(loc),
         "logs": tuple(recent_logs(u) for u in serving),
         "edit": msg(N_("or edit {where}: {change}"), where=value_ex.source,
-                    change=f"{name} 120s;")})
+                    change=f"{name} 120s;"), "at_location": loc, "at_server": server})
 
 
 def _directive(action: str, loc: Location | None) -> str:
