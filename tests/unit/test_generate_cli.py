@@ -17,10 +17,10 @@ from test_generate_detect import APP_USER, FIXTURES, LAB_LAYOUTS, place, real_ve
 ENV = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": ""}
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "gatewaydoctor", "generate", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=ENV,
-                          check=False)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                          env=env or ENV, check=False)
 
 
 @pytest.fixture
@@ -96,6 +96,18 @@ def test_an_invalid_unit_is_not_written(lab_app: Path, tmp_path: Path) -> None:
                "--server", "gunicorn")
     _one_sentence(proc, "")
     assert not out.exists()
+
+
+def test_a_unit_systemd_analyze_cannot_verify_is_written_with_a_warning(
+        lab_app: Path, tmp_path: Path) -> None:
+    """Where systemd-analyze is not installed (here: not on PATH), the unit is written and
+    the user told it was not verified."""
+    out = tmp_path / "backend.service"
+    proc = cli("unit", str(lab_app), "--port", "8123", "--output", str(out), "--write",
+               env={**ENV, "PATH": str(tmp_path / "empty")})
+    assert proc.returncode == 0, proc.stderr
+    assert "systemd-analyze is not installed: the unit was not verified" in proc.stderr
+    assert "ExecStart=" in out.read_text()
 
 
 def test_site_written_only_after_nginx_t(lab_app: Path, tmp_path: Path) -> None:
