@@ -78,8 +78,10 @@ def find() -> Nginx:
                                    "none on PATH; install nginx or write the site with "
                                    "--output FILE"))
     conf = nginxscan.conf_path(_version(argv[0]), master)
-    return Nginx(tuple(a for a in argv if a not in ("-c", conf)), conf,
-                 how or _("{binary} -V").format(binary=argv[0]))
+    if "-c" in argv:  # the configuration is named apart: test() and the hints add it
+        at = argv.index("-c")
+        argv = argv[:at] + argv[at + 2:]
+    return Nginx(tuple(argv), conf, how or _("{binary} -V").format(binary=argv[0]))
 
 
 def _included(conf: str, pattern: str) -> str:

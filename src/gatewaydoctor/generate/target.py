@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import GatewayDoctorError
 from ..i18n import _
-from .appscan import Candidate, Source, module_file, scan
+from .appscan import FRAMEWORKS, Candidate, Source, module_file, scan
 
 MAX_ABOVE = 3  # how far above the app folder a package's parent may be
 MAX_FOLLOW = 200  # local modules followed from the app's module
@@ -63,8 +63,6 @@ def _resolve(sources: dict[str, Source]) -> list[Candidate]:
     for cand in every:
         src = sources[cand.file]
         if cand.factory in factories:
-            from .appscan import FRAMEWORKS
-
             cand.framework, cand.kind = FRAMEWORKS[factories[cand.factory]]
             cand.strength = 2
         elif cand.alias_of is not None:
