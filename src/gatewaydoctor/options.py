@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from . import __version__
 from .app import Options
 from .i18n import LANGUAGES, _
+from .lint import command as lint_command
 from .report import output as report_output
 
 DESCRIPTION = ("Command line: `gatewaydoctor diagnose [URL] [--json] [--no-exec] [--skip ...] "
@@ -200,6 +201,8 @@ COMMANDS: tuple[tuple[str, Callable[[], str], Callable[[argparse.ArgumentParser]
                           "it uses, how to fix and verify"), _explain_options),
     ("schema", lambda: _("print the JSON Schema of the --json report"), _no_options),
     ("completion", lambda: _("print a shell completion script"), _completion_options),
+    ("lint", lambda: _("check unit, supervisor and nginx files for the mistakes behind "
+                       "502/503/504 (default: this host's own)"), lint_command.add_options),
     ("generate", lambda: _("write a systemd unit, nginx site or supervisor program for an app "
                            "folder, validated first"), lambda p: _generate_options(p)),
 )

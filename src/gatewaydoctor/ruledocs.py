@@ -26,7 +26,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .errors import GatewayDoctorError
 from .i18n import LANGUAGES, current_language, normalize
@@ -118,12 +118,18 @@ def path_of(symbol: str, lang: str) -> Path:
 
 def resolve(name: str) -> tuple[str, str]:
     """(ID, symbol) of the registered rule called name (its ID, any case, or its symbol)."""
-    from .rules import all_rules
-
-    for r in all_rules():
+    for r in _registered():
         if name.upper() == r.id or name == r.symbol:
             return r.id, r.symbol
     raise DocError(f"no rule is called {name!r}")
+
+
+def _registered() -> list[Any]:
+    """Every rule with a page: diagnose's rules, then lint's own (GD-LNT-nnn)."""
+    from .lint.registry import lint_rules
+    from .rules import all_rules
+
+    return [*all_rules(), *lint_rules()]
 
 
 def parse(text: str, lang: str, where: str = "<page>") -> RuleDoc:
@@ -176,10 +182,8 @@ def load(symbol: str, lang: str | None = None) -> RuleDoc:
 
 def all_docs(lang: str | None = None) -> dict[str, RuleDoc]:
     """symbol -> RuleDoc for every registered rule that has a page in lang, by rule ID."""
-    from .rules import all_rules
-
     lang = language(lang)
-    return {r.symbol: load(r.symbol, lang) for r in all_rules()
+    return {r.symbol: load(r.symbol, lang) for r in _registered()
             if path_of(r.symbol, lang).is_file()}
 
 
@@ -195,12 +199,10 @@ def rules_listing(as_json: bool = False, lang: str | None = None) -> str:
     """`gatewaydoctor rules`: ID, symbol, category, severity and title of every rule."""
     import json
 
-    from .rules import all_rules
-
     rows = [{"id": r.id, "symbol": r.symbol, "category": r.category,
              "severity": r.severity.value, "role": r.role, "layer": r.layer,
              "title": title_of(r.symbol, r.title, lang), "anchor": doc_anchor(r.symbol)}
-            for r in all_rules()]
+            for r in _registered()]
     if as_json:
         return json.dumps(rows, indent=1, ensure_ascii=False)
     return "\n".join(f"{r['id']}  {r['symbol']:<24} {r['category']:<30} {r['severity']:<8} "

@@ -55,13 +55,15 @@ def as_json(out: str, err: str) -> Any:
 
 def host_state(d: Deployed) -> str:
     """What must not change: each file's digest, mode and owner under the watched folders,
-    the app's folder and nginx's; every unit's state (but the app's own, which its
-    manager's restart policy changes by itself) and enablement."""
+    the app's folder and nginx's (not the logs, where the app and nginx write our probes);
+    every unit's state (but the app's own, which its manager's restart policy changes by
+    itself) and enablement."""
     nginx = [c.rsplit("/", 1)[0] for c in (d.spec.site, d.spec.nginx[-1]) if "/" in c]
     folders = " ".join(sorted({*WATCHED, d.spec.app_dir, *nginx}))
     return d.sh(
         f"for p in {folders}; do [ -e \"$p\" ] && find \"$p\" -path '*/venv' -prune -o "
-        "-path '*/__pycache__' -prune -o -type f -printf '%p %m %U %G ' -exec sha256sum {} \\; ; "
+        "-path '*/__pycache__' -prune -o -name '*.log' -o -name nohup.out -o "
+        "-type f -printf '%p %m %U %G ' -exec sha256sum {} \\; ; "
         "done 2>/dev/null | sort -u; systemctl list-units --all --no-legend --plain | "
         f"awk '$1 != \"{d.spec.app}\" {{print $1, $3, $4}}' | sort; "
         "systemctl list-unit-files --no-legend | sort",
@@ -106,7 +108,9 @@ def fix_family(d: Deployed, family: str) -> None:
                     ) == snapshot, f"{family}: rollback did not restore {touched}"
     listed = as_json(*doctor(d, "fix", "--list", "--json")[1:])
     assert [r["status"] for r in listed if r["id"] == run["id"]] == ["rolled-back"]
-    # healthy again for the next family (a fault the rollback brought back is fixed again)
+    # healthy again for the next family (a fault the rollback brought back is fixed again,
+    # once a user has met it, as the family's injection had)
+    d.curl_status("/" + url.split("/", 3)[3], timeout=10)
     code, out, err = doctor(d, "fix", url, "--json")
     if any(r["automatic"] for r in as_json(out, err)["remedies"]):
         apply(d, url, family)
@@ -116,7 +120,9 @@ def apply(d: Deployed, url: str, family: str) -> dict[str, Any]:
     """`fix URL --apply --yes`: applied, re-diagnosed healthy, the URL answers 200."""
     code, out, err = doctor(d, "fix", url, "--apply", "--yes", "--json")
     run = as_json(out, err)
-    assert run["status"] == "applied" and code == 0, (family, run, err[-2000:])
+    assert run["status"] == "applied" and code == 0, (
+        family, run["reason"], [st.get("line") or st.get("path") for st in run["steps"]],
+        err[-1500:])
     assert run["verdict_after"] == "healthy", (family, run)
     path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
     assert d.wait_for("/" + path, 200, timeout=20) == 200, family

@@ -17,6 +17,7 @@ from cases import case_data, load_case
 from conftest import RULE_FIXTURES
 
 from gatewaydoctor import cli, ruledocs
+from gatewaydoctor.lint.registry import lint_rules
 from gatewaydoctor.parse import build_facts
 from gatewaydoctor.rules.registry import Rule, all_rules, run_rules
 
@@ -157,7 +158,8 @@ def test_a_drifted_bad_example_fails(tmp_path: Path) -> None:
 
 
 def test_pages_belong_to_registered_rules() -> None:
-    symbols = {r.symbol for r in RULES}
+    # diagnose's rules, and lint's own (GD-LNT-nnn: tests/unit/test_lint_docs.py checks those)
+    symbols = {r.symbol for r in RULES} | {r.symbol for r in lint_rules()}
     for lang in LANGS:
         pages = {p.stem for p in (ruledocs.DOCS_DIR / lang).glob("*.md")}
         assert pages == symbols, f"{lang}: {sorted(pages ^ symbols)}"
@@ -219,11 +221,11 @@ def test_explain_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
 def test_rules_listing(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(RULES)
+    assert len(lines) == len(RULES) + len(lint_rules())
     assert lines[0].split()[:4] == [RULES[0].id, RULES[0].symbol, RULES[0].category, "error"]
     assert cli.main(["rules", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["id"] for r in rows] == [r.id for r in RULES]
+    assert [r["id"] for r in rows] == [r.id for r in RULES] + [r.id for r in lint_rules()]
     assert rows[0] == {"id": RULES[0].id, "symbol": RULES[0].symbol,
                        "category": RULES[0].category, "severity": RULES[0].severity.value,
                        "role": RULES[0].role, "layer": RULES[0].layer,

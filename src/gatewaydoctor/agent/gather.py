@@ -392,6 +392,12 @@ def _uwsgi_files(c: _Collector, unit: str, argv: list[str], workdir: str) -> Non
     w = c.windows
     for path in uwsgi_agent.log_paths(argv, texts)[:4]:
         c.submit(uwsgi_agent.read_log, path, unit, w["error_log_bytes"], w["error_log_lines"])
+    # uWSGI changes into its `chdir` before loading the app: the app's folder, where the
+    # unit itself names none.
+    target = execspec.app_target(argv + [a for t in texts for a in execspec.uwsgi_ini_args(t)])
+    chdir = (target.chdir if target else None) or ""
+    if not workdir and chdir.startswith("/"):
+        c.submit(pyapp.workdir_listing, sources.dir_listing(chdir), chdir)
 
 
 def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str],

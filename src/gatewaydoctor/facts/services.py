@@ -73,6 +73,9 @@ class Service:
     # Where a hand-started server's output goes: a file (nohup.out), a terminal, a pipe; for
     # uWSGI, the file its configuration logs to (`logto`).
     output: str | None = None
+    # The virtualenv its server loads the app with when its command line does not run that
+    # venv's Python (uWSGI's `virtualenv`/`home` option).
+    venv: str | None = None
 
     @property
     def program(self) -> str:

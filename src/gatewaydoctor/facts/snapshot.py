@@ -194,8 +194,15 @@ class Facts:
             return True
         if u.active_state in ("inactive", "failed") or u.n_restarts < 2:
             return False
-        systemd_lines = [e for e in self.journal_of(u.name) if EXITED_RE.search(e.message) or
-                         RESTART_RE.search(e.message) or "Started " in e.message]
+        if u.manager != "systemd":
+            # Its manager's state says it (pm2 `errored`/`launching`, supervisor `BACKOFF`
+            # read as auto-restart); its restart count only grows, and its log has no
+            # systemd lines to tell the last start from the last exit.
+            return False
+        # systemd's own lines only: uvicorn logs `Started server process` too
+        systemd_lines = [e for e in self.journal_of(u.name) if e.identifier == "systemd" and (
+            EXITED_RE.search(e.message) or RESTART_RE.search(e.message)
+            or e.message.startswith("Started "))]
         # Type=simple units read as active/running for the instant between start and crash;
         # the journal tells whether the last thing that happened was a crash.
         return bool(systemd_lines) and not systemd_lines[-1].message.lstrip().startswith(
@@ -250,12 +257,21 @@ class Facts:
         return None if later_start else hit
 
     def latest_traceback(self, unit: str, exc_types: tuple[str, ...]) -> Traceback | None:
-        """The newest journal traceback of unit ending in one of exc_types, else the probe's."""
-        tbs = [t for t in self.tracebacks_of(unit) if t.exc_type.split(".")[-1] in exc_types]
-        journal = [t for t in tbs if t.origin == "journal"]
-        if journal:
+        """The unit's newest journal traceback if it ends in one of exc_types, else the
+        probe's newest that does.
+
+        What the app dies of now is its newest traceback: an older one of another kind is
+        a failure since fixed. And a unit that runs, and has since its last start (not
+        failing), left all its journal's tracebacks behind: only the probe's count."""
+        mine = self.tracebacks_of(unit)
+        journal = [t for t in mine if t.origin == "journal"]
+        known = self.unit(unit)
+        if journal and (known is None or self.failing(known)) and \
+                journal[-1].exc_type.split(".")[-1] in exc_types:
             return journal[-1]
-        return tbs[-1] if tbs else None
+        probe = [t for t in mine if t.origin != "journal"
+                 and t.exc_type.split(".")[-1] in exc_types]
+        return probe[-1] if probe else None
 
     def tracebacks_by_unit(self) -> dict[str, list[Traceback]]:
         """Tracebacks grouped by unit (unit-less ones are dropped)."""
@@ -267,6 +283,8 @@ class Facts:
 
     def python_of(self, unit: Unit) -> str:
         """The interpreter the unit runs, for fix commands."""
+        if unit.venv:
+            return f"{unit.venv.rstrip('/')}/bin/python"
         for info in self.pythons or ():
             if info.unit == unit.name and info.interpreter:
                 return info.interpreter

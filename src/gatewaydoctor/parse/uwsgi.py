@@ -63,7 +63,27 @@ def with_configs(units: tuple[Unit, ...], ev: Evidence) -> tuple[Unit, ...]:
             out.append(u)
             continue
         full = argv + [a for text in texts[u.name] for a in execspec.uwsgi_ini_args(text)]
-        out.append(replace(u, app=execspec.app_target(full) or u.app,
+        app = execspec.app_target(full) or u.app
+        out.append(replace(u, app=app,
                            binds=tuple(Endpoint.parse(b) for b in execspec.binds(full)),
-                           output=logs.get(u.name) or u.output))
+                           output=logs.get(u.name) or u.output, venv=_venv(full),
+                           # uWSGI changes into `chdir` before it loads the app
+                           working_directory=u.working_directory or (app.chdir if app else None)))
     return tuple(out)
+
+
+# uWSGI's names for the virtualenv it loads the app with (core/uwsgi.c: home, virtualenv,
+# venv, pyhome; -H).
+VENV_OPTIONS = ("--home", "--virtualenv", "--venv", "--pyhome", "-H")
+
+
+def _venv(argv: list[str]) -> str | None:
+    """The last virtualenv option of a uwsgi command line (with its files), if any:
+    `--home PATH` or `--home=PATH`."""
+    found = None
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name in VENV_OPTIONS:
+            found = value if eq else (argv[i + 1] if i + 1 < len(argv) else None)
+    return found
+
