@@ -167,3 +167,21 @@ def test_not_writable_is_one_sentence(lab_app: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, env=ENV, check=False)
     _one_sentence(proc, f"cannot write in {folder}")
     assert not (folder / "backend.service").exists()
+
+
+def test_gatewaydoctor_lint_finds_nothing_in_what_generate_writes(lab_app: Path,
+                                                                   tmp_path: Path) -> None:
+    """The two halves agree: the files generate writes are clean for lint's rules (the
+    proxy_pass port is the one the unit and the program bind)."""
+    written = []
+    for kind, name in (("unit", "backend.service"), ("site", "backend.conf"),
+                       ("supervisor", "backend.ini")):
+        out = tmp_path / name
+        proc = cli(kind, str(lab_app), "--port", "8123", "--server-name", "api.example.org",
+                   "--output", str(out), "--write")
+        assert proc.returncode == 0, proc.stderr
+        written.append(str(out))
+    lint = subprocess.run([sys.executable, "-m", "gatewaydoctor", "lint", *written],
+                          capture_output=True, text=True, timeout=120, env=ENV, check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "no problem found in 3 file(s)" in lint.stdout + lint.stderr
