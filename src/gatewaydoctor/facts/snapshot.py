@@ -70,6 +70,10 @@ _DISABLED_RE = re.compile(r"upstream server temporarily disabled")
 _PYTHON_SCRIPTS = ("uvicorn", "gunicorn", "hypercorn", "daphne")
 
 
+# Seconds within which tracebacks belong to one crash (a chained exception, several workers).
+CRASH_SPAN = 5.0
+
+
 @dataclass(frozen=True)
 class Facts:
     """Everything the rules may read. A field is None when it could not be gathered."""
@@ -264,14 +268,23 @@ class Facts:
         a failure since fixed. And a unit that runs, and has since its last start (not
         failing), left all its journal's tracebacks behind: only the probe's count."""
         mine = self.tracebacks_of(unit)
-        journal = [t for t in mine if t.origin == "journal"]
         known = self.unit(unit)
-        if journal and (known is None or self.failing(known)) and \
-                journal[-1].exc_type.split(".")[-1] in exc_types:
-            return journal[-1]
+        journal = [t for t in mine if t.origin == "journal"] if known is None or \
+            self.failing(known) or not self._serving(known) else []
+        last = journal[-1].time if journal else None
+        if last is not None:  # the newest crash: a chained exception prints several
+            journal = [t for t in journal if t.time is not None and last - t.time <= CRASH_SPAN]
+        matching = [t for t in journal if t.exc_type.split(".")[-1] in exc_types]
+        if matching:
+            return matching[-1]
         probe = [t for t in mine if t.origin != "journal"
                  and t.exc_type.split(".")[-1] in exc_types]
         return probe[-1] if probe else None
+
+    def _serving(self, u: Unit) -> bool:
+        """Something listens where the unit's server binds (Django's autoreloader, say,
+        runs on while the server it starts died at import)."""
+        return all(self.listeners_at(b) for b in self.meant_binds(u))
 
     def tracebacks_by_unit(self) -> dict[str, list[Traceback]]:
         """Tracebacks grouped by unit (unit-less ones are dropped)."""
