@@ -109,7 +109,8 @@ def _in_module(name: str) -> Callable[[argparse.Namespace, argparse.ArgumentPars
 COMMANDS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
     "diagnose": diagnose, "fix": _in_module("fix_command"), "bundle": bundle,
     "gather": gather, "rules": rules, "explain": explain, "schema": schema,
-    "completion": completion, "lint": _in_module("lint.command")}
+    "completion": completion, "lint": _in_module("lint.command"),
+    "generate": _in_module("generate")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

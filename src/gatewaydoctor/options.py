@@ -203,4 +203,12 @@ COMMANDS: tuple[tuple[str, Callable[[], str], Callable[[argparse.ArgumentParser]
     ("completion", lambda: _("print a shell completion script"), _completion_options),
     ("lint", lambda: _("check unit, supervisor and nginx files for the mistakes behind "
                        "502/503/504 (default: this host's own)"), lint_command.add_options),
+    ("generate", lambda: _("write a systemd unit, nginx site or supervisor program for an app "
+                           "folder, validated first"), lambda p: _generate_options(p)),
 )
+
+
+def _generate_options(p: argparse.ArgumentParser) -> None:
+    from .generate import add_options
+
+    add_options(p)

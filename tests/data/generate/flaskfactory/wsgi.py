@@ -1,0 +1,3 @@
+from blogapp import create_app
+
+app = create_app()

@@ -1,0 +1,5 @@
+"""Settings from the environment (the unit's EnvironmentFile)."""
+
+import os
+
+GREETING = os.environ.get("GREETING", "hello")

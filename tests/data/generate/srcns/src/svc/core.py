@@ -1,0 +1,3 @@
+"""Shared settings of the service package."""
+
+NAME = "svc"
