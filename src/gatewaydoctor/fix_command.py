@@ -40,9 +40,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _plan_or_apply(args: argparse.Namespace, planned: app.FixResult) -> int:
     """The dry run, or --apply: the plan, the confirmation, the run and how it ended."""
-    if not args.apply:
+    manual_only = args.apply and not planned.plan.actions and not planned.before.offline
+    if not args.apply or manual_only:
         sys.stdout.write(render.dumps(render.plan_dict(planned.plan)) if args.json else
                          render.plan_text(planned.plan, _apply_command(args)))
+        if manual_only and planned.plan.remedies:
+            say(_("nothing in this plan can be carried out automatically; its manual steps "
+                  "are above"))
         return EXIT_HEALTHY if planned.plan.verdict == "healthy" else EXIT_PROBLEMS
     if not args.json:
         sys.stdout.write(render.plan_text(planned.plan, _apply_command(args)))

@@ -120,6 +120,7 @@ def apply(d: Deployed, url: str, family: str) -> dict[str, Any]:
     """`fix URL --apply --yes`: applied, re-diagnosed healthy, the URL answers 200."""
     code, out, err = doctor(d, "fix", url, "--apply", "--yes", "--json")
     run = as_json(out, f"{family}: {err}")
+    assert "status" in run, (family, "nothing to apply", run)
     assert run["status"] == "applied" and code == 0, (
         family, run["reason"], [st.get("line") or st.get("path") for st in run["steps"]],
         err[-1500:])
