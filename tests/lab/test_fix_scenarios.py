@@ -22,7 +22,12 @@ from typing import Any
 
 import pytest
 from gdlab import Stack, stop_stack
+from gdlab.families import FAMILIES
+from gdlab.matrix import pairs
 from gdlab.scenarios import SCENARIOS, UNIT
+from gdlab.stacks import STACKS, Deployed
+from gdlab.stacks import boot as boot_deployed
+from gdlab.stacks import stop as stop_deployed
 from labtools import boot
 
 STATE = {"GATEWAYDOCTOR_STATE_DIR": "/run/gatewaydoctor-fixes"}  # the lab's private /run
@@ -52,6 +57,9 @@ MANUAL = {
     "db-missing-startup": ("appdb_prod",),
     "crash-loop-unknown": ("WorkingDirectory",),
     "supervisor-relative-import": ("from config import settings",),
+    # Group= changes what the service may read, RuntimeDirectoryMode=0755 opens the socket to
+    # every local user: a choice about who may reach the app, the person's
+    "socket-permission": ("www-data",),
 }
 # A fix that is safe but cannot hold: the app exits at import without a word, so starting it
 # after the start limit fails again; the run must roll itself back.
@@ -59,6 +67,7 @@ ROLLS_BACK = ("start-limit-hit",)
 # Not here: relative-import-rotated (relative-import's plan), oom-killed, gunicorn-worker-oom,
 # disk-full and firewall-drop (limits of the host: their plans are the rules' own manual
 # steps), hand-started-died (test_fix.py's panel cells cover a server started by hand).
+# The gunicorn group is one boot: socket-permission after the worker timeout's reset.
 
 GROUPS = {
     "nginx": ("nginx-not-reloaded", "upstream-mismatch", "localhost-ipv6", "rate-limit-docs",
@@ -71,13 +80,14 @@ GROUPS = {
             "supervisor-relative-import"),
     "database": ("db-down-health", "db-down-startup", "db-auth-health", "db-auth-startup",
                  "db-missing-health", "db-missing-startup"),
-    "gunicorn": ("gunicorn-worker-timeout",),
+    "gunicorn": ("gunicorn-worker-timeout", "socket-permission"),
 }
 # What reset() puts back: the stage folders bound into the lab (host side).
 STAGED = ("srv", "etc-systemd", "etc-nginx")
 
 
-def doctor(stack: Stack, *args: str, timeout: float = 180) -> tuple[int, str, str]:
+def doctor(stack: Stack | Deployed, *args: str, timeout: float = 180
+           ) -> tuple[int, str, str]:
     proc = stack.lab.run([sys.executable, "-m", "gatewaydoctor", *args], timeout=timeout,
                          env=STATE)
     return proc.returncode, proc.stdout, proc.stderr
@@ -106,7 +116,7 @@ def files_of(plan: dict[str, Any]) -> list[str]:
                    if s["kind"] == "file"})
 
 
-def stat_files(stack: Stack, paths: list[str]) -> str:
+def stat_files(stack: Stack | Deployed, paths: list[str]) -> str:
     if not paths:
         return ""
     return stack.lab.sh(" ".join(["stat -c '%n %a %u %g'", *paths, "&& sha256sum", *paths]))
@@ -205,8 +215,38 @@ def test_every_scenario_is_placed() -> None:
     grouped = [n for names in GROUPS.values() for n in names]
     assert sorted(grouped) == sorted(placed)
     left_out = {"relative-import-rotated", "oom-killed", "gunicorn-worker-oom", "disk-full",
-                "firewall-drop", "hand-started-died", "socket-permission"}
+                "firewall-drop", "hand-started-died"}
     faults = {n for n, s in SCENARIOS.items() if s.category is not None}
     assert faults - placed == left_out
     for names in GROUPS.values():
         assert len({SCENARIOS[n].variant for n in names}) == 1, names
+
+
+@pytest.mark.parametrize("stack", [s for s, _f, reason in pairs(list(STACKS), ["db-down"])
+                                   if reason is None])
+def test_db_down_is_fixed_on_every_stack(stack: str) -> None:
+    """PostgreSQL stopped under each stack's app (systemd, supervisor, pm2, uWSGI, a panel's
+    nginx...): the plan starts the database's own unit and restarts the app with its own
+    manager; applied, the stack is healthy; rolled back, the database is stopped again."""
+    d = boot_deployed(stack)
+    try:
+        fam = FAMILIES["db-down"]
+        fam.inject(d)
+        url = fam.url(d) or d.url(d.spec.path)
+        code, out, err = doctor(d, "fix", url, "--json")
+        first = as_json(out, err)["remedies"][0]
+        assert code == 1 and first["symbol"] == "database-unreachable", first
+        assert first["automatic"], first
+        lines = [s["line"] for s in first["steps"] if s["kind"] == "command"]
+        assert lines[0] == "systemctl start postgresql.service", lines
+        code, out, err = doctor(d, "fix", url, "--apply", "--yes", "--json")
+        run = as_json(out, err)
+        assert code == 0 and run["status"] == "applied", (run, err[-2000:])
+        assert run["verdict_after"] == "healthy", run
+        assert d.wait_for(d.spec.health, 200, timeout=20) == 200
+        code, out, err = doctor(d, "fix", "--rollback", run["id"])
+        assert code == 0, (out, err)
+        assert d.sh("systemctl is-active postgresql.service", check=False).strip() == \
+            "inactive"
+    finally:
+        stop_deployed(d)
