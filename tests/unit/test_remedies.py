@@ -229,3 +229,32 @@ def test_database_units_are_parsed_once_each() -> None:
     assert [(u.name, u.stopped) for u in got] == [("postgresql.service", False),
                                                    ("postgresql@15-main.service", True)]
     assert got[1].app == "api.service"
+
+
+MAIN = "import os\n\nimport psycopg2\nfrom .config import settings\n\napp = None\n"
+
+
+@pytest.mark.parametrize("with_code", [False, True])
+def test_relative_import_is_a_patch_applied_only_with_code(with_code: bool) -> None:
+    """The traceback's line made absolute: shown as a patch to review, carried out (with the
+    service's restart) only under `fix --with-code`."""
+    cause, facts = _cause("relative-import")
+    host = Host(False, NGINX, {"/srv/app/backend/main.py": MAIN}, with_code=with_code)
+    steps = load()["relative-import"].steps(cause, facts, host)
+    if not with_code:
+        assert len(steps) == 1 and isinstance(steps[0], Manual)
+        assert "--with-code" in steps[0].text
+        assert "-from .config import settings\n+from config import settings" in steps[0].text
+        return
+    change, restart = steps
+    assert isinstance(change, FileChange) and change.path == "/srv/app/backend/main.py"
+    assert _diff(change) == ["-from .config import settings", "+from config import settings"]
+    assert isinstance(restart, Command)
+    assert restart.line == "systemctl restart fastapi-backend.service"
+
+
+def test_relative_import_from_a_recording_keeps_the_reports_two_ways() -> None:
+    """Without the code file (a recording holds none) the plan is the report's own fix."""
+    r = _first("relative-import")
+    assert not r.automatic and isinstance(r.steps[0], Manual)
+    assert "backend.main:app" in r.steps[0].text + "\n".join(r.steps[0].commands)
