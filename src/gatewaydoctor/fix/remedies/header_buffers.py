@@ -12,7 +12,7 @@ from ...findings import Finding
 from ...i18n import N_, _
 from ..edits import change_lines, indent_of
 from ..host import Host
-from ..steps import Command, FileChange, Step
+from ..steps import Command, Step
 from . import remedy
 
 HEADER_BUFFER_K = 16  # nginx's default is one memory page (4k or 8k); 16k holds an 8 KB cookie
@@ -20,15 +20,25 @@ HEADER_BUFFER_K = 16  # nginx's default is one memory page (4k or 8k); 16k holds
 
 @remedy("header-too-big", verify=N_("the app's answer passes nginx instead of a 502"))
 def bigger_buffers(cause: Finding, facts: Facts, host: Host) -> list[Step]:
-    """`X_buffer_size`, `X_buffers` and `X_busy_buffers_size` set in the location (X: proxy or
-    uwsgi, whichever passes the request there)."""
-    loc = cause.values.get("at_location")
-    if not isinstance(loc, Location) or facts.nginx_config is None or host.nginx_elsewhere:
+    """`X_buffer_size`, `X_buffers` and `X_busy_buffers_size` set in each location whose
+    answers nginx refused (X: proxy or uwsgi, whichever passes the request there)."""
+    places = cause.values.get("at_locations") or (cause.values.get("at_location"),)
+    locs = [loc for loc in places if isinstance(loc, Location)] \
+        if isinstance(places, tuple) else []
+    if not locs or facts.nginx_config is None or host.nginx_elsewhere:
         return []
-    change = _set_buffers(host, loc, _size_k(str(cause.values.get("size", ""))))
-    if change is None:
+    k = _size_k(str(cause.values.get("size", "")))
+    by_file: dict[str, list[tuple[int, Callable[[str], str]]]] = {}
+    for loc in locs:
+        by_file.setdefault(loc.file, []).extend(_set_buffers(loc, k))
+    where = ", ".join(loc.where for loc in locs)
+    why = _("the app's response headers are larger than {prefix}_buffer_size; {k}k buffers "
+            "in {where}").format(prefix=_prefix(locs[0]), k=k, where=where)
+    changes = [c for path, edits in by_file.items()
+               if (c := change_lines(host, path, why, edits)) is not None]
+    if not changes:
         return []
-    return [change, Command(host.nginx["nginx_test"], _("nginx must accept the change")),
+    return [*changes, Command(host.nginx["nginx_test"], _("nginx must accept the change")),
             Command(host.nginx["nginx_reload"], _("load it into the running nginx"),
                     undo=host.nginx["nginx_reload"])]
 
@@ -51,12 +61,13 @@ def buffer_lines(prefix: str, k: int) -> dict[str, str]:
             f"{prefix}_busy_buffers_size": f"{prefix}_busy_buffers_size {2 * k}k;"}
 
 
-def _set_buffers(host: Host, loc: Location, k: int) -> FileChange | None:
+def _prefix(loc: Location) -> str:
+    return "uwsgi" if loc.pass_name == "uwsgi_pass" else "proxy"
+
+
+def _set_buffers(loc: Location, k: int) -> list[tuple[int, Callable[[str], str]]]:
     """The location's own lines rewritten, the missing ones added after `location ... {`."""
-    prefix = "uwsgi" if loc.pass_name == "uwsgi_pass" else "proxy"
-    wanted = buffer_lines(prefix, k)
-    why = _("the app's response headers are larger than {prefix}_buffer_size; {k}k buffers "
-            "in {where}").format(prefix=prefix, k=k, where=loc.where)
+    wanted = buffer_lines(_prefix(loc), k)
     own = {d.name: d for d in loc.directives if d.name in wanted and d.file == loc.file}
     changes = [(d.line, _rewrite(name, wanted[name])) for name, d in own.items()]
     missing = [text for name, text in wanted.items() if name not in own]
@@ -66,7 +77,7 @@ def _set_buffers(host: Host, loc: Location, k: int) -> FileChange | None:
             return line  # the block opens on another line: not guessed
         return "\n".join([line, *(f"{indent_of(line)}    {text}" for text in missing)])
 
-    return change_lines(host, loc.file, why, [*changes, (loc.line, add)])
+    return [*changes, (loc.line, add)]
 
 
 def _rewrite(name: str, text: str) -> Callable[[str], str]:

@@ -48,4 +48,7 @@ def header_too_big(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                 add=msg(N_("add in {where}: {directives}"), where=where,
                         directives="proxy_buffer_size 16k; proxy_buffers 8 16k; "
                                    "proxy_busy_buffers_size 32k;"),
-                at_location=loc, at_server=server)
+                at_location=loc, at_server=server,
+                # every location whose answers nginx refused (a fix gives each its buffers)
+                at_locations=tuple(dict.fromkeys(at for e in lines
+                                                 if (at := facts.place(e)[1]) is not None)))
