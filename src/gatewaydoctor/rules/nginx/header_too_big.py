@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ...facts import ErrorLogEntry, Facts, NginxConfig, Probe, place_links
+from ...facts import ErrorLogEntry, Facts, Location, NginxConfig, Probe, place_links
 from ...findings import Excerpt, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -48,7 +48,9 @@ def header_too_big(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                 add=msg(N_("add in {where}: {directives}"), where=where,
                         directives="proxy_buffer_size 16k; proxy_buffers 8 16k; "
                                    "proxy_busy_buffers_size 32k;"),
-                at_location=loc, at_server=server,
-                # every location whose answers nginx refused (a fix gives each its buffers)
-                at_locations=tuple(dict.fromkeys(at for e in lines
-                                                 if (at := facts.place(e)[1]) is not None)))
+                at_location=loc, at_server=server, at_locations=_refused_at(facts, lines))
+
+
+def _refused_at(facts: Facts, lines: list[ErrorLogEntry]) -> tuple[Location, ...]:
+    """Every location whose answers nginx refused (a fix gives each its buffers)."""
+    return tuple(dict.fromkeys(at for e in lines if (at := facts.place(e)[1]) is not None))
