@@ -183,6 +183,17 @@ def sync(pristine: Path, live: Path) -> None:
         subprocess.run(["cp", "-a", str(child), str(twin)], check=True)
 
 
+def answers(stack: Stack, path: str) -> int:
+    """What nginx answers path within 30 s, each request given 15 s (the handler of
+    gunicorn-worker-timeout takes 8 s: answering slowly is what its fix allows)."""
+    seen = 0
+    for _ in range(3):
+        seen = stack.curl_status(path, timeout=15.0)
+        if seen == 200:
+            break
+    return seen
+
+
 def fix_scenario(stack: Stack, name: str) -> None:
     """Inject, plan (changing nothing), then apply and roll back, or check the manual step."""
     scenario = SCENARIOS[name]
@@ -217,8 +228,8 @@ def fix_scenario(stack: Stack, name: str) -> None:
         assert stat_files(stack, touched) == snapshot
         return
     assert code == 0 and run["status"] == "applied", (name, run, err[-2000:])
-    assert run["verdict_after"] == "healthy", (name, run)
-    assert stack.wait_for(scenario.path, 200, timeout=20) == 200, name
+    assert run["verdict_after"] == "healthy", (name, run, err[-1500:])
+    assert answers(stack, scenario.path) == 200, name
     code, out, err = doctor(stack, "fix", "--rollback", run["id"])
     assert code == 0, (name, out, err)
     assert stat_files(stack, touched) == snapshot, f"{name}: rollback did not restore {touched}"
@@ -280,7 +291,8 @@ def test_db_down_is_fixed_on_every_stack(stack: str) -> None:
         assert code == 1 and first["symbol"] == "database-unreachable", first
         if stack in NO_DSN:
             assert not first["automatic"] and first["steps"][0]["kind"] == "manual", first
-            assert "systemctl start postgresql" in first["steps"][0]["commands"], first
+            assert any("systemctl start postgresql" in c
+                       for c in first["steps"][0]["commands"]), first
             return
         assert first["automatic"], first
         lines = [s["line"] for s in first["steps"] if s["kind"] == "command"]

@@ -8,6 +8,7 @@ recorded `nginx -T` dump; a unit file from its recorded `systemctl cat`. The lab
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -258,3 +259,24 @@ def test_relative_import_from_a_recording_keeps_the_reports_two_ways() -> None:
     r = _first("relative-import")
     assert not r.automatic and isinstance(r.steps[0], Manual)
     assert "backend.main:app" in r.steps[0].text + "\n".join(r.steps[0].commands)
+
+
+def test_a_directory_is_given_to_the_services_user_and_taken_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """permission-write: the folder the app writes in becomes its user's; a directory has no
+    content to back up, only its mode and owner, which the rollback puts back."""
+    from gatewaydoctor.fix import run as runs
+
+    monkeypatch.setenv("GATEWAYDOCTOR_STATE_DIR", str(tmp_path / "state"))
+    logs = tmp_path / "logs"
+    logs.mkdir(mode=0o755)
+    os.chown(logs, 0, 0)
+    plan = Plan("h", None, "broken", (Remedy("GD-X", "permission-denied", "c", "t", (
+        FileChange(str(logs), "why", mode=0o755, owner=(65534, 65534)),), "v"),))
+    run = runs.new_run(plan)
+    assert runs.apply(plan, run, [].append)
+    st = logs.stat()
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, 65534, 65534)
+    runs.rollback(runs.Run.load(run.id), [].append)
+    st = logs.stat()
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, 0, 0)
