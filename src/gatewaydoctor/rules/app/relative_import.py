@@ -44,8 +44,6 @@ def relative_import(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Iterator
         if tb is None or RELATIVE not in tb.exc_message:
             continue
         unit = facts.unit(name)
-        if unit is not None and not facts.failing(unit):
-            continue  # running since: it imported its app after the traceback was written
         yield found(tb.excerpts, [Link("unit", name), Link("log", tb.last_line)],
                     unit=name, message=RELATIVE, why=_why(unit, name),
                     restart=facts.restart_command_of(name), **_fix(unit, name, tb))
