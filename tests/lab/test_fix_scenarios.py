@@ -62,8 +62,12 @@ MANUAL = {
     # every local user: a choice about who may reach the app, the person's
     "socket-permission": ("www-data",),
 }
-# Code changes offered as a patch: applied, and verified, under `fix --with-code`.
-WITH_CODE = ("relative-import",)
+# Code changes offered as a patch, applied under `fix --with-code`. Empty for now: the
+# relative-import rule still reads the traceback written before the fix while the unit runs
+# (verification then rolls back), and reading it only while the unit fails made the
+# diagnosis itself flaky in a crash loop caught "running"; the rule needs the unit's start
+# time against the traceback's first.
+WITH_CODE: tuple[str, ...] = ()
 # A fix that is safe but cannot hold: the app exits at import without a word, so starting it
 # after the start limit fails again; the run must roll itself back.
 ROLLS_BACK = ("start-limit-hit",)
