@@ -56,6 +56,7 @@ class Options(NamedTuple):
     from_file: str | None = None  # --from: a bundle or evidence JSON
     evidence: str | None = None  # --evidence: evidence JSON (tests and the lab)
     example: str | None = None
+    with_code: bool = False  # fix --with-code: code patches are carried out too
 
     @property
     def replayed(self) -> str | None:
@@ -153,7 +154,7 @@ def fix_plan(options: Options, *, progress: Progress | None = None) -> FixResult
     before, facts, ev = _diagnosed(options, progress)
     dump = ev.get(NGINX_DUMP)
     host = host_for(facts, dump.stdout if dump is not None else None,
-                    live=not options.replayed)
+                    live=not options.replayed, with_code=options.with_code)
     return FixResult(plan(before, facts, host), before)
 
 

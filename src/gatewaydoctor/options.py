@@ -70,7 +70,9 @@ def app_options(args: argparse.Namespace) -> Options:
                    only=tuple(getattr(args, "only", ())), skip=tuple(getattr(args, "skip", ())),
                    from_file=getattr(args, "from_file", None),
                    evidence=getattr(args, "evidence", None),
-                   example=getattr(args, "example", None))
+                   example=getattr(args, "example", None),
+                   # fix only
+                   with_code=getattr(args, "with_code", False))
 
 
 def _lang_option(p: argparse.ArgumentParser) -> None:
@@ -144,6 +146,9 @@ def _fix_options(f: argparse.ArgumentParser) -> None:
                    help=_("how long the verification waits for the service to come up "
                           "(default 30)"))
     f.add_argument("--json", action="store_true", help=_("print the plan or run as JSON"))
+    f.add_argument("--with-code", action="store_true",
+                   help=_("also apply the code changes the plan offers as patches to review "
+                          "(e.g. a relative import made absolute)"))
     f.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     f.add_argument("--no-exec", action="store_true",
                    help=_("do not run the service's Python (no import probe)"))

@@ -22,6 +22,7 @@ from . import (
     appprobe,
     containers,
     dbprobe,
+    dbunits,
     firewall,
     handstarted,
     namespaces,
@@ -691,6 +692,11 @@ def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
         sources.db_settings(unit), "listing",
         data={"settings": [{"setting": kw["setting"], "origin": kw["origin"]}
                            for _s, kw in checks]})
+    # The local database server's own units: a stopped one is what a fix starts.
+    wanted = tuple(dict.fromkeys(p for _s, kw in checks for p in dbunits.patterns(
+        str(dbprobe.describe(kw["dsn"])["scheme"]), dbprobe.describe(kw["dsn"])["host"])))
+    if wanted:
+        c.submit(dbunits.units, sources.db_server_units(unit), unit, wanted)
     return checks
 
 

@@ -12,6 +12,7 @@ from .database import (
     UNREACHABLE,
     DatabaseCheck,
     DatabaseProblem,
+    DatabaseUnit,
     classify,
     database_problems,
 )
@@ -118,7 +119,7 @@ from .snapshot import (
 
 __all__ = [
     "ADDED", "ADDED_MODULES", "APP_ERROR_RE", "AUTH", "AccessLogEntry", "Accounts", "Container",
-    "Namespaces", "NetNamespace", "AvcDenial", "ChainPolicy", "DatabaseCheck",
+    "Namespaces", "NetNamespace", "AvcDenial", "ChainPolicy", "DatabaseCheck", "DatabaseUnit",
     "DatabaseProblem", "DirListing", "DiskUsage",
     "EXITED_RE", "Endpoint", "EnvFile", "ErrorLogEntry", "FAILED_RE", "Facts", "FileStamp",
     "FileStat", "FirewallRule", "FirewallState", "INPUT_CHAINS", "ImportProbe", "JournalEntry",

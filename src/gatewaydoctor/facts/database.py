@@ -36,6 +36,28 @@ def classify(text: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class DatabaseUnit:
+    """A systemd unit of the local database server an app's DSN names (`postgresql.service`,
+    `postgresql@15-main.service`, `mariadb.service`, `redis-server.service`), as `systemctl
+    show` tells it; `app` is the unit whose DSN led to it."""
+
+    name: str
+    app: str
+    load_state: str
+    active_state: str
+    sub_state: str
+    result: str
+    unit_file_state: str
+    description: str
+    source: str
+
+    @property
+    def stopped(self) -> bool:
+        """Loaded (it exists) and not running: inactive or failed."""
+        return self.load_state == "loaded" and self.active_state in ("inactive", "failed")
+
+
+@dataclass(frozen=True)
 class DatabaseCheck:
     """A database the app is configured to use (from its environment) and what reaching it gave.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..i18n import N_
 from .address import Endpoint
-from .database import DatabaseCheck, DatabaseProblem, database_problems
+from .database import DatabaseCheck, DatabaseProblem, DatabaseUnit, database_problems
 from .files import FileStat
 from .host import (
     PROC_TCP_TABLES,
@@ -102,6 +102,8 @@ class Facts:
     file_stats: tuple[FileStat, ...] | None = None
     accounts: Accounts | None = None
     databases: tuple[DatabaseCheck, ...] | None = None
+    # the systemd units of the local database servers the apps' DSNs name
+    database_units: tuple[DatabaseUnit, ...] | None = None
     system: SystemState | None = None
     firewall: FirewallState | None = None
     selinux: SelinuxState | None = None

@@ -23,6 +23,8 @@ class Host:
     # nginx runs in a mount namespace of its own (a container): its files are not edited
     # from here, its image or volume is
     nginx_elsewhere: bool = False
+    # `fix --with-code`: a change of the app's code is carried out, not only offered
+    with_code: bool = False
 
     def read(self, path: str) -> bytes | None:
         """The file as it is (live), else as the nginx dump holds it; None if neither."""
@@ -44,8 +46,8 @@ class Host:
             return None
 
 
-def host_for(facts: Facts, dump: str | None, live: bool) -> Host:
+def host_for(facts: Facts, dump: str | None, live: bool, with_code: bool = False) -> Host:
     """The Host of a diagnosis: nginx's commands as this host runs it, and the dumped files."""
     dumped = dict(split_dump(dump)) if dump else {}
     inside = facts.nginx_control is not None and facts.nginx_control.inside is not None
-    return Host(live, nginx_commands(facts.nginx_control), dumped, inside)
+    return Host(live, nginx_commands(facts.nginx_control), dumped, inside, with_code)

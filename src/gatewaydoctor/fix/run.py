@@ -184,7 +184,8 @@ def _change_file(run: Run, change: FileChange) -> None:
     hard links, bind mounts and security labels, stay)."""
     path = Path(change.path)
     st = path.stat()
-    current = path.read_bytes()
+    # a directory's mode or owner only (one its service's user must enter or write in)
+    current = b"" if path.is_dir() else path.read_bytes()
     n = len(run.files)
     backup = run.folder / "files" / str(n)
     backup.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -213,10 +214,11 @@ def _change_file(run: Run, change: FileChange) -> None:
 def _restore(run: Run, record: dict[str, Any]) -> None:
     """The file as the run found it: bytes, owner, mode."""
     path = Path(record["path"])
-    old = (run.folder / record["backup"]).read_bytes()
-    with open(path, "r+b") as f:
-        f.write(old)
-        f.truncate()
+    if not path.is_dir():
+        old = (run.folder / record["backup"]).read_bytes()
+        with open(path, "r+b") as f:
+            f.write(old)
+            f.truncate()
     os.chown(path, record["uid"], record["gid"])
     os.chmod(path, record["mode"])
 

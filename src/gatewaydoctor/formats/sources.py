@@ -72,6 +72,14 @@ def unit_journal(unit: str) -> str:
     return UNIT_JOURNAL_PREFIX + unit
 
 
+DB_SERVER_UNITS_PREFIX = "systemd.db_units:"
+
+
+def db_server_units(unit: str) -> str:
+    """The state of the systemd units of the local database server a unit's DSN names."""
+    return DB_SERVER_UNITS_PREFIX + unit
+
+
 # --- supervisord
 SUPERVISOR_CONFIG = "supervisor.config"
 SUPERVISOR_STATUS = "supervisor.status"

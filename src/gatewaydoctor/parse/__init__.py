@@ -359,6 +359,8 @@ TABLE: tuple[Row, ...] = (
     Collect("file_stats", sources.PATH_STAT_PREFIX, one(python.file_stat)),
     One("accounts", sources.ACCOUNTS, python.accounts, "accounts", quiet=True),
     Whole("databases", sources.DB_PREFIX, database.checks),
+    # not gathered unless a DSN names a local server: its absence needs no explaining
+    Step("database_units", lambda b: database.server_units(b.ev)),
     Whole("system", sources.SYS_PREFIX, system.system_state),
     Whole("firewall", sources.FIREWALL_PREFIX, firewall.firewall_state),
     Whole("selinux", sources.SELINUX, system.selinux_state),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..evidence import Evidence, Item
-from ..facts import DatabaseCheck
+from ..facts import DatabaseCheck, DatabaseUnit
 from ..formats import sources
 
 
@@ -55,3 +55,25 @@ def checks(ev: Evidence) -> tuple[DatabaseCheck, ...] | None:
     if not settings and not found:
         return None
     return tuple(found)
+
+
+def server_units(ev: Evidence) -> tuple[DatabaseUnit, ...] | None:
+    """The local database servers' units, each once (None when none was looked for)."""
+    items = [i for i in ev.prefixed(sources.DB_SERVER_UNITS_PREFIX) if i.data]
+    if not items:
+        return None
+    seen: dict[str, DatabaseUnit] = {}
+    for item in items:
+        data = item.data or {}
+        for u in data.get("units") or ():
+            name = str(u.get("Id", ""))
+            if name and name not in seen:
+                seen[name] = DatabaseUnit(
+                    name=name, app=str(data.get("unit", "")),
+                    load_state=str(u.get("LoadState", "")),
+                    active_state=str(u.get("ActiveState", "")),
+                    sub_state=str(u.get("SubState", "")), result=str(u.get("Result", "")),
+                    unit_file_state=str(u.get("UnitFileState", "")),
+                    description=str(u.get("Description", "")),
+                    source=f"systemctl show {name}")
+    return tuple(seen.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ...facts import ErrorLogEntry, Facts, NginxConfig, Probe, place_links
+from ...facts import ErrorLogEntry, Facts, Location, NginxConfig, Probe, place_links
 from ...findings import Excerpt, Severity
 from ...i18n import N_
 from ..registry import rule
@@ -30,7 +30,8 @@ TOO_BIG_RE = re.compile(r"upstream sent too big header")
 def header_too_big(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                    nginx_config: NginxConfig, probes: tuple[Probe, ...] = ()) -> Iterator[Found]:
     """`upstream sent too big header while reading response header from upstream`."""
-    lines = [e for e in nginx_errors if TOO_BIG_RE.search(e.message)]
+    # Lines of workers still running: a reload with bigger buffers replaced the others.
+    lines = facts.since_reload([e for e in nginx_errors if TOO_BIG_RE.search(e.message)])
     if not lines:
         return
     last = lines[-1]
@@ -46,4 +47,10 @@ def header_too_big(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                 path=path or msg(N_("a request")), size=size, n=len(lines), where=where,
                 add=msg(N_("add in {where}: {directives}"), where=where,
                         directives="proxy_buffer_size 16k; proxy_buffers 8 16k; "
-                                   "proxy_busy_buffers_size 32k;"))
+                                   "proxy_busy_buffers_size 32k;"),
+                at_location=loc, at_server=server, at_locations=_refused_at(facts, lines))
+
+
+def _refused_at(facts: Facts, lines: list[ErrorLogEntry]) -> tuple[Location, ...]:
+    """Every location whose answers nginx refused (a fix gives each its buffers)."""
+    return tuple(dict.fromkeys(at for e in lines if (at := facts.place(e)[1]) is not None))

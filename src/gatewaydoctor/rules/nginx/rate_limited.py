@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 from ...facts import (
@@ -27,8 +28,7 @@ LIMIT_RE = re.compile(r"limiting (requests|connections), (?!dry run)(?:excess: (
 
 
 class Kind(NamedTuple):
-    """One kind of limit (`limit_req`, with `limit_req_zone` and `limit_req_status`), what
-    its fix raises and how."""
+    """One kind of limit (`limit_req`, `limit_req_zone`...), what its fix raises and how."""
 
     use: str
     knob: str
@@ -55,7 +55,7 @@ def rate_limited(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                  nginx_config: NginxConfig, probes: tuple[Probe, ...] = ()) -> Iterator[Found]:
     """`limiting requests, excess: … by zone "z"`: nginx answers itself, the app never sees it."""
     zones: dict[tuple[str, str], list[ErrorLogEntry]] = {}
-    for e in nginx_errors:
+    for e in facts.since_reload(list(nginx_errors)):  # workers a reload replaced: old limits
         if m := LIMIT_RE.search(e.message):
             zones.setdefault((m.group(1), m.group(3)), []).append(e)
     url = facts.url_probe()
@@ -68,9 +68,10 @@ def rate_limited(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
         # nginx answered before the upstream: the chain stops at the location.
         links = [Link("url", f"{url.endpoint}{url.path or '/'}")] if url else []
         status = nginx_config.setting(f"{k.use}_status", server, loc)
-        yield _told(evidence, links + list(place_links(server, loc, upstream=False)), k, zone,
-                    lines, define, status.args[0] if status and status.args else "503",
-                    use.where if use else loc.where if loc else msg(N_("the configuration")))
+        told = _told(evidence, links + list(place_links(server, loc, upstream=False)), k, zone,
+                     lines, define, status.args[0] if status and status.args else "503",
+                     use.where if use else loc.where if loc else msg(N_("the configuration")))
+        yield replace(told, values={**told.values, "at_use": use})  # what fix/ edits
 
 
 def _told(evidence: list[Excerpt], links: list[Link], k: Kind, zone: str,

@@ -41,7 +41,9 @@ WORKER_CONN_RE = re.compile(r"(\d+) worker_connections are not enough|"
 def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                        nginx_config: NginxConfig) -> Iterator[Found]:
     """`N worker_connections are not enough` (500) or `(24: Too many open files)` in nginx."""
-    seen = [(e, m) for e in nginx_errors if (m := WORKER_CONN_RE.search(e.message))]
+    # Lines of workers still running: a reload with more connections replaced the others.
+    seen = [(e, m) for e in facts.since_reload(list(nginx_errors))
+            if (m := WORKER_CONN_RE.search(e.message))]
     if not seen:
         return
     last, m = seen[-1]
@@ -62,7 +64,7 @@ def worker_connections(facts: Facts, nginx_errors: tuple[ErrorLogEntry, ...],
                          change="worker_connections 1024;"),
                 rlimit=msg(N_("and in nginx.conf: {directive}"),
                            directive="worker_rlimit_nofile 65535;"),
-                nginx_unit=_unit(facts.nginx_control))
+                nginx_unit=_unit(facts.nginx_control), at_directive=wc)
 
 
 def _unit(control: NginxControl | None) -> str | None:

@@ -38,7 +38,7 @@ EXEC_FAIL_RE = re.compile(r"Failed (?:to locate executable|at step EXEC spawning
 def exec_missing(facts: Facts, units: tuple[Unit, ...],
                  pythons: tuple[PythonInfo, ...] = ()) -> Iterator[Found]:
     """systemd cannot exec the unit's command: a venv moved, a path mistyped, not executable."""
-    for u in facts.gateway_units():
+    for u in _failing(facts):
         entries = facts.journal_of(u.name)
         line = last_matching(entries, STATUS_RE)
         if line is None and u.exec_main_status != 203:
@@ -52,6 +52,11 @@ def exec_missing(facts: Facts, units: tuple[Unit, ...],
                     [Link("unit", u.name), Link("log", line.message if line else program)],
                     unit=u.name, program=program, venv=venv or program, venv_dir=venv,
                     workdir=u.working_directory or ".", restart=u.restart_command)
+
+
+def _failing(facts: Facts) -> list[Unit]:
+    """The gateway units still failing: one running since has been exec'd after the line."""
+    return [u for u in facts.gateway_units() if facts.failing(u)]
 
 
 def _program(u: Unit, detail: JournalEntry | None) -> str:

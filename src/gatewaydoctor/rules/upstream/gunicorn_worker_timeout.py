@@ -37,7 +37,9 @@ def gunicorn_worker_timeout(facts: Facts, journal: tuple[JournalEntry, ...],
     """`[CRITICAL] WORKER TIMEOUT (pid:N)`: the request in flight dies; nginx sees the
     connection close (502) or times out first (504)."""
     for unit in facts.web_units():
-        logged = facts.journal_of(unit.name)
+        # The current run's lines only: a worker killed under an earlier --timeout says
+        # nothing about the one gunicorn runs with now.
+        logged = _current_run(facts.journal_of(unit.name))
         entries = [(e, m) for e in logged if (m := WORKER_TIMEOUT_RE.search(e.message))]
         if not entries:
             continue
@@ -50,6 +52,13 @@ def gunicorn_worker_timeout(facts: Facts, journal: tuple[JournalEntry, ...],
                      *nginx, *setting], [Link("unit", unit.name), *place_links(server, loc)],
                     unit=unit.name, pid=m.group(1), seconds=seconds, n=len(entries), order=order,
                     longer=restart_with(unit, option=("--timeout", "120")))
+
+
+def _current_run(entries: list[JournalEntry]) -> list[JournalEntry]:
+    """The entries from systemd's last `Started` line on (all of them without one)."""
+    starts = [i for i, e in enumerate(entries)
+              if e.identifier == "systemd" and e.message.startswith("Started ")]
+    return entries[starts[-1]:] if starts else entries
 
 
 def _nginx_saw(facts: Facts, unit: Unit, nginx_errors: tuple[ErrorLogEntry, ...]
