@@ -49,7 +49,7 @@ def _plan_or_apply(args: argparse.Namespace, planned: app.FixResult) -> int:
                   "are above"))
         return EXIT_HEALTHY if planned.plan.verdict == "healthy" else EXIT_PROBLEMS
     if not args.json:
-        sys.stdout.write(render.plan_text(planned.plan, _apply_command(args)))
+        sys.stdout.write(render.plan_text(planned.plan, None))
     if planned.plan.actions and not args.yes and not _confirmed(len(planned.plan.actions), say):
         say(_("nothing was changed"))
         return EXIT_PROBLEMS

@@ -12,8 +12,9 @@ from .run import Run
 from .steps import Command, Manual, Plan, Remedy, Step
 
 
-def plan_text(plan: Plan, command: str) -> str:
-    """The dry run: each cause, the steps that fix it (commands, diffs), how it is checked."""
+def plan_text(plan: Plan, command: str | None) -> str:
+    """The dry run: each cause, the steps that fix it (commands, diffs), how it is checked;
+    with `command`, how to carry it out (None: it is being carried out)."""
     where = plan.host + (f" ({plan.url})" if plan.url else "")
     out = [_("Fix plan for {where} (verdict: {verdict})").format(where=where,
                                                                  verdict=plan.verdict), ""]
@@ -22,7 +23,7 @@ def plan_text(plan: Plan, command: str) -> str:
                    _("No cause was found that a fix could address."))
     for n, r in enumerate(plan.remedies, 1):
         out += _remedy_lines(n, r)
-    if plan.actions:
+    if plan.actions and command:
         out.append(_("Nothing was changed. To carry out the automatic steps (files are backed "
                      "up first, and the fix is verified and rolled back if it fails): {command}")
                    .format(command=command))
