@@ -290,8 +290,16 @@ class Facts:
 
     def _serving(self, u: Unit) -> bool:
         """Something listens where the unit's server binds (Django's autoreloader, say,
-        runs on while the server it starts died at import)."""
-        return all(self.listeners_at(b) for b in self.meant_binds(u))
+        runs on while the server it starts died at import); where its binds are not known,
+        one of its processes listens (a unit caught between its start and its crash does
+        not)."""
+        binds = self.meant_binds(u)
+        if binds:
+            return all(self.listeners_at(b) for b in binds)
+        if self.listeners is None or self.processes is None:
+            return True  # not gathered: its manager's state alone says it
+        mine = {p.pid for p in self.processes if p.unit == u.name}
+        return any(set(li.pids) & mine for li in self.listeners)
 
     def tracebacks_by_unit(self) -> dict[str, list[Traceback]]:
         """Tracebacks grouped by unit (unit-less ones are dropped)."""
