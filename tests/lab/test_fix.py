@@ -37,9 +37,7 @@ PERSON = {"app-stopped": lambda d: d.manage("restart"),
                                                 f"-r {d.spec.app_dir}/requirements.txt"),
                                            d.manage("restart"))}
 # Misses not fixed yet, each with why; they run, and must fail, so a fix shows up here.
-KNOWN = {("wsgi", "permission-code"): "supervisor's program logs have no times, so the "
-         "ModuleNotFoundError an earlier family left in them is read as newer than the "
-         "PermissionError of the crash now (the diagnosis names the old cause first)"}
+KNOWN: dict[tuple[str, str], str] = {}
 STATE = {"GATEWAYDOCTOR_STATE_DIR": "/run/gatewaydoctor-fixes"}  # the lab's private /run
 WATCHED = ("/etc/nginx", "/etc/systemd/system", "/run/systemd/system", "/etc/supervisor",
            "/www/server/nginx/conf", "/www/server/panel/vhost")

@@ -204,10 +204,10 @@ class Facts:
         if u.active_state in ("inactive", "failed") or u.n_restarts < 2:
             return False
         if u.manager != "systemd":
-            # Its manager's state says it (pm2 `errored`/`launching`, supervisor `BACKOFF`
-            # read as auto-restart); its restart count only grows, and its log has no
-            # systemd lines to tell the last start from the last exit.
-            return False
+            # Its log has no systemd lines to tell the last start from the last exit, and its
+            # restart count only grows (pm2): restarted before and not serving now is the
+            # loop (pm2 shows `online` for the instant between two crashes).
+            return not self._serving(u)
         # systemd's own lines only: uvicorn logs `Started server process` too
         systemd_lines = [e for e in self.journal_of(u.name) if e.identifier == "systemd" and (
             EXITED_RE.search(e.message) or RESTART_RE.search(e.message)
