@@ -26,9 +26,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SYSTEMD = Path("/lib/systemd/systemd")
-# One lab at a time on a host: two labs of one stack would share its mount points on the
-# host (/www, /opt/shop), and helpers, tests and benches run labs from separate processes.
-SLOT = Path("/run/gdlab.lock")
 
 # Units the lab keeps from the host's /lib/systemd/system; everything else is masked.
 KEPT_UNITS = frozenset(
@@ -98,8 +95,14 @@ class Lab:
     """One booted lab: systemd as PID 1 in its own pid/mount/uts/net/cgroup namespaces."""
 
     def __init__(self, stage: Path) -> None:
-        """Wait for the host's lab slot (SLOT), held until release()."""
-        self._slot: int | None = os.open(SLOT, os.O_RDWR | os.O_CREAT, 0o600)
+        """Wait for the host's lab slot, held until release(): one lab at a time on a host
+        (two labs of one stack would share its mount points there, /www or /opt/shop, and
+        tests, benches and helpers run labs from separate processes). The lock file is in
+        the lab's own cache, not the host's /run."""
+        from .venv import cache_root
+
+        self._slot: int | None = os.open(cache_root() / "lab.lock",
+                                         os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._slot, fcntl.LOCK_EX)
         self.id = uuid.uuid4().hex[:8]
         self.stage = stage  # host directory bind-mounted into the lab (see stack.py)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from gdlab import Stack, boot_stack, lab_unavailable_reason
+from gdlab.stacks import Deployed
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -23,10 +24,24 @@ def boot(variant: str = "uvicorn") -> Stack:
     return boot_stack(variant)
 
 
-def run_doctor(stack: Stack, *args: str, timeout: float = 60) -> tuple[int, str, str]:
+# Where `fix` keeps its runs inside a lab: the lab's private /run, never the host's /var/lib.
+FIX_STATE = {"GATEWAYDOCTOR_STATE_DIR": "/run/gatewaydoctor-fixes"}
+
+
+def run_doctor(stack: Stack | Deployed, *args: str, timeout: float = 60
+               ) -> tuple[int, str, str]:
     """Run the real CLI inside the lab, as the on-call engineer would."""
-    proc = stack.lab.run([sys.executable, "-m", "gatewaydoctor", *args], timeout=timeout)
+    proc = stack.lab.run([sys.executable, "-m", "gatewaydoctor", *args], timeout=timeout,
+                         env=FIX_STATE)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def as_json(out: str, err: str) -> Any:
+    """A command's JSON output; an AssertionError showing what it printed instead."""
+    try:
+        return json.loads(out)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"no JSON: {out[-1500:]!r} {err[-1500:]!r}") from exc
 
 
 def diagnose_json(stack: Stack, *args: str) -> tuple[int, dict[str, Any]]:

@@ -14,14 +14,13 @@ which the first fix (ownership of the first) cannot cure.
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import pytest
 from gdlab.families import FAMILIES
 from gdlab.matrix import pairs
 from gdlab.stacks import STACKS, Deployed, boot, stop
+from labtools import as_json, run_doctor
 
 # The families whose fix is safe to carry out automatically, in the order they run on a stack.
 # (permission-code last: rolled back under a running app, its fault stays latent until the
@@ -38,21 +37,12 @@ PERSON = {"app-stopped": lambda d: d.manage("restart"),
                                            d.manage("restart"))}
 # Misses not fixed yet, each with why; they run, and must fail, so a fix shows up here.
 KNOWN: dict[tuple[str, str], str] = {}
-STATE = {"GATEWAYDOCTOR_STATE_DIR": "/run/gatewaydoctor-fixes"}  # the lab's private /run
 WATCHED = ("/etc/nginx", "/etc/systemd/system", "/run/systemd/system", "/etc/supervisor",
            "/www/server/nginx/conf", "/www/server/panel/vhost")
 
 
 def doctor(d: Deployed, *args: str, timeout: float = 180) -> tuple[int, str, str]:
-    proc = d.lab.run([sys.executable, "-m", "gatewaydoctor", *args], timeout=timeout, env=STATE)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def as_json(out: str, err: str) -> Any:
-    try:
-        return json.loads(out)
-    except json.JSONDecodeError as exc:
-        raise AssertionError(f"no JSON: {out[-1500:]!r} {err[-1500:]!r}") from exc
+    return run_doctor(d, *args, timeout=timeout)
 
 
 def host_state(d: Deployed) -> str:

@@ -13,11 +13,9 @@ and the stack is put back as it booted (its files, units, database and logs) for
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,8 @@ from gdlab.scenarios import SCENARIOS, UNIT
 from gdlab.stacks import STACKS, Deployed
 from gdlab.stacks import boot as boot_deployed
 from gdlab.stacks import stop as stop_deployed
-from labtools import boot
+from labtools import as_json, boot, run_doctor
 
-STATE = {"GATEWAYDOCTOR_STATE_DIR": "/run/gatewaydoctor-fixes"}  # the lab's private /run
 WATCHED = "/etc/nginx /etc/systemd/system /srv/app"
 
 # Safe to automate: the plan's first remedy is carried out and verified.
@@ -97,16 +94,7 @@ STAGED = ("srv", "etc-systemd", "etc-nginx")
 
 def doctor(stack: Stack | Deployed, *args: str, timeout: float = 180
            ) -> tuple[int, str, str]:
-    proc = stack.lab.run([sys.executable, "-m", "gatewaydoctor", *args], timeout=timeout,
-                         env=STATE)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def as_json(out: str, err: str) -> Any:
-    try:
-        return json.loads(out)
-    except json.JSONDecodeError as exc:
-        raise AssertionError(f"no JSON: {out[-1500:]!r} {err[-1500:]!r}") from exc
+    return run_doctor(stack, *args, timeout=timeout)
 
 
 def host_state(stack: Stack) -> str:
