@@ -93,3 +93,9 @@ def _systemd_units(r: Remedy, facts: Facts) -> list[str]:
     """The systemd units a remedy names (whose enablement a rollback restores)."""
     names = [s.split(":", 1)[1] for s in r.subject if s.startswith("unit:")]
     return [n for n in names if (u := facts.unit(n)) is not None and u.manager == "systemd"]
+
+
+def systemd_units_of(cause: Finding, facts: Facts) -> list[str]:
+    """The systemd units a cause names (its `unit` links), for the remedies of systemd."""
+    return [link.value for link in cause.links if link.kind == "unit"
+            if (u := facts.unit(link.value)) is not None and u.manager == "systemd"]

@@ -7,14 +7,13 @@ from ...findings import Finding
 from ...i18n import N_, _
 from ..host import Host
 from ..steps import Command, Step
-from . import remedy
+from . import remedy, systemd_units_of
 
 
 @remedy("start-limit-hit", verify=N_("the unit is active again and stays so"))
 def reset_and_start(cause: Finding, facts: Facts, _host: Host) -> list[Step]:
     """`systemctl reset-failed`, then start."""
-    names = [link.value for link in cause.links if link.kind == "unit"
-             if (u := facts.unit(link.value)) is not None and u.manager == "systemd"]
+    names = systemd_units_of(cause, facts)
     if not names:
         return []
     unit = names[0]

@@ -7,14 +7,13 @@ from ...findings import Finding
 from ...i18n import N_, _
 from ..host import Host
 from ..steps import Command, Step
-from . import remedy
+from . import remedy, systemd_units_of
 
 
 @remedy("unit-changed", verify=N_("systemd runs the unit as its file says, and nginx reaches it"))
 def daemon_reload(cause: Finding, facts: Facts, _host: Host) -> list[Step]:
     """`systemctl daemon-reload`, then restart the unit so that it runs as written."""
-    names = [link.value for link in cause.links if link.kind == "unit"
-             if (u := facts.unit(link.value)) is not None and u.manager == "systemd"]
+    names = systemd_units_of(cause, facts)
     if not names:
         return []
     return [Command("systemctl daemon-reload",
