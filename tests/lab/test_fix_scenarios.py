@@ -70,8 +70,8 @@ WITH_CODE: tuple[str, ...] = ()
 ROLLS_BACK = ("start-limit-hit",)
 # Not here: relative-import-rotated (relative-import's plan), oom-killed, gunicorn-worker-oom,
 # disk-full and firewall-drop (limits of the host: their plans are the rules' own manual
-# steps), hand-started-died (test_fix.py's panel cells cover a server started by hand),
-# missing-dependency (test_fix.py's family on every stack; the venv overlay it changes is not
+# steps), hand-started-died (test_fix_lab.py's panel cells cover a server started by hand),
+# missing-dependency (test_fix_lab.py's family on every stack; the venv overlay it changes is not
 # put back by reset()).
 # The gunicorn group is one boot: socket-permission after the worker timeout's reset.
 

@@ -1,7 +1,7 @@
 """The fix machinery on real files, real commands and a real bash: edits, backups, rollback
 byte for byte (content, mode, owner), the lock, the script; the plans of recorded examples.
 
-The lab (tests/lab/test_fix.py) applies fixes to real broken stacks; here each piece is held
+The lab (tests/lab/test_fix_lab.py) applies fixes to real broken stacks; here each piece is held
 to what it promises, on files of a temporary folder.
 """
 

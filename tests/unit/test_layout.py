@@ -54,3 +54,14 @@ def test_the_agent_contract_names_every_other_module() -> None:
            or (p.is_dir() and (p / "__init__.py").exists())}
     allowed = {"gatewaydoctor.agent", "gatewaydoctor.formats"}
     assert set(agent["forbidden_modules"]) == top - allowed
+
+
+def test_test_modules_have_distinct_names() -> None:
+    # The test folders are not packages: pytest imports each test file by its basename, so two
+    # files of one name in different folders break collection of the whole suite.
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if "data" in path.relative_to(ROOT / "tests").parts:
+            continue
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a module name"
+        seen[path.name] = path
