@@ -108,7 +108,8 @@ def spawn(
     return item, proc, began
 
 
-def _as_account(user: Union[str, int, None], group: Union[str, int, None]) -> Dict[str, Any]:
+def _as_account(user: Optional[Union[str, int]],
+                group: Optional[Union[str, int]]) -> Dict[str, Any]:
     """Popen's arguments that run the child as user and group.
 
     Python 3.9+ has Popen(user=, group=), set in C between fork and exec. Before it (the
