@@ -7,13 +7,16 @@ import io
 import re
 
 import pytest
+from markupsafe import escape
 from report_cases import RECORDINGS, decisive_line, diagnosis
 
 from gatewaydoctor.diagnose import Chain, Hop
 from gatewaydoctor.findings import Excerpt
 from gatewaydoctor.i18n import set_language
+from gatewaydoctor.redact import redact
 from gatewaydoctor.report import markdown, svg, terminal
 from gatewaydoctor.report.path import BROKEN, OK, ORDER, UNKNOWN, Path, path_of, paths, slots
+from gatewaydoctor.report.visible import visible
 
 
 def states(name: str) -> dict[str, tuple[str, str]]:
@@ -101,6 +104,12 @@ def test_every_broken_recording_has_its_decisive_evidence_on_a_red_hop(name: str
         assert hop.cause is d.causes[0], name
         line = decisive_line(name)
         assert line is None or line in [e.text for e in hop.cause.evidence]
+        # ... and the picture draws it, in the hop's group (its start: a long line wraps).
+        picture = str(svg.render(p, 760, lambda symbol: symbol, "wide"))
+        group = picture[picture.index(f'data-layer="{hop.layer}" data-state="broken"'):]
+        group = group[:group.index("</g><g")] if "</g><g" in group else group
+        shown = line or hop.cause.evidence[0].text
+        assert str(escape(visible(redact(shown))[:30])) in group, name
 
 
 def hop(layer: str, status: str = "ok", name: str = "") -> Hop:

@@ -26,8 +26,10 @@ from .visible import visible
 LINE = 17  # px between two lines of text
 MONO_W = 7.3  # px per character of 12px monospace (a CJK one counts twice)
 SANS_W = 7.0  # px per character of 13px sans-serif, a little generous
+BOLD_W = 8.0  # the same, bold
 X_TEXT = 44  # where a hop's text starts, right of its node
 NODE_X, NODE_R = 20, 11
+EXCERPTS = 5  # evidence lines in the decisive box: the decisive one is not always first
 
 # The symbol drawn on each state's node, centred on 0,0.
 SYMBOLS = {
@@ -115,14 +117,25 @@ def _cause_box(c: Canvas, hop: PathHop, link: Callable[[str], str]) -> None:
     start = len(c.parts)
     if cause is not None:
         kind = _("root cause") if cause.role == "cause" else _("symptom")
-        head = (f'{escape(kind)}: <a href="#{escape(link(cause.symbol))}" class="rule">'
-                f'<tspan>{escape(cause.rule)} {escape(cause.symbol)}</tspan></a>')
+        rule = f"{cause.rule} {cause.symbol}"
+        a = (f'<a href="#{escape(link(cause.symbol))}" class="rule"><tspan>{escape(rule)}'
+             f'</tspan></a>')
+        # The rule on the line of its own when both do not fit (bold text is wider).
+        if sum(map(_units, f"{kind}: {rule}")) * BOLD_W > room:
+            c.parts.append(f'<text x="{x}" y="{c.y:.0f}" class="box-head">{escape(kind)}:</text>')
+            c.y += LINE
+            head = a
+        else:
+            head = f"{escape(kind)}: {a}"
     else:
         head = escape(_("Evidence"))
     c.parts.append(f'<text x="{x}" y="{c.y:.0f}" class="box-head">{head}</text>')
-    for e in (cause.evidence if cause is not None else hop.evidence)[:2]:
-        c.text(x, wrap(_clean(e.source), room, SANS_W * 0.9, 1), "src")
-        c.text(x, wrap(_clean(e.text), room, MONO_W, 4), "ev")
+    source = ""
+    for e in (cause.evidence if cause is not None else hop.evidence)[:EXCERPTS]:
+        if e.source != source:  # lines from one source under it once
+            c.text(x, wrap(_clean(e.source), room, SANS_W * 0.9, 1), "src")
+            source = e.source
+        c.text(x, wrap(_clean(e.text), room, MONO_W, 3), "ev")
     c.y += 9
     c.parts.insert(start, f'<rect x="{X_TEXT}" y="{top:.0f}" width="{c.width - X_TEXT - 4}" '
                           f'height="{c.y - top:.0f}" rx="6" class="box"/>')
