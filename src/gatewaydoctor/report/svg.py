@@ -177,7 +177,7 @@ def render(path: Path, width: int, link: Callable[[str], str], css_class: str) -
     height = int(c.y) + 2
     title = _("Request path: {request}").format(request=_clean(path.request))
     return Markup(
-        f'<svg class="gd-path {css_class}" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'<svg class="gd-path {css_class}" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
         + "".join(lines) + "".join(groups) + "</svg>")
