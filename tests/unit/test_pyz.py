@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
@@ -189,3 +190,32 @@ def test_every_other_subcommand_reads_its_files_from_the_zip(pyz: Path) -> None:
     unit = run(python, pyz, "generate", "unit", str(app), "--user", "www-data",
                "--venv", sys.prefix)
     assert unit.returncode == 0 and "ExecStart=" in unit.stdout, unit.stderr
+
+
+PROBE_FROM_ZIP = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])  # where zipapp puts the archive when it runs it
+from gatewaydoctor.agent import nsprobe
+print(json.dumps(nsprobe.run_in(os.getpid(), "connect", "probe", endpoint=sys.argv[2])))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="nsenter into a network namespace needs root")
+def test_the_agent_started_as_a_subprocess_runs_from_the_zip(pyz: Path) -> None:
+    # nsprobe runs `python -m gatewaydoctor.agent.nsprobe` under nsenter: that child finds the
+    # package in the zip through PYTHONPATH, with no gatewaydoctor installed for it.
+    # The interpreter under this venv (its bin/python is a link to it): the child it starts
+    # has no gatewaydoctor but the zip's.
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    alone = subprocess.run([base, "-c", "import gatewaydoctor"], capture_output=True,
+                           text=True, check=False)
+    assert "No module named 'gatewaydoctor'" in alone.stderr
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        endpoint = f"127.0.0.1:{listener.getsockname()[1]}"
+        proc = subprocess.run([base, "-I", "-S", "-c", PROBE_FROM_ZIP, str(pyz), endpoint],
+                              capture_output=True, text=True, timeout=60, check=False)
+    item = json.loads(proc.stdout)
+    assert item["argv"][-4:-2] == ["-m", "gatewaydoctor.agent.nsprobe"]
+    assert item["error"] is None and item["data"]["connected"] is True, item
