@@ -207,7 +207,7 @@ def test_the_agent_started_as_a_subprocess_runs_from_the_zip(pyz: Path) -> None:
     # The interpreter under this venv (its bin/python is a link to it): the child it starts
     # has no gatewaydoctor but the zip's.
     base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
-    alone = subprocess.run([base, "-c", "import gatewaydoctor"], capture_output=True,
+    alone = subprocess.run([base, "-I", "-c", "import gatewaydoctor"], capture_output=True,
                            text=True, check=False)
     assert "No module named 'gatewaydoctor'" in alone.stderr
     with socket.socket() as listener:
