@@ -9,9 +9,13 @@ The language comes from `--lang`, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG.
 from __future__ import annotations
 
 import gettext
+import io
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+
+from . import packaged
 
 DOMAIN = "gatewaydoctor"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -51,15 +55,20 @@ def set_language(lang: str | None = None) -> str:
     global _translations, _language
     chosen = normalize(lang) if lang else language_from_env()
     chosen = chosen or "en"
-    if chosen == "en":
-        _translations = gettext.NullTranslations()
-    else:
-        _translations = gettext.translation(
-            DOMAIN, localedir=str(LOCALE_DIR), languages=[chosen.replace("-", "_")],
-            fallback=True,
-        )
+    _translations = gettext.NullTranslations() if chosen == "en" else _catalog(chosen)
     _language = chosen
     return chosen
+
+
+@lru_cache(maxsize=None)  # noqa: UP033 - Python 3.8 has no functools.cache
+def _catalog(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of lang, read through `packaged` (gettext.translation opens
+    files by path, which the single-file build's zip has none of); English when missing."""
+    mo = LOCALE_DIR / lang.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        return gettext.GNUTranslations(io.BytesIO(packaged.read_bytes(mo)))
+    except OSError:
+        return gettext.NullTranslations()
 
 
 def current_language() -> str:
