@@ -17,7 +17,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-PYZ_SOURCES = ("src", "pyproject.toml", "README.md", "scripts/build-pyz")
+PYZ_SOURCES = ("src", "pyproject.toml", "README.md", "scripts/build-pyz", "scripts/pyz_main.py")
 
 
 def _newest_source() -> float:

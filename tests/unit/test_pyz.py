@@ -78,10 +78,12 @@ PYTHONS = _pythons()
 
 
 def run(python: str, pyz: Path, *args: str, lang: str = "C.UTF-8",
-        home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -I -S gatewaydoctor.pyz args` with an empty HOME and nothing but PATH, LANG."""
+        home: Path | None = None, cache: bool = False) -> subprocess.CompletedProcess[str]:
+    """`python -I -S gatewaydoctor.pyz args` with an empty HOME and nothing but PATH, LANG;
+    from the zip itself unless cache (then the first run unpacks it into HOME's cache)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": lang,
-           "HOME": str(home or pyz.parent / "home")}
+           "HOME": str(home or pyz.parent / "home"),
+           "GATEWAYDOCTOR_PYZ_CACHE": "1" if cache else "0"}
     Path(env["HOME"]).mkdir(exist_ok=True)
     return subprocess.run([python, "-I", "-S", str(pyz), *args], capture_output=True,
                           text=True, timeout=120, env=env, cwd=pyz.parent, check=False)
@@ -219,3 +221,49 @@ def test_the_agent_started_as_a_subprocess_runs_from_the_zip(pyz: Path) -> None:
     item = json.loads(proc.stdout)
     assert item["argv"][-4:-2] == ["-m", "gatewaydoctor.agent.nsprobe"]
     assert item["error"] is None and item["data"]["connected"] is True, item
+
+
+def _unpacked_copies(home: Path) -> list[Path]:
+    return sorted((home / ".cache" / "gatewaydoctor").glob("pyz-*"))
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_later_runs_import_from_an_unpacked_copy_with_its_bytecode(
+        python: str, pyz: Path, tmp_path: Path) -> None:
+    first = run(python, pyz, "diagnose", "--from", str(EXAMPLE), "--json", home=tmp_path,
+                cache=True)
+    (copy,) = _unpacked_copies(tmp_path)
+    assert (copy / ".complete").is_file() and (copy / "gatewaydoctor" / "cli.py").is_file()
+    assert list((copy / "gatewaydoctor").glob("__pycache__/cli.*.pyc")), \
+        "the first run should leave the bytecode it compiled"
+    second = run(python, pyz, "diagnose", "--from", str(EXAMPLE), "--json", home=tmp_path,
+                 cache=True)
+    assert (first.returncode, second.returncode) == (1, 1), second.stderr
+    assert json.loads(first.stdout)["causes"] == json.loads(second.stdout)["causes"]
+    assert _unpacked_copies(tmp_path) == [copy]
+
+
+def test_no_cache_when_turned_off_and_none_from_someone_else(pyz: Path, tmp_path: Path) -> None:
+    off = run(sys.executable, pyz, "--version", home=tmp_path)
+    assert off.returncode == 0 and not (tmp_path / ".cache").exists()
+    # A copy not owned by the user running the file (a shared or planted cache) is not
+    # imported: this one would print a lie if it were.
+    if os.geteuid() != 0:
+        pytest.skip("giving the copy to another user needs root")
+    assert run(sys.executable, pyz, "--version", home=tmp_path, cache=True).returncode == 0
+    (copy,) = _unpacked_copies(tmp_path)
+    (copy / "gatewaydoctor" / "cli.py").write_text("print('planted')\n", encoding="utf-8")
+    shutil.rmtree(copy / "gatewaydoctor" / "__pycache__", ignore_errors=True)
+    os.chown(copy, 65534, 65534)
+    planted = run(sys.executable, pyz, "--version", home=tmp_path, cache=True)
+    assert planted.stdout == f"gatewaydoctor {gatewaydoctor.__version__}\n", planted.stdout
+
+
+def test_a_python_too_old_gets_one_clear_line(pyz: Path, tmp_path: Path) -> None:
+    old = find_python((3, 6)) or find_python((3, 7))
+    if old is None:
+        pytest.skip("no Python 3.6 or 3.7 here")
+    proc = run(old, pyz, "diagnose", home=tmp_path, cache=True)
+    assert proc.returncode == 3 and proc.stdout == ""
+    assert proc.stderr.startswith("gatewaydoctor needs Python 3.8 or newer; this python3 is 3.")
+    assert "Traceback" not in proc.stderr and not (tmp_path / ".cache").exists()
