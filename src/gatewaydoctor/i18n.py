@@ -4,6 +4,7 @@ Every user-facing string goes through `_()` (or `ngettext`) with named `{placeho
 filled in *after* translation: `_("{unit} is not running").format(unit=name)`.
 Catalogs live in `locale/<lang>/LC_MESSAGES/gatewaydoctor.po` (compiled `.mo` beside it).
 The language comes from `--lang`, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG.
+argparse's own words follow the same choice (see argparse_messages.py).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def set_language(lang: str | None = None) -> str:
     chosen = chosen or "en"
     _translations = gettext.NullTranslations() if chosen == "en" else _catalog(chosen)
     _language = chosen
+    _argparse_follows()
     return chosen
 
 
@@ -69,6 +71,20 @@ def _catalog(lang: str) -> gettext.NullTranslations:
         return gettext.GNUTranslations(io.BytesIO(packaged.read_bytes(mo)))
     except OSError:
         return gettext.NullTranslations()
+
+
+def _argparse_follows() -> None:
+    """Point argparse's gettext at our catalog, which carries its words (argparse_messages.py).
+
+    argparse calls the names `_` and `ngettext` it imported from gettext, at the moment it
+    builds a parser, formats help or reports an error: those look in the process-wide default
+    domain, which is not ours to claim. Rebinding the two names in argparse's module makes its
+    words follow set_language; in English (NullTranslations) they stay argparse's own.
+    """
+    import argparse
+
+    argparse._ = _  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
 
 
 def current_language() -> str:
