@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .app import Options
+from .helpformat import HelpFormatter
 from .i18n import LANGUAGES, N_, _
 from .lint import command as lint_command
 from .report import output as report_output
@@ -22,14 +23,15 @@ DESCRIPTION = N_("Command line: `gatewaydoctor diagnose [URL] [--json] [--no-exe
 
 def parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with `only`, the other subcommands get no options."""
-    p = argparse.ArgumentParser(prog="gatewaydoctor", description=_(DESCRIPTION))
+    p = argparse.ArgumentParser(prog="gatewaydoctor", description=_(DESCRIPTION),
+                                formatter_class=HelpFormatter)
     p.add_argument("--version", action="version", version=f"gatewaydoctor {__version__}",
                    # argparse's own default is fixed in English when argparse is imported
                    help=_("show program's version number and exit"))
     _lang_option(p)
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_text, add_options in COMMANDS:
-        each = sub.add_parser(name, help=help_text())
+        each = sub.add_parser(name, help=help_text(), formatter_class=HelpFormatter)
         if only is None or only == name:
             add_options(each)
             _lang_option(each)

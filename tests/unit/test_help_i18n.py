@@ -19,6 +19,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from gatewaydoctor import argparse_messages, options
+from gatewaydoctor.helpformat import columns
 from gatewaydoctor.i18n import DOMAIN, LOCALE_DIR, set_language
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -39,11 +40,11 @@ ENGLISH_WORDS = ("usage:", "positional arguments", "show this help message and e
                  "the following arguments are required", "invalid choice")
 
 
-def run(*argv: str, lang: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as an operator starts it: only LANG says the language."""
+def run(*argv: str, lang: str, width: int = 80) -> subprocess.CompletedProcess[str]:
+    """The CLI as an operator starts it: only LANG says the language (COLUMNS the width)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
-    env["LANG"] = lang
+    env.update(LANG=lang, COLUMNS=str(width))
     return subprocess.run([sys.executable, "-m", "gatewaydoctor", *argv], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
@@ -156,3 +157,43 @@ def test_percent_placeholders_survive_translation() -> None:
         wrong += [(ids[0], s) for s in strings
                   if sorted(PERCENT.findall(s)) != sorted(PERCENT.findall(ids[0]))]
     assert wrong == []
+
+
+@pytest.mark.parametrize("command", [None, *(name for name, _help, _add in options.COMMANDS)])
+def test_chinese_help_fits_the_terminal_and_its_usage_lines_up(command: str | None) -> None:
+    """Wrapped by the columns a terminal shows (a Chinese character takes two), and the usage's
+    later lines start under its first argument, as in English."""
+    argv = [command, "--help"] if command else ["--help"]
+    text = run(*argv, lang="zh_CN.UTF-8", width=80).stdout
+    # a line argparse cannot break (a long option list, a choice set) may be longer, as in English
+    unbreakable = re.compile(r"^\s*(\{[^ ]*\}|-\S.*\[.*)$")
+    wide = [line for line in text.splitlines()
+            if columns(line) > 80 and not unbreakable.match(line)]
+    assert wide == []
+    usage = text.split("\n\n")[0].splitlines()
+    first = usage[0]
+    assert first.startswith("用法：")
+    start = columns(first[: first.index(" [") + 1])  # where the first argument starts
+    assert all(columns(line) - len(line.lstrip()) == start for line in usage[1:]), usage
+
+
+def test_english_help_is_wrapped_as_argparse_wraps_it() -> None:
+    """The formatter leaves English to argparse: the same text as argparse's own formatter."""
+    parser = options.parser(only="diagnose")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for each in (parser, sub.choices["diagnose"]):
+        ours = each.format_help()
+        each.formatter_class = argparse.HelpFormatter
+        assert each.format_help() == ours
+
+
+@pytest.mark.parametrize("width", [12, 20, 54])
+def test_wide_text_wraps_by_columns_and_keeps_punctuation_with_its_word(width: int) -> None:
+    from gatewaydoctor.helpformat import wrap
+
+    text = ("每个 journal 和 nginx 日志保留的行数（默认：journal 400，error.log 2000，"
+            "access.log 500）")
+    lines = wrap(text, width)
+    assert all(columns(line) <= width for line in lines), lines
+    assert not any(line[0] in "，。、；：）" or line[-1] == "（" for line in lines), lines
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost or added
