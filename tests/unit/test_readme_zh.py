@@ -50,6 +50,7 @@ class Section:
     commands: list[str] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)  # (text, href)
     blocks: list[list[str]] = field(default_factory=list)
+    subsections: list[str] = field(default_factory=list)  # its `### ` headings
 
 
 def _no_comment(line: str) -> str:
@@ -77,6 +78,8 @@ def sections(path: Path) -> list[Section]:
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.tag == "h2":
             found.append(Section(tokens[i + 1].content))
+        elif tok.type == "heading_open" and tok.tag == "h3":
+            found[-1].subsections.append(tokens[i + 1].content)
         elif tok.type == "fence" or tok.type == "code_block":
             found[-1].blocks.append(commands(tok.info, tok.content))
             found[-1].commands += found[-1].blocks[-1]
@@ -128,7 +131,7 @@ def test_every_section_has_its_counterpart_in_the_same_order() -> None:
                             f"  expected {expected}\n  found    {zh}")
 
 
-def test_every_section_shows_the_same_commands() -> None:
+def test_every_section_shows_the_same_commands_and_subsections() -> None:
     zh = {s.heading: s for s in sections(ZH)}
     problems = []
     for en in sections(EN):
@@ -136,6 +139,10 @@ def test_every_section_shows_the_same_commands() -> None:
             zh[""] if not en.heading else None)
         if counterpart is None:
             continue  # test_every_section_has_its_counterpart_in_the_same_order says so
+        if len(en.subsections) != len(counterpart.subsections):
+            problems.append(
+                f"section '## {en.heading}' has the subsections {en.subsections} in README.md, "
+                f"{counterpart.subsections} in README.zh-CN.md: translate the missing ones")
         only_en = sorted((Counter(en.commands) - Counter(counterpart.commands)).elements())
         only_zh = sorted((Counter(counterpart.commands) - Counter(en.commands)).elements())
         if only_en or only_zh:
