@@ -26,6 +26,7 @@ RULE_PAGES = "src/gatewaydoctor/docs/rules/"
 # Each `## ` heading of README.md -> its counterpart in README.zh-CN.md.
 HEADINGS = {
     "What it does": "它做什么",
+    "Install": "安装",
     "Fixing it, safely: `gatewaydoctor fix`": "安全地修复：`gatewaydoctor fix`",
     "Checking files before they break: `gatewaydoctor lint`":
         "出问题之前先检查配置文件：`gatewaydoctor lint`",
