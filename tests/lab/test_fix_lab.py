@@ -100,12 +100,17 @@ def fix_family(d: Deployed, family: str) -> None:
                     ) == snapshot, f"{family}: rollback did not restore {touched}"
     listed = as_json(*doctor(d, "fix", "--list", "--json")[1:])
     assert [r["status"] for r in listed if r["id"] == run["id"]] == ["rolled-back"]
-    # healthy again for the next family (a fault the rollback brought back is fixed again,
-    # once a user has met it, as the family's injection had)
+    # Healthy again for the next family: the fault the rollback brought back is met (the app
+    # restarted, as its next deploy would: a package uninstalled under a running app stays
+    # latent until then, and would surface in the next family) and fixed again.
+    d.manage("restart")
+    d.wait_for(d.spec.path, 200, timeout=15)  # up again, or as broken as it will be
     d.curl_status("/" + url.split("/", 3)[3], timeout=10)
     code, out, err = doctor(d, "fix", url, "--json")
     if any(r["automatic"] for r in as_json(out, err)["remedies"]):
         apply(d, url, family)
+    assert d.wait_for(d.spec.path, 200, timeout=30) == 200, \
+        f"{family}: the stack is not healthy after the fix was applied again"
 
 
 def apply(d: Deployed, url: str, family: str) -> dict[str, Any]:
@@ -153,7 +158,10 @@ def test_failed_verification_rolls_back() -> None:
         spec = d.spec
         second = spec.code_file.rsplit("/", 1)[0] + "/config.py"
         FAMILIES["permission-code"].inject(d)
-        d.sh(f"chown root:root {second} && chmod 600 {second}")
+        # and no bytecode of it to fall back on: Python reads a matching .pyc without
+        # opening the source, so the app would import it after all
+        d.sh(f"chown root:root {second} && chmod 600 {second} && "
+             f"rm -rf {second.rsplit('/', 1)[0]}/__pycache__")
         d.manage("restart")
         before = d.sh(f"stat -c '%a %u %g' {spec.code_file} {second} && "
                       f"sha256sum {spec.code_file} {second}")
