@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import shtab
 
 from gatewaydoctor.__main__ import MINIMUM, too_old
+from gatewaydoctor.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
@@ -72,6 +74,17 @@ def test_this_python_is_new_enough() -> None:
     assert MINIMUM == (3, 8) and too_old(sys.version_info) == ""
     assert too_old((3, 8, 0)) == "" and too_old((3, 10, 2, "final", 0)) == ""
     assert "this is Python 3.7.16 (" in too_old((3, 7, 16, "final", 0))
+
+
+@pytest.mark.skipif("fish" in shtab.SUPPORTED_SHELLS,
+                    reason="shtab writes fish here: test_report_cli.py::test_fish_completion")
+def test_fish_completion_on_an_older_shtab_says_what_it_needs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """On 3.8 pip installs shtab 1.7, which has no fish: one sentence, exit 2."""
+    assert main(["completion", "fish"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fish completion needs shtab 1.9 or newer" in err, err
+    assert main(["completion", "bash"]) == 0 and "gatewaydoctor" in capsys.readouterr().out
 
 
 def test_the_console_entry_is_the_version_check() -> None:
