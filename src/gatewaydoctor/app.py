@@ -339,11 +339,15 @@ def _replayed_evidence(options: Options) -> tuple[Evidence, str]:
     """The evidence of --example, --from or --evidence, and how to name where it came from."""
     from . import bundle as bundles
     from . import examples as recorded
+    from . import packaged
     from .evidence import load
 
     if options.example:
-        return bundles.read(recorded.path_of(options.example)).evidence, _(
-            "the example {name} (recorded in the lab)").format(name=repr(options.example))
+        # A file on disk for the bundle reader: a temporary copy when run from the .pyz.
+        with packaged.as_file(recorded.path_of(options.example)) as path:
+            example = bundles.read(path).evidence
+        return example, _("the example {name} (recorded in the lab)").format(
+            name=repr(options.example))
     if options.from_file:
         return bundles.load_any(options.from_file)
     return load(str(options.evidence)), str(options.evidence)

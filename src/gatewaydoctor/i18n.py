@@ -4,14 +4,19 @@ Every user-facing string goes through `_()` (or `ngettext`) with named `{placeho
 filled in *after* translation: `_("{unit} is not running").format(unit=name)`.
 Catalogs live in `locale/<lang>/LC_MESSAGES/gatewaydoctor.po` (compiled `.mo` beside it).
 The language comes from `--lang`, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG.
+argparse's own words follow the same choice (see argparse_messages.py).
 """
 
 from __future__ import annotations
 
 import gettext
+import io
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+
+from . import packaged
 
 DOMAIN = "gatewaydoctor"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -51,15 +56,35 @@ def set_language(lang: str | None = None) -> str:
     global _translations, _language
     chosen = normalize(lang) if lang else language_from_env()
     chosen = chosen or "en"
-    if chosen == "en":
-        _translations = gettext.NullTranslations()
-    else:
-        _translations = gettext.translation(
-            DOMAIN, localedir=str(LOCALE_DIR), languages=[chosen.replace("-", "_")],
-            fallback=True,
-        )
+    _translations = gettext.NullTranslations() if chosen == "en" else _catalog(chosen)
     _language = chosen
+    _argparse_follows()
     return chosen
+
+
+@lru_cache(maxsize=None)  # noqa: UP033 - Python 3.8 has no functools.cache
+def _catalog(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of lang, read through `packaged` (gettext.translation opens
+    files by path, which the single-file build's zip has none of); English when missing."""
+    mo = LOCALE_DIR / lang.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        return gettext.GNUTranslations(io.BytesIO(packaged.read_bytes(mo)))
+    except OSError:
+        return gettext.NullTranslations()
+
+
+def _argparse_follows() -> None:
+    """Point argparse's gettext at our catalog, which carries its words (argparse_messages.py).
+
+    argparse calls the names `_` and `ngettext` it imported from gettext, at the moment it
+    builds a parser, formats help or reports an error: those look in the process-wide default
+    domain, which is not ours to claim. Rebinding the two names in argparse's module makes its
+    words follow set_language; in English (NullTranslations) they stay argparse's own.
+    """
+    import argparse
+
+    argparse._ = _  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
 
 
 def current_language() -> str:

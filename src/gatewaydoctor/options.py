@@ -12,22 +12,26 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .app import Options
-from .i18n import LANGUAGES, _
+from .helpformat import HelpFormatter
+from .i18n import LANGUAGES, N_, _
 from .lint import command as lint_command
 from .report import output as report_output
 
-DESCRIPTION = ("Command line: `gatewaydoctor diagnose [URL] [--json] [--no-exec] [--skip ...] "
-               "[--only ...]`.")
+DESCRIPTION = N_("Command line: `gatewaydoctor diagnose [URL] [--json] [--no-exec] [--skip ...] "
+                 "[--only ...]`.")
 
 
 def parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with `only`, the other subcommands get no options."""
-    p = argparse.ArgumentParser(prog="gatewaydoctor", description=DESCRIPTION)
-    p.add_argument("--version", action="version", version=f"gatewaydoctor {__version__}")
+    p = argparse.ArgumentParser(prog="gatewaydoctor", description=_(DESCRIPTION),
+                                formatter_class=HelpFormatter)
+    p.add_argument("--version", action="version", version=f"gatewaydoctor {__version__}",
+                   # argparse's own default is fixed in English when argparse is imported
+                   help=_("show program's version number and exit"))
     _lang_option(p)
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_text, add_options in COMMANDS:
-        each = sub.add_parser(name, help=help_text())
+        each = sub.add_parser(name, help=help_text(), formatter_class=HelpFormatter)
         if only is None or only == name:
             add_options(each)
             _lang_option(each)
@@ -118,8 +122,11 @@ def _bundle_options(b: argparse.ArgumentParser) -> None:
 
 
 def _gather_options(g: argparse.ArgumentParser) -> None:
-    g.add_argument("url", nargs="?")
-    g.add_argument("--no-exec", action="store_true")
+    g.add_argument("url", nargs="?",
+                   help=_("the URL that fails, e.g. {url}").format(
+                       url="http://example.com/api/health"))
+    g.add_argument("--no-exec", action="store_true",
+                   help=_("do not run the service's Python (no import probe)"))
     _mask_options(g)
     _window_options(g)
 
@@ -167,7 +174,8 @@ def _explain_options(e: argparse.ArgumentParser) -> None:
 
 
 def _completion_options(c: argparse.ArgumentParser) -> None:
-    c.add_argument("shell", choices=("bash", "zsh", "fish"))
+    c.add_argument("shell", choices=("bash", "zsh", "fish"),
+                   help=_("the shell the script is for"))
 
 
 def _no_options(_p: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import packaged
 from .errors import GatewayDoctorError
 from .i18n import LANGUAGES, current_language, normalize
 
@@ -168,23 +169,33 @@ def parse(text: str, lang: str, where: str = "<page>") -> RuleDoc:
                    text=text, **sections)
 
 
+def _page(symbol: str, lang: str) -> str | None:
+    """The text of a rule's page, None when it has none (read through `packaged`: the pages
+    are inside the zip in the single-file build)."""
+    try:
+        return packaged.read_bytes(path_of(symbol, lang)).decode("utf-8")
+    except OSError:
+        return None
+
+
 def load(symbol: str, lang: str | None = None) -> RuleDoc:
     """The documentation of a rule (by symbol or ID) in lang (default: the current language)."""
     lang = language(lang)
-    path = path_of(symbol, lang)
-    if not re.fullmatch(r"[a-z0-9-]+", symbol) or not path.is_file():
+    text = _page(symbol, lang) if re.fullmatch(r"[a-z0-9-]+", symbol) else None
+    if text is None:
         rule_id, symbol = resolve(symbol)
-        path = path_of(symbol, lang)
-        if not path.is_file():
+        text = _page(symbol, lang)
+        if text is None:
             raise DocError(f"rule {rule_id} ({symbol}) has no {lang} documentation")
-    return parse(path.read_text(encoding="utf-8"), lang, str(path))
+    return parse(text, lang, str(path_of(symbol, lang)))
 
 
 def all_docs(lang: str | None = None) -> dict[str, RuleDoc]:
     """symbol -> RuleDoc for every registered rule that has a page in lang, by rule ID."""
     lang = language(lang)
-    return {r.symbol: load(r.symbol, lang) for r in _registered()
-            if path_of(r.symbol, lang).is_file()}
+    pages = {r.symbol: _page(r.symbol, lang) for r in _registered()}
+    return {symbol: parse(text, lang, str(path_of(symbol, lang)))
+            for symbol, text in pages.items() if text is not None}
 
 
 def title_of(symbol: str, default: str, lang: str | None = None) -> str:

@@ -115,7 +115,10 @@ def test_the_committed_mo_is_a_fresh_compile_of_the_po(lang: str) -> None:
 
 
 def _mo_texts(cat: Catalog) -> dict[tuple[object, str | None], object]:
-    return {(m.id, m.context): m.string for m in cat if m.id}
+    # a plural message's id and strings are lists: tuples, to be a key and compare
+    return {(tuple(m.id) if isinstance(m.id, (list, tuple)) else m.id, m.context):
+            tuple(m.string) if isinstance(m.string, (list, tuple)) else m.string
+            for m in cat if m.id}
 
 
 def test_chinese_reads_like_chinese_not_english_with_chinese_words() -> None:

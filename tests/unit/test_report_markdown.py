@@ -58,8 +58,12 @@ def test_sections_of_a_real_report() -> None:
     assert bash[0] == list(top.fix.commands)  # the first cause's fix, exactly, copy-pastable
     texts = [b for info, b in blocks if info == "text"]
     assert [e.text for e in top.evidence] == [b[0] for b in texts[:len(top.evidence)]]
-    # The chain, hop by hop, numbered, with what failed marked.
-    assert re.search(r"^\d+\. ❌ \*\*log\*\* `ImportError: attempted relative import", text, re.M)
+    # The chain, hop by hop, numbered, each state as a symbol and a word; the root cause's
+    # rule under the hop it sits on.
+    assert re.search(r"^\d+\. ❌ \*\*log\*\* \(broken\) `ImportError: attempted relative import",
+                     text, re.M)
+    assert re.search(r"^\d+\. ⚪ \*\*process\*\* \(not reached\)$", text, re.M)
+    assert "   - **root cause:** `GD-APP-001` `relative-import`" in text
     assert "`gatewaydoctor explain relative-import`" in text
 
 

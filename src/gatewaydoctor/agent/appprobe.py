@@ -8,12 +8,9 @@ on import cannot take their results with it; each DSN reaches the script through
 environment variable, removed before the app is imported.
 """
 
-from __future__ import annotations
-
 import json
 import subprocess
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..formats import execspec, sources, systemd
 from . import dbprobe, pyapp
@@ -34,26 +31,26 @@ class Started(NamedTuple):
     """An app probe on its way: the process (None if it could not start) and its parts."""
 
     unit: str
-    props: dict[str, str]
+    props: Dict[str, str]
     plan: pyapp.ImportPlan
     payload: str
-    logins: list[Any]
-    db_items: list[tuple[Item, list[str]]]
+    logins: List[Any]
+    db_items: List[Tuple[Item, List[str]]]
     ran: Item
-    proc: subprocess.Popen[bytes] | None
+    proc: "Optional[subprocess.Popen[bytes]]"
     began: float
-    skipped: str | None  # why the import is not repeated (the service runs, code unchanged)
+    skipped: Optional[str]  # why the import is not repeated (the service runs, code unchanged)
 
 
-def start(unit: str, props: dict[str, str], argv: list[str],
-          checks: list[tuple[str, dict[str, Any]]], may_skip: bool = True) -> Started | None:
+def start(unit: str, props: Dict[str, str], argv: List[str],
+          checks: List[Tuple[str, Dict[str, Any]]], may_skip: bool = True) -> Optional[Started]:
     """Start the app's interpreter (None when the unit names no app target)."""
     plan = pyapp.import_plan(props, argv)
     if plan is None:
         return None
     skipped = pyapp.running_unchanged(unit, plan) if may_skip else None
     env = dict(plan.env)
-    db_items: list[tuple[Item, list[str]]] = []
+    db_items: List[Tuple[Item, List[str]]] = []
     logins = []
     for n, (source, kw) in enumerate(checks):
         item, secrets = dbprobe.begin(source, kw["unit"], kw["setting"], kw["dsn"], kw["origin"])
@@ -67,7 +64,7 @@ def start(unit: str, props: dict[str, str], argv: list[str],
     return Started(unit, props, plan, payload, logins, db_items, ran, proc, began, skipped)
 
 
-def finish(started: Started) -> list[Item]:
+def finish(started: Started) -> List[Item]:
     """Wait for the probe; items: the import probe, the interpreter's version, each check."""
     plan, ran = started.plan, started.ran
     for item, _secrets in started.db_items:
@@ -88,8 +85,8 @@ def finish(started: Started) -> list[Item]:
     return out
 
 
-def run(unit: str, props: dict[str, str], argv: list[str],
-        checks: list[tuple[str, dict[str, Any]]]) -> list[Item] | None:
+def run(unit: str, props: Dict[str, str], argv: List[str],
+        checks: List[Tuple[str, Dict[str, Any]]]) -> Optional[List[Item]]:
     """Items: `python.import:<unit>`, `python.version:<unit>` and each database check.
 
     `checks` are dbprobe.plan()'s (source, kwargs). None when the unit names no app target
@@ -99,8 +96,8 @@ def run(unit: str, props: dict[str, str], argv: list[str],
     return None if started is None else finish(started)
 
 
-def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
-                loaded: Callable[[], dict[str, str] | None]) -> list[Item] | None:
+def run_checked(unit: str, file_props: Dict[str, str], argv: List[str],
+                loaded: Callable[[], Optional[Dict[str, str]]]) -> Optional[List[Item]]:
     """Start the probe from the unit file's settings, before systemd has said what it
     loaded; then ask `loaded()` (the properties `systemctl show` gives) and, if what the
     probe depends on differs (a daemon-reload pending, a transient override), start over
@@ -124,9 +121,9 @@ def run_checked(unit: str, file_props: dict[str, str], argv: list[str],
     return None if again is None else finish(again)
 
 
-def same_settings(a: dict[str, str], b: dict[str, str]) -> bool:
+def same_settings(a: Dict[str, str], b: Dict[str, str]) -> bool:
     """Do two property sets run the app the same way (command, directory, user, env)?"""
-    def key(p: dict[str, str]) -> tuple[Any, ...]:
+    def key(p: Dict[str, str]) -> Tuple[Any, ...]:
         return (execspec.server_argv(p.get("ExecStart", "")),
                 systemd.clean_path(p.get("WorkingDirectory", "")), p.get("User") or "",
                 p.get("Group") or "", sorted(systemd.parse_environment(p.get("Environment", ""))),
@@ -134,7 +131,7 @@ def same_settings(a: dict[str, str], b: dict[str, str]) -> bool:
     return key(a) == key(b)
 
 
-def _db_results(ran: Item) -> list[Any] | None:
+def _db_results(ran: Item) -> Optional[List[Any]]:
     """Take the logins' results out of the probe's stdout (the rest is the import's)."""
     out = ran["stdout"] or ""
     if DB_MARK not in out:

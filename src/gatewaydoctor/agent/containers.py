@@ -9,11 +9,9 @@ output of those that run a Python web server (standard library only, read-only).
 Each container becomes one record of the same shape whatever its runtime.
 """
 
-from __future__ import annotations
-
 import json
 import os
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..formats import execspec, sources
 from .namespaces import docker_root
@@ -25,7 +23,7 @@ LOG_LINES = 200
 LOG_BYTES = 256 * 1024
 
 
-def _podman_record(c: dict[str, Any]) -> dict[str, Any]:
+def _podman_record(c: Dict[str, Any]) -> Dict[str, Any]:
     names = c.get("Names") or []
     return {"runtime": "podman", "id": c.get("Id"), "name": names[0] if names else None,
             "image": c.get("Image") or None, "state": c.get("State"),
@@ -40,7 +38,7 @@ def _podman_record(c: dict[str, Any]) -> dict[str, Any]:
 PODMAN_STORE = "/var/lib/containers/storage"
 
 
-def podman_used(processes: list[dict[str, Any]]) -> bool:
+def podman_used(processes: List[Dict[str, Any]]) -> bool:
     """Podman has containers here: its monitor (conmon) runs, its store exists, or this
     environment names a store of its own. Only then is it asked: its first run on a host
     creates its state folders, and diagnosing never changes the host."""
@@ -49,7 +47,7 @@ def podman_used(processes: list[dict[str, Any]]) -> bool:
                    for p in processes))
 
 
-def podman(source: str, processes: list[dict[str, Any]]) -> Item | None:
+def podman(source: str, processes: List[Dict[str, Any]]) -> Optional[Item]:
     """`podman ps -a --format json`, normalised; None where podman is not installed or has
     no containers here."""
     if which("podman") is None or not podman_used(processes):
@@ -75,7 +73,7 @@ def _read_json(path: str) -> Any:
         return None
 
 
-def _docker_record(folder: str) -> dict[str, Any] | None:
+def _docker_record(folder: str) -> Optional[Dict[str, Any]]:
     conf = _read_json(os.path.join(folder, "config.v2.json"))
     if not isinstance(conf, dict):
         return None
@@ -98,7 +96,7 @@ def _docker_record(folder: str) -> dict[str, Any] | None:
             "status": state.get("Error") or None}
 
 
-def docker(source: str, processes: list[dict[str, Any]]) -> Item | None:
+def docker(source: str, processes: List[Dict[str, Any]]) -> Optional[Item]:
     """Docker's containers from the files under its data root; None where there is none."""
     root = docker_root(processes)
     folder = os.path.join(root, "containers")
@@ -115,12 +113,12 @@ def docker(source: str, processes: list[dict[str, Any]]) -> Item | None:
     return item
 
 
-def serves(record: dict[str, Any]) -> bool:
+def serves(record: Dict[str, Any]) -> bool:
     """The container runs a Python web server (its output is worth reading)."""
     return execspec.server_of(list(record.get("command") or [])) not in (None, "python")
 
 
-def _json_file_tail(path: str) -> tuple[str, str | None]:
+def _json_file_tail(path: str) -> Tuple[str, Optional[str]]:
     """The last lines of a Docker json-file log, as the lines the container printed."""
     try:
         with open(path, "rb") as fh:
@@ -139,7 +137,7 @@ def _json_file_tail(path: str) -> tuple[str, str | None]:
     return "\n".join(lines) + ("\n" if lines else ""), None
 
 
-def output(record: dict[str, Any]) -> Item:
+def output(record: Dict[str, Any]) -> Item:
     """What the container printed last: `podman logs --tail`, or Docker's json-file log."""
     name = str(record.get("name") or record.get("id"))
     source = sources.container_log(name)

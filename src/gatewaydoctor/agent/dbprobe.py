@@ -7,12 +7,10 @@ and user: never the password or the DSN. The login runs the app's own interprete
 as its user, under a timeout; the DSN reaches it through the environment, not argv.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from ..formats import sources, systemd
@@ -51,7 +49,14 @@ def gd_login(dsn, order, timeout):
                 async def go():
                     conn = await asyncio.wait_for(mod.connect(dsn), timeout)
                     await conn.close()
-                asyncio.run(go())
+                if hasattr(asyncio, "run"):
+                    asyncio.run(go())
+                else:  # Python 3.6 (asyncpg supported it until 0.26)
+                    loop = asyncio.new_event_loop()
+                    try:
+                        loop.run_until_complete(go())
+                    finally:
+                        loop.close()
             res["ok"] = True
         except BaseException as exc:
             res["error"] = str(exc).strip()
@@ -67,16 +72,16 @@ sys.stdout.write("\n" + mark + json.dumps(gd_login(dsn, order, timeout)) + "\n")
 LOGIN_LABEL = "<gatewaydoctor database login>"
 
 
-def _settings_from(pairs: list[tuple[str, str]], origin: str,
-                   out: dict[str, tuple[str, str]]) -> None:
+def _settings_from(pairs: List[Tuple[str, str]], origin: str,
+                   out: Dict[str, Tuple[str, str]]) -> None:
     for key, value in pairs:
         if SETTING_RE.match(key) and urlsplit(value).scheme.split("+")[0] in SCHEMES:
             out[key] = (value, origin)
 
 
-def database_settings(props: dict[str, str], user: str | None) -> list[tuple[str, str, str]]:
+def database_settings(props: Dict[str, str], user: Optional[str]) -> List[Tuple[str, str, str]]:
     """(setting, DSN, where it came from) for every PostgreSQL URL the app would see."""
-    found: dict[str, tuple[str, str]] = {}
+    found: Dict[str, Tuple[str, str]] = {}
     workdir = systemd.clean_path(props.get("WorkingDirectory", ""))
     if workdir.startswith("/"):
         # Read by the app itself (pydantic-settings, python-dotenv); the unit's own
@@ -98,7 +103,7 @@ def database_settings(props: dict[str, str], user: str | None) -> list[tuple[str
     return [(k, v, origin) for k, (v, origin) in list(found.items())[:MAX_SETTINGS]]
 
 
-def describe(dsn: str) -> dict[str, Any]:
+def describe(dsn: str) -> Dict[str, Any]:
     """Host, port, database and user of a DSN: what evidence may keep."""
     parts = urlsplit(dsn)
     try:
@@ -114,7 +119,7 @@ def describe(dsn: str) -> dict[str, Any]:
     }
 
 
-def _driver_order(scheme: str) -> list[str]:
+def _driver_order(scheme: str) -> List[str]:
     order = ["psycopg2", "psycopg", "asyncpg"]
     named = scheme.partition("+")[2]
     for name in order:
@@ -125,7 +130,7 @@ def _driver_order(scheme: str) -> list[str]:
     return order
 
 
-def _redact(text: str | None, secrets: list[str]) -> str | None:
+def _redact(text: Optional[str], secrets: List[str]) -> Optional[str]:
     if not text:
         return text
     for secret in sorted(secrets, key=len, reverse=True):
@@ -137,12 +142,12 @@ def _redact(text: str | None, secrets: list[str]) -> str | None:
 
 
 def begin(source: str, unit: str, setting: str, dsn: str,
-          origin: str) -> tuple[Item, list[str]]:
+          origin: str) -> Tuple[Item, List[str]]:
     """The check's item (what may be kept of the DSN) and the secrets to scrub from output."""
     info = describe(dsn)
     parts = urlsplit(dsn)
     secrets = [s for s in (parts.password, unquote(parts.password or ""), dsn) if s]
-    data: dict[str, Any] = {"unit": unit, "setting": setting, "origin": origin, **info,
+    data: Dict[str, Any] = {"unit": unit, "setting": setting, "origin": origin, **info,
                             "connect": None, "login": None}
     return new_item(source, "probe", data=data), secrets
 
@@ -167,13 +172,13 @@ def login_dsn(item: Item, dsn: str) -> str:
     return scheme.split("+")[0] + dsn[len(scheme):]
 
 
-def login_spec(item: Item) -> list[Any]:
+def login_spec(item: Item) -> List[Any]:
     """[driver order, connect timeout] for gd_login."""
     return [_driver_order(item["data"]["scheme"]), CONNECT_TIMEOUT]
 
 
-def finish(item: Item, result: dict[str, Any] | None, ran: Item, secrets: list[str], *,
-           python: str, cwd: str, user: str, argv: list[str]) -> Item:
+def finish(item: Item, result: Optional[Dict[str, Any]], ran: Item, secrets: List[str], *,
+           python: str, cwd: str, user: str, argv: List[str]) -> Item:
     """Record the login's result (or why there is none), scrubbed of the password."""
     if result is None:
         result = {"ok": None, "note": ran["error"] or _redact(
@@ -191,8 +196,8 @@ def finish(item: Item, result: dict[str, Any] | None, ran: Item, secrets: list[s
     return item
 
 
-def check(source: str, unit: str, setting: str, dsn: str, origin: str, props: dict[str, str],
-          python: str | None, no_exec: bool) -> Item:
+def check(source: str, unit: str, setting: str, dsn: str, origin: str, props: Dict[str, str],
+          python: Optional[str], no_exec: bool) -> Item:
     """TCP-connect to the database, then (unless no_exec) log in with the app's driver."""
     item, secrets = begin(source, unit, setting, dsn, origin)
     connect(item)
@@ -224,8 +229,8 @@ def check(source: str, unit: str, setting: str, dsn: str, origin: str, props: di
                   user=props.get("User") or "root", argv=[python, "-c", LOGIN_LABEL, payload])
 
 
-def plan(unit: str, props: dict[str, str], argv: list[str],
-         no_exec: bool) -> list[tuple[str, dict[str, Any]]]:
+def plan(unit: str, props: Dict[str, str], argv: List[str],
+         no_exec: bool) -> List[Tuple[str, Dict[str, Any]]]:
     """The checks to run for one Python web unit: (source, kwargs for check())."""
     user = props.get("User") or None
     python = pyapp.interpreter(argv)

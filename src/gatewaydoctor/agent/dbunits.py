@@ -9,9 +9,7 @@ address, a unix socket folder) says the server is one of this host's units. Debi
 the instance that is actually stopped can be told apart from its wrapper.
 """
 
-from __future__ import annotations
-
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..formats import systemd
 from .runner import Item, new_item, run
@@ -25,16 +23,16 @@ LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
 PROPERTIES = "Id,LoadState,ActiveState,SubState,Result,UnitFileState,Description"
 
 
-def patterns(scheme: str, host: str | None) -> tuple[str, ...]:
+def patterns(scheme: str, host: Optional[str]) -> Tuple[str, ...]:
     """The unit patterns to look at for a DSN's scheme and host; () when it is not local."""
     local = host is None or host in LOCAL_HOSTS or host.startswith("127.") or \
         host.startswith("/")
     return PATTERNS.get(scheme.partition("+")[0].lower(), ()) if local else ()
 
 
-def units(source: str, unit: str, wanted: tuple[str, ...]) -> Item:
+def units(source: str, unit: str, wanted: Tuple[str, ...]) -> Item:
     """The units matching `wanted` (loaded, or only installed), with their state."""
-    names: list[str] = []
+    names: List[str] = []
     for argv in (["systemctl", "list-units", "--all", "--plain", "--no-legend",
                   "--type=service", *wanted],
                  ["systemctl", "list-unit-files", "--plain", "--no-legend", "--type=service",
@@ -46,7 +44,7 @@ def units(source: str, unit: str, wanted: tuple[str, ...]) -> Item:
             if name.endswith(".service") and not name.endswith("@.service") and \
                     name not in names:
                 names.append(name)
-    found: list[dict[str, Any]] = []
+    found: List[Dict[str, Any]] = []
     if names:
         shown = run(source, ["systemctl", "show", "-p", PROPERTIES, "--", *names],
                     timeout=TIMEOUT)

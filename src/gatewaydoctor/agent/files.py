@@ -5,13 +5,11 @@ ids and group members: no password hashes exist there), and stat()s paths; it
 never opens the files themselves.
 """
 
-from __future__ import annotations
-
 import grp
 import os
 import pwd
 import re
-from collections.abc import Iterable
+from typing import Dict, Iterable, List
 
 from ..formats import journal, sources
 from .runner import Item, new_item
@@ -42,7 +40,7 @@ def path_stat(source: str, path: str) -> Item:
     chain = []
     current = os.path.normpath(path)
     while True:
-        entry: dict[str, object] = {"path": current, "exists": False}
+        entry: Dict[str, object] = {"path": current, "exists": False}
         try:
             st = os.stat(current)
             entry.update(exists=True, uid=st.st_uid, gid=st.st_gid, mode=st.st_mode)
@@ -72,13 +70,13 @@ def _texts(item: Item) -> Iterable[str]:
         yield from (item.get("stdout") or "").splitlines()
 
 
-def denied_paths(items: Iterable[Item]) -> list[str]:
+def denied_paths(items: Iterable[Item]) -> List[str]:
     """Absolute paths named by `Permission denied: '<path>'` in unit journals, import probes
     and uWSGI logs.
 
     Newest first (a journal is read oldest first), at most MAX_DENIED_PATHS.
     """
-    found: list[str] = []
+    found: List[str] = []
     for item in items:
         for text in _texts(item):
             for m in DENIED_RE.finditer(text):

@@ -5,9 +5,8 @@ only where it is installed, under a timeout. SELinux is read from /sys/fs/selinu
 and its denials from the journal (and /var/log/audit/audit.log) where SELinux exists.
 """
 
-from __future__ import annotations
-
 import os
+from typing import Dict, List, Optional, Tuple
 
 from ..formats import sources
 from .runner import Item, journal, new_item, read_tail, run, which
@@ -16,7 +15,7 @@ FIREWALL_TIMEOUT = 5.0
 SELINUX_FS = "/sys/fs/selinux"
 AUDIT_LOG = "/var/log/audit/audit.log"
 
-LISTINGS: tuple[tuple[str, str, list[str]], ...] = (
+LISTINGS: Tuple[Tuple[str, str, List[str]], ...] = (
     (sources.FIREWALL_NFT, "nft", ["list", "ruleset"]),
     (sources.FIREWALL_IPTABLES, "iptables-save", []),
     (sources.FIREWALL_IP6TABLES, "ip6tables-save", []),
@@ -24,7 +23,7 @@ LISTINGS: tuple[tuple[str, str, list[str]], ...] = (
 )
 
 
-def plan() -> list[tuple[str, list[str]]]:
+def plan() -> List[Tuple[str, List[str]]]:
     """(source, argv) of every firewall listing command installed here."""
     out = []
     for source, tool, args in LISTINGS:
@@ -34,7 +33,7 @@ def plan() -> list[tuple[str, list[str]]]:
     return out
 
 
-def listing(source: str, argv: list[str]) -> Item:
+def listing(source: str, argv: List[str]) -> Item:
     """Run one read-only listing command."""
     return run(source, argv, timeout=FIREWALL_TIMEOUT)
 
@@ -48,7 +47,7 @@ def none_installed(source: str = sources.FIREWALL_NFT) -> Item:
 def selinux_state(source: str) -> Item:
     """SELinux presence and mode, from selinuxfs (what getenforce reads)."""
     item = new_item(source, "listing", path=SELINUX_FS)
-    data: dict[str, object] = {"present": False, "enforce": None}
+    data: Dict[str, object] = {"present": False, "enforce": None}
     if os.path.isdir(SELINUX_FS) and os.path.exists(os.path.join(SELINUX_FS, "enforce")):
         data["present"] = True
         try:
@@ -61,7 +60,7 @@ def selinux_state(source: str) -> Item:
     return item
 
 
-def avc_sources() -> list[tuple[str, str, list[str] | None]]:
+def avc_sources() -> List[Tuple[str, str, Optional[List[str]]]]:
     """Where AVC denials are read from: (source, kind, argv or None for the audit log)."""
     return [
         (sources.SELINUX_AVC, "journal",
@@ -70,7 +69,7 @@ def avc_sources() -> list[tuple[str, str, list[str] | None]]:
     ]
 
 
-def avc_item(source: str, argv: list[str] | None) -> Item:
+def avc_item(source: str, argv: Optional[List[str]]) -> Item:
     """Read AVC denials: from the journal (argv) or the audit log tail."""
     if argv is None:
         return read_tail(source, AUDIT_LOG, max_bytes=128 * 1024, max_lines=400)

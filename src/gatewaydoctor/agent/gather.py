@@ -4,17 +4,14 @@ Each item goes under a source key made by formats/sources.py, e.g. `nginx.dump`,
 `systemd.show:api.service`, `probe.http:upstream:127.0.0.1:8000/health`.
 """
 
-from __future__ import annotations
-
 import contextlib
 import functools
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..formats import execspec, sources, systemd
 from ..formats.endpoint import split_hostport
@@ -41,6 +38,9 @@ from . import supervisor as supervisord
 from . import uwsgi as uwsgi_agent
 from .runner import Item, journal, new_item, read_file, read_tail, run
 
+if TYPE_CHECKING:  # (concurrent.futures.Future takes no [...] at run time before 3.9)
+    Pending = Future[Optional[Item]]  # novermin (never run: vermin does not know that)
+
 SCHEMA = "gatewaydoctor.evidence/1"
 TOOL_VERSION = "0.1.0"
 JOURNAL_LINES = 400
@@ -62,10 +62,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def windows(
-    max_log_lines: int | None = None, since: str | None = None
-) -> dict[str, Any]:
+    max_log_lines: Optional[int] = None, since: Optional[str] = None
+) -> Dict[str, Any]:
     """The log windows gather() uses: defaults, or every log widened/narrowed to max_log_lines."""
-    w: dict[str, Any] = {
+    w: Dict[str, Any] = {
         "journal_lines": JOURNAL_LINES,
         "journal_since": JOURNAL_SINCE,
         "error_log_lines": ERROR_LOG_LINES,
@@ -86,27 +86,27 @@ def windows(
 class _Collector:
     """Holds the pool and the items gathered so far; one instance per gather() call."""
 
-    def __init__(self, pool: ThreadPoolExecutor, win: dict[str, Any] | None = None,
-                 progress: Progress | None = None,
-                 on_item: Callable[[Item], None] | None = None) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, win: Optional[Dict[str, Any]] = None,
+                 progress: Optional[Progress] = None,
+                 on_item: Optional[Callable[[Item], None]] = None) -> None:
         self.pool = pool
         self.windows = win or windows()
-        self.items: dict[str, Item] = {}
-        self.pending: list[Future[Item | None]] = []
+        self.items: Dict[str, Item] = {}
+        self.pending: List[Pending] = []
         self.progress = progress
         self.on_item = on_item
         self.submitted = 0
         self.finished = 0
 
-    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Item | None]:
-        fut: Future[Item | None] = self.pool.submit(fn, *args, **kwargs)
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> "Pending":
+        fut: Pending = self.pool.submit(fn, *args, **kwargs)
         self.pending.append(fut)
         if self.progress is not None or self.on_item is not None:
             self.submitted += 1
             fut.add_done_callback(self._report)
         return fut
 
-    def _report(self, fut: Future[Item | None]) -> None:
+    def _report(self, fut: "Pending") -> None:
         """Hand what just came in to on_item and the progress display; their failures are
         ignored (neither may stop the gathering)."""
         self.finished += 1
@@ -120,7 +120,7 @@ class _Collector:
         except Exception:  # noqa: BLE001
             pass
 
-    def take(self, fut: Future[Item | None]) -> Item | None:
+    def take(self, fut: "Pending") -> Optional[Item]:
         """The item a job returned (stored by source); a job may return a list of them."""
         items = _items_of(fut.result())
         for item in items:
@@ -132,7 +132,7 @@ class _Collector:
             self.take(self.pending.pop(0))
 
 
-def _items_of(got: Item | list[Item] | None) -> list[Item]:
+def _items_of(got: Optional[Union[Item, List[Item]]]) -> List[Item]:
     """What a job returned: one item, a list of items, or none."""
     return got if isinstance(got, list) else [] if got is None else [got]
 
@@ -143,10 +143,10 @@ def systemd_booted() -> bool:
 
 
 def gather(
-    url: str | None = None, *, no_exec: bool = False, max_log_lines: int | None = None,
-    since: str | None = None, progress: Progress | None = None,
-    on_item: Callable[[Item], None] | None = None, busy_after: threading.Event | None = None,
-) -> dict[str, Any]:
+    url: Optional[str] = None, *, no_exec: bool = False, max_log_lines: Optional[int] = None,
+    since: Optional[str] = None, progress: Optional[Progress] = None,
+    on_item: Optional[Callable[[Item], None]] = None, busy_after: Optional[threading.Event] = None,
+) -> Dict[str, Any]:
     """Collect the evidence bundle for this host as a JSON-serialisable dict.
 
     `progress(source, done, started)`, when given, is called (from worker threads) as each
@@ -164,9 +164,9 @@ def gather(
             busy_after.set()
 
 
-def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progress | None,
-            on_item: Callable[[Item], None] | None,
-            busy_after: threading.Event | None) -> dict[str, Any]:
+def _gather(url: Optional[str], no_exec: bool, win: Dict[str, Any], progress: Optional[Progress],
+            on_item: Optional[Callable[[Item], None]],
+            busy_after: Optional[threading.Event]) -> Dict[str, Any]:
     started = time.time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="gatewaydoctor") as pool:
@@ -176,8 +176,8 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
         # and the web units' `systemctl show` is the first command started.
         booted = systemd_booted()
         f_units = None
-        found: list[str] = []
-        shows: dict[str, Future[Item | None]] = {}
+        found: List[str] = []
+        shows: Dict[str, Pending] = {}
         if booted:
             scan = c.items[sources.UNIT_SCAN] = unitscan.scan(sources.UNIT_SCAN)
             found = _units_on_disk(scan)
@@ -285,7 +285,7 @@ def _gather(url: str | None, no_exec: bool, win: dict[str, Any], progress: Progr
     }
 
 
-def _tcp_listeners() -> list[Item]:
+def _tcp_listeners() -> List[Item]:
     """Listening TCP sockets from sock_diag; /proc/net/tcp{,6} where netlink is not there."""
     item = sockdiag.tcp_listeners()
     if item["error"] is None:
@@ -310,7 +310,7 @@ def _probe_url(c: _Collector, url: str) -> None:
              timeout=URL_PROBE_TIMEOUT)
 
 
-def _nginx_logs(c: _Collector, scan: dict[str, Any], root: str | None) -> None:
+def _nginx_logs(c: _Collector, scan: Dict[str, Any], root: Optional[str]) -> None:
     """The error and access logs nginx writes (under a container's root, for nginx in one)."""
     errors = [p for p in scan["error_logs"] if p.startswith("/")] or ["/var/log/nginx/error.log"]
     access = [p for p in scan["access_logs"] if p.startswith("/")] or ["/var/log/nginx/access.log"]
@@ -324,7 +324,7 @@ def _nginx_logs(c: _Collector, scan: dict[str, Any], root: str | None) -> None:
                  max_bytes=w["access_log_bytes"], max_lines=w["access_log_lines"])
 
 
-def _probers(netns_pid: int | None) -> tuple[Callable[..., Item], Callable[..., Item]]:
+def _probers(netns_pid: Optional[int]) -> Tuple[Callable[..., Item], Callable[..., Item]]:
     """The HTTP and TCP probes: made here, or from nginx's own network namespace when it
     runs in one (its listen addresses and its upstreams' loopback are that namespace's)."""
     if netns_pid is None:
@@ -334,10 +334,10 @@ def _probers(netns_pid: int | None) -> tuple[Callable[..., Item], Callable[..., 
                                                     endpoint=endpoint))
 
 
-def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None,
-                  netns_pid: int | None = None) -> None:
+def _nginx_probes(c: _Collector, scan: Dict[str, Any], url: Optional[str] = None,
+                  netns_pid: Optional[int] = None) -> None:
     """The URL at this host's nginx, each server block's own paths, each upstream's."""
-    seen: set[str] = set()
+    seen: Set[str] = set()
     http_probe, tcp_probe = _probers(netns_pid)
     if url:
         _url_at_nginx(c, scan, url, seen, http_probe)
@@ -371,7 +371,7 @@ def _nginx_probes(c: _Collector, scan: dict[str, Any], url: str | None = None,
                      endpoint=ep, path=path, via=sources.VIA_UPSTREAM)
 
 
-def _uwsgi_probes(c: _Collector, dump: str, url: str | None) -> None:
+def _uwsgi_probes(c: _Collector, dump: str, url: Optional[str]) -> None:
     """Each `uwsgi_pass` endpoint: a connect, and GETs in the uwsgi protocol (the URL's path
     first where its location passes there), never HTTP."""
     path = probes.url_endpoint(url)[1] if url and url.startswith(("http://", "https://")) \
@@ -383,7 +383,7 @@ def _uwsgi_probes(c: _Collector, dump: str, url: str | None) -> None:
             c.submit(uwsgi_agent.probe, sources.uwsgi_probe(ep + p), ep, p)
 
 
-def _uwsgi_files(c: _Collector, unit: str, argv: list[str], workdir: str) -> None:
+def _uwsgi_files(c: _Collector, unit: str, argv: List[str], workdir: str) -> None:
     """The configuration files a uwsgi unit loads, and the tails of the logs they name."""
     texts = []
     for path in uwsgi_agent.config_files(argv, workdir or None)[:4]:
@@ -401,7 +401,7 @@ def _uwsgi_files(c: _Collector, unit: str, argv: list[str], workdir: str) -> Non
         c.submit(pyapp.workdir_listing, sources.dir_listing(chdir), chdir)
 
 
-def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str],
+def _url_at_nginx(c: _Collector, scan: Dict[str, Any], url: str, seen: Set[str],
                   http_probe: Callable[..., Item] = probes.http_probe) -> None:
     """The URL's path, with its Host (and SNI), at each listen of the server block that
     serves its name here: what this nginx answers, wherever the name resolves."""
@@ -417,7 +417,7 @@ def _url_at_nginx(c: _Collector, scan: dict[str, Any], url: str, seen: set[str],
                      tls=tls, via=sources.VIA_NGINX, timeout=URL_PROBE_TIMEOUT)
 
 
-def _units_on_disk(scan: Item | None) -> list[str]:
+def _units_on_disk(scan: Optional[Item]) -> List[str]:
     """Web units (their ExecStart runs a Python web server) and nginx, from the unit files."""
     on_disk = ((scan or {}).get("data") or {}).get("units", [])
     return [u["name"] for u in on_disk if not u["masked"] and (
@@ -426,7 +426,7 @@ def _units_on_disk(scan: Item | None) -> list[str]:
             for line in u["exec_start"] for a in systemd.exec_argvs(line)))]
 
 
-def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
+def _loaded_without_file(units: Optional[Item], scan: Optional[Item]) -> List[str]:
     """Loaded units with no file on disk to read (transient units, generated ones)."""
     known = {u["name"] for u in ((scan or {}).get("data") or {}).get("units", [])}
     loaded = []
@@ -439,14 +439,14 @@ def _loaded_without_file(units: Item | None, scan: Item | None) -> list[str]:
     return loaded
 
 
-def _show_units(c: _Collector, names: list[str]) -> dict[str, Future[Item | None]]:
+def _show_units(c: _Collector, names: List[str]) -> "Dict[str, Pending]":
     return {u: c.submit(run, sources.unit_show(u), ["systemctl", "show", u, "--no-pager"])
             for u in dict.fromkeys(names)}
 
 
-def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> list[str]:
+def _more_units(c: _Collector, names: List[str], procs_item: Optional[Item]) -> List[str]:
     """Web units with no file on disk (screened by ExecStart) or seen running a server."""
-    candidates: list[str] = []
+    candidates: List[str] = []
     if names:
         screen = run(sources.UNIT_SCREEN, ["systemctl", "show", "--no-pager", "-p", "Id",
                      "-p", "ExecStart", *names], timeout=10.0)
@@ -467,7 +467,7 @@ def _more_units(c: _Collector, names: list[str], procs_item: Item | None) -> lis
 
 
 def _early_app_probes(c: _Collector, scan: Item,
-                      shows: dict[str, Future[Item | None]]) -> set[str]:
+                      shows: "Dict[str, Pending]") -> Set[str]:
     """Start each web unit's app probe from its unit file, not waiting for `systemctl show`
     (which the probe checks its settings against once it answers)."""
     paths = {u["name"]: u["path"] for u in (scan.get("data") or {}).get("units", [])}
@@ -483,7 +483,7 @@ def _early_app_probes(c: _Collector, scan: Item,
     return started
 
 
-def _loaded(show: Future[Item | None]) -> dict[str, str] | None:
+def _loaded(show: "Pending") -> Optional[Dict[str, str]]:
     """The properties systemd loaded for a unit (None if `systemctl show` failed)."""
     item = show.result()
     blocks = systemd.parse_show((item or {}).get("stdout") or "") if item and \
@@ -491,8 +491,8 @@ def _loaded(show: Future[Item | None]) -> dict[str, str] | None:
     return blocks[0] if blocks else None
 
 
-def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool,
-           probed: set[str] | frozenset[str] = frozenset()) -> None:
+def _units(c: _Collector, shows: "Dict[str, Pending]", no_exec: bool,
+           probed: Union[Set[str], FrozenSet[str]] = frozenset()) -> None:
     """Each web unit and nginx closely: unit files, journal, and the app's own Python
     (unless its app probe is `probed` already)."""
     units = {fut: unit for unit, fut in shows.items()}
@@ -508,8 +508,8 @@ def _units(c: _Collector, shows: dict[str, Future[Item | None]], no_exec: bool,
                  str(c.windows["journal_lines"]), "--since", c.windows["journal_since"]])
 
 
-def _nginx_dumps(f_procs: Future[Item | None], f_listen: Future[Item | None],
-                 url: str | None, units: list[dict[str, Any]]) -> list[Item]:
+def _nginx_dumps(f_procs: "Pending", f_listen: "Pending",
+                 url: Optional[str], units: List[Dict[str, Any]]) -> List[Item]:
     """`nginx -T` of every running master (the one serving the URL's port, or 80/443, under
     nginx.dump; see nginxscan.dumps); with none running, of the nginx this host would
     start. -T tests the configuration exactly as -t does before dumping it: nginx.test is
@@ -537,7 +537,7 @@ def _nginx_test_of(dump: Item) -> Item:
                     data={"read_from": sources.NGINX_DUMP, **(dump["data"] or {})})
 
 
-def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
+def _python_unit(c: _Collector, unit: str, props: Dict[str, str], no_exec: bool,
                  probed: bool = False) -> None:
     argv = execspec.server_argv(props.get("ExecStart", ""))
     if argv is None:
@@ -561,7 +561,7 @@ def _python_unit(c: _Collector, unit: str, props: dict[str, str], no_exec: bool,
         c.submit(pyapp.env_keys, sources.env_keys(path), path)
 
 
-def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
+def _python_probes(c: _Collector, unit: str, props: Dict[str, str], argv: List[str],
                    python: str, no_exec: bool, probed: bool) -> None:
     """The app probe (its own interpreter: database logins, import, version)."""
     checks = _databases(c, unit, props, argv, no_exec)
@@ -580,7 +580,7 @@ def _python_probes(c: _Collector, unit: str, props: dict[str, str], argv: list[s
         c.submit(appprobe.run, unit, props, argv, checks)
 
 
-def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
+def _supervisor(c: _Collector, procs_item: Optional[Item], no_exec: bool) -> None:
     """supervisord's status, config and logs; each web program is probed like a unit."""
     procs = ((procs_item or {}).get("data") or {}).get("processes", [])
     if not supervisord.present(procs):
@@ -610,7 +610,7 @@ def _supervisor(c: _Collector, procs_item: Item | None, no_exec: bool) -> None:
         _python_unit(c, sources.supervisor_unit(name), props, no_exec)
 
 
-def _containers(c: _Collector, procs: list[dict[str, Any]]) -> list[Item]:
+def _containers(c: _Collector, procs: List[Dict[str, Any]]) -> List[Item]:
     """Each runtime's containers, running or not; then the output of those that serve (from
     this worker: drain() waits for this job, so for what it submits)."""
     found = [item for item in (containers.podman(sources.container_list("podman"), procs),
@@ -623,7 +623,7 @@ def _containers(c: _Collector, procs: list[dict[str, Any]]) -> list[Item]:
     return found
 
 
-def _pm2(c: _Collector, procs_item: Item | None, no_exec: bool) -> set[int]:
+def _pm2(c: _Collector, procs_item: Optional[Item], no_exec: bool) -> Set[int]:
     """Each pm2 daemon's apps (live from `pm2 jlist`, else dump.pm2), its log and theirs;
     each web app is probed like a unit. The daemons' pids (their children are theirs)."""
     procs = ((procs_item or {}).get("data") or {}).get("processes", [])
@@ -637,7 +637,7 @@ def _pm2(c: _Collector, procs_item: Item | None, no_exec: bool) -> set[int]:
     return {int(d["pid"]) for d in found}
 
 
-def _pm2_apps(c: _Collector, daemon: dict[str, Any], no_exec: bool) -> Item:
+def _pm2_apps(c: _Collector, daemon: Dict[str, Any], no_exec: bool) -> Item:
     """One daemon's list; then its logs and each web app's probe are started (from this
     worker: drain() waits for this job, so for what it submits)."""
     item, programs = pm2.app_list(daemon)
@@ -648,8 +648,8 @@ def _pm2_apps(c: _Collector, daemon: dict[str, Any], no_exec: bool) -> Item:
     return item
 
 
-def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
-                  f_dump: Future[Item | None], no_exec: bool) -> None:
+def _hand_started(c: _Collector, procs_item: Optional[Item], pm2_pids: Set[int],
+                  f_dump: "Pending", no_exec: bool) -> None:
     """Web servers no manager runs (nohup, screen, tmux), and the files their output goes to;
     with none running, a nohup.out left in a server block's root (where a panel puts the
     site, and where it was started from)."""
@@ -671,7 +671,7 @@ def _hand_started(c: _Collector, procs_item: Item | None, pm2_pids: set[int],
                  max_lines=handstarted.LOG_LINES)
 
 
-def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None], written: set[str]) -> None:
+def _nohup_in_roots(c: _Collector, f_dump: "Pending", written: Set[str]) -> None:
     """The folder listing and tail of each nohup.out in the `root` of nginx's server blocks
     that no running server writes to (from `nginx -T`, once it is in: this job waits)."""
     dump = next(iter(_items_of(f_dump.result())), None)
@@ -684,8 +684,8 @@ def _nohup_in_roots(c: _Collector, f_dump: Future[Item | None], written: set[str
                  max_lines=handstarted.LOG_LINES)
 
 
-def _databases(c: _Collector, unit: str, props: dict[str, str], argv: list[str],
-               no_exec: bool) -> list[tuple[str, dict[str, Any]]]:
+def _databases(c: _Collector, unit: str, props: Dict[str, str], argv: List[str],
+               no_exec: bool) -> List[Tuple[str, Dict[str, Any]]]:
     """The database each of the unit's settings names (to reach, and log in to)."""
     checks = dbprobe.plan(unit, props, argv, no_exec)
     c.items[sources.db_settings(unit)] = new_item(
@@ -719,9 +719,9 @@ def _system(c: _Collector, booted: bool) -> None:
             c.submit(firewall.avc_item, source, avc_argv)
 
 
-def _system_after_units(c: _Collector, procs_item: Item | None) -> None:
+def _system_after_units(c: _Collector, procs_item: Optional[Item]) -> None:
     """Disk space where the units work and nginx writes; open-file limits of nginx and the app."""
-    workdirs: list[str] = []
+    workdirs: List[str] = []
     for key, item in list(c.items.items()):
         if key.startswith(sources.UNIT_SHOW_PREFIX):
             for props in systemd.parse_show(item.get("stdout") or "")[:1]:
@@ -729,7 +729,7 @@ def _system_after_units(c: _Collector, procs_item: Item | None) -> None:
                 if wd.startswith("/") and wd not in workdirs:
                     workdirs.append(wd)
     c.submit(sysinfo.disk_usage, sources.DISK, workdirs)
-    pids: list[tuple[int, str]] = []
+    pids: List[Tuple[int, str]] = []
     for proc in ((procs_item or {}).get("data") or {}).get("processes", []):
         comm = str(proc.get("comm") or "")
         if comm == "nginx" or execspec.server_of(proc.get("cmdline") or []) not in (None, "python"):

@@ -10,15 +10,13 @@ pipe is named). Its environment goes to the app probe (database logins, the impo
 only its variables' names into the evidence.
 """
 
-from __future__ import annotations
-
 import os
 import pwd
 import re
 import shlex
-from typing import Any
+from typing import Any, Dict, List, Optional, Set, Tuple
 
-from ..formats import container, execspec, sources
+from ..formats import container, execspec, sources, systemd
 from .runner import Item, new_item
 
 LOG_BYTES = 128 * 1024
@@ -29,19 +27,19 @@ MAX_ROOTS = 8
 _ROOT_RE = re.compile(r"^\s*root\s+(/[^;\s$]*)\s*;", re.MULTILINE)
 
 
-def _is_manager(proc: dict[str, Any], pm2_pids: set[int]) -> bool:
+def _is_manager(proc: Dict[str, Any], pm2_pids: Set[int]) -> bool:
     """supervisord or a pm2 daemon: its children are its programs, not hand-started."""
     argv = [str(a) for a in proc.get("cmdline") or []]
     return proc["pid"] in pm2_pids or any(os.path.basename(a) in MANAGERS for a in argv[:2])
 
 
-def _container_cgroup(cgroup: str | None) -> bool:
+def _container_cgroup(cgroup: Optional[str]) -> bool:
     """A container's cgroup (docker, podman, containerd, CRI-O, Kubernetes, LXC): its runtime
     runs what is in it, with a restart policy of its own; not a server started by hand."""
     return container.container_of(cgroup) is not None
 
 
-def _service_cgroup(cgroup: str | None) -> bool:
+def _service_cgroup(cgroup: Optional[str]) -> bool:
     """A systemd service's cgroup (`/system.slice/api.service`, or a unit's sub-cgroup).
 
     `user@1000.service` is the user's own manager: a terminal multiplexer moves itself into
@@ -50,21 +48,21 @@ def _service_cgroup(cgroup: str | None) -> bool:
                for part in (cgroup or "").split("/"))
 
 
-def _link(path: str) -> str | None:
+def _link(path: str) -> Optional[str]:
     try:
         return os.readlink(path)
     except OSError:
         return None
 
 
-def _user(uid: object) -> str | None:
+def _user(uid: object) -> Optional[str]:
     try:
         return pwd.getpwuid(int(str(uid))).pw_name if uid is not None else None
     except (KeyError, ValueError):
         return None
 
 
-def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, Any]]:
+def find(processes: List[Dict[str, Any]], pm2_pids: Set[int]) -> List[Dict[str, Any]]:
     """The hand-started web servers: the topmost server process of each, with its context.
 
     A server is a process whose command runs one (uvicorn, gunicorn...), or a Python script
@@ -100,9 +98,9 @@ def find(processes: list[dict[str, Any]], pm2_pids: set[int]) -> list[dict[str, 
     return out
 
 
-def _parents(proc: dict[str, Any], by_pid: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def _parents(proc: Dict[str, Any], by_pid: Dict[int, Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Its ancestors, nearest first, up to (not including) PID 1."""
-    chain: list[dict[str, Any]] = []
+    chain: List[Dict[str, Any]] = []
     ppid = proc.get("ppid")
     while ppid and ppid != 1 and ppid in by_pid and len(chain) < MAX_PARENTS:
         chain.append(by_pid[ppid])
@@ -110,7 +108,7 @@ def _parents(proc: dict[str, Any], by_pid: dict[int, dict[str, Any]]) -> list[di
     return chain
 
 
-def _record(proc: dict[str, Any], parents: list[dict[str, Any]]) -> dict[str, Any]:
+def _record(proc: Dict[str, Any], parents: List[Dict[str, Any]]) -> Dict[str, Any]:
     pid = proc["pid"]
     return {
         "pid": pid, "ppid": proc.get("ppid"), "uid": proc.get("uid"),
@@ -123,7 +121,7 @@ def _record(proc: dict[str, Any], parents: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def probe_props(proc: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+def probe_props(proc: Dict[str, Any]) -> Tuple[Dict[str, str], List[str]]:
     """Its unit-like properties for the app probe (its command, folder, user and the
     environment it runs with), and the names of that environment's variables: the values
     go to the probe only, never into the evidence."""
@@ -134,18 +132,18 @@ def probe_props(proc: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
         raw = []
     env = dict(v.decode("utf-8", "replace").partition("=")[::2] for v in raw if b"=" in v)
     argv = execspec.process_argv([str(a) for a in proc.get("argv") or []])
-    return ({"ExecStart": shlex.join(argv), "WorkingDirectory": proc.get("cwd") or "",
+    return ({"ExecStart": systemd.join_argv(argv), "WorkingDirectory": proc.get("cwd") or "",
              "User": proc.get("user") or "",
              "Environment": " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items())
                                      if k and "\n" not in v)}, sorted(env))
 
 
-def listing(source: str, found: list[dict[str, Any]]) -> Item:
+def listing(source: str, found: List[Dict[str, Any]]) -> Item:
     """The hand-started servers found, as evidence."""
     return new_item(source, "listing", path="/proc", data={"processes": found})
 
 
-def log_paths(found: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def log_paths(found: List[Dict[str, Any]]) -> List[Tuple[str, str]]:
     """(source, path) of each regular file a hand-started server writes its output to."""
     out = []
     for proc in found:
@@ -164,9 +162,9 @@ def _is_file(target: str) -> bool:
         and not target.endswith(" (deleted)")
 
 
-def listening_inodes() -> set[int]:
+def listening_inodes() -> Set[int]:
     """The inodes of this network namespace's listening sockets (TCP and unix), from /proc."""
-    found: set[int] = set()
+    found: Set[int] = set()
     for table in ("tcp", "tcp6", "unix"):
         try:
             with open(f"/proc/net/{table}", encoding="ascii", errors="replace") as fh:
@@ -181,7 +179,7 @@ def listening_inodes() -> set[int]:
     return found
 
 
-def nohup_in_roots(dump: str) -> list[tuple[str, str]]:
+def nohup_in_roots(dump: str) -> List[Tuple[str, str]]:
     """(folder, nohup.out) for each server block `root` of an `nginx -T` dump holding one:
     a panel's site folder, where its app is started by hand from."""
     roots = list(dict.fromkeys(m.group(1).rstrip("/") or "/" for m in _ROOT_RE.finditer(dump)))

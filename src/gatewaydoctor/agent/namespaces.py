@@ -8,12 +8,10 @@ is named from what runs it: podman's `conmon -c ID -n NAME -l k8s-file:LOG` abov
 processes, Docker's `config.v2.json` in the data root its daemon was started with.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional
 
 from ..formats import container, sources
 from .runner import Item, new_item
@@ -25,7 +23,7 @@ TCP_LISTEN_STATE = "0A"
 DOCKER_ROOT = "/var/lib/docker"  # dockerd's own default for --data-root
 
 
-def _read(path: str, limit: int = MAX_TABLE_BYTES) -> str | None:
+def _read(path: str, limit: int = MAX_TABLE_BYTES) -> Optional[str]:
     try:
         with open(path, "rb") as fh:
             return fh.read(limit).decode("utf-8", "replace")
@@ -33,7 +31,7 @@ def _read(path: str, limit: int = MAX_TABLE_BYTES) -> str | None:
         return None
 
 
-def _listen_lines(text: str | None) -> str | None:
+def _listen_lines(text: Optional[str]) -> Optional[str]:
     """The header and LISTEN lines of a /proc/net/tcp table (established ones can be many)."""
     if text is None:
         return None
@@ -42,7 +40,7 @@ def _listen_lines(text: str | None) -> str | None:
     return "\n".join(lines[:1] + keep) + "\n"
 
 
-def _flag(argv: list[str], *names: str) -> str | None:
+def _flag(argv: List[str], *names: str) -> Optional[str]:
     """The value of the first of names in argv (`-n NAME`, `--name NAME`, `--name=NAME`)."""
     for i, arg in enumerate(argv):
         for name in names:
@@ -53,7 +51,7 @@ def _flag(argv: list[str], *names: str) -> str | None:
     return None
 
 
-def docker_root(processes: list[dict[str, Any]]) -> str:
+def docker_root(processes: List[Dict[str, Any]]) -> str:
     """dockerd's data root: its --data-root, else daemon.json's, else its default."""
     for p in processes:
         argv = [str(a) for a in p.get("cmdline") or []]
@@ -70,7 +68,7 @@ def docker_root(processes: list[dict[str, Any]]) -> str:
     return DOCKER_ROOT
 
 
-def _docker_names(cid: str, root: str) -> dict[str, Any]:
+def _docker_names(cid: str, root: str) -> Dict[str, Any]:
     try:
         with open(os.path.join(root, "containers", cid, "config.v2.json"),
                   encoding="utf-8") as fh:
@@ -80,7 +78,7 @@ def _docker_names(cid: str, root: str) -> dict[str, Any]:
     return {"name": str(conf.get("Name") or "").lstrip("/") or None, "log": conf.get("LogPath")}
 
 
-def _from_monitor(pid: int, by_pid: dict[int, dict[str, Any]], cid: str) -> dict[str, Any]:
+def _from_monitor(pid: int, by_pid: Dict[int, Dict[str, Any]], cid: str) -> Dict[str, Any]:
     """Name and log from the monitor above the container (podman's conmon: -c ID -n NAME)."""
     seen = by_pid.get(pid)
     for _ in range(MAX_PARENTS):
@@ -95,9 +93,9 @@ def _from_monitor(pid: int, by_pid: dict[int, dict[str, Any]], cid: str) -> dict
     return {}
 
 
-def _containers(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _containers(processes: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     by_pid = {p["pid"]: p for p in processes}
-    found: dict[str, dict[str, Any]] = {}
+    found: Dict[str, Dict[str, Any]] = {}
     root = None
     for p in processes:
         runtime_id = container.container_of(p.get("cgroup"))
@@ -117,8 +115,8 @@ def _containers(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(found.values(), key=lambda c: c["pids"][0])
 
 
-def _namespaces(processes: list[dict[str, Any]], own: str | None) -> list[dict[str, Any]]:
-    first: dict[str, int] = {}
+def _namespaces(processes: List[Dict[str, Any]], own: Optional[str]) -> List[Dict[str, Any]]:
+    first: Dict[str, int] = {}
     for p in processes:
         ns = p.get("netns")
         if ns and ns != own and ns not in first:
@@ -130,7 +128,7 @@ def _namespaces(processes: list[dict[str, Any]], own: str | None) -> list[dict[s
     return out
 
 
-def scan(source: str, listing: dict[str, Any] | None) -> Item:
+def scan(source: str, listing: Optional[Dict[str, Any]]) -> Item:
     """The other network namespaces (with their listening TCP sockets) and the containers
     of the processes in the agent's process listing."""
     item = new_item(source, "listing", path="/proc/*/ns/net, /proc/*/cgroup")

@@ -4,8 +4,6 @@ what the running nginx looks like.
 The dump is read with the tolerant reader of formats/nginx.py: never exact, never giving up.
 """
 
-from __future__ import annotations
-
 import contextlib
 import glob
 import ipaddress
@@ -13,9 +11,8 @@ import mmap
 import os
 import re
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Dict, Iterator, List, Match, Optional, Set, Tuple
 
 from ..formats import sources
 from ..formats.nginx import FILE_MARK, children, proxy_endpoints, split_dump, tree
@@ -23,10 +20,10 @@ from ..formats.systemd import exec_argvs
 from . import procfs, sockdiag
 from .runner import Item, new_item, run, which
 
-Directive = dict[str, Any]
+Directive = Dict[str, Any]
 
-def _scan_locations(trees: dict[str, list[Directive]], file: str, block: list[Directive],
-                    main: str, out: list[dict[str, Any]]) -> None:
+def _scan_locations(trees: Dict[str, List[Directive]], file: str, block: List[Directive],
+                    main: str, out: List[Dict[str, Any]]) -> None:
     for f, d in children(trees, file, block, main):
         if d["directive"] == "location":
             inner = d.get("block", [])
@@ -36,16 +33,16 @@ def _scan_locations(trees: dict[str, list[Directive]], file: str, block: list[Di
             _scan_locations(trees, f, inner, main, out)
 
 
-def scan(dump: str) -> dict[str, Any]:
+def scan(dump: str) -> Dict[str, Any]:
     """Return servers (listen, server_name, locations with proxy_pass), upstreams, log paths."""
     files = split_dump(dump) or [("", dump)]
     trees = {path: tree(content) for path, content in files}
     main = files[0][0]
-    servers: list[dict[str, Any]] = []
-    upstreams: dict[str, list[str]] = {}
-    user: list[str] = []
+    servers: List[Dict[str, Any]] = []
+    upstreams: Dict[str, List[str]] = {}
+    user: List[str] = []
 
-    def visit(file: str, block: list[Directive], ctx: tuple[str, ...]) -> None:
+    def visit(file: str, block: List[Directive], ctx: Tuple[str, ...]) -> None:
         for f, d in children(trees, file, block, main, frozenset({main})):
             name, inner = d["directive"], d.get("block")
             if name == "user" and not ctx and d["args"]:
@@ -57,7 +54,7 @@ def scan(dump: str) -> dict[str, Any]:
                                            if c["directive"] == "server" and c["args"]]
             elif name == "server" and ctx and ctx[-1] == "http":
                 kids = list(children(trees, f, inner, main))
-                server: dict[str, Any] = {
+                server: Dict[str, Any] = {
                     "listen": [" ".join(c["args"]) for _f, c in kids
                                if c["directive"] == "listen" and c["args"]],
                     "server_name": [a for _f, c in kids if c["directive"] == "server_name"
@@ -74,8 +71,8 @@ def scan(dump: str) -> dict[str, Any]:
                 visit(f, inner, (*ctx, name))
 
     visit(main, trees[main], ())
-    error_logs: list[str] = []
-    access_logs: list[str] = []
+    error_logs: List[str] = []
+    access_logs: List[str] = []
     for content in trees.values():
         for d in _flatten(content):
             if d["directive"] == "error_log" and d["args"]:
@@ -91,20 +88,20 @@ def scan(dump: str) -> dict[str, Any]:
     }
 
 
-def _flatten(block: list[Directive]) -> Iterator[Directive]:
+def _flatten(block: List[Directive]) -> Iterator[Directive]:
     for d in block:
         yield d
         yield from _flatten(d.get("block") or [])
 
 
-def _dedupe(items: list[str]) -> list[str]:
+def _dedupe(items: List[str]) -> List[str]:
     return list(dict.fromkeys(items))
 
 
 def read_config_files(main: str, *, max_files: int = 200, max_bytes: int = 1 << 20) -> str:
     """Read main and the files it includes into `nginx -T` format (used when -T fails)."""
-    out: list[str] = []
-    seen: set[str] = set()
+    out: List[str] = []
+    seen: Set[str] = set()
     queue = [main]
     while queue and len(seen) < max_files:
         path = queue.pop(0)
@@ -126,7 +123,7 @@ def read_config_files(main: str, *, max_files: int = 200, max_bytes: int = 1 << 
     return "".join(out)
 
 
-def conf_path(version_text: str, master: dict[str, Any] | None = None) -> str:
+def conf_path(version_text: str, master: Optional[Dict[str, Any]] = None) -> str:
     """The main config file: the master's -c (relative to its prefix, as nginx resolves it),
     else the --conf-path from `nginx -V` output, else the usual default."""
     conf = (master or {}).get("conf")
@@ -148,7 +145,7 @@ _OPTION = re.compile(r"-[?hvVtTqspecg]")
 _VALUED = {"-c": "conf", "-p": "prefix", "-g": "globals", "-e": "error_log"}
 
 
-def parse_master(cmdline: str) -> dict[str, Any] | None:
+def parse_master(cmdline: str) -> Optional[Dict[str, Any]]:
     """Binary and -c/-p/-g/-e from a master's title (`nginx: master process BIN [opts]`)."""
     text = cmdline.replace("\0", " ").strip()
     if not text.startswith(MASTER_TITLE):
@@ -156,11 +153,11 @@ def parse_master(cmdline: str) -> dict[str, Any] | None:
     return parse_argv(text[len(MASTER_TITLE):].split())
 
 
-def parse_argv(tokens: list[str]) -> dict[str, Any] | None:
+def parse_argv(tokens: List[str]) -> Optional[Dict[str, Any]]:
     """Binary and -c/-p/-g/-e from nginx's argv (a title's words, or a unit's ExecStart)."""
     if not tokens:
         return None
-    out: dict[str, Any] = {"binary": tokens[0], "conf": None, "prefix": None,
+    out: Dict[str, Any] = {"binary": tokens[0], "conf": None, "prefix": None,
                            "globals": None, "error_log": None}
     i = 1
     while i < len(tokens):
@@ -176,7 +173,7 @@ def parse_argv(tokens: list[str]) -> dict[str, Any] | None:
     return out
 
 
-def from_units(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def from_units(units: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """With no master running, the nginx its units would start (ExecStart running nginx or
     openresty, with their -c/-p/-g): enabled units first (`systemctl enable` links them
     into a *.wants or *.requires folder), so a failed custom unit beats the package's
@@ -206,7 +203,7 @@ def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def _binary(pid: int, named: str, root: str | None = None) -> str | None:
+def _binary(pid: int, named: str, root: Optional[str] = None) -> Optional[str]:
     """The master's binary: the title's path if absolute, else what /proc/PID/exe points at
     (a relative or bare name in the title depends on a cwd and PATH we do not share); in a
     container, the path as the container sees it."""
@@ -237,15 +234,16 @@ _USAGE_T = b"test configuration, dump it and exit"
 MAX_BINARY = 64 << 20
 MAX_MASTERS = 8
 DUMP_TIMEOUT = 10.0
-_identity: dict[str, bool] = {}
+DELETED = " (deleted)"  # what /proc/PID/exe ends with once the binary was replaced
+_identity: Dict[str, bool] = {}
 
 
-def is_nginx_binary(exe: str | None, root: str | None = None) -> bool:
+def is_nginx_binary(exe: Optional[str], root: Optional[str] = None) -> bool:
     """Tell whether an executable is nginx (OpenResty, Tengine): by its name, else by the
     version banner compiled into it (cached per path; under `root` for a container's)."""
     if not exe:
         return False
-    path = exe.removesuffix(" (deleted)")
+    path = exe[:-len(DELETED)] if exe.endswith(DELETED) else exe
     if _NAME.fullmatch(os.path.basename(path)):
         return True
     path = (root or "") + path
@@ -266,20 +264,20 @@ def _holds_banner(path: str) -> bool:
         return False
 
 
-def _title(proc: dict[str, Any]) -> str:
+def _title(proc: Dict[str, Any]) -> str:
     cmdline = proc.get("cmdline") or []
     return (" ".join(cmdline) if isinstance(cmdline, list) else str(cmdline)).strip()
 
 
-def _nginx_like(proc: dict[str, Any] | None) -> bool:
+def _nginx_like(proc: Optional[Dict[str, Any]]) -> bool:
     """An nginx process: nginx's own title (`nginx: ...`) or an nginx binary."""
     if proc is None:
         return False
     return _title(proc).startswith("nginx: ") or is_nginx_binary(proc.get("exe"))
 
 
-def masters_from(processes: list[dict[str, Any]], sockets: list[dict[str, Any]],
-                 mntns: str | None = None, netns: str | None = None) -> list[dict[str, Any]]:
+def masters_from(processes: List[Dict[str, Any]], sockets: List[Dict[str, Any]],
+                 mntns: Optional[str] = None, netns: Optional[str] = None) -> List[Dict[str, Any]]:
     """Every nginx master in a process table (procfs.processes' records) with the listening
     TCP sockets (sock_diag's) it holds, lowest pid first.
 
@@ -292,11 +290,11 @@ def masters_from(processes: list[dict[str, Any]], sockets: list[dict[str, Any]],
     """
     listening = {int(s["inode"]): s for s in sockets if s.get("inode")}
     by_pid = {int(p["pid"]): p for p in processes}
-    children: dict[int, list[dict[str, Any]]] = {}
+    children: Dict[int, List[Dict[str, Any]]] = {}
     for p in processes:
         if p.get("ppid") is not None:
             children.setdefault(int(p["ppid"]), []).append(p)
-    out: list[dict[str, Any]] = []
+    out: List[Dict[str, Any]] = []
     for pid, proc in sorted(by_pid.items()):
         title = _title(proc)
         held = [listening[i] for i in proc.get("socket_inodes") or () if i in listening]
@@ -323,20 +321,20 @@ def masters_from(processes: list[dict[str, Any]], sockets: list[dict[str, Any]],
     return out
 
 
-def _ports(held: list[dict[str, Any]]) -> list[str]:
+def _ports(held: List[Dict[str, Any]]) -> List[str]:
     """Listening addresses, as `host:port` (`[::]:443`), once each, sorted by port."""
     seen = {(int(s["port"]), f"[{s['host']}]" if ":" in str(s["host"]) else str(s["host"]))
             for s in held}
     return [f"{host}:{port}" for port, host in sorted(seen)]
 
 
-def port_of(address: str) -> int | None:
+def port_of(address: str) -> Optional[int]:
     """The port of `host:port`."""
     tail = address.rpartition(":")[2]
     return int(tail) if tail.isdigit() else None
 
 
-def proc_net_listeners(table: str | None) -> list[dict[str, Any]]:
+def proc_net_listeners(table: Optional[str]) -> List[Dict[str, Any]]:
     """Listening sockets (host, port, inode) from a /proc/net/tcp{,6} table, where
     sock_diag is not there."""
     out = []
@@ -356,7 +354,7 @@ def proc_net_listeners(table: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def masters() -> list[dict[str, Any]]:
+def masters() -> List[Dict[str, Any]]:
     """Every running nginx master (OpenResty's too, whatever its comm or title), lowest pid
     first; each with the listening sockets it holds."""
     table = procfs.processes().get("data") or {}
@@ -366,16 +364,16 @@ def masters() -> list[dict[str, Any]]:
                         table.get("netns"))
 
 
-def chosen(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+def chosen(found: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The master whose configuration is read: the first one whose binary could be found."""
     return next((m for m in found if m.get("path")), None)
 
 
-Served = dict[int, tuple[set[int], set[str]]]  # by pid: the ports and names a config serves
+Served = Dict[int, Tuple[Set[int], Set[str]]]  # by pid: the ports and names a config serves
 
 
-def serving(found: list[dict[str, Any]], port: int | None, served: Served | None = None,
-            host: str | None = None) -> tuple[dict[str, Any] | None, str]:
+def serving(found: List[Dict[str, Any]], port: Optional[int], served: Optional[Served] = None,
+            host: Optional[str] = None) -> Tuple[Optional[Dict[str, Any]], str]:
     """The master that serves a request, with why: the one listening on the URL's port
     (without a URL: 80, then 443), where several do, the one whose configuration names the
     URL's host; where its sockets could not be read, the ports its configuration listens on
@@ -384,7 +382,7 @@ def serving(found: list[dict[str, Any]], port: int | None, served: Served | None
     runnable = [m for m in found if m.get("path")]
     served = served or {}
 
-    def names_host(m: dict[str, Any]) -> bool:
+    def names_host(m: Dict[str, Any]) -> bool:
         return bool(host) and any(_name_matches(n, str(host))
                                   for n in served.get(m.get("pid") or 0, (set(), set()))[1])
 
@@ -415,7 +413,7 @@ def _name_matches(name: str, host: str) -> bool:
     return host == name
 
 
-def command(master: dict[str, Any] | None) -> list[str]:
+def command(master: Optional[Dict[str, Any]]) -> List[str]:
     """argv to run nginx as that master was started (binary, -p, -c, -g, -e), before the flag;
     without a master, the `nginx` on PATH with its default configuration."""
     if master is None:
@@ -434,13 +432,13 @@ SUMMARY = ("pid", "cmdline", "path", "conf", "prefix", "globals", "error_log", "
            "root", "netns", "ports", "found_by")
 
 
-def summary(master: dict[str, Any]) -> dict[str, Any]:
+def summary(master: Dict[str, Any]) -> Dict[str, Any]:
     """What an item records of a master."""
     return {k: master.get(k) for k in SUMMARY}
 
 
-def dump(source: str, found: list[dict[str, Any]],
-         master: dict[str, Any] | None = None) -> Item:
+def dump(source: str, found: List[Dict[str, Any]],
+         master: Optional[Dict[str, Any]] = None) -> Item:
     """`nginx -T` as the running master would read its configuration; data says which
     (`master`: the chosen one unless given)."""
     if master is None:
@@ -451,8 +449,8 @@ def dump(source: str, found: list[dict[str, Any]],
     return item
 
 
-def dumps(source: str, found: list[dict[str, Any]], port: int | None,
-          host: str | None = None) -> list[Item]:
+def dumps(source: str, found: List[Dict[str, Any]], port: Optional[int],
+          host: Optional[str] = None) -> List[Item]:
     """`nginx -T` of every master with its own binary and flags, in parallel: the one that
     serves `port` and `host` (see serving()) under `source`, each other under its pid's
     key."""
@@ -464,7 +462,8 @@ def dumps(source: str, found: list[dict[str, Any]], port: int | None,
     else:
         with ThreadPoolExecutor(len(runnable), thread_name_prefix="gatewaydoctor-nginx") as pool:
             ran = list(pool.map(lambda m: dump(source, found, m), runnable))
-        served = {int(m["pid"]): _served(i) for m, i in zip(runnable, ran, strict=True)
+        # (pool.map gives one dump per master, in their order)
+        served = {int(m["pid"]): _served(ran[k]) for k, m in enumerate(runnable)
                   if m.get("pid") is not None}
         master, why = serving(found, port, served, host)
         items = sorted(ran, key=lambda i: i["data"]["master"]["pid"] != (master or {}).get("pid"))
@@ -481,10 +480,10 @@ def dumps(source: str, found: list[dict[str, Any]], port: int | None,
     return items
 
 
-def _served(item: Item) -> tuple[set[int], set[str]]:
+def _served(item: Item) -> Tuple[Set[int], Set[str]]:
     """The ports a dumped configuration's server blocks listen on, and the names they serve."""
-    ports: set[int] = set()
-    names: set[str] = set()
+    ports: Set[int] = set()
+    names: Set[str] = set()
     if item.get("rc") != 0 or not item.get("stdout"):
         return ports, names
     for server in scan(item["stdout"])["servers"]:
@@ -506,7 +505,7 @@ _NGINX_PATH = re.compile(r"(/[\w./-]*/(?:nginx|openresty))(?=[\s\"';]|$)")
 _CONF_PATH = re.compile(r"(?:-c\s+|=)[\"']?(/[\w./-]+\.conf)")
 
 
-def would_start(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def would_start(units: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """With no master running, the nginx this host would start: an enabled unit's, else an
     init script's (panels install their own), else a unit's that is not enabled."""
     by_units = from_units(units)
@@ -515,9 +514,9 @@ def would_start(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _expand(script: str) -> str:
     """A shell script with its plain `VAR=value` assignments substituted ($VAR, ${VAR})."""
-    values: dict[str, str] = {}
+    values: Dict[str, str] = {}
 
-    def value_of(m: re.Match[str]) -> str:
+    def value_of(m: Match[str]) -> str:
         return values.get(m.group(1), m.group(0))
 
     for var, value in _ASSIGN.findall(script):
@@ -525,7 +524,7 @@ def _expand(script: str) -> str:
     return _VAR.sub(value_of, script)
 
 
-def from_init_scripts(folder: str = "/etc/init.d") -> list[dict[str, Any]]:
+def from_init_scripts(folder: str = "/etc/init.d") -> List[Dict[str, Any]]:
     """With no master running and no unit starting nginx, the nginx a SysV init script would
     start (panels such as Baota install /etc/init.d/nginx with their own binary and -c):
     the script's variables are expanded (`NGINX_BIN=/www/server/nginx/sbin/$NAME`), then
@@ -555,7 +554,7 @@ def from_init_scripts(folder: str = "/etc/init.d") -> list[dict[str, Any]]:
 
 # --- the running nginx: processes, when they started, and the files they were started from
 
-def _read(path: str) -> str | None:
+def _read(path: str) -> Optional[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read(65536)
@@ -563,7 +562,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _boot_time() -> float | None:
+def _boot_time() -> Optional[float]:
     """Boot time to the hundredth of a second (/proc/stat's btime is whole seconds)."""
     uptime = _read("/proc/uptime")
     if not uptime:
@@ -571,7 +570,7 @@ def _boot_time() -> float | None:
     return time.time() - float(uptime.split()[0])
 
 
-def _nginx_processes(master: int | None = None) -> tuple[list[dict[str, Any]], str | None]:
+def _nginx_processes(master: Optional[int] = None) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """nginx's processes; with the serving master's pid, that master and its children only
     (another master's workers did not read this configuration)."""
     btime = _boot_time()
@@ -580,7 +579,7 @@ def _nginx_processes(master: int | None = None) -> tuple[list[dict[str, Any]], s
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
     except OSError as exc:
         return [], f"cannot list /proc: {exc.strerror}"
-    out: list[dict[str, Any]] = []
+    out: List[Dict[str, Any]] = []
     for pid in pids:
         stat = _read(f"/proc/{pid}/stat")
         if not stat:
@@ -595,7 +594,7 @@ def _nginx_processes(master: int | None = None) -> tuple[list[dict[str, Any]], s
         ppid = int(fields[1]) if len(fields) > 1 else None
         if master is not None and master not in (int(pid), ppid):
             continue
-        ids: dict[str, list[int]] = {}
+        ids: Dict[str, List[int]] = {}
         for line in (_read(f"/proc/{pid}/status") or "").splitlines():
             key, _, value = line.partition(":")
             if key in ("Uid", "Gid", "Groups"):
@@ -616,7 +615,7 @@ def _nginx_processes(master: int | None = None) -> tuple[list[dict[str, Any]], s
     return out, None
 
 
-def _stat(path: str) -> dict[str, Any]:
+def _stat(path: str) -> Dict[str, Any]:
     import grp
     import pwd
     import stat
@@ -639,7 +638,7 @@ def _stat(path: str) -> dict[str, Any]:
             "gid": st.st_gid, "owner": owner, "group": group, "mtime": st.st_mtime}
 
 
-def _user(names: list[str]) -> dict[str, Any]:
+def _user(names: List[str]) -> Dict[str, Any]:
     """Resolve nginx's `user` (and group) to ids and the groups the user is in."""
     import grp
     import pwd
@@ -657,7 +656,7 @@ def _user(names: list[str]) -> dict[str, Any]:
             "groups": sorted(gids)}
 
 
-def runtime(source: str, dump: str, scanned: dict[str, Any], master: int | None = None) -> Item:
+def runtime(source: str, dump: str, scanned: Dict[str, Any], master: Optional[int] = None) -> Item:
     """Record nginx's processes (the serving master's, when its pid is given) and start
     times, the config files' mtimes, and for each unix socket upstream the mode and owner
     of the socket and of every directory above it."""
@@ -666,7 +665,7 @@ def runtime(source: str, dump: str, scanned: dict[str, Any], master: int | None 
     procs, error = _nginx_processes(master)
     files = []
     for path, _content in split_dump(dump):
-        entry: dict[str, Any] = {"path": path}
+        entry: Dict[str, Any] = {"path": path}
         try:
             entry["mtime"] = os.stat(path).st_mtime
             entry["lmtime"] = os.lstat(path).st_mtime

@@ -7,18 +7,15 @@ The probe is this package's own (probes.py), run by this Python under `nsenter -
 prints the item as JSON. Needs the right to enter the namespace (root); standard library.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable, Dict, List
 
 from . import probes
 from .runner import Item, new_item, run, which
 
-PROBES: dict[str, Callable[..., Item]] = {"http": probes.http_probe,
+PROBES: Dict[str, Callable[..., Item]] = {"http": probes.http_probe,
                                           "connect": probes.tcp_probe}
 STARTUP = 5.0  # the interpreter's start and imports, on top of the probe's own timeout
 
@@ -43,7 +40,7 @@ def run_in(pid: int, kind: str, source: str, **kwargs: Any) -> Item:
     return item
 
 
-def main(args: list[str]) -> int:
+def main(args: List[str]) -> int:
     """`python -m ...nsprobe KIND JSON`: run one probe here, print its item."""
     kwargs = json.loads(args[1])
     source = kwargs.pop("source")

@@ -9,17 +9,15 @@ whole environment to every app and `jlist` prints it: only the KEYS are recorded
 go to the app probe alone. gather.py probes each web app like a unit, named `pm2:<name>`.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import pwd
 import re
 import shlex
 import shutil
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 
-from ..formats import execspec, sources
+from ..formats import execspec, sources, systemd
 from .runner import Item, new_item, read_file, run, which
 
 # The title is cut to the length of the daemon's original command line (node writes it over
@@ -43,7 +41,7 @@ _PM2_ENV = re.compile(r"^(pm_|PM2_|axm_|km_|vizion|unique_id$|status$|name$|NODE
                       r"_$|exit_code$|restart_time$|unstable_restarts$|created_at$)")
 
 
-def daemons(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def daemons(processes: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Each pm2 daemon running: pid, PM2_HOME, version, owner (uid and name), node binary."""
     out = []
     for proc in processes:
@@ -64,8 +62,8 @@ def daemons(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _home(pid: int, in_title: str | None, account: pwd.struct_passwd | None
-          ) -> tuple[str, str]:
+def _home(pid: int, in_title: Optional[str], account: Optional[pwd.struct_passwd]
+          ) -> Tuple[str, str]:
     """The daemon's PM2_HOME and where it was read: its title, else its environment's
     PM2_HOME (that one variable: the others may be secrets), else pm2's default."""
     if in_title and in_title.endswith(")"):
@@ -81,12 +79,12 @@ def _home(pid: int, in_title: str | None, account: pwd.struct_passwd | None
     return os.path.join(account.pw_dir if account else "/root", ".pm2"), "default"
 
 
-def daemons_item(source: str, found: list[dict[str, Any]]) -> Item:
+def daemons_item(source: str, found: List[Dict[str, Any]]) -> Item:
     """The daemons found, as evidence (the first link from a process to pm2)."""
     return new_item(source, "listing", path="/proc", data={"daemons": found})
 
 
-def pm2_command(daemon: dict[str, Any]) -> str | None:
+def pm2_command(daemon: Dict[str, Any]) -> Optional[str]:
     """pm2's CLI: on PATH, or beside the node binary the daemon runs (nvm, Baota's panel)."""
     exe = daemon.get("exe") or ""
     beside = os.path.join(os.path.dirname(exe), "pm2") if exe.startswith("/") else ""
@@ -99,7 +97,7 @@ def pm2_command(daemon: dict[str, Any]) -> str | None:
 RPC_SOCKET = "rpc.sock"
 
 
-def _client_env(daemon: dict[str, Any]) -> dict[str, str]:
+def _client_env(daemon: Dict[str, Any]) -> Dict[str, str]:
     """The environment pm2's client needs: the daemon's PM2_HOME, its owner's HOME, node."""
     exe = daemon.get("exe") or ""
     path = os.pathsep.join(p for p in (os.path.dirname(exe) if exe.startswith("/") else "",
@@ -112,7 +110,7 @@ def _client_env(daemon: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def app_list(daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str, str]]]]:
+def app_list(daemon: Dict[str, Any]) -> Tuple[Item, List[Tuple[str, Dict[str, str]]]]:
     """`pm2 jlist` of one daemon (else dump.pm2 and the pid files): the item (environment
     KEYS only) and each web app's unit-like properties for the probe."""
     pm2 = pm2_command(daemon)
@@ -151,8 +149,8 @@ def app_list(daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str, st
     return _recorded(item, daemon, raw, "jlist")
 
 
-def _from_dump(failed: Item, daemon: dict[str, Any]) -> tuple[Item, list[tuple[str, dict[str,
-                                                                                         str]]]]:
+def _from_dump(failed: Item, daemon: Dict[str, Any]
+               ) -> Tuple[Item, List[Tuple[str, Dict[str, str]]]]:
     """What `pm2 save` left in dump.pm2, each app's state from its pid file; the failed
     jlist item is kept beside it, saying why."""
     path = os.path.join(daemon["home"], "dump.pm2")
@@ -170,7 +168,7 @@ def _from_dump(failed: Item, daemon: dict[str, Any]) -> tuple[Item, list[tuple[s
     return recorded, props
 
 
-def _pid_state(app: dict[str, Any]) -> str | None:
+def _pid_state(app: Dict[str, Any]) -> Optional[str]:
     """`online` when its pid file names a live process; None (not known) otherwise."""
     try:
         with open(str(app.get("pm_pid_path") or ""), encoding="ascii") as fh:
@@ -180,7 +178,7 @@ def _pid_state(app: dict[str, Any]) -> str | None:
     return "online" if os.path.exists(f"/proc/{pid}") else None
 
 
-def _json_list(text: str) -> list[dict[str, Any]] | None:
+def _json_list(text: str) -> Optional[List[Dict[str, Any]]]:
     """The JSON array pm2 printed (after any warning lines it wrote first)."""
     start = text.find("[")
     try:
@@ -190,13 +188,13 @@ def _json_list(text: str) -> list[dict[str, Any]] | None:
     return [a for a in got if isinstance(a, dict)] if isinstance(got, list) else None
 
 
-def _recorded(item: Item, daemon: dict[str, Any], raw: list[dict[str, Any]],
-              origin: str) -> tuple[Item, list[tuple[str, dict[str, str]]]]:
+def _recorded(item: Item, daemon: Dict[str, Any], raw: List[Dict[str, Any]],
+              origin: str) -> Tuple[Item, List[Tuple[str, Dict[str, str]]]]:
     apps, props_out = [], []
     for entry in raw:
         nested = entry.get("pm2_env")
-        env_all: dict[str, Any] = nested if isinstance(nested, dict) else entry
-        app: dict[str, Any] = {k: env_all.get(k) for k in _FIELDS}
+        env_all: Dict[str, Any] = nested if isinstance(nested, dict) else entry
+        app: Dict[str, Any] = {k: env_all.get(k) for k in _FIELDS}
         app["pid"] = entry.get("pid") if "pm2_env" in entry else None
         if not isinstance(app["args"], list):
             app["args"] = _split(str(app["args"])) if app["args"] else []
@@ -214,14 +212,14 @@ def _recorded(item: Item, daemon: dict[str, Any], raw: list[dict[str, Any]],
         if execspec.server_of(argv) in (None, "python"):
             continue
         props_out.append((str(app["name"]), {
-            "ExecStart": shlex.join(argv), "WorkingDirectory": app.get("pm_cwd") or "",
+            "ExecStart": systemd.join_argv(argv), "WorkingDirectory": app.get("pm_cwd") or "",
             "User": app["user"] or "",
             "Environment": " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))}))
     item["data"] = {"daemon": daemon, "origin": origin, "apps": apps}
     return item, props_out
 
 
-def _node_runs_python(app: dict[str, Any]) -> bool:
+def _node_runs_python(app: Dict[str, Any]) -> bool:
     """pm2 runs the app's script with Node (or Bun), and the script is a Python program."""
     interp = os.path.basename(str(app.get("exec_interpreter") or ""))
     script = str(app.get("pm_exec_path") or "")
@@ -237,15 +235,15 @@ def _node_runs_python(app: dict[str, Any]) -> bool:
     return first.startswith(b"#!") and b"python" in first
 
 
-def _app_env(pm2_env: dict[str, Any]) -> dict[str, str]:
+def _app_env(pm2_env: Dict[str, Any]) -> Dict[str, str]:
     """The environment pm2 gives the app, less what pm2 adds about itself."""
     got = pm2_env.get("env")
-    env: dict[str, Any] = got if isinstance(got, dict) else {}
+    env: Dict[str, Any] = got if isinstance(got, dict) else {}
     return {str(k): str(v) for k, v in env.items()
             if not _PM2_ENV.match(str(k)) and isinstance(v, (str, int, float))}
 
 
-def _user(uid: object) -> str | None:
+def _user(uid: object) -> Optional[str]:
     """The account an app runs as when started with `--uid`."""
     if uid in (None, ""):
         return None
@@ -255,14 +253,14 @@ def _user(uid: object) -> str | None:
         return str(uid)
 
 
-def _split(text: str) -> list[str]:
+def _split(text: str) -> List[str]:
     try:
         return shlex.split(text)
     except ValueError:
         return text.split()
 
 
-def command(app: dict[str, Any], path: str | None = None) -> list[str]:
+def command(app: Dict[str, Any], path: Optional[str] = None) -> List[str]:
     """The argv pm2 runs for an app (fork mode): the interpreter, its options, the script and
     its arguments; `none` runs the script itself. A shell's `-c` string and a console script
     run by Python are read as the server command they stand for."""
@@ -280,7 +278,7 @@ def command(app: dict[str, Any], path: str | None = None) -> list[str]:
     return argv
 
 
-def log_paths(item: Item) -> list[tuple[str, str]]:
+def log_paths(item: Item) -> List[Tuple[str, str]]:
     """(source, path) of the daemon's pm2.log and each web app's out and error logs."""
     data = item.get("data") or {}
     home = (data.get("daemon") or {}).get("home")

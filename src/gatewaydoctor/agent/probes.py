@@ -6,13 +6,11 @@ socket, reading the status, the headers and the head of the body, nothing more. 
 http_proxy/https_proxy setting is honoured.
 """
 
-from __future__ import annotations
-
 import http.client
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from ..formats.endpoint import join_hostport, split_hostport
@@ -30,7 +28,7 @@ URL_LISTENS = 4  # listen addresses the URL is requested at, per server block
 RESOLVE_TIMEOUT = 5.0
 
 
-def _error_text(exc: BaseException) -> tuple[str, int | None]:
+def _error_text(exc: BaseException) -> Tuple[str, Optional[int]]:
     if isinstance(exc, socket.timeout):
         return "timed out", None
     if isinstance(exc, OSError) and exc.errno is not None:
@@ -41,7 +39,7 @@ def _error_text(exc: BaseException) -> tuple[str, int | None]:
     return f"{type(exc).__name__}: {exc}", None
 
 
-def _host(host: str) -> str | bytes:
+def _host(host: str) -> Union[str, bytes]:
     """The host as getaddrinfo takes it: bytes when ASCII, sparing the idna codec (~10 ms of
     imports) for the addresses and plain names probes use."""
     try:
@@ -53,7 +51,7 @@ def _host(host: str) -> str | bytes:
 class _Connection(http.client.HTTPConnection):
     """An HTTPConnection to `host:port` or `unix:/path`, in TLS (unverified) when asked."""
 
-    def __init__(self, endpoint: str, tls: bool, sni: str | None, timeout: float) -> None:
+    def __init__(self, endpoint: str, tls: bool, sni: Optional[str], timeout: float) -> None:
         self._unix_path = endpoint[5:] if endpoint.startswith("unix:") else None
         host, port = ("localhost", 80) if self._unix_path is not None else \
             split_hostport(endpoint, 443 if tls else 80)
@@ -79,8 +77,8 @@ class _Connection(http.client.HTTPConnection):
             self.sock = ctx.wrap_socket(self.sock, server_hostname=self._sni)
 
 
-def _get(conn: _Connection, path: str, host: str) -> tuple[int, str, str | None, str | None,
-                                                             bytes]:
+def _get(conn: _Connection, path: str,
+         host: str) -> Tuple[int, str, Optional[str], Optional[str], bytes]:
     """(status, reason, Server, Content-Type, the first BODY_HEAD bytes of the body)."""
     conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
     for name, value in (("Host", host), ("User-Agent", "gatewaydoctor-probe"),
@@ -105,13 +103,13 @@ def http_probe(
     *,
     endpoint: str,
     path: str,
-    host_header: str | None = None,
+    host_header: Optional[str] = None,
     tls: bool = False,
     via: str = "direct",
     timeout: float = PROBE_TIMEOUT,
 ) -> Item:
     """GET path from endpoint (`host:port` or `unix:/p`); record status, headers, body head."""
-    data: dict[str, Any] = {
+    data: Dict[str, Any] = {
         "probe": "http", "via": via, "endpoint": endpoint, "path": path,
         "host_header": host_header, "tls": tls, "status": None, "reason": None,
         "server": None, "content_type": None, "body_head": None, "elapsed": None,
@@ -122,8 +120,9 @@ def http_probe(
     host = host_header
     if host is None:
         # As http.client writes it: the port only when it is not the scheme's own.
-        host = "localhost" if endpoint.startswith("unix:") else endpoint.removesuffix(
-            ":443" if tls else ":80")
+        default = ":443" if tls else ":80"
+        host = "localhost" if endpoint.startswith("unix:") else (
+            endpoint[:-len(default)] if endpoint.endswith(default) else endpoint)
     sni = (host_header or split_hostport(endpoint)[0]).rsplit(":", 1)[0].strip("[]") \
         if tls else None
     conn = None
@@ -147,7 +146,7 @@ def http_probe(
 
 def tcp_probe(source: str, endpoint: str, *, timeout: float = PROBE_TIMEOUT) -> Item:
     """Open (and close) a plain TCP or unix-socket connection to endpoint."""
-    data: dict[str, Any] = {"probe": "connect", "endpoint": endpoint, "connected": False,
+    data: Dict[str, Any] = {"probe": "connect", "endpoint": endpoint, "connected": False,
                             "error": None, "errno": None, "elapsed": None}
     item = new_item(source, "probe", data=data)
     start = time.monotonic()
@@ -172,7 +171,7 @@ def tcp_probe(source: str, endpoint: str, *, timeout: float = PROBE_TIMEOUT) -> 
     return item
 
 
-def url_endpoint(url: str) -> tuple[str, str, bool, str]:
+def url_endpoint(url: str) -> Tuple[str, str, bool, str]:
     """Split a URL into (endpoint, path, tls, host header); ValueError if it is not http(s)."""
     parts = urlsplit(url if "://" in url else "http://" + url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -190,7 +189,7 @@ def url_endpoint(url: str) -> tuple[str, str, bool, str]:
 # --- what to probe: the configuration's own paths, the URL's server block
 
 
-def listen_endpoint(listen: str) -> tuple[str, bool] | None:
+def listen_endpoint(listen: str) -> Optional[Tuple[str, bool]]:
     """(endpoint to connect to, tls) of a `listen` as written: a wildcard is reached on
     loopback."""
     words = listen.split()
@@ -209,19 +208,19 @@ def listen_endpoint(listen: str) -> tuple[str, bool] | None:
     return join_hostport(host, port), tls
 
 
-def _port_of(listen: str) -> int | None:
+def _port_of(listen: str) -> Optional[int]:
     found = listen_endpoint(listen)
     if found is None or found[0].startswith("unix:"):
         return None
     return split_hostport(found[0])[1]
 
 
-def _listens(server: dict[str, Any]) -> list[str]:
+def _listens(server: Dict[str, Any]) -> List[str]:
     """A server's listens; none written is `listen *:80`."""
     return list(server["listen"]) or ["80"]
 
 
-def _plain(server: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+def _plain(server: Dict[str, Any]) -> List[Tuple[str, str, Optional[str]]]:
     """(modifier, path, proxy_pass) of the server's locations matched by a literal path."""
     out = []
     for loc in server["locations"]:
@@ -231,7 +230,7 @@ def _plain(server: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def server_paths(server: dict[str, Any], limit: int = PATHS_PER_SERVER) -> list[str]:
+def server_paths(server: Dict[str, Any], limit: int = PATHS_PER_SERVER) -> List[str]:
     """The paths worth requesting of one server block, most telling first: exact
     locations, then the locations that proxy, the root, the other prefixes; the seed
     paths only when the block names no literal path at all."""
@@ -246,12 +245,12 @@ def server_paths(server: dict[str, Any], limit: int = PATHS_PER_SERVER) -> list[
     return list(dict.fromkeys(paths))[:limit]
 
 
-def upstream_paths(servers: list[dict[str, Any]], upstreams: dict[str, list[str]],
-                   limit: int = PATHS_PER_UPSTREAM) -> dict[str, list[str]]:
+def upstream_paths(servers: List[Dict[str, Any]], upstreams: Dict[str, List[str]],
+                   limit: int = PATHS_PER_UPSTREAM) -> Dict[str, List[str]]:
     """Each proxy_pass endpoint, with the paths nginx would send it for the locations that
     proxy there (the target's URI part applied), exact locations first; the seed paths
     where no such location names a literal path."""
-    ranked: dict[str, list[tuple[int, str]]] = {}
+    ranked: Dict[str, List[Tuple[int, str]]] = {}
     for server in servers:
         for loc in server["locations"]:
             target = loc["proxy_pass"]
@@ -263,15 +262,15 @@ def upstream_paths(servers: list[dict[str, Any]], upstreams: dict[str, list[str]
                 got = ranked.setdefault(ep, [])
                 if sent is not None:
                     got.append((0 if found and found[0] == "=" else 1, sent))
-    out: dict[str, list[str]] = {}
+    out: Dict[str, List[str]] = {}
     for ep, got in ranked.items():
         paths = [p for _rank, p in sorted(got, key=lambda x: x[0])]
         out[ep] = list(dict.fromkeys(paths or HEALTH_PATHS))[:limit]
     return out
 
 
-def _url_server(servers: list[dict[str, Any]], name: str, port: int
-                ) -> dict[str, Any] | None:
+def _url_server(servers: List[Dict[str, Any]], name: str, port: int
+                ) -> Optional[Dict[str, Any]]:
     """The server block whose server_name nginx picks for the name (on the URL's port if
     one listens there, else on any: a load balancer or CDN may forward to another port),
     else the default server of the URL's port."""
@@ -286,8 +285,8 @@ def _url_server(servers: list[dict[str, Any]], name: str, port: int
                  ("default_server" in li.split() or "default" in li.split())), on_port[0])
 
 
-def url_targets(servers: list[dict[str, Any]], url: str
-                ) -> tuple[str, str, list[tuple[str, bool]]] | None:
+def url_targets(servers: List[Dict[str, Any]], url: str
+                ) -> Optional[Tuple[str, str, List[Tuple[str, bool]]]]:
     """(Host header, path, [(endpoint, tls)]): where this host's nginx serves the URL's
     name: the listens of its server block on the URL's port (all of them if none is on
     it), reached on loopback where they are wildcards."""
@@ -303,8 +302,8 @@ def url_targets(servers: list[dict[str, Any]], url: str
     return host_header, path, list(dict.fromkeys(targets))[:URL_LISTENS]
 
 
-def url_upstream_paths(servers: list[dict[str, Any]], upstreams: dict[str, list[str]],
-                       url: str) -> dict[str, str]:
+def url_upstream_paths(servers: List[Dict[str, Any]], upstreams: Dict[str, List[str]],
+                       url: str) -> Dict[str, str]:
     """Each endpoint the URL's location proxies to, with the path nginx sends it there.
     The location is the exact one, else the longest literal prefix, of the URL's server
     block (regex locations are not followed: where one would win, this asks the app a
@@ -344,10 +343,10 @@ def _is_local(address: str) -> bool:
         return False
 
 
-def _getaddrinfo(host: str, port: int, timeout: float) -> list[Any]:
+def _getaddrinfo(host: str, port: int, timeout: float) -> List[Any]:
     """getaddrinfo, given up after timeout (the resolver's own retries can take far longer;
     the lookup then finishes unseen in its daemon thread)."""
-    box: dict[str, Any] = {}
+    box: Dict[str, Any] = {}
 
     def work() -> None:
         try:
@@ -368,7 +367,7 @@ def _getaddrinfo(host: str, port: int, timeout: float) -> list[Any]:
 def resolve(source: str, host: str, port: int, timeout: float = RESOLVE_TIMEOUT) -> Item:
     """Resolve the URL's host as a client here would (getaddrinfo: /etc/hosts, then DNS);
     record each address and whether it is this host's own, or the resolver's error."""
-    data: dict[str, Any] = {"probe": "resolve", "host": host, "port": port, "addresses": [],
+    data: Dict[str, Any] = {"probe": "resolve", "host": host, "port": port, "addresses": [],
                             "error": None, "errno": None, "elapsed": None}
     item = new_item(source, "probe", data=data)
     start = time.monotonic()

@@ -1,11 +1,9 @@
 """Processes from /proc: pid, cmdline, owner, cwd, cgroup, namespaces, start time and socket
 inodes."""
 
-from __future__ import annotations
-
 import os
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..formats import sources
 from .runner import Item, new_item
@@ -13,7 +11,7 @@ from .runner import Item, new_item
 MAX_FDS = 4096
 
 
-def _read(path: str, limit: int = 65536) -> bytes | None:
+def _read(path: str, limit: int = 65536) -> Optional[bytes]:
     try:
         with open(path, "rb") as fh:
             return fh.read(limit)
@@ -21,14 +19,14 @@ def _read(path: str, limit: int = 65536) -> bytes | None:
         return None
 
 
-def _link(path: str) -> str | None:
+def _link(path: str) -> Optional[str]:
     try:
         return os.readlink(path)
     except OSError:
         return None
 
 
-def _boot_time() -> float | None:
+def _boot_time() -> Optional[float]:
     raw = _read("/proc/stat", 1 << 20)
     for line in (raw or b"").splitlines():
         if line.startswith(b"btime "):
@@ -40,7 +38,7 @@ def _ticks() -> int:
     return os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _stat(pid: str) -> tuple[str, list[str]] | None:
+def _stat(pid: str) -> Optional[Tuple[str, List[str]]]:
     """(comm, the fields after it) of /proc/<pid>/stat."""
     stat = _read(f"/proc/{pid}/stat")
     if stat is None:
@@ -50,19 +48,19 @@ def _stat(pid: str) -> tuple[str, list[str]] | None:
     return head.partition("(")[2], tail.split()
 
 
-def _start_time(fields: list[str], btime: float | None, ticks: int) -> float | None:
+def _start_time(fields: List[str], btime: Optional[float], ticks: int) -> Optional[float]:
     start_ticks = int(fields[19]) if len(fields) > 19 else None
     return (btime + start_ticks / ticks) if btime and start_ticks is not None else None
 
 
-def start_times(pids: list[int]) -> list[float | None]:
+def start_times(pids: List[int]) -> List[Optional[float]]:
     """When each process started (seconds since the epoch; None if it cannot be told)."""
     btime, ticks = _boot_time(), _ticks()
     stats = [_stat(str(pid)) for pid in pids]
     return [_start_time(st[1], btime, ticks) if st else None for st in stats]
 
 
-def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None:
+def _process(pid: str, btime: Optional[float], ticks: int) -> Optional[Dict[str, Any]]:
     base = f"/proc/{pid}"
     stat = _stat(pid)
     if stat is None:
@@ -78,7 +76,7 @@ def _process(pid: str, btime: float | None, ticks: int) -> dict[str, Any] | None
         cgroup = cg_line.split(":", 2)[-1]
         if cg_line.startswith("0::"):
             break
-    inodes: list[int] = []
+    inodes: List[int] = []
     fd_error = None
     try:
         fds = os.listdir(base + "/fd")

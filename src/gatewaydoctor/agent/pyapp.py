@@ -5,14 +5,12 @@ the unit's environment and as the unit's User=, and imports the app target the
 way the server would. It reproduces an ImportError even after the journal rotated.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import pwd
 import re
 import time
-from typing import Any, NamedTuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..formats import execspec, systemd
 from . import procfs
@@ -60,18 +58,18 @@ class ImportPlan(NamedTuple):
 
     python: str
     cwd: str
-    paths: list[str]
+    paths: List[str]
     target: execspec.AppTarget
-    env: dict[str, str]
-    env_keys: list[str]
-    secrets: list[str]
-    user: str | None
-    group: str | None
+    env: Dict[str, str]
+    env_keys: List[str]
+    secrets: List[str]
+    user: Optional[str]
+    group: Optional[str]
     ran_as: str
-    note: str | None
+    note: Optional[str]
 
 
-def interpreter(argv: list[str]) -> str | None:
+def interpreter(argv: List[str]) -> Optional[str]:
     """Return the Python an ExecStart argv runs (following a console script's shebang)."""
     if not argv:
         return None
@@ -102,7 +100,8 @@ def env_keys(source: str, path: str) -> Item:
     return item
 
 
-def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str, str], list[str]]:
+def unit_environment(props: Dict[str, str],
+                     user: Optional[str]) -> Tuple[Dict[str, str], List[str]]:
     """Build the environment systemd would give the service, and the values to scrub from output."""
     env = {"PATH": SYSTEMD_PATH, "LANG": os.environ.get("LANG", "C.UTF-8")}
     if user:
@@ -111,7 +110,7 @@ def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str,
             env.update(HOME=pw.pw_dir, USER=pw.pw_name, LOGNAME=pw.pw_name, SHELL=pw.pw_shell)
         except KeyError:
             pass
-    secrets: list[str] = []
+    secrets: List[str] = []
     for path, _optional in systemd.environment_files(props.get("EnvironmentFiles", "")):
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
@@ -130,7 +129,7 @@ def unit_environment(props: dict[str, str], user: str | None) -> tuple[dict[str,
     return env, secrets
 
 
-def import_plan(props: dict[str, str], argv: list[str]) -> ImportPlan | None:
+def import_plan(props: Dict[str, str], argv: List[str]) -> Optional[ImportPlan]:
     """Where, how and as whom the app target would be imported (None: no target known)."""
     target = execspec.app_target(argv)
     python = interpreter(argv)
@@ -158,7 +157,7 @@ def import_plan(props: dict[str, str], argv: list[str]) -> ImportPlan | None:
                       note)
 
 
-def import_payload(plan: ImportPlan, skip: bool = False) -> list[Any]:
+def import_payload(plan: ImportPlan, skip: bool = False) -> List[Any]:
     """The first four entries of the probe script's JSON argument (no module: skip)."""
     return [plan.paths, "" if skip else plan.target.module, plan.target.attr, RESULT_MARK]
 
@@ -174,7 +173,7 @@ _NOT_CODE = {"venv", ".venv", "env", "site-packages", "node_modules", ".git", "_
 _CGROUP_DIRS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd")
 
 
-def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
+def running_unchanged(unit: str, plan: ImportPlan) -> Optional[str]:
     """Why the import probe need not run (a note), or None: it must.
 
     It need not when the unit's processes (its cgroup) have all run for STABLE_SECONDS
@@ -182,7 +181,7 @@ def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
     """
     if "/" in unit or not unit.endswith(".service"):
         return None
-    pids: list[int] = []
+    pids: List[int] = []
     for root in _CGROUP_DIRS:
         try:
             with open(f"{root}/system.slice/{unit}/cgroup.procs") as fh:
@@ -205,7 +204,7 @@ def running_unchanged(unit: str, plan: ImportPlan) -> str | None:
             f"{', '.join(dict.fromkeys(plan.paths))} changed since: its app imports")
 
 
-def _code_changed_since(roots: list[str], since: float) -> bool | None:
+def _code_changed_since(roots: List[str], since: float) -> Optional[bool]:
     """Is a .py file under roots newer than `since`? None: cannot tell cheaply (too many
     entries, or a root like / that is the whole system rather than an app's code)."""
     seen = 0
@@ -230,9 +229,9 @@ def _code_changed_since(roots: list[str], since: float) -> bool | None:
 
 
 def finish_import(item: Item, plan: ImportPlan, payload: str,
-                  skipped: str | None = None) -> Item:
+                  skipped: Optional[str] = None) -> Item:
     """Read the probe's result out of its output and scrub what must not be kept."""
-    result: dict[str, Any] | None = None
+    result: Optional[Dict[str, Any]] = None
     out = item["stdout"] or ""
     if RESULT_MARK in out:
         before, _, tail = out.rpartition(RESULT_MARK)
@@ -288,9 +287,9 @@ def workdir_listing(source: str, path: str, limit: int = 300) -> Item:
                 if n >= limit:
                     item["truncated"] = True
                     break
-                mode: int | None = None
-                uid: int | None = None
-                gid: int | None = None
+                mode: Optional[int] = None
+                uid: Optional[int] = None
+                gid: Optional[int] = None
                 try:
                     st = entry.stat(follow_symlinks=False)
                     mode, uid, gid = st.st_mode, st.st_uid, st.st_gid

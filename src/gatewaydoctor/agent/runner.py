@@ -5,21 +5,22 @@ source, kind, argv, path, rc, stdout, stderr, data, duration, truncated,
 offset, size, error, error_kind.
 """
 
-from __future__ import annotations
-
 import errno
+import grp
 import os
+import pwd
 import signal
 import subprocess
+import sys
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..formats import journal as journal_format
 
 MAX_OUTPUT = 512 * 1024
 DEFAULT_TIMEOUT = 5.0
 
-Item = dict[str, Any]
+Item = Dict[str, Any]
 
 
 def new_item(source: str, kind: str, **fields: Any) -> Item:
@@ -44,7 +45,7 @@ def new_item(source: str, kind: str, **fields: Any) -> Item:
     return item
 
 
-def _decode(raw: bytes, limit: int) -> tuple[str, bool]:
+def _decode(raw: bytes, limit: int) -> Tuple[str, bool]:
     if len(raw) > limit:
         return raw[:limit].decode("utf-8", errors="replace"), True
     return raw.decode("utf-8", errors="replace"), False
@@ -52,14 +53,14 @@ def _decode(raw: bytes, limit: int) -> tuple[str, bool]:
 
 def run(
     source: str,
-    argv: list[str],
+    argv: List[str],
     *,
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = MAX_OUTPUT,
-    env: dict[str, str] | None = None,
-    cwd: str | None = None,
-    user: str | int | None = None,
-    group: str | int | None = None,
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[str] = None,
+    user: Optional[Union[str, int]] = None,
+    group: Optional[Union[str, int]] = None,
 ) -> Item:
     """Run argv (never through a shell) under a timeout and record the outcome."""
     item, proc, began = spawn(source, argv, env=env, cwd=cwd, user=user, group=group)
@@ -69,13 +70,13 @@ def run(
 
 def spawn(
     source: str,
-    argv: list[str],
+    argv: List[str],
     *,
-    env: dict[str, str] | None = None,
-    cwd: str | None = None,
-    user: str | int | None = None,
-    group: str | int | None = None,
-) -> tuple[Item, subprocess.Popen[bytes] | None, float]:
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[str] = None,
+    user: Optional[Union[str, int]] = None,
+    group: Optional[Union[str, int]] = None,
+) -> "Tuple[Item, Optional[subprocess.Popen[bytes]], float]":
     """Start argv (never through a shell): (item, process, when it began) for collect().
     No process: the item says why."""
     item = new_item(source, "command", argv=list(argv))
@@ -88,9 +89,8 @@ def spawn(
             stderr=subprocess.PIPE,
             env=env,
             cwd=cwd,
-            user=user,
-            group=group,
             start_new_session=True,
+            **_as_account(user, group),
         )
     except FileNotFoundError as exc:
         missing = cwd if cwd and exc.filename == cwd else argv[0]
@@ -100,14 +100,41 @@ def spawn(
         item.update(error=f"permission denied: {exc.filename or argv[0]}",
                     error_kind="permission")
         return item, None, began
-    except (OSError, ValueError, KeyError) as exc:
-        # KeyError: user= or group= names no account on this host.
+    except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+        # KeyError: user= or group= names no account on this host; SubprocessError: the
+        # preexec_fn of _as_account could not switch to it (Python before 3.9).
         item.update(error=f"could not start {argv[0]}: {exc}", error_kind="failed")
         return item, None, began
     return item, proc, began
 
 
-def collect(item: Item, proc: subprocess.Popen[bytes], began: float, *,
+def _as_account(user: Optional[Union[str, int]],
+                group: Optional[Union[str, int]]) -> Dict[str, Any]:
+    """Popen's arguments that run the child as user and group.
+
+    Python 3.9+ has Popen(user=, group=), set in C between fork and exec. Before it (the
+    agent runs on 3.6) a preexec_fn does the same two calls in the same order: setregid,
+    then setreuid (supplementary groups kept, as Popen keeps them). It calls nothing but
+    those two, so the agent's other threads cannot leave it a lock to wait for. A name no
+    account has raises KeyError here, as Popen raises it.
+    """
+    if user is None and group is None:
+        return {}
+    if sys.version_info >= (3, 9):
+        return {"user": user, "group": group}
+    gid = grp.getgrnam(group).gr_gid if isinstance(group, str) else group
+    uid = pwd.getpwnam(user).pw_uid if isinstance(user, str) else user
+
+    def drop() -> None:
+        if gid is not None:
+            os.setregid(gid, gid)
+        if uid is not None:
+            os.setreuid(uid, uid)
+
+    return {"preexec_fn": drop}
+
+
+def collect(item: Item, proc: "subprocess.Popen[bytes]", began: float, *,
             timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_OUTPUT) -> Item:
     """Wait (under a timeout, then kill the process group) and record what spawn() started."""
     try:
@@ -124,7 +151,7 @@ def collect(item: Item, proc: subprocess.Popen[bytes], began: float, *,
     return item
 
 
-def journal(source: str, args: list[str], *, timeout: float = DEFAULT_TIMEOUT) -> Item:
+def journal(source: str, args: List[str], *, timeout: float = DEFAULT_TIMEOUT) -> Item:
     """Run `journalctl -o json <args>` limited to the fields the parsers read.
 
     journalctl before systemd 236 has no --output-fields: then the whole records are kept.
@@ -140,13 +167,13 @@ def journal(source: str, args: list[str], *, timeout: float = DEFAULT_TIMEOUT) -
     return item
 
 
-def kill(proc: subprocess.Popen[bytes]) -> None:
+def kill(proc: "subprocess.Popen[bytes]") -> None:
     """Kill a process started by spawn() (and its group), and reap it."""
     _kill_group(proc)
     proc.communicate()
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
@@ -217,8 +244,8 @@ def read_tail(
 
 
 def which(
-    name: str, extra: tuple[str, ...] = ("/usr/sbin", "/sbin", "/usr/local/sbin")
-) -> str | None:
+    name: str, extra: Tuple[str, ...] = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+) -> Optional[str]:
     """Find an executable on PATH or in the sbin directories a non-login PATH lacks."""
     dirs = os.environ.get("PATH", "").split(os.pathsep) + list(extra)
     for d in dirs:

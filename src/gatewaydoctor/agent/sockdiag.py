@@ -8,13 +8,12 @@ socket's inode, which ties it to the process holding it. Where netlink is unavai
 old or sandboxed kernel), the gatherer reads /proc/net/tcp{,6} instead.
 """
 
-from __future__ import annotations
-
 import errno
 import ipaddress
 import socket
 import struct
 import time
+from typing import List, Tuple
 
 from ..formats import sources
 from .runner import Item, new_item
@@ -36,11 +35,11 @@ MESSAGE = struct.Struct("=BBBB2s2s16s16sI8sIIIII")
 MAX_SOCKETS = 65536
 
 
-Socket = tuple[str, str, int, int, int]  # tcp|tcp6, address, port, inode, uid
+Socket = Tuple[str, str, int, int, int]  # tcp|tcp6, address, port, inode, uid
 
 
-def _dump(family: int) -> list[Socket]:
-    out: list[Socket] = []
+def _dump(family: int) -> List[Socket]:
+    out: List[Socket] = []
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
         nl.settimeout(TIMEOUT)
         req = REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << TCP_LISTEN)

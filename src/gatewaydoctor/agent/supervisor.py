@@ -6,13 +6,11 @@ environment's KEYS are recorded. gather.py runs the import probe for each web
 program through the same code as for a systemd unit, named `supervisor:<program>`.
 """
 
-from __future__ import annotations
-
 import glob
 import os
 import re
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..formats import execspec, sources
 from .runner import Item, new_item, run, which
@@ -33,12 +31,12 @@ _PROGRAM_FIELDS = ("command", "directory", "user", "stdout_logfile", "stderr_log
                    "redirect_stderr", "autostart", "autorestart", "startsecs", "startretries")
 
 
-def present(processes: list[dict[str, Any]]) -> bool:
+def present(processes: List[Dict[str, Any]]) -> bool:
     """supervisord runs, or its config directory exists."""
     return os.path.isdir("/etc/supervisor") or bool(supervisord_config(processes)[1])
 
 
-def supervisord_config(processes: list[dict[str, Any]]) -> tuple[str | None, bool]:
+def supervisord_config(processes: List[Dict[str, Any]]) -> Tuple[Optional[str], bool]:
     """(the config path supervisord runs with or would read, whether a supervisord runs)."""
     running = False
     for proc in processes:
@@ -54,7 +52,7 @@ def supervisord_config(processes: list[dict[str, Any]]) -> tuple[str | None, boo
     return next((p for p in CONFIG_PATHS if os.path.isfile(p)), None), running
 
 
-def parse_environment(value: str) -> list[tuple[str, str]]:
+def parse_environment(value: str) -> List[Tuple[str, str]]:
     """Parse supervisor's `environment=A="1",B=two` into pairs."""
     pairs = []
     for m in _ENV_RE.finditer(value or ""):
@@ -70,23 +68,23 @@ def _expand(value: str, here: str, name: str) -> str:
             .replace("%(process_num)d", "0").replace("%(process_num)02d", "00"))
 
 
-def _parser() -> configparser.RawConfigParser:
+def _parser() -> "configparser.RawConfigParser":
     import configparser  # only where supervisord is: ~3 ms of imports otherwise
 
     return configparser.RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False,
                                         interpolation=None)
 
 
-def read_config(source: str, path: str) -> tuple[Item, list[tuple[str, dict[str, str]]]]:
+def read_config(source: str, path: str) -> Tuple[Item, List[Tuple[str, Dict[str, str]]]]:
     """Read the supervisord config; return the item (env KEYS only) and each web program's
     unit-like properties (ExecStart, WorkingDirectory, User, Environment) for the probes."""
     import configparser
 
     item = new_item(source, "listing", path=path)
-    files: list[str] = []
-    errors: list[str] = []
-    programs: list[dict[str, Any]] = []
-    props_out: list[tuple[str, dict[str, str]]] = []
+    files: List[str] = []
+    errors: List[str] = []
+    programs: List[Dict[str, Any]] = []
+    props_out: List[Tuple[str, Dict[str, str]]] = []
     main = _parser()
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
@@ -99,7 +97,7 @@ def read_config(source: str, path: str) -> tuple[Item, list[tuple[str, dict[str,
     except configparser.Error as exc:
         item.update(error=f"cannot parse {path}: {exc}", error_kind="failed")
         return item, []
-    sections: list[tuple[str, str, configparser.SectionProxy]] = [
+    sections: List[Tuple[str, str, configparser.SectionProxy]] = [
         (path, s, main[s]) for s in main.sections()]
     here = os.path.dirname(path)
     if main.has_option("include", "files"):
@@ -124,7 +122,7 @@ def read_config(source: str, path: str) -> tuple[Item, list[tuple[str, dict[str,
             continue
         name = section.split(":", 1)[1]
         fhere = os.path.dirname(file)
-        prog: dict[str, Any] = {"name": name, "file": file}
+        prog: Dict[str, Any] = {"name": name, "file": file}
         for key in _PROGRAM_FIELDS:
             value = body.get(key)
             prog[key] = _expand(value, fhere, name) if value is not None else None
@@ -146,14 +144,14 @@ def read_config(source: str, path: str) -> tuple[Item, list[tuple[str, dict[str,
     return item, props_out
 
 
-def _split(command: str) -> list[str]:
+def _split(command: str) -> List[str]:
     try:
         return shlex.split(command)
     except ValueError:
         return command.split()
 
 
-def status(source: str, config: str | None) -> Item:
+def status(source: str, config: Optional[str]) -> Item:
     """`supervisorctl status` (its rc is non-zero whenever a program is not RUNNING)."""
     ctl = which("supervisorctl")
     if ctl is None:
@@ -163,10 +161,10 @@ def status(source: str, config: str | None) -> Item:
     return run(source, argv, timeout=STATUS_TIMEOUT)
 
 
-def log_paths(item: Item) -> list[tuple[str, str]]:
+def log_paths(item: Item) -> List[Tuple[str, str]]:
     """(source, path) of supervisord's log and each web program's stdout/stderr logs."""
     data = item.get("data") or {}
-    out: list[tuple[str, str]] = []
+    out: List[Tuple[str, str]] = []
     main_log = data.get("logfile") or "/var/log/supervisor/supervisord.log"
     if main_log.startswith("/"):
         out.append((sources.SUPERVISOR_LOG, main_log))
@@ -182,7 +180,7 @@ def log_paths(item: Item) -> list[tuple[str, str]]:
     return out
 
 
-def _auto_log(childlogdir: str, name: str, stream: str) -> str | None:
+def _auto_log(childlogdir: str, name: str, stream: str) -> Optional[str]:
     """The newest `<name>-<stream>---supervisor-XXXX.log` supervisord made for logfile=AUTO."""
     found = glob.glob(os.path.join(glob.escape(childlogdir),
                                    f"{glob.escape(name)}-{stream}---supervisor-*.log"))

@@ -3,11 +3,9 @@
 Everything is read from /proc and statvfs(); nothing is run.
 """
 
-from __future__ import annotations
-
 import os
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 
 from .runner import Item, new_item
 
@@ -16,7 +14,7 @@ MAX_MOUNTS_BELOW = 8
 MAX_LIMIT_PIDS = 24
 
 
-def _mounts() -> list[tuple[str, str]]:
+def _mounts() -> List[Tuple[str, str]]:
     """(mount point, fstype) from /proc/self/mountinfo, in mount order."""
     out = []
     try:
@@ -33,8 +31,8 @@ def _mounts() -> list[tuple[str, str]]:
     return out
 
 
-def _mount_of(path: str, mounts: list[tuple[str, str]]) -> tuple[str | None, str | None]:
-    best: tuple[str | None, str | None] = (None, None)
+def _mount_of(path: str, mounts: List[Tuple[str, str]]) -> Tuple[Optional[str], Optional[str]]:
+    best: Tuple[Optional[str], Optional[str]] = (None, None)
     for point, fstype in mounts:
         inside = path == point or path.startswith(point.rstrip("/") + "/") or point == "/"
         if inside and (best[0] is None or len(point) >= len(best[0])):
@@ -42,19 +40,19 @@ def _mount_of(path: str, mounts: list[tuple[str, str]]) -> tuple[str | None, str
     return best
 
 
-def disk_usage(source: str, workdirs: list[str]) -> Item:
+def disk_usage(source: str, workdirs: List[str]) -> Item:
     """statvfs() of each unit's WorkingDirectory (and mounts below it) and of nginx's/tmp dirs."""
     item = new_item(source, "listing")
     start = time.monotonic()
     mounts = _mounts()
-    paths: list[str] = []
+    paths: List[str] = []
     for wd in workdirs:
         paths.append(wd)
         below = [p for p, _t in mounts if p.startswith(wd.rstrip("/") + "/")]
         paths += below[:MAX_MOUNTS_BELOW]
     paths += list(WATCHED_PATHS)
-    disks: list[dict[str, Any]] = []
-    errors: list[str] = []
+    disks: List[Dict[str, Any]] = []
+    errors: List[str] = []
     for path in dict.fromkeys(paths):
         try:
             st = os.statvfs(path)
@@ -72,7 +70,7 @@ def disk_usage(source: str, workdirs: list[str]) -> Item:
     return item
 
 
-def _limit(text: str) -> tuple[int | None, int | None]:
+def _limit(text: str) -> Tuple[Optional[int], Optional[int]]:
     for line in text.splitlines():
         if line.startswith("Max open files"):
             words = line[len("Max open files"):].split()
@@ -83,11 +81,11 @@ def _limit(text: str) -> tuple[int | None, int | None]:
     return None, None
 
 
-def open_file_limits(source: str, pids: list[tuple[int, str]]) -> Item:
+def open_file_limits(source: str, pids: List[Tuple[int, str]]) -> Item:
     """`Max open files` and the descriptor count of the given (pid, comm) processes."""
     item = new_item(source, "listing")
     start = time.monotonic()
-    rows: list[dict[str, Any]] = []
+    rows: List[Dict[str, Any]] = []
     for pid, comm in pids[:MAX_LIMIT_PIDS]:
         try:
             with open(f"/proc/{pid}/limits", encoding="utf-8") as fh:
@@ -95,7 +93,7 @@ def open_file_limits(source: str, pids: list[tuple[int, str]]) -> Item:
         except OSError:
             continue
         try:
-            nfd: int | None = len(os.listdir(f"/proc/{pid}/fd"))
+            nfd: Optional[int] = len(os.listdir(f"/proc/{pid}/fd"))
         except OSError:
             nfd = None
         rows.append({"pid": pid, "comm": comm, "soft": soft, "hard": hard, "open_fds": nfd})

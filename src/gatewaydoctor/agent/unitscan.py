@@ -5,12 +5,9 @@ ExecStart must be asked for; reading the files is some milliseconds and also fin
 units that are disabled and not loaded.
 """
 
-from __future__ import annotations
-
 import os
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .runner import Item, new_item
 
@@ -35,9 +32,9 @@ def _lines(text: str) -> Iterator[str]:
         yield line
 
 
-def _exec_start(text: str) -> list[str]:
+def _exec_start(text: str) -> List[str]:
     """The ExecStart= values of a unit file or drop-in (continuation lines joined)."""
-    values: list[str] = []
+    values: List[str] = []
     for line in _lines(text):
         if line.startswith("ExecStart="):
             value = line[len("ExecStart="):].strip()
@@ -48,7 +45,7 @@ def _exec_start(text: str) -> list[str]:
     return values
 
 
-def _read(path: str) -> str | None:
+def _read(path: str) -> Optional[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read(MAX_UNIT_BYTES)
@@ -56,7 +53,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _dropins(name: str, dropin_dirs: set[str]) -> str:
+def _dropins(name: str, dropin_dirs: Set[str]) -> str:
     """Every drop-in's text in the order systemd applies them (so resets work)."""
     texts = []
     for directory in reversed(UNIT_DIRS):
@@ -74,10 +71,10 @@ def _dropins(name: str, dropin_dirs: set[str]) -> str:
 def scan(source: str) -> Item:
     """List service unit files with their effective ExecStart lines."""
     started = time.monotonic()
-    seen: dict[str, dict[str, Any]] = {}
-    errors: list[str] = []
-    listings: list[tuple[str, list[str]]] = []
-    dropin_dirs: set[str] = set()  # `<dir>/<unit>.d`: listed once, not asked per unit
+    seen: Dict[str, Dict[str, Any]] = {}
+    errors: List[str] = []
+    listings: List[Tuple[str, List[str]]] = []
+    dropin_dirs: Set[str] = set()  # `<dir>/<unit>.d`: listed once, not asked per unit
     for directory in UNIT_DIRS:
         try:
             entries = sorted(os.listdir(directory))
@@ -114,7 +111,7 @@ _LISTS = {"Environment": "Environment", "EnvironmentFile": "EnvironmentFiles",
           "ExecStart": "ExecStart"}
 
 
-def file_props(path: str) -> dict[str, str] | None:
+def file_props(path: str) -> Optional[Dict[str, str]]:
     """The unit file's (and its drop-ins') settings for the app probe, shaped like
     `systemctl show`'s: a guess to start the probe early, which the caller checks against
     what systemd loaded. None when the files use specifiers (`%h`, `%i`...), which only
@@ -125,7 +122,7 @@ def file_props(path: str) -> dict[str, str] | None:
     name = os.path.basename(path)
     dirs = {os.path.join(d, name + ".d") for d in UNIT_DIRS}
     text += _dropins(name, {d for d in dirs if os.path.isdir(d)})
-    values: dict[str, list[str]] = {key: [] for key in (*_LAST, *_LISTS)}
+    values: Dict[str, List[str]] = {key: [] for key in (*_LAST, *_LISTS)}
     section = ""
     for line in _lines(text):
         if line.startswith("["):
@@ -150,7 +147,7 @@ def file_props(path: str) -> dict[str, str] | None:
     return props
 
 
-def cat(source: str, unit: str, props: dict[str, str]) -> Item:
+def cat(source: str, unit: str, props: Dict[str, str]) -> Item:
     """A unit's files laid out as `systemctl cat` shows them: the fragment systemd loaded,
     then its drop-ins, each after a `# path` line.
 

@@ -7,14 +7,12 @@ for Python WSGI, then the CGI-style variables as `u16 length, bytes` pairs); uWS
 with the application's raw HTTP response, read here with http.client's parser.
 """
 
-from __future__ import annotations
-
 import http.client
 import os
 import socket
 import struct
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..formats import sources
 from ..formats.endpoint import split_hostport
@@ -32,22 +30,22 @@ _LOGGER_OPTIONS = ("--logger", "--req-logger")
 _CONFIGS = (".ini", ".xml", ".yaml", ".yml", ".json")
 
 
-def pass_endpoint(target: str, upstreams: dict[str, list[str]]) -> list[str]:
+def pass_endpoint(target: str, upstreams: Dict[str, List[str]]) -> List[str]:
     """The endpoints of a `uwsgi_pass [uwsgi://|suwsgi://]ADDRESS` (an upstream expanded)."""
     rest = target.split("://", 1)[1] if "://" in target else target
     return proxy_endpoints("http://" + rest, upstreams)
 
 
-def passes(dump: str) -> dict[str, list[str]]:
+def passes(dump: str) -> Dict[str, List[str]]:
     """Each endpoint a `uwsgi_pass` names, with the literal location paths that pass there
     (uwsgi_pass sends the request URI unchanged)."""
     files = split_dump(dump) or [("", dump)]
     trees = {path: tree(content) for path, content in files}
     main = files[0][0]
-    upstreams: dict[str, list[str]] = {}
-    found: dict[str, list[str]] = {}
+    upstreams: Dict[str, List[str]] = {}
+    found: Dict[str, List[str]] = {}
 
-    def visit(file: str, block: list[dict[str, Any]], location: str) -> None:
+    def visit(file: str, block: List[Dict[str, Any]], location: str) -> None:
         for f, d in children(trees, file, block, main, frozenset({main})):
             name, inner, args = d["directive"], d.get("block"), d["args"]
             if name == "upstream" and args and inner is not None:
@@ -59,7 +57,7 @@ def passes(dump: str) -> dict[str, list[str]]:
                 visit(f, inner, _literal(args) if name == "location" else location)
 
     visit(main, trees[main], "/")
-    out: dict[str, list[str]] = {}
+    out: Dict[str, List[str]] = {}
     for target, paths in found.items():
         for ep in pass_endpoint(target, upstreams):
             out.setdefault(ep, [])
@@ -67,7 +65,7 @@ def passes(dump: str) -> dict[str, list[str]]:
     return out
 
 
-def _literal(args: list[str]) -> str:
+def _literal(args: List[str]) -> str:
     """The path a location matches literally (`= /x`, `^~ /x/`, `/x`), or "" (regex, named)."""
     if len(args) == 2 and args[0] in ("=", "^~"):
         return args[1]
@@ -76,7 +74,7 @@ def _literal(args: list[str]) -> str:
     return ""
 
 
-def packet(path: str, host: str, server: tuple[str, int]) -> bytes:
+def packet(path: str, host: str, server: Tuple[str, int]) -> bytes:
     """A uwsgi-protocol GET as nginx's `include uwsgi_params; uwsgi_pass` sends it."""
     uri, _, query = path.partition("?")
     env = (("REQUEST_METHOD", "GET"), ("REQUEST_URI", path), ("PATH_INFO", uri),
@@ -108,7 +106,7 @@ def _connect(endpoint: str, timeout: float) -> socket.socket:
 def probe(source: str, endpoint: str, path: str, *, timeout: float = PROBE_TIMEOUT) -> Item:
     """One uwsgi-protocol GET of path at endpoint: status, headers and body head, as the
     HTTP probe records them (`probe: uwsgi`)."""
-    data: dict[str, Any] = {
+    data: Dict[str, Any] = {
         "probe": "uwsgi", "via": sources.VIA_UPSTREAM, "endpoint": endpoint, "path": path,
         "host_header": None, "tls": False, "status": None, "reason": None, "server": None,
         "content_type": None, "body_head": None, "elapsed": None, "error": None,
@@ -148,7 +146,7 @@ def probe(source: str, endpoint: str, path: str, *, timeout: float = PROBE_TIMEO
     return item
 
 
-def config_files(argv: list[str], cwd: str | None = None) -> list[str]:
+def config_files(argv: List[str], cwd: Optional[str] = None) -> List[str]:
     """The absolute paths of the configuration files a uwsgi command line loads (a
     `FILE:section` suffix dropped)."""
     out = []
@@ -168,9 +166,9 @@ def read_config(path: str) -> Item:
     return read_file(sources.uwsgi_config(path), path, max_bytes=256 << 10)
 
 
-def log_paths(argv: list[str], configs: list[str]) -> list[str]:
+def log_paths(argv: List[str], configs: List[str]) -> List[str]:
     """The files uWSGI logs to, from its command line and the configuration texts."""
-    args: list[str] = []
+    args: List[str] = []
     for arg in [*argv, *(a for text in configs for a in uwsgi_ini_args(text))]:
         args += arg.split("=", 1) if arg.startswith("--") and "=" in arg else [arg]
     out = []

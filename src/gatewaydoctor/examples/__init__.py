@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import packaged
 from ..errors import GatewayDoctorError
 from ..i18n import _
 
@@ -21,7 +22,7 @@ class UnknownExample(GatewayDoctorError):
 
 def available() -> dict[str, str]:
     """Example names with a one-line description of the fault they hold."""
-    index = json.loads((HERE / "index.json").read_text(encoding="utf-8"))
+    index = json.loads(packaged.read_bytes(HERE / "index.json").decode("utf-8"))
     return {name: str(description) for name, description in sorted(index.items())}
 
 

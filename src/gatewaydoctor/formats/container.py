@@ -12,9 +12,8 @@ Each runtime names the cgroup it puts a container in after the container's id:
   as systemd escapes unit names: `-` is `\x2d`).
 """
 
-from __future__ import annotations
-
 import re
+from typing import Optional, Tuple
 
 _SCOPE_RE = re.compile(
     r"^(?P<kind>docker|libpod|cri-containerd|crio)-(?P<id>[0-9a-f]{12,64})(?:\.scope)?$")
@@ -23,7 +22,7 @@ RUNTIMES = {"docker": "docker", "libpod": "podman", "cri-containerd": "container
             "crio": "cri-o"}
 
 
-def container_of(cgroup: str | None) -> tuple[str, str] | None:
+def container_of(cgroup: Optional[str]) -> Optional[Tuple[str, str]]:
     """(runtime, id or name) of the container whose cgroup this is; None outside one."""
     parts = [p for p in (cgroup or "").split("/") if p]
     for i, part in enumerate(parts):

@@ -1,21 +1,19 @@
 """Endpoints as nginx, the servers and probes spell them: `host:port`, `[v6]:port`, a bare
 `host` or `port`, and `unix:/path`."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+from typing import Optional, Tuple, Union
 
 UNIX_PREFIX = "unix:"
 
 
-def join_hostport(host: str, port: str | int) -> str:
+def join_hostport(host: str, port: Union[str, int]) -> str:
     """Join host and port, bracketing IPv6 addresses."""
     if ":" in host and not host.startswith("["):
         return f"[{host}]:{port}"
     return f"{host}:{port}"
 
 
-def split_hostport(text: str, default_port: int = 80) -> tuple[str, int]:
+def split_hostport(text: str, default_port: int = 80) -> Tuple[str, int]:
     """Split `host:port`, `[v6]:port` or `host` into host and port."""
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -27,9 +25,8 @@ def split_hostport(text: str, default_port: int = 80) -> tuple[str, int]:
     return host, int(port) if port.isdigit() else default_port
 
 
-if TYPE_CHECKING:  # (not evaluated at run time: the agent's Python may predate `X | None`)
-    # (host, port, unix path): a TCP endpoint has host and port, a unix socket only its path.
-    Split = tuple[str | None, int | None, str | None]
+# (host, port, unix path): a TCP endpoint has host and port, a unix socket only its path.
+Split = Tuple[Optional[str], Optional[int], Optional[str]]
 
 
 def split_endpoint(text: str, default_port: int = 80) -> Split:

@@ -1,11 +1,9 @@
 """What a Python web server's command line says: which server, the ASGI/WSGI app target
 it imports and the addresses it binds."""
 
-from __future__ import annotations
-
 import os
 import re
-from typing import NamedTuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from .endpoint import join_hostport
 from .systemd import exec_argvs
@@ -31,17 +29,17 @@ class AppTarget(NamedTuple):
     server: str
     module: str
     attr: str
-    app_dir: str | None
-    chdir: str | None
-    pythonpath: tuple[str, ...]
+    app_dir: Optional[str]
+    chdir: Optional[str]
+    pythonpath: Tuple[str, ...]
 
 
-def server_argv(exec_start: str) -> list[str] | None:
+def server_argv(exec_start: str) -> Optional[List[str]]:
     """The first argv of an `ExecStart=` value that starts a Python web server, or None."""
     return next((a for a in exec_argvs(exec_start) if server_of(a)), None)
 
 
-def server_of(argv: list[str]) -> str | None:
+def server_of(argv: List[str]) -> Optional[str]:
     """Name the Python web server an argv starts (uvicorn, gunicorn, ...), or None."""
     if not argv:
         return None
@@ -69,7 +67,7 @@ def server_of(argv: list[str]) -> str | None:
     return None
 
 
-def _subcommand(server: str, args: list[str]) -> str | None:
+def _subcommand(server: str, args: List[str]) -> Optional[str]:
     """`flask run` and `manage.py runserver` serve; their other subcommands do not."""
     want = "run" if server == "flask" else "runserver"
     words = [a for i, a in enumerate(args) if not a.startswith("-")
@@ -78,7 +76,7 @@ def _subcommand(server: str, args: list[str]) -> str | None:
     return ("flask" if server == "flask" else "django") if want in words[:1] else None
 
 
-def server_args(argv: list[str]) -> list[str]:
+def server_args(argv: List[str]) -> List[str]:
     """Return the arguments given to the server itself (after `python -m uvicorn`)."""
     base = os.path.basename(argv[0]) if argv else ""
     if base.startswith("python") and "-m" in argv:
@@ -171,11 +169,11 @@ _UWSGI_BINDS = ("--http", "--http-socket", "--socket", "-s", "--uwsgi-socket", "
 _UWSGI_CONFIGS = (".ini", ".xml", ".yaml", ".yml", ".json")
 
 
-def _options(args: list[str], server: str) -> tuple[dict[str, list[str]], list[str]]:
+def _options(args: List[str], server: str) -> Tuple[Dict[str, List[str]], List[str]]:
     """Split server arguments into options (name -> values) and positionals."""
     takes_value = _VALUE_OPTS.get(server, set())
-    opts: dict[str, list[str]] = {}
-    positional: list[str] = []
+    opts: Dict[str, List[str]] = {}
+    positional: List[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
@@ -195,12 +193,12 @@ def _options(args: list[str], server: str) -> tuple[dict[str, list[str]], list[s
     return opts, positional
 
 
-def _last(opts: dict[str, list[str]], name: str) -> str | None:
+def _last(opts: Dict[str, List[str]], name: str) -> Optional[str]:
     values = opts.get(name)
     return values[-1] if values else None
 
 
-def app_target(argv: list[str]) -> AppTarget | None:
+def app_target(argv: List[str]) -> Optional[AppTarget]:
     """Return the `module:attr` target the server would import."""
     server = server_of(argv)
     if server is None or server == "python" or server == "django":
@@ -237,7 +235,7 @@ def app_target(argv: list[str]) -> AppTarget | None:
     return None
 
 
-def _uwsgi_target(opts: dict[str, list[str]], chdir: str | None) -> AppTarget | None:
+def _uwsgi_target(opts: Dict[str, List[str]], chdir: Optional[str]) -> Optional[AppTarget]:
     """uWSGI's `--module pkg.wsgi:app` (`-w`, `--wsgi`) or `--wsgi-file /srv/app/wsgi.py`,
     with `--callable` (default `application`), as plugins/python/pyloader.c loads them."""
     callable_ = _last(opts, "--callable") or "application"
@@ -255,7 +253,7 @@ def _uwsgi_target(opts: dict[str, list[str]], chdir: str | None) -> AppTarget | 
     return None
 
 
-def binds(argv: list[str]) -> list[str]:
+def binds(argv: List[str]) -> List[str]:
     """Return where the server listens: `host:port` or `unix:/path`, defaults included."""
     server = server_of(argv)
     if server is None or server == "python":
@@ -282,7 +280,7 @@ def binds(argv: list[str]) -> list[str]:
 _SHELLS = ("sh", "bash", "dash", "zsh")
 
 
-def process_argv(argv: list[str]) -> list[str]:
+def process_argv(argv: List[str]) -> List[str]:
     """The command a process (or a process manager's entry) stands for, as a server argv.
 
     A console script run through its shebang shows in /proc as `python3 /venv/bin/uvicorn
@@ -299,7 +297,7 @@ def process_argv(argv: list[str]) -> list[str]:
     return argv
 
 
-def _host_port(opts: dict[str, list[str]], hosts: tuple[str, ...], ports: tuple[str, ...],
+def _host_port(opts: Dict[str, List[str]], hosts: Tuple[str, ...], ports: Tuple[str, ...],
                host: str, port: str) -> str:
     """`--host`/`--port` style options, with the server's defaults."""
     h = next((opts[name][-1] for name in hosts if opts.get(name)), host)
@@ -307,7 +305,7 @@ def _host_port(opts: dict[str, list[str]], hosts: tuple[str, ...], ports: tuple[
     return join_hostport(h, p)
 
 
-def _uvicorn(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _uvicorn(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     if opts.get("--uds"):
         return ["unix:" + opts["--uds"][-1]]
     if opts.get("--fd"):
@@ -315,7 +313,7 @@ def _uvicorn(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
     return [_host_port(opts, ("--host",), ("--port",), "127.0.0.1", "8000")]
 
 
-def _daphne(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _daphne(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     """daphne/cli.py: `-u`, `-b`/`-p` (127.0.0.1:8000), `-e` endpoint strings."""
     out = ["unix:" + v for v in opts.get("-u", []) + opts.get("--unix-socket", [])]
     for ep in opts.get("-e", []) + opts.get("--endpoint", []):
@@ -331,14 +329,14 @@ def _daphne(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
     return out
 
 
-def _granian(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _granian(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     """granian/cli.py: `--uds`, else `--host` (127.0.0.1) and `--port` (8000)."""
     if opts.get("--uds"):
         return ["unix:" + opts["--uds"][-1]]
     return [_host_port(opts, ("--host",), ("--port",), "127.0.0.1", "8000")]
 
 
-def _waitress(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _waitress(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     """waitress/adjustments.py: `--unix-socket`, `--listen` (repeatable; `*` is any), else
     `--host` (0.0.0.0) and `--port` (8080)."""
     if opts.get("--unix-socket"):
@@ -349,7 +347,7 @@ def _waitress(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
     return [_host_port(opts, ("--host",), ("--port",), "0.0.0.0", "8080")]
 
 
-def _uwsgi(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _uwsgi(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     """core/socket.c: `:8000` is every address, a value with no `:` a unix socket path
     (`@name` an abstract one)."""
     out = []
@@ -365,12 +363,12 @@ def _uwsgi(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
     return out
 
 
-def _flask(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _flask(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     """flask/cli.py run_command: `--host` 127.0.0.1, `--port` 5000."""
     return [_host_port(opts, ("--host", "-h"), ("--port", "-p"), "127.0.0.1", "5000")]
 
 
-def _django(opts: dict[str, list[str]], positional: list[str]) -> list[str]:
+def _django(opts: Dict[str, List[str]], positional: List[str]) -> List[str]:
     """django runserver: `[addr:]port` after `runserver`, 127.0.0.1:8000 (`-6`: [::1])."""
     host = "::1" if opts.get("-6") or opts.get("--ipv6") else "127.0.0.1"
     addrport = positional[1] if len(positional) > 1 else ""
@@ -386,7 +384,7 @@ _BINDERS = {"uvicorn": _uvicorn, "daphne": _daphne, "granian": _granian,
             "waitress-serve": _waitress, "uwsgi": _uwsgi, "flask": _flask, "django": _django}
 
 
-def uwsgi_config_files(argv: list[str]) -> list[str]:
+def uwsgi_config_files(argv: List[str]) -> List[str]:
     """The configuration files a uwsgi command line loads (`--ini FILE`, `uwsgi app.ini`):
     their `[uwsgi]` options are read with `uwsgi_ini_args` when the file was gathered."""
     if server_of(argv) != "uwsgi":
@@ -397,10 +395,10 @@ def uwsgi_config_files(argv: list[str]) -> list[str]:
     return named + [p for p in positional if p.endswith(_UWSGI_CONFIGS)]
 
 
-def uwsgi_ini_args(text: str, section: str = "uwsgi") -> list[str]:
+def uwsgi_ini_args(text: str, section: str = "uwsgi") -> List[str]:
     """The options of an ini file's `[uwsgi]` section as command-line arguments, so
     `binds(argv + uwsgi_ini_args(text))` and `app_target(...)` read them like flags."""
-    args: list[str] = []
+    args: List[str] = []
     current = None
     for raw in text.splitlines():
         line = raw.strip()

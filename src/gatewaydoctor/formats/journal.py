@@ -1,13 +1,8 @@
 """journald's records as `journalctl -o json` prints them: one JSON object per line."""
 
-from __future__ import annotations
-
 import json
 import re
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from typing import Any, Dict, Iterator
 
 # The fields the diagnosis reads (and a reader of the bundle wants), which the agent asks
 # for with --output-fields; -o json adds the cursor, timestamps and boot id. A whole record
@@ -28,7 +23,7 @@ def strip_noise(text: str) -> str:
     return NOISE.sub("", text)
 
 
-def records(text: str) -> Iterator[dict[str, Any]]:
+def records(text: str) -> Iterator[Dict[str, Any]]:
     """The records of `journalctl -o json` output; lines that are not a JSON object are skipped."""
     for line in text.splitlines():
         try:

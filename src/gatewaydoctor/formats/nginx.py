@@ -7,17 +7,12 @@ the agent uses tree() to know which logs to tail and what to probe. It never has
 exact, only never to give up.
 """
 
-from __future__ import annotations
-
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple
 
-if TYPE_CHECKING:  # (not evaluated at run time: the agent's Python may predate `dict[...]`)
-    from collections.abc import Iterator
-
-    Directive = dict[str, Any]
-    Token = tuple[str, int, bool]
+Directive = Dict[str, Any]
+Token = Tuple[str, int, bool]
 
 FILE_MARK = "# configuration file "
 # Every `*_by_lua_block` holds Lua, not nginx syntax (openresty adds new ones over time).
@@ -26,11 +21,11 @@ _LONG_OPEN_RE = re.compile(r"\[(=*)\[")
 _SPECIAL = "{};"
 
 
-def split_dump(text: str) -> list[tuple[str, str]]:
+def split_dump(text: str) -> List[Tuple[str, str]]:
     """Split `nginx -T` stdout into (path, content) pairs."""
-    files: list[tuple[str, str]] = []
-    path: str | None = None
-    lines: list[str] = []
+    files: List[Tuple[str, str]] = []
+    path: Optional[str] = None
+    lines: List[str] = []
     for line in text.splitlines(keepends=True):
         if line.startswith(FILE_MARK) and line.rstrip().endswith(":"):
             if path is not None:
@@ -44,7 +39,7 @@ def split_dump(text: str) -> list[tuple[str, str]]:
     return files
 
 
-def _lua_body(text: str, i: int) -> tuple[str, int]:
+def _lua_body(text: str, i: int) -> Tuple[str, int]:
     """Return the Lua code from i up to its closing `}` and the index after that brace.
 
     Lua strings (with escapes), long strings `[==[ ]==]` and comments may hold braces;
@@ -87,7 +82,7 @@ def _lua_body(text: str, i: int) -> tuple[str, int]:
 def lex(text: str) -> Iterator[Token]:
     """Yield (token, line, quoted) like crossplane's lexer, but never raise."""
     i, n, line = 0, len(text), 1
-    stmt: list[str] = []
+    stmt: List[str] = []
     while i < n:
         c = text[i]
         if c == "\n":
@@ -139,11 +134,11 @@ def lex(text: str) -> Iterator[Token]:
             i = j
 
 
-def tree(text: str) -> list[Directive]:
+def tree(text: str) -> List[Directive]:
     """Build a crossplane-shaped directive tree; close what is unclosed, skip a stray `}`."""
-    root: list[Directive] = []
-    stack: list[list[Directive]] = [root]
-    words: list[str] = []
+    root: List[Directive] = []
+    stack: List[List[Directive]] = [root]
+    words: List[str] = []
     line = 0
     for token, tline, quoted in lex(text):
         if not words:
@@ -153,7 +148,7 @@ def tree(text: str) -> list[Directive]:
                 stack[-1].append({"directive": words[0], "args": words[1:], "line": line})
             words = []
         elif token == "{" and not quoted:
-            block: list[Directive] = []
+            block: List[Directive] = []
             if words:
                 stack[-1].append(
                     {"directive": words[0], "args": words[1:], "line": line, "block": block})
@@ -168,7 +163,7 @@ def tree(text: str) -> list[Directive]:
     return root
 
 
-def expand(pattern: str, main: str, paths: list[str]) -> list[str]:
+def expand(pattern: str, main: str, paths: List[str]) -> List[str]:
     """The dumped files an `include` pattern names (relative to the main file's directory)."""
     import fnmatch
 
@@ -177,8 +172,8 @@ def expand(pattern: str, main: str, paths: list[str]) -> list[str]:
     return sorted(p for p in paths if fnmatch.fnmatchcase(p, pattern))
 
 
-def children(trees: dict[str, list[Directive]], file: str, block: list[Directive], main: str,
-             seen: frozenset[str] = frozenset()) -> Iterator[tuple[str, Directive]]:
+def children(trees: Dict[str, List[Directive]], file: str, block: List[Directive], main: str,
+             seen: FrozenSet[str] = frozenset()) -> Iterator[Tuple[str, Directive]]:
     """Yield a block's directives with includes expanded in place, with the file of each."""
     for d in block:
         if d["directive"] == "include" and d["args"]:
@@ -189,7 +184,7 @@ def children(trees: dict[str, list[Directive]], file: str, block: list[Directive
             yield file, d
 
 
-def proxy_endpoints(target: str, upstreams: dict[str, list[str]]) -> list[str]:
+def proxy_endpoints(target: str, upstreams: Dict[str, List[str]]) -> List[str]:
     """Resolve a proxy_pass URL to `host:port` / `unix:/path` endpoints, expanding upstreams."""
     m = re.match(r"(https?)://(unix:[^:]+|\[[^\]]+\](?::\d+)?|[^/:$]+(?::\d+)?)", target)
     if not m:

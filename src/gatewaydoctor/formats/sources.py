@@ -8,8 +8,6 @@ For each kind with a subject there is a function that makes the key and a `*_PRE
 constant that selects every key of that kind.
 """
 
-from __future__ import annotations
-
 SEP = ":"
 
 

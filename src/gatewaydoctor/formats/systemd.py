@@ -1,18 +1,22 @@
 """systemd's formats: `systemctl show` output, the ExecStart/Environment/EnvironmentFiles
 property values, and EnvironmentFile (.env) contents as systemd reads them."""
 
-from __future__ import annotations
-
 import re
 import shlex
+from typing import Dict, List, Tuple
 
 _ARGV_RE = re.compile(r"argv\[\]=(.*?) ; (?:ignore_errors|flags)=")
 
 
-def parse_show(text: str) -> list[dict[str, str]]:
+def join_argv(argv: List[str]) -> str:
+    """An ExecStart= value for argv, each word shell-quoted (what shlex.join, 3.8+, writes)."""
+    return " ".join(shlex.quote(word) for word in argv)
+
+
+def parse_show(text: str) -> List[Dict[str, str]]:
     """Split `systemctl show` output into one property dict per unit (blank line separated)."""
-    blocks: list[dict[str, str]] = []
-    current: dict[str, str] = {}
+    blocks: List[Dict[str, str]] = []
+    current: Dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
             if current:
@@ -27,7 +31,7 @@ def parse_show(text: str) -> list[dict[str, str]]:
     return blocks
 
 
-def exec_argvs(value: str) -> list[list[str]]:
+def exec_argvs(value: str) -> List[List[str]]:
     """Return the argv lists of an `ExecStart=` property as `systemctl show` prints it.
 
     The form is `{ path=/x ; argv[]=/x -m uvicorn main:app ; ignore_errors=no ; ... }`.
@@ -36,7 +40,7 @@ def exec_argvs(value: str) -> list[list[str]]:
     found = _ARGV_RE.findall(value)
     if not found and value.strip() and "argv[]=" not in value:
         found = [value.strip().lstrip("-@:+!")]
-    argvs: list[list[str]] = []
+    argvs: List[List[str]] = []
     for cmd in found:
         try:
             argvs.append(shlex.split(cmd))
@@ -45,9 +49,9 @@ def exec_argvs(value: str) -> list[list[str]]:
     return argvs
 
 
-def parse_env_file(text: str) -> list[tuple[str, str]]:
+def parse_env_file(text: str) -> List[Tuple[str, str]]:
     """Parse an EnvironmentFile/.env into (key, value) pairs, as systemd reads it."""
-    pairs: list[tuple[str, str]] = []
+    pairs: List[Tuple[str, str]] = []
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
@@ -65,7 +69,7 @@ def parse_env_file(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_environment(value: str) -> list[tuple[str, str]]:
+def parse_environment(value: str) -> List[Tuple[str, str]]:
     """Parse the `Environment=` property (`A=1 "B=two words"`) into pairs."""
     try:
         words = shlex.split(value)
@@ -79,7 +83,7 @@ def parse_environment(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def environment_files(value: str) -> list[tuple[str, bool]]:
+def environment_files(value: str) -> List[Tuple[str, bool]]:
     """Parse `EnvironmentFiles=/p (ignore_errors=no)` into (path, optional) pairs."""
     out = []
     for m in re.finditer(r"(\S+) \(ignore_errors=(yes|no)\)", value):

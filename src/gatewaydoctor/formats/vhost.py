@@ -5,14 +5,9 @@ probes the configuration's own locations) and by facts/routing.py (the full rout
 Standard library only: the agent ships it.
 """
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING
+from typing import Match, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
-
-if TYPE_CHECKING:  # (not evaluated at run time: the agent's Python may predate `list[...]`)
-    from collections.abc import Sequence
 
 
 def pcre_to_python(pattern: str) -> str:
@@ -21,7 +16,7 @@ def pcre_to_python(pattern: str) -> str:
                   lambda m: f"(?P<{m.group(1) or m.group(2)}>", pattern)
 
 
-def search(pattern: str, text: str, icase: bool = False) -> re.Match[str] | None:
+def search(pattern: str, text: str, icase: bool = False) -> Optional[Match[str]]:
     """A PCRE pattern searched with Python's re (None where re cannot read it)."""
     try:
         return re.search(pcre_to_python(pattern), text, re.IGNORECASE if icase else 0)
@@ -29,7 +24,7 @@ def search(pattern: str, text: str, icase: bool = False) -> re.Match[str] | None
         return None
 
 
-def match_name(servers: Sequence[Sequence[str]], name: str) -> tuple[int, str, str] | None:
+def match_name(servers: Sequence[Sequence[str]], name: str) -> Optional[Tuple[int, str, str]]:
     """nginx's server_name order over each server's names (none written is nginx's empty
     name): exact, longest `*.x`, longest `x.*`, first regex. Returns (index, the name that
     matched, `exact`/`leading wildcard`/`trailing wildcard`/`regex`), or None."""
@@ -39,7 +34,7 @@ def match_name(servers: Sequence[Sequence[str]], name: str) -> tuple[int, str, s
             low = n.lower()
             if low == name or (low.startswith(".") and low[1:] == name):
                 return i, n, "exact"
-    best: tuple[int, int, str] | None = None
+    best: Optional[Tuple[int, int, str]] = None
     for i, ns in enumerate(names):
         for n in ns:
             low = n.lower()
@@ -64,7 +59,7 @@ def match_name(servers: Sequence[Sequence[str]], name: str) -> tuple[int, str, s
     return None
 
 
-def plain_location(args: Sequence[str]) -> tuple[str, str] | None:
+def plain_location(args: Sequence[str]) -> Optional[Tuple[str, str]]:
     """(modifier, path) of a location nginx matches by its literal path (`=`, `^~` or
     none); None for regex and named locations, which name no path to request."""
     if len(args) == 2 and args[0] in ("=", "^~"):
@@ -76,7 +71,7 @@ def plain_location(args: Sequence[str]) -> tuple[str, str] | None:
     return None
 
 
-def proxied_path(target: str, location: str, modifier: str, path: str) -> str | None:
+def proxied_path(target: str, location: str, modifier: str, path: str) -> Optional[str]:
     """The URI nginx sends upstream for a request of `path` in `location`: with a URI part
     in the proxy_pass target, the part of the path the location matched is replaced by it;
     without one, the path as it came. None when the target holds variables (decided per
@@ -97,7 +92,7 @@ def proxied_path(target: str, location: str, modifier: str, path: str) -> str | 
     return uri + path[len(location):] if path.startswith(location) else uri
 
 
-def url_request(url: str) -> tuple[str, str, int, str, bool]:
+def url_request(url: str) -> Tuple[str, str, int, str, bool]:
     """(Host header, host name, port, path with query, tls) of the request a client makes
     for url; ValueError if it is not an http(s) URL."""
     parts = urlsplit(url if "://" in url else "http://" + url)

@@ -19,16 +19,21 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .. import __version__
-from ..diagnose import Diagnosis
+from ..diagnose import Diagnosis, layer_name
 from ..findings import severity_label
 from ..i18n import _, current_language
 from ..redact import redact
 from .json import to_dict
 from .markdown import render as render_markdown
 from .markdown import verdict_label
+from .path import paths
+from .svg import legend
+from .svg import render as render_svg
 from .visible import visible
 
 TEMPLATE = "report.html.j2"
+# The picture's width in SVG units: a phone's (shown below 600 px) and a page's.
+NARROW, WIDE = 360, 760
 
 
 @lru_cache(maxsize=None)
@@ -113,6 +118,31 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def _text(text: str) -> str:
+    return visible(redact(text))
+
+
+def path_views(d: Diagnosis, anchors: dict[str, str]) -> list[dict[str, Any]]:
+    """Each request path for the template: its pictures (phone and page width) and its
+    hops as text, with the states `report.path` gives them. anchors: symbol -> the anchor
+    of its rule page (or its card)."""
+    def link(symbol: str) -> str:
+        return anchors.get(symbol, "causes")
+
+    views = []
+    for p in paths(d):
+        hops = [{"layer": h.layer, "layer_name": layer_name(h.layer), "state": h.state,
+                 "word": h.state_word, "name": _text(h.name), "detail": _text(h.detail),
+                 "evidence": [{"source": _text(e.source), "text": _text(e.text)}
+                              for e in h.evidence],
+                 "findings": list(h.findings), "cause": h.cause.rule if h.cause else None}
+                for h in p.hops]
+        views.append({"request": _text(p.request), "hops": hops,
+                      "wide": render_svg(p, WIDE, link, "wide"),
+                      "narrow": render_svg(p, NARROW, link, "narrow")})
+    return views
+
+
 def context(d: Diagnosis) -> dict[str, Any]:
     """What the template sees: the redacted report dict, plus labels and rule docs."""
     report = _shown(to_dict(d))
@@ -126,6 +156,8 @@ def context(d: Diagnosis) -> dict[str, Any]:
         card_of.setdefault(f["rule"], f"cause-{n}")
     for n, f in enumerate(others, len(report["causes"]) + 1):
         card_of.setdefault(f["rule"], f"finding-{n}")
+    anchors = {f["symbol"]: docs[f["symbol"]]["anchor"] if f["symbol"] in docs
+               else card_of[f["rule"]] for f in report["findings"]}
     sources: dict[str, list[str]] = {}
     for f in report["findings"]:
         for e in f["evidence"]:
@@ -149,6 +181,8 @@ def context(d: Diagnosis) -> dict[str, Any]:
         "others": others,
         "missing": [c for c in report["coverage"] if c["status"] != "ok"],
         "markdown": render_markdown(d),
+        "paths": path_views(d, anchors),
+        "legend": legend(),
         **_labels(),
     }
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 
 from .. import __version__
-from ..diagnose import Diagnosis
+from ..diagnose import Diagnosis, layer_name
 from ..findings import Finding, severity_label
 from ..i18n import _
 from ..redact import redact
+from .path import PathHop, paths
 from .visible import visible
 
-STATUS_MARK = {"ok": "✅", "failed": "❌", "unknown": "❔"}
+# A hop's state (report/path.py): a symbol, and the state's word beside it.
+STATE_MARK = {"ok": "✅", "broken": "❌", "unknown": "⚪"}
 VERDICT_MARK = {"healthy": "🟢", "degraded": "🟡", "broken": "🔴"}
 
 # What Markdown (CommonMark/GFM) would read as markup in running text. Only what would
@@ -104,6 +106,26 @@ def _finding(n: int, f: Finding, *, heading: str = "###") -> list[str]:
     return out
 
 
+def _hop(n: int, hop: PathHop) -> list[str]:
+    """`3. ❌ **listener** (broken) `127.0.0.1:8000` — nothing listens here`, its evidence,
+    and on the top cause's hop that cause's rule and evidence."""
+    line = f"{n}. {STATE_MARK[hop.state]} **{layer_name(hop.layer)}** ({hop.state_word})"
+    if hop.name:
+        line += f" {code(hop.name)}"
+    if hop.detail and hop.detail != hop.state_word:
+        line += f" — {prose(hop.detail)}"
+    if hop.findings:
+        line += " (" + ", ".join(code(r) for r in hop.findings) + ")"
+    out = [line]
+    shown = hop.cause.evidence if hop.cause is not None else ()
+    out += [f"   - {code(e.source)}: {code(e.text)}" for e in hop.evidence if e not in shown]
+    if hop.cause is not None:
+        kind = _("root cause") if hop.cause.role == "cause" else _("symptom")
+        out.append(f"   - **{kind}:** {code(hop.cause.rule)} {code(hop.cause.symbol)}")
+        out += [f"     - {code(e.source)}: {code(e.text)}" for e in hop.cause.evidence]
+    return out
+
+
 def render(d: Diagnosis) -> str:
     """The report as Markdown text."""
     out: list[str] = []
@@ -132,17 +154,10 @@ def render(d: Diagnosis) -> str:
 
     if d.chains:
         out += ["### " + _("Request path"), ""]
-        for chain in d.chains:
-            out += [f"**{prose(chain.request)}**", ""]
-            for i, hop in enumerate(chain.hops, 1):
-                line = f"{i}. {STATUS_MARK.get(hop.status, '')} **{hop.layer}** {code(hop.name)}"
-                if hop.detail:
-                    line += f" — {prose(hop.detail)}"
-                if hop.findings:
-                    line += " (" + ", ".join(code(r) for r in hop.findings) + ")"
-                out.append(line)
-                for e in hop.evidence:
-                    out.append(f"   - {code(e.source)}: {code(e.text)}")
+        for path in paths(d):
+            out += [f"**{prose(path.request)}**", ""]
+            for i, hop in enumerate(path.hops, 1):
+                out += _hop(i, hop)
             out.append("")
 
     info = [f for f in d.findings if f not in d.causes]

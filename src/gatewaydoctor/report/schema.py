@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import packaged
 from ..categories import CATEGORIES
 from ..findings import LAYERS, LINK_KINDS, Severity
 
@@ -123,7 +124,7 @@ def build() -> dict[str, Any]:
 
 def text() -> str:
     """The published schema, as `gatewaydoctor schema` prints it."""
-    return SCHEMA_FILE.read_text(encoding="utf-8")
+    return packaged.read_bytes(SCHEMA_FILE).decode("utf-8")  # in the zip, in the .pyz
 
 
 def load() -> dict[str, Any]:

@@ -13,16 +13,48 @@ from rich.tree import Tree
 from ..diagnose import Diagnosis, layer_name
 from ..i18n import _
 from ..redact import redact
+from .path import PathHop, paths
 from .visible import visible
 
 VERDICT_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "broken": "bold red"}
-STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "unknown": "[yellow]?[/]"}
+# A hop's state (report/path.py) as a symbol that reads without colour too (NO_COLOR).
+STATE_MARK = {"ok": "[green]✓[/]", "broken": "[bold red]✗[/]", "unknown": "[dim]○[/]"}
+STATE_STYLE = {"ok": "green", "broken": "bold red", "unknown": "dim"}
 
 
 def _e(text: str) -> str:
     """Text from the evidence, redacted, its control characters shown (rich passes ESC and
     bidi overrides through, and silently drops \r), and rich's markup escaped."""
     return escape(visible(redact(text)))
+
+
+def _hop_label(hop: PathHop) -> str:
+    """`✗ listener broken 127.0.0.1:8000 nothing listens here GD-NGX-002`: the symbol and
+    the state's word carry the state without colour."""
+    style = STATE_STYLE[hop.state]
+    label = (f"{STATE_MARK[hop.state]} [bold]{escape(layer_name(hop.layer))}[/] "
+             f"[{style}]{escape(hop.state_word)}[/]")
+    if hop.name:
+        label += f" {_e(hop.name)}"
+    if hop.detail and hop.detail != hop.state_word:
+        label += f" [dim]{_e(hop.detail)}[/]"
+    if hop.findings:
+        label += f" [magenta]{' '.join(hop.findings)}[/]"
+    return label
+
+
+def _hop(node: Tree, hop: PathHop) -> Tree:
+    """A hop's evidence under it, and on the top cause's hop that cause's evidence."""
+    shown = hop.cause.evidence if hop.cause is not None else ()
+    for e in hop.evidence:
+        if e not in shown:
+            node.add(f"[dim]{_e(e.source)}: {_e(e.text)}[/]")
+    if hop.cause is not None:
+        kind = _("root cause") if hop.cause.role == "cause" else _("symptom")
+        cause = node.add(f"[bold red]◆ {escape(kind)}: {hop.cause.rule} {hop.cause.symbol}[/]")
+        for e in hop.cause.evidence:
+            cause.add(f"{_e(e.source)}: [bold]{_e(e.text)}[/]")
+    return node
 
 
 def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
@@ -56,19 +88,11 @@ def render(d: Diagnosis, out: TextIO, *, color: bool | None = None) -> None:
         border = "red" if f.role == "cause" or not roots else "yellow"
         console.print(Panel(Group(*body), title=f"{n}. {_e(f.title)}", title_align="left",
                             border_style=border))
-    for chain in d.chains:
-        tree = Tree(f"[bold]{_e(chain.request)}[/]")
+    for path in paths(d):
+        tree = Tree(f"[bold]{_e(path.request)}[/]")
         node = tree
-        for hop in chain.hops:
-            mark = STATUS_MARK.get(hop.status, "")
-            label = f"{mark} [bold]{escape(layer_name(hop.layer))}[/] {_e(hop.name)}"
-            if hop.detail:
-                label += f" [dim]{_e(hop.detail)}[/]"
-            if hop.findings:
-                label += f" [magenta]{' '.join(hop.findings)}[/]"
-            node = node.add(label)
-            for e in hop.evidence:
-                node.add(f"[dim]{_e(e.source)}: {_e(e.text)}[/]")
+        for hop in path.hops:
+            node = _hop(node.add(_hop_label(hop)), hop)
         console.print(tree)
     missing = [c for c in d.coverage if c.status != "ok"]
     if missing:

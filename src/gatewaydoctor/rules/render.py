@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+from .. import packaged
 from ..findings import Fix
 from ..i18n import _, sentences
 from .spec import Cmd, Msg, Template, Text
@@ -32,7 +33,7 @@ def catalog(symbol: str, lang: str) -> Mapping[str, str]:
     if lang == "en" or lang not in MESSAGES_HEADING:
         return NONE
     try:
-        page = (DOCS_DIR / lang / f"{symbol}.md").read_text(encoding="utf-8")
+        page = packaged.read_bytes(DOCS_DIR / lang / f"{symbol}.md").decode("utf-8")
     except OSError:
         return NONE
     return MappingProxyType(messages(page, MESSAGES_HEADING[lang]))
