@@ -271,7 +271,10 @@ def write(evidence: Mapping[str, Any], path: str | Path, redactor: Redactor | No
     """Write a redacted bundle to path; return its manifest. Deterministic for one input."""
     redactor = redactor or Redactor()
     manifest, members = build(evidence, redactor, created=created, early=early)
-    top = Path(str(path)).name.removesuffix(".tar.gz").removesuffix(".tgz") or "bundle"
+    top = Path(str(path)).name
+    for suffix in (".tar.gz", ".tgz"):
+        top = top[:-len(suffix)] if top.endswith(suffix) else top
+    top = top or "bundle"
     mtime = int(created if created is not None else time.time())
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:

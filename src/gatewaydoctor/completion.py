@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 
 import shtab
 
+from .errors import UsageError
+from .i18n import _
+
 SHELLS = ("bash", "zsh", "fish")
 # Option or positional destinations whose values are files.
 FILE_DESTS = {"from_file", "evidence", "output"}
@@ -62,5 +65,9 @@ def _annotate(parser: argparse.ArgumentParser) -> None:
 
 def script(shell: str, parser: argparse.ArgumentParser) -> str:
     """The completion script for shell (bash, zsh or fish)."""
+    if shell not in shtab.SUPPORTED_SHELLS:  # fish since shtab 1.9, which needs Python 3.9
+        raise UsageError(_("{shell} completion needs shtab 1.9 or newer, which needs Python 3.9; "
+                           "this Python has shtab {version}: use bash or zsh here, or a newer "
+                           "Python").format(shell=shell, version=shtab.__version__))
     _annotate(parser)
     return shtab.complete(parser, shell=shell)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -85,6 +86,17 @@ def _argparse_follows() -> None:
 
     argparse._ = _  # type: ignore[attr-defined]
     argparse.ngettext = ngettext  # type: ignore[attr-defined]
+    if sys.version_info < (3, 11):  # before 3.11 an ArgumentError's "argument X: " is not _()'d
+        argparse.ArgumentError.__str__ = _argument_error  # type: ignore[method-assign]
+
+
+def _argument_error(self: object) -> str:
+    """argparse.ArgumentError.__str__ as Python 3.11 has it: its format translated."""
+    name, message = getattr(self, "argument_name", None), getattr(self, "message", "")
+    if name is None:
+        return str(message)
+    return _("argument %(argument_name)s: %(message)s") % {
+        "argument_name": name, "message": message}
 
 
 def current_language() -> str:

@@ -140,7 +140,7 @@ def parse(text: str, lang: str, where: str = "<page>") -> RuleDoc:
     if m is None:
         raise DocError(f"{where}: the first line must be `# GD-XXX-000 symbol: title`")
     headings = SECTIONS[lang]
-    by_heading = {h: f for f, h in headings.items()} | {MESSAGES[lang]: "messages"}
+    by_heading = {**{h: f for f, h in headings.items()}, MESSAGES[lang]: "messages"}
     body: dict[str, list[str]] = {}
     current: str | None = None
     for line in lines[1:]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def _journal_back(ev: dict[str, Any]) -> dict[str, Any]:
     return ev
 
 
-@cache
+@lru_cache(maxsize=None)
 def _trimmed_text(name: str) -> str:
     # Cached as text: json.loads of it is a fresh, patchable copy, faster than deepcopy.
     found = _recording(name)
@@ -91,7 +91,7 @@ def _recording(name: str) -> Path | None:
 
 
 def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    return str(path.relative_to(ROOT)) if ROOT in (path, *path.parents) else str(path)
 
 
 def _spec(path: Path) -> dict[str, Any]:

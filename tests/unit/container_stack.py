@@ -234,7 +234,7 @@ def main(scenario: str, base: Path, out: Path) -> None:
     configure(base)
     if scenario.startswith("docker-"):
         start_docker(base)
-        scenario = scenario.removeprefix("docker-")
+        scenario = scenario[len("docker-"):]
     try:
         seen = _state(base, scenario)
         from gatewaydoctor.agent.gather import gather

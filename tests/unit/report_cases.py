@@ -8,7 +8,7 @@ evidence must hold (the decisive line).
 from __future__ import annotations
 
 import argparse
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from gdlab.scenarios import SCENARIOS
@@ -33,7 +33,7 @@ def args(name: str, *more: str) -> argparse.Namespace:
     return parser().parse_args(["diagnose", "--evidence", path(name), *more])
 
 
-@cache
+@lru_cache(maxsize=None)
 def diagnosis(name: str) -> Diagnosis:
     """The diagnosis of a recording, as `gatewaydoctor diagnose --evidence --lang en` makes it."""
     before = current_language()

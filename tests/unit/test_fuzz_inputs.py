@@ -26,7 +26,7 @@ import os
 import tarfile
 import tracemalloc
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ JSON_VALUES = st.recursive(
     max_leaves=6)
 
 
-@cache
+@lru_cache(maxsize=None)
 def recording_text(name: str) -> str:
     """A lab recording as the agent wrote it (the lab's own notes dropped)."""
     ev = json.loads((LAB / f"{name}.json").read_text())
@@ -67,7 +67,7 @@ def recording_text(name: str) -> str:
     return json.dumps(ev)
 
 
-@cache
+@lru_cache(maxsize=None)
 def bundle_bytes(name: str, tmp: str) -> bytes:
     """The recording written as a real bundle (once per recording)."""
     path = Path(tmp) / f"{name}.tar.gz"

@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def source(kind: str, name: str) -> list[str]:
 CASES = [("example", n) for n in EXAMPLES] + [("recording", n) for n in RECORDINGS]
 
 
-@cache
+@lru_cache(maxsize=None)
 def english_fragments() -> tuple[str, ...]:
     """Runs of three or more English words between the placeholders of every msgid."""
     with (LOCALE_DIR / "gatewaydoctor.pot").open("rb") as fh:

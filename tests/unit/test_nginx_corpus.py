@@ -226,7 +226,8 @@ def measure(entries: list[Entry], label: str
             for ask in asks[e.name]:
                 gd_answer(configs[e.name], ask)  # must not raise
             continue
-        for ask, ans in zip(asks[e.name], res["answers"], strict=True):
+        assert len(res["answers"]) == len(asks[e.name]), e.name
+        for ask, ans in zip(asks[e.name], res["answers"]):
             total += 1
             try:
                 gd = gd_answer(configs[e.name], ask)

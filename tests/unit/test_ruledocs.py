@@ -9,7 +9,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(v)
 
 
-@cache
+@lru_cache(maxsize=None)
 def _fired(rule_id: str, path: Path) -> tuple[str, ...] | None:
     """The texts a fixture offers (its evidence strings and the findings' evidence), or None
     when the rule does not fire on it."""
@@ -68,7 +68,7 @@ def bad_example_source(rule: Rule, doc: ruledocs.RuleDoc) -> tuple[Path | None, 
         texts = _fired(rule.id, path)
         if texts is None:
             continue
-        absent = [ln for ln, pat in zip(lines, patterns, strict=True)
+        absent = [ln for ln, pat in zip(lines, patterns)
                   if not any(pat.search(t) for t in texts)]
         if not absent:
             return path, []

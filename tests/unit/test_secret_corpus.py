@@ -21,9 +21,9 @@ import shlex
 import tarfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict
 
 from secret_corpus import KINDS, Kind
 
@@ -40,10 +40,10 @@ LAB = Path(__file__).resolve().parents[2] / "tests" / "data" / "lab"
 UNIT = "fastapi-backend.service"
 JOURNAL = f"journal.unit:{UNIT}"
 REPORTS = ("terminal", "json", "markdown", "html")
-Ev = dict[str, Any]
+Ev = Dict[str, Any]
 
 
-@cache
+@lru_cache(maxsize=None)
 def _recording_text(name: str) -> str:
     return (LAB / f"{name}.json").read_text(encoding="utf-8")
 

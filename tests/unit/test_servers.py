@@ -16,7 +16,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict, Tuple
 
 import pytest
 
@@ -40,7 +40,7 @@ EXPECTED = {"healthy": None, "missing-dependency": "app.missing_dependency",
             "wrong-target": "app.wrong_target", "port-conflict": "port.conflict"}
 PARALLEL = 6
 
-Run = tuple[dict[str, Any], Facts, Diagnosis]
+Run = Tuple[Dict[str, Any], Facts, Diagnosis]
 
 
 def _missing() -> str | None:
@@ -77,7 +77,7 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Ru
     with ThreadPoolExecutor(PARALLEL) as pool:
         files = list(pool.map(lambda sf: _run(base, *sf), combos))
     runs = {}
-    for combo, path in zip(combos, files, strict=True):
+    for combo, path in zip(combos, files):
         facts = build_facts(load(str(path)))
         runs[combo] = (json.loads(path.read_text()), facts,
                        diagnose(facts, run_rules(facts, all_rules())))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Tuple
 
 from ..findings import Excerpt
 from ..i18n import N_
@@ -234,7 +235,7 @@ NEW_SYNTAX = (
 _IMPORT_NAME_RE = re.compile(r"cannot import name '([\w]+)' from '([\w.]+)'")
 _ATTR_RE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 _NO_MODULE_RE = re.compile(r"No module named '([\w.]+)'")
-Need = tuple[tuple[int, int], str, bool]
+Need = Tuple[Tuple[int, int], str, bool]
 
 
 def _needs_name(tb: Traceback, kind: str, have: tuple[int, int]) -> Need | None:

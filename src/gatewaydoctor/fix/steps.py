@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Union
 
 SUDO_RE = re.compile(r"^sudo -u (\S+) ")
 
@@ -77,7 +78,7 @@ class Manual:
     commands: tuple[str, ...] = ()
 
 
-Step = Command | FileChange | Manual
+Step = Union[Command, FileChange, Manual]
 
 
 @dataclass(frozen=True)

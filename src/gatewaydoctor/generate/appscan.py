@@ -202,7 +202,7 @@ def parse(path: str) -> Source | None:
         elif isinstance(node, ast.Call) and _callee(node) in ("mount", "Mount") and \
                 len(node.args) >= 2 and isinstance(node.args[1], ast.Name):
             src.mounted.add(node.args[1].id)  # app.mount("/v1", api): api is a sub-app
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             made = _factory_framework(node)
             if made:
                 src.factories[node.name] = made

@@ -117,7 +117,7 @@ def _gunicorn_bind(path: str) -> str | None:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "bind" for t in node.targets):
             value = node.value
-            if isinstance(value, ast.List | ast.Tuple) and value.elts:
+            if isinstance(value, (ast.List, ast.Tuple)) and value.elts:
                 value = value.elts[0]
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 return value.value

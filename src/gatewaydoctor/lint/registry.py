@@ -12,8 +12,8 @@ ask every rule for a live recording it fires on, and these are found in files on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from ..categories import CATEGORIES
 from ..errors import GatewayDoctorError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Tuple
 
 from ..evidence import Item
 from ..facts import Endpoint, Listener, Process
@@ -21,7 +21,7 @@ def _hex_addr(text: str) -> str:
     return str(ipaddress.ip_address(words))
 
 
-RawListener = tuple[str, Endpoint, int, str]  # proto, endpoint, inode, where it was seen
+RawListener = Tuple[str, Endpoint, int, str]  # proto, endpoint, inode, where it was seen
 
 
 def tcp_listeners(item: Item, proto: str) -> list[RawListener]:

@@ -14,7 +14,7 @@ import re
 import shlex
 import tempfile
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Dict
 
 import crossplane  # type: ignore[import-untyped]
 
@@ -45,7 +45,7 @@ from ..facts import (
 )
 from ..formats.nginx import LUA_BLOCK_RE, children, proxy_endpoints, split_dump, tree
 
-Directive = dict[str, Any]
+Directive = Dict[str, Any]
 # Simple directives a rule may ask for, kept with their file:line.
 SIMPLE_SKIP = frozenset({"include", "location", "server", "upstream", "if", "limit_except"})
 
@@ -326,9 +326,9 @@ def control_from(dump: Item | None, processes: tuple[Process, ...] | None,
     if proc is not None:
         unit = proc.unit if proc.unit and proc.unit.endswith(".service") else None
     if unit is not None:
-        unit = unit.removesuffix(".service")
+        unit = _without_service(unit)
     elif not master and proc is None and \
-            any(u.name.removesuffix(".service") == "nginx" for u in units or ()):
+            any(_without_service(u.name) == "nginx" for u in units or ()):
         unit = "nginx"  # evidence from before the agent said which nginx it read
     return NginxControl(argv=argv, unit=unit, source=dump.label(),
                         pid=proc.pid if proc is not None else None, inside=inside)
@@ -436,3 +436,7 @@ def runtime_from(item: Item) -> NginxRuntime | None:
         processes=tuple(map(_process, d.get("processes") or ())),
         files=tuple(map(_stamp, d.get("files") or ())), user=_user(d.get("user")),
         sockets={str(s["socket"]): _chain(s) for s in d.get("sockets") or ()})
+
+
+def _without_service(name: str) -> str:
+    return name[:-len(".service")] if name.endswith(".service") else name

@@ -11,7 +11,7 @@ from ..formats import execspec, journal, systemd
 
 def _int(value: str | None) -> int | None:
     try:
-        return int(value) if value not in (None, "", "[not set]") else None
+        return int(value) if value is not None and value not in ("", "[not set]") else None
     except (ValueError, TypeError, OverflowError):  # replayed evidence may hold anything
         return None
 

@@ -6,19 +6,80 @@ pass through (a list where a path is, a dict where a pid is). This check says wh
 built fact departs from its dataclass's types, so the engine drops that one fact, with
 the reason, instead of a rule or a report tripping over it later. Each type hint is turned
 into a checking function once (a few ms for a whole lab recording's facts).
+
+The annotations are strings (`from __future__ import annotations`) written in today's
+syntax, `tuple[Unit, ...] | None`, which Python 3.8 cannot evaluate: `hints` reads them
+through typing's own names (`Union[Tuple[Unit, ...], None]`), the same on every version.
 """
 
 from __future__ import annotations
 
+import ast
+import collections.abc
 import dataclasses
+import sys
 import types
 import typing
-from collections.abc import Callable, Mapping
-from functools import cache
-from typing import Any
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Callable, Optional
 
-Check = Callable[[Any, str], "str | None"]  # (value, where) -> what is wrong, or None
-_UNIONS = (typing.Union, types.UnionType)
+Check = Callable[[Any, str], Optional[str]]  # (value, where) -> what is wrong, or None
+# types.UnionType is `A | B` evaluated, on 3.10 and later; `hints` makes typing.Union.
+_UNIONS = (typing.Union, getattr(types, "UnionType", typing.Union))
+# What a subscripted builtin or collections.abc class means in an annotation, as typing's
+# alias of it, which 3.8 can subscript (`tuple[int]` raises TypeError there).
+_GENERICS: dict[Any, Any] = {
+    tuple: typing.Tuple, list: typing.List, dict: typing.Dict, set: typing.Set,
+    frozenset: typing.FrozenSet, type: typing.Type,
+    **{getattr(collections.abc, n): getattr(typing, n) for n in (
+        "Callable", "Iterable", "Iterator", "Mapping", "MutableMapping", "Sequence",
+        "MutableSequence", "Collection", "Container", "Set", "AbstractSet", "Generator")
+       if hasattr(collections.abc, n)}}
+
+
+class _Typing(ast.NodeTransformer):
+    """`A | B` becomes `__union__[A, B]`, `X[...]` becomes `__generic__(X)[...]`."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.BitOr):
+            return node
+        pair = ast.Tuple(elts=[node.left, node.right], ctx=ast.Load())
+        return ast.Subscript(value=ast.Name(id="__union__", ctx=ast.Load()),
+                             slice=_index(pair), ctx=ast.Load())
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        node.value = ast.Call(func=ast.Name(id="__generic__", ctx=ast.Load()),
+                              args=[node.value], keywords=[])
+        return node
+
+
+def _index(value: ast.expr) -> Any:
+    """A subscript's slice: wrapped in ast.Index before Python 3.9."""
+    return ast.Index(value=value) if sys.version_info < (3, 9) else value
+
+
+def evaluate(annotation: str, namespace: Mapping[str, Any]) -> Any:
+    """The type an annotation string names, read in the names of namespace (its module)."""
+    tree = _Typing().visit(ast.parse(annotation.strip(), mode="eval"))
+    code = compile(ast.fix_missing_locations(tree), "<annotation>", "eval")
+    names = {**namespace, "__union__": typing.Union,
+             "__generic__": lambda x: _GENERICS.get(x, x)}
+    return eval(code, names)  # noqa: S307 - the package's own annotations, not input
+
+
+@lru_cache(maxsize=None)
+def hints(cls: type) -> Mapping[str, Any]:
+    """The annotated types of a class and its bases, as typing.get_type_hints gives them
+    (read once per class: a few ms for Facts)."""
+    found: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        module = vars(sys.modules[base.__module__])
+        for name, ann in vars(base).get("__annotations__", {}).items():
+            found[name] = evaluate(ann, module) if isinstance(ann, str) else ann
+    return found
 
 
 def mismatch(value: Any, hint: Any, where: str) -> str | None:
@@ -34,7 +95,7 @@ def _any(value: Any, where: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=None)
 def checker(hint: Any) -> Check:
     """The checking function of a type hint."""
     origin = typing.get_origin(hint)
@@ -103,8 +164,8 @@ def _generic(origin: Any, args: tuple[Any, ...]) -> Check:
 
 def _dataclass(cls: type) -> Check:
     try:
-        resolved = typing.get_type_hints(cls)
-    except (NameError, TypeError):
+        resolved = hints(cls)
+    except (NameError, TypeError, SyntaxError):
         resolved = {}
     fields: list[tuple[str, Check]] = []
 
@@ -122,8 +183,8 @@ def _dataclass(cls: type) -> Check:
     return check
 
 
-def fact_types() -> dict[str, Any]:
+def fact_types() -> Mapping[str, Any]:
     """The Facts fields and their types."""
     from ..facts import Facts
 
-    return typing.get_type_hints(Facts)
+    return hints(Facts)

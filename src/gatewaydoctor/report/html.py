@@ -11,7 +11,7 @@ each finding.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -36,14 +36,14 @@ TEMPLATE = "report.html.j2"
 NARROW, WIDE = 360, 760
 
 
-@cache
+@lru_cache(maxsize=None)
 def _docs_parser() -> MarkdownIt:
     """CommonMark for the rule docs, without raw HTML (escaped instead: a page cannot inject
     markup) and without images (the report loads nothing)."""
     return MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
-@cache
+@lru_cache(maxsize=None)
 def _prose_parser() -> MarkdownIt:
     """Code spans only, for a finding's prose: it is text with `code` in it, not Markdown
     (an evidence path such as .../__init__.py must not turn bold)."""
@@ -92,7 +92,7 @@ def rule_docs(symbols: list[str], lang: str) -> dict[str, dict[str, Any]]:
     return docs
 
 
-@cache
+@lru_cache(maxsize=None)
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("gatewaydoctor.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),

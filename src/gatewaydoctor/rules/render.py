@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -27,7 +27,7 @@ MESSAGES_HEADING = {"en": "Messages", "zh-CN": "消息"}
 NONE: Mapping[str, str] = MappingProxyType({})
 
 
-@cache
+@lru_cache(maxsize=None)
 def catalog(symbol: str, lang: str) -> Mapping[str, str]:
     """The rule's messages in lang, from its page: English template -> translation."""
     if lang == "en" or lang not in MESSAGES_HEADING:

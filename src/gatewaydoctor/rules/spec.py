@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Tuple, Union
 
 from ..findings import Excerpt, Link
 
 # A template, or whole sentences joined as the language joins them (`i18n.sentences`); a
 # sentence naming a value that is None or empty is left out.
-Template = str | tuple[str, ...]
+Template = Union[str, Tuple[str, ...]]
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from ...diagnose import Diagnosis
 from ...facts import Facts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Tuple
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Facts, JournalEntry, Traceback, Unit
@@ -61,7 +62,7 @@ def missing_dependency(facts: Facts, tracebacks: tuple[Traceback, ...]) -> Itera
                     text="container" if unit and unit.manager == "container" else "default")
 
 
-Missing = tuple[str, tuple[Excerpt, ...], str, str]
+Missing = Tuple[str, Tuple[Excerpt, ...], str, str]
 
 
 def _missing(facts: Facts) -> Iterator[Missing]:

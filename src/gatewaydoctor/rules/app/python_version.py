@@ -87,7 +87,7 @@ def _versions(need: tuple[tuple[int, int], str, bool],
 def _shown(what: str) -> str | Msg:
     """What the code uses, in the reader's language (a dotted stdlib name stays as it is)."""
     if what.startswith("the module "):
-        return msg(N_("the module {name}"), name=what.removeprefix("the module "))
+        return msg(N_("the module {name}"), name=what[len("the module "):])
     return msg(what) if " " in what else what
 
 

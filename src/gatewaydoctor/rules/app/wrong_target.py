@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Tuple
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Facts, JournalEntry, Traceback, Unit
@@ -18,7 +19,7 @@ from ...i18n import N_
 from ..registry import rule
 from ..spec import Found, Text, found
 
-Evidence = tuple[tuple[Excerpt, ...], str]
+Evidence = Tuple[Tuple[Excerpt, ...], str]
 
 
 @rule(id="GD-APP-003", symbol="wrong-target", category="app.wrong_target",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional, Tuple
 
 from ...categories import LOOP_SYMPTOMS
 from ...facts import Endpoint, Facts, JournalEntry, Listener, Process, Unit, last_matching
@@ -14,7 +15,7 @@ from ..spec import Found, Msg, Text, found, msg
 
 FIX = N_("Stop the process holding port {port} (or move one of the two to another port), "
          "then restart the service.")
-Holder = tuple[Listener, Process | None, int]
+Holder = Tuple[Listener, Optional[Process], int]
 COMMANDS = ("ss -ltnp 'sport = :{port}'", "{stop}", "systemctl disable {holder_unit}", "{restart}")
 
 @rule(id="GD-PRT-001", symbol="port-conflict", category="port.conflict",

@@ -84,7 +84,7 @@ def _full_disk(system: SystemState, path: str | None) -> DiskUsage | None:
     """The deepest nearly full filesystem holding path (any, when path is None)."""
     low = [d for d in system.disks if (d.avail < DISK_LOW_BYTES or d.favail == 0) and (
         path is None or path == d.path or path.startswith(d.path.rstrip("/") + "/"))]
-    return max(low, key=lambda d: len(d.path), default=None)
+    return max(low, key=lambda d: len(d.path)) if low else None
 
 
 def _size(n: int) -> str:
