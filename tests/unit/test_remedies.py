@@ -31,9 +31,6 @@ from gatewaydoctor.parse import database
 LAB = Path(__file__).parents[1] / "data" / "lab"
 NGINX = {"nginx_test": "nginx -t", "nginx_reload": "systemctl reload nginx",
          "nginx_start": "systemctl start nginx", "nginx_restart": "systemctl restart nginx"}
-# A crash loop may have used up the unit's start limit: the restart resets it first.
-RESTART_APP = ("systemctl reset-failed fastapi-backend.service; "
-               "systemctl restart fastapi-backend.service")
 
 
 def _plan(name: str) -> Plan:
@@ -176,7 +173,8 @@ def test_db_down_starts_the_instance_that_is_stopped_not_its_wrapper() -> None:
     facts = replace(facts, database_units=_db_units(("postgresql.service", "active"),
                                                     ("postgresql@15-main.service", "inactive")))
     steps = load()["database-unreachable"].steps(cause, facts, Host(False, NGINX))
-    assert _lines(tuple(steps)) == ["systemctl start postgresql@15-main.service", RESTART_APP]
+    assert _lines(tuple(steps)) == ["systemctl start postgresql@15-main.service",
+                                    "systemctl restart fastapi-backend.service"]
     assert isinstance(steps[0], Command)
     assert steps[0].undo == "systemctl stop postgresql@15-main.service"
 
@@ -189,7 +187,7 @@ def test_db_down_resets_a_failed_unit_and_starts_every_stopped_one() -> None:
     assert _lines(tuple(steps)) == [
         "systemctl reset-failed postgresql@15-main.service",
         "systemctl start postgresql.service postgresql@15-main.service",
-        RESTART_APP]
+        "systemctl restart fastapi-backend.service"]
 
 
 def test_db_down_without_its_units_stays_the_rules_manual_step() -> None:
@@ -253,7 +251,7 @@ def test_relative_import_is_a_patch_applied_only_with_code(with_code: bool) -> N
     assert isinstance(change, FileChange) and change.path == "/srv/app/backend/main.py"
     assert _diff(change) == ["-from .config import settings", "+from config import settings"]
     assert isinstance(restart, Command)
-    assert restart.line == RESTART_APP
+    assert restart.line == "systemctl restart fastapi-backend.service"
 
 
 def test_relative_import_from_a_recording_keeps_the_reports_two_ways() -> None:

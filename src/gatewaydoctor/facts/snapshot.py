@@ -276,14 +276,9 @@ class Facts:
         known = self.unit(unit)
         journal = [t for t in mine if t.origin == "journal"] if known is None or \
             self.failing(known) or not self._serving(known) else []
-        # The newest by time, not by place: tracebacks come from more than one reading of the
-        # journal, and an old crash listed last is not what the app dies of now.
-        times = [t.time for t in journal if t.time is not None]
-        last = max(times) if times else None
+        last = journal[-1].time if journal else None
         if last is not None:  # the newest crash: a chained exception prints several
-            journal = sorted((t for t in journal
-                              if t.time is not None and last - t.time <= CRASH_SPAN),
-                             key=lambda t: t.time or 0)
+            journal = [t for t in journal if t.time is not None and last - t.time <= CRASH_SPAN]
         else:  # a log without times (pm2's, nohup.out): the last two stand for the crash
             journal = journal[-CRASH_TRACEBACKS:]
         matching = [t for t in journal if t.exc_type.split(".")[-1] in exc_types]

@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from typing import Union
 
 SUDO_RE = re.compile(r"^sudo -u (\S+) ")
-SYSTEMD_START_RE = re.compile(r"^systemctl (start|restart) ([\w@.:\\-]+)$")
 
 
 def as_root(line: str) -> str:
     """A command the report words with `sudo -u USER` (for a person), as root runs it:
-    runuser, which every systemd host has (sudo may not be installed, or may ask). A systemd
-    (re)start is preceded by `reset-failed`: a unit whose crash loop used up its start limit
-    (5 starts in 10 s by default) refuses a restart until then, even once the fault is fixed."""
-    line = SYSTEMD_START_RE.sub(
-        lambda m: f"systemctl reset-failed {m.group(2)}; systemctl {m.group(1)} {m.group(2)}",
-        line)
+    runuser, which every systemd host has (sudo may not be installed, or may ask)."""
     return SUDO_RE.sub(lambda m: f"runuser -u {m.group(1)} -- ", line)
 
 
